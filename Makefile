@@ -1,0 +1,37 @@
+# One target per user task; `make help` lists them. Every target bootstraps .venv itself.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.DEFAULT_GOAL := help
+.PHONY: help test check format serve-unoptimized serve-optimized
+
+help: ## list the targets
+	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-20s %s\n", $$1, $$2}'
+
+# The venv is rebuilt whenever pyproject.toml is newer than the last install.
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+venv: $(STAMP) ## create or refresh the local .venv from pyproject.toml
+
+check: $(STAMP) ## lint and format check (ruff)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: $(STAMP) ## apply ruff's fixes and formatting
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+test: check ## lint, then the whole pytest suite
+	$(PY) -m pytest
+
+serve-unoptimized: $(STAMP) ## serve the naive service on :8000 (debug vars on 127.0.0.1:6060)
+	$(PY) -m kvbench serve unoptimized
+
+serve-optimized: $(STAMP) ## serve the optimized service on :8000 (debug vars on 127.0.0.1:6060)
+	$(PY) -m kvbench serve optimized

@@ -1,0 +1,34 @@
+"""`python -m kvbench COMMAND`: one sub-command per module, each with `configure` and `run`."""
+
+import argparse
+import importlib
+import sys
+
+from kvbench import KvbenchError
+
+# command name -> (module, one-line help). Modules are imported only when their command runs.
+COMMANDS = {
+    "serve": ("kvbench.serve", "serve one service exactly as it is benchmarked"),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m kvbench", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name, (module, help_text) in COMMANDS.items():
+        sub = commands.add_parser(name, help=help_text, description=help_text)
+        sub.set_defaults(module=module)
+        importlib.import_module(module).configure(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return importlib.import_module(args.module).run(args) or 0
+    except KvbenchError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted; everything started was stopped", file=sys.stderr)
+        return 130

@@ -1,0 +1,89 @@
+"""The HTTP contract both services keep: limits, messages, the preloaded data and key parsing.
+
+Both services import this module so that the only difference between them is the
+optimization itself, never a rule of the contract.
+"""
+
+from urllib.parse import unquote_to_bytes
+
+MAX_KEY_BYTES = 256
+MAX_VALUE_BYTES = 64 * 1024
+
+PRELOAD_COUNT = 1_000
+PRELOAD_VALUE = "test-value"
+
+MISSING_KEY = "missing key"
+KEY_TOO_LONG = "key too long"
+BAD_KEY_ENCODING = "key is not valid percent-encoded UTF-8"
+NOT_FOUND = "key not found"
+VALUE_TOO_LARGE = "value too large"
+BAD_VALUE_ENCODING = "value is not valid UTF-8"
+
+_HEX = frozenset(b"0123456789abcdefABCDEF")
+
+
+class ContractError(Exception):
+    """A request the contract rejects; carries the status code and the plain-text message."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+def preload_items() -> list[tuple[str, str]]:
+    """The 1,000 distinct keys key-0000 ... key-0999, each with the same value."""
+    return [(f"key-{i:04d}", PRELOAD_VALUE) for i in range(PRELOAD_COUNT)]
+
+
+def parse_key(query_string: bytes) -> str:
+    """Return the first `key` parameter of a raw query string, or raise ContractError.
+
+    The first `key=` wins when it is repeated. Form encoding is honoured (`+` is a
+    space) and percent-escapes must be well formed and decode to UTF-8.
+    """
+    raw = _first_param(query_string, b"key")
+    if not raw:
+        raise ContractError(400, MISSING_KEY)
+    if b"%" not in raw and b"+" not in raw:
+        decoded = raw  # The common case: nothing to unescape.
+    else:
+        _check_escapes(raw)
+        decoded = unquote_to_bytes(raw.replace(b"+", b" "))
+    if len(decoded) > MAX_KEY_BYTES:
+        raise ContractError(400, KEY_TOO_LONG)
+    try:
+        return decoded.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ContractError(400, BAD_KEY_ENCODING) from None
+
+
+def parse_value(body: bytes) -> str:
+    """Return a PUT body as text, or raise ContractError when it breaks the contract."""
+    if len(body) > MAX_VALUE_BYTES:
+        raise ContractError(413, VALUE_TOO_LARGE)
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ContractError(400, BAD_VALUE_ENCODING) from None
+
+
+def _first_param(query_string: bytes, name: bytes) -> bytes | None:
+    prefix = name + b"="
+    for part in query_string.split(b"&"):
+        if part.startswith(prefix):
+            return part[len(prefix) :]
+        if part == name:
+            return b""
+    return None
+
+
+def _check_escapes(raw: bytes) -> None:
+    # unquote_to_bytes silently keeps a broken escape such as "%zz" or a trailing "%";
+    # the contract calls that a bad request instead of guessing what was meant.
+    start = raw.find(b"%")
+    while start != -1:
+        pair = raw[start + 1 : start + 3]
+        if len(pair) != 2 or not _HEX.issuperset(pair):
+            raise ContractError(400, BAD_KEY_ENCODING)
+        start = raw.find(b"%", start + 3)

@@ -1,0 +1,1 @@
+"""The naive key-value service: what a reasonable developer writes first."""

@@ -1,0 +1,94 @@
+"""The naive key-value service, the Python analog of the article's Step 1.
+
+Everything here is a common, reasonable choice: a lock around the store, a stats
+object with its own lock, sync endpoints (Starlette runs them in its thread pool,
+where the two locks really contend) and a fresh dict JSON-encoded per request.
+"""
+
+import threading
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route
+
+from kvbench.contract import NOT_FOUND, ContractError, parse_key, parse_value, preload_items
+from kvbench.debugvars import admin_listener
+
+
+class Store:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._data: dict[str, str] = {}
+
+    def get(self, key: str) -> str | None:
+        with self._lock:
+            return self._data.get(key)
+
+    def put(self, key: str, value: str) -> None:
+        with self._lock:
+            self._data[key] = value
+
+
+class Stats:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._counts = {"total": 0, "gets": 0, "puts": 0, "hits": 0, "misses": 0, "errors": 0}
+
+    def incr(self, *names: str) -> None:
+        with self._lock:
+            for name in names:
+                self._counts[name] += 1
+
+    def snapshot(self) -> dict:
+        with self._lock:
+            return dict(self._counts)
+
+
+store = Store()
+stats = Stats()
+for _key, _value in preload_items():
+    store.put(_key, _value)
+
+
+def get(request: Request) -> Response:
+    try:
+        key = parse_key(request.scope["query_string"])
+    except ContractError as exc:
+        stats.incr("total", "gets", "errors")
+        return PlainTextResponse(exc.message, exc.status)
+    value = store.get(key)
+    if value is None:
+        stats.incr("total", "gets", "misses")
+        return PlainTextResponse(NOT_FOUND, 404)
+    stats.incr("total", "gets", "hits")
+    return JSONResponse({"key": key, "value": value})
+
+
+async def put(request: Request) -> Response:
+    # Reading the body needs `await`, so this one endpoint is async; it still takes the
+    # same threading.Lock as the readers, now on the event loop itself.
+    try:
+        key = parse_key(request.scope["query_string"])
+        value = parse_value(await request.body())
+    except ContractError as exc:
+        stats.incr("total", "puts", "errors")
+        return PlainTextResponse(exc.message, exc.status)
+    store.put(key, value)
+    stats.incr("total", "puts")
+    return Response(status_code=204)
+
+
+async def http_error(request: Request, exc: Exception) -> Response:
+    # Unknown paths (404) and wrong methods (405) are requests too: count them.
+    stats.incr("total", "errors")
+    assert isinstance(exc, HTTPException)
+    return PlainTextResponse(exc.detail, exc.status_code, headers=exc.headers)
+
+
+app = Starlette(
+    routes=[Route("/get", get, methods=["GET"]), Route("/put", put, methods=["PUT"])],
+    exception_handlers={HTTPException: http_error},
+    lifespan=lambda app: admin_listener(stats.snapshot),
+)
