@@ -92,3 +92,6 @@ app = Starlette(
     exception_handlers={HTTPException: http_error},
     lifespan=lambda app: admin_listener(stats.snapshot),
 )
+# The contract answers 404 for any other path; Starlette would redirect /get/ to /get
+# (a 307 that no exception handler sees, so it would not even be counted).
+app.router.redirect_slashes = False

@@ -1,0 +1,105 @@
+"""Shared fixtures: one small client interface over both services, in-process or over HTTP."""
+
+import asyncio
+import http.client
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
+
+import pytest
+
+from kvbench.asgi import call, http_scope, load_app
+from kvbench.server import RunningServer, running_server
+from kvbench.services import SERVICES, get_service
+
+SERVICE_NAMES = tuple(SERVICES)
+MODES = ("asgi", "http")
+
+Reply = tuple[int, str | None, bytes]
+
+
+class AsgiClient:
+    """Calls a service's ASGI app directly, on one event loop, with no network."""
+
+    mode = "asgi"
+
+    def __init__(self, name: str, loop: asyncio.AbstractEventLoop) -> None:
+        self.name = name
+        self.app = load_app(get_service(name).app)
+        self.loop = loop
+
+    def request(self, method: str, target: str, body: bytes = b"") -> Reply:
+        path, _, query = target.partition("?")
+        scope = http_scope(method, path, query.encode())
+        answer = self.loop.run_until_complete(call(self.app, scope, body))
+        content_type = dict(answer.headers).get(b"content-type")
+        return answer.status, content_type and content_type.decode(), answer.body
+
+
+class HttpClient:
+    """Sends each request on a fresh loopback connection to a running server."""
+
+    mode = "http"
+
+    def __init__(self, name: str, server: RunningServer) -> None:
+        self.name = name
+        self.server = server
+
+    def request(self, method: str, target: str, body: bytes = b"") -> Reply:
+        conn = http.client.HTTPConnection(self.server.host, self.server.port, timeout=10)
+        try:
+            conn.request(method, target, body=body or None)
+            answer = conn.getresponse()
+            return answer.status, answer.getheader("content-type"), answer.read()
+        finally:
+            conn.close()
+
+
+@pytest.fixture(scope="session")
+def asgi_loop() -> Iterator[asyncio.AbstractEventLoop]:
+    loop = asyncio.new_event_loop()
+    yield loop
+    loop.run_until_complete(loop.shutdown_default_executor())
+    loop.close()
+
+
+@pytest.fixture(scope="session")
+def live_servers(tmp_path_factory) -> Iterator[Callable[[str], RunningServer]]:
+    """One real server per service for the whole session, started on first use."""
+    started: dict[str, RunningServer] = {}
+    with ExitStack() as stack:
+
+        def get(name: str) -> RunningServer:
+            if name not in started:
+                log = tmp_path_factory.mktemp("live") / f"{name}.log"
+                server = running_server(get_service(name), log_path=log)
+                started[name] = stack.enter_context(server)
+            return started[name]
+
+        yield get
+
+
+@pytest.fixture(scope="session")
+def make_client(asgi_loop, live_servers) -> Callable[[str, str], AsgiClient | HttpClient]:
+    def make(name: str, mode: str) -> AsgiClient | HttpClient:
+        if mode == "asgi":
+            return AsgiClient(name, asgi_loop)
+        return HttpClient(name, live_servers(name))
+
+    return make
+
+
+def _client_param(name: str, mode: str):
+    marks = [pytest.mark.slow] if mode == "http" else []
+    return pytest.param((name, mode), id=f"{name}-{mode}", marks=marks)
+
+
+@pytest.fixture(params=[_client_param(name, mode) for name in SERVICE_NAMES for mode in MODES])
+def client(request, make_client) -> AsgiClient | HttpClient:
+    return make_client(*request.param)
+
+
+@pytest.fixture
+def unique_key() -> Callable[[str], str]:
+    """Fresh keys for PUTs: in-process services keep their store for the whole session."""
+    return lambda prefix="k": f"{prefix}-{uuid.uuid4().hex[:12]}"
