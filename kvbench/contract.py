@@ -42,7 +42,7 @@ def parse_key(query_string: bytes) -> str:
     The first `key=` wins when it is repeated. Form encoding is honoured (`+` is a
     space) and percent-escapes must be well formed and decode to UTF-8.
     """
-    raw = _first_param(query_string, b"key")
+    raw = _first_key(query_string)
     if not raw:
         raise ContractError(400, MISSING_KEY)
     if b"%" not in raw and b"+" not in raw:
@@ -68,12 +68,13 @@ def parse_value(body: bytes) -> str:
         raise ContractError(400, BAD_VALUE_ENCODING) from None
 
 
-def _first_param(query_string: bytes, name: bytes) -> bytes | None:
-    prefix = name + b"="
+def _first_key(query_string: bytes) -> bytes | None:
+    if query_string.startswith(b"key=") and b"&" not in query_string:
+        return query_string[4:]  # The common case: one parameter, no list to build.
     for part in query_string.split(b"&"):
-        if part.startswith(prefix):
-            return part[len(prefix) :]
-        if part == name:
+        if part.startswith(b"key="):
+            return part[4:]
+        if part == b"key":
             return b""
     return None
 

@@ -1,0 +1,64 @@
+"""The metrics a run records: one place for their names, units and which way is better.
+
+`bench-results/summary.json` looks like this (every metric of every service alike):
+
+    {
+      "schema": 1,
+      "environment": {"cpu_model": ..., "cores": ..., "pinning": ..., "python": ...,
+                      "packages": {...}, "loadgen": ..., "date": ..., "trials": ...,
+                      "concurrency": ..., "offered_rate": ..., "commands": {...}},
+      "services": {
+        "unoptimized": {"http_tps": {"median": 2400.0, "ci_low": 2350.0, "ci_high": 2450.0,
+                                     "n": 10, "values": [...]}, ...},
+        "optimized": {...}
+      },
+      "files": {"micro": "micro.json", "asgi": "asgi.json", ...},
+      "sweep": {"unoptimized": {"1": {...metric...}, "8": ...}, ...}      (optional)
+    }
+"""
+
+from dataclasses import dataclass
+from typing import Literal
+
+Better = Literal["higher", "lower"]
+
+
+@dataclass(frozen=True)
+class Metric:
+    name: str
+    unit: str
+    better: Better
+    title: str
+
+
+METRICS = {
+    m.name: m
+    for m in [
+        Metric("http_tps", "req/s", "higher", "HTTP throughput"),
+        Metric("http_p50_ms", "ms", "lower", "latency p50"),
+        Metric("http_p90_ms", "ms", "lower", "latency p90"),
+        Metric("http_p99_ms", "ms", "lower", "latency p99"),
+        Metric("http_p999_ms", "ms", "lower", "latency p99.9"),
+        Metric("server_cpu_us_per_req", "us/req", "lower", "server CPU per request"),
+        Metric("server_rss_mb", "MB", "lower", "server peak RSS"),
+        Metric("gc_pause_max_ms", "ms", "lower", "GC pause max"),
+        Metric("gc_pause_total_ms", "ms", "lower", "GC pause total per trial"),
+        Metric("asgi_ns_per_op", "ns/op", "lower", "in-process ASGI request"),
+        Metric("asgi_allocs_per_op", "allocs/op", "lower", "allocations per request"),
+        Metric("asgi_bytes_per_op", "B/op", "lower", "bytes allocated per request"),
+        Metric("micro_store_get_ns_per_op", "ns/op", "lower", "store get + stats"),
+        Metric("micro_encode_ns_per_op", "ns/op", "lower", "response body encoding"),
+    ]
+}
+
+
+def metric(name: str) -> Metric:
+    """The metric's definition; unknown names (say, from a newer run) default to lower-better."""
+    return METRICS.get(name) or Metric(name, _guess_unit(name), "lower", name)
+
+
+def _guess_unit(name: str) -> str:
+    for suffix, unit in [("_ns_per_op", "ns/op"), ("_ms", "ms"), ("_tps", "req/s")]:
+        if name.endswith(suffix):
+            return unit
+    return ""

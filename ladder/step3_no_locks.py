@@ -1,0 +1,69 @@
+"""Rung 3: no locks. One event-loop thread owns a plain dict and plain counters.
+
+Rungs 4 and 5 change only how a stored value becomes a response, so the store is a
+small class they subclass, and `build` wires any such store into the same app.
+"""
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route
+
+from kvbench.contract import NOT_FOUND, ContractError, parse_key, parse_value, preload_items
+from kvbench.debugvars import admin_listener
+from optimized.app import counters, http_error
+
+
+class JsonStore:
+    """Values kept as text; every GET builds a dict and JSON-encodes it."""
+
+    def __init__(self) -> None:
+        self.values = {}
+        for key, value in preload_items():
+            self.put(key, value)
+
+    def put(self, key: str, value: str) -> None:
+        self.values[key] = value
+
+    def answer(self, key: str) -> Response | None:
+        value = self.values.get(key)
+        return None if value is None else JSONResponse({"key": key, "value": value})
+
+
+def build(store: JsonStore) -> Starlette:
+    """The same routes, counters and handlers around a rung's own store."""
+
+    async def get(request: Request) -> Response:
+        counters.total += 1
+        counters.gets += 1
+        try:
+            answer = store.answer(parse_key(request.scope["query_string"]))
+        except ContractError as exc:
+            counters.errors += 1
+            return PlainTextResponse(exc.message, exc.status)
+        if answer is None:
+            counters.misses += 1
+            return PlainTextResponse(NOT_FOUND, 404)
+        counters.hits += 1
+        return answer
+
+    async def put(request: Request) -> Response:
+        counters.total += 1
+        counters.puts += 1
+        try:
+            key = parse_key(request.scope["query_string"])
+            store.put(key, parse_value(await request.body()))
+        except ContractError as exc:
+            counters.errors += 1
+            return PlainTextResponse(exc.message, exc.status)
+        return Response(status_code=204)
+
+    return Starlette(
+        routes=[Route("/get", get, methods=["GET"]), Route("/put", put, methods=["PUT"])],
+        exception_handlers={HTTPException: http_error},
+        lifespan=lambda app: admin_listener(counters.snapshot),
+    )
+
+
+app = build(JsonStore())
