@@ -21,3 +21,4 @@ app = Starlette(
     exception_handlers={HTTPException: naive.http_error},
     lifespan=lambda app: admin_listener(naive.stats.snapshot),
 )
+app.router.redirect_slashes = False  # as in unoptimized: /get/ is a 404
