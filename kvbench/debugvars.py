@@ -26,6 +26,9 @@ class GcMonitor:
         self.collections = [0, 0, 0]
         self.pause_total_s = 0.0
         self.pause_max_s = 0.0
+        # Since the previous read of /debug/vars: how a benchmark window sees its own pauses.
+        self.window_collections = 0
+        self.window_pause_max_s = 0.0
         self._began = 0.0
 
     def install(self) -> None:
@@ -40,12 +43,21 @@ class GcMonitor:
         self.collections[info["generation"]] += 1
         self.pause_total_s += pause
         self.pause_max_s = max(self.pause_max_s, pause)
+        self.window_collections += 1
+        self.window_pause_max_s = max(self.window_pause_max_s, pause)
 
     def snapshot(self) -> dict:
+        """The counters; reading them starts a new window."""
+        window = {
+            "collections": self.window_collections,
+            "pause_max_ms": self.window_pause_max_s * 1e3,
+        }
+        self.window_collections, self.window_pause_max_s = 0, 0.0
         return {
             "collections": list(self.collections),
             "pause_total_ms": self.pause_total_s * 1e3,
             "pause_max_ms": self.pause_max_s * 1e3,
+            "since_last_read": window,
             "thresholds": list(gc.get_threshold()),
             "enabled": gc.isenabled(),
             "frozen_objects": gc.get_freeze_count(),
