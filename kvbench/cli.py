@@ -9,6 +9,7 @@ from kvbench import KvbenchError
 # command name -> (module, one-line help). Modules are imported only when their command runs.
 COMMANDS = {
     "serve": ("kvbench.serve", "serve one service exactly as it is benchmarked"),
+    "compare": ("kvbench.compare", "compare two result sets like benchstat; gate on regressions"),
 }
 
 
