@@ -10,6 +10,7 @@ from kvbench import KvbenchError
 COMMANDS = {
     "serve": ("kvbench.serve", "serve one service exactly as it is benchmarked"),
     "compare": ("kvbench.compare", "compare two result sets like benchstat; gate on regressions"),
+    "report": ("kvbench.report", "write REPORT.md with tables and plots from a results folder"),
 }
 
 
