@@ -11,6 +11,7 @@ COMMANDS = {
     "serve": ("kvbench.serve", "serve one service exactly as it is benchmarked"),
     "compare": ("kvbench.compare", "compare two result sets like benchstat; gate on regressions"),
     "report": ("kvbench.report", "write REPORT.md with tables and plots from a results folder"),
+    "loadgen": ("kvbench.loadgen", "put HTTP load on a loopback server, every answer checked"),
 }
 
 

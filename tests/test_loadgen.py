@@ -1,0 +1,247 @@
+import asyncio
+import json
+import time
+
+import numpy as np
+import pytest
+
+from kvbench import KvbenchError, cli
+from kvbench.canned import RESPONSE, CannedProtocol, serve_in_thread
+from kvbench.loadgen import (
+    LoadConfig,
+    LoadError,
+    ProtocolError,
+    ResponseParser,
+    key_workload,
+    parse_head,
+    path_probe,
+    run_load,
+)
+from kvbench.server import free_port
+
+OK_HEAD = b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 39"
+ERROR_500 = b"HTTP/1.1 500 Internal Server Error\r\ncontent-length: 5\r\n\r\noops!"
+
+
+class Scripted(asyncio.Protocol):
+    """A test server: each request head gets `answer(n)` (n counts from 0) after `delay_s`."""
+
+    served = 0
+    delay_s = 0.0
+    stall_at: int | None = None  # this request blocks the whole server for stall_s
+    stall_s = 0.3
+
+    def connection_made(self, transport) -> None:
+        self.transport = transport
+
+    def data_received(self, data: bytes) -> None:
+        for _ in range(data.count(b"\r\n\r\n")):
+            n = type(self).served
+            type(self).served += 1
+            if n == self.stall_at:
+                time.sleep(self.stall_s)  # blocks this server's loop: every connection waits
+            if self.delay_s:
+                asyncio.get_running_loop().call_later(self.delay_s, self.reply, n)
+            else:
+                self.reply(n)
+
+    def reply(self, n: int) -> None:
+        if not self.transport.is_closing():
+            self.transport.write(self.answer(n))
+
+    def answer(self, n: int) -> bytes:
+        return RESPONSE
+
+
+def scripted(**attributes) -> type[Scripted]:
+    return type("Server", (Scripted,), {"served": 0, **attributes})
+
+
+def serve(factory):
+    # The plain asyncio loop times call_later finely; uvloop rounds to whole milliseconds.
+    return serve_in_thread(factory, loop_factory=asyncio.new_event_loop)
+
+
+def canned_load(port: int, probes=None, **options):
+    probes = probes or [path_probe("127.0.0.1", port, "/get")]
+    return run_load(LoadConfig(port=port, **options), probes)
+
+
+def test_parse_head_reads_status_and_content_length():
+    assert parse_head(OK_HEAD) == (200, 39)
+    assert parse_head(b"HTTP/1.1 404 Not Found\r\nContent-Length: 13\r\nX: y") == (404, 13)
+    assert parse_head(b"HTTP/1.0 204 No Content\r\nserver: x") == (204, 0)
+
+
+@pytest.mark.parametrize(
+    "head",
+    [
+        b"HTTP/1.1 200 OK\r\ncontent-type: text/plain",
+        b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked",
+        b"HTTP/1.1 200 OK\r\ncontent-length: 12\r\nTransfer-Encoding: chunked",
+        b"HTTP/1.1 200 OK\r\ncontent-length: twelve",
+        b"SSH-2.0-OpenSSH\r\ncontent-length: 1",
+    ],
+)
+def test_parse_head_rejects_unframed_answers(head):
+    with pytest.raises(ProtocolError):
+        parse_head(head)
+
+
+def feed_all(chunks: list[bytes]) -> list[tuple[int, int]]:
+    parser, answers = ResponseParser(), []
+    for chunk in chunks:
+        parser.feed(chunk, lambda status, length, head: answers.append((status, length)))
+    return answers
+
+
+def test_parser_joins_a_response_split_at_every_byte():
+    stream = RESPONSE * 2
+    assert feed_all([stream[i : i + 1] for i in range(len(stream))]) == [(200, 39)] * 2
+
+
+def test_parser_splits_several_responses_in_one_read():
+    other = b"HTTP/1.1 500 Internal Server Error\r\ncontent-length: 5\r\n\r\noops!"
+    assert feed_all([RESPONSE + other + RESPONSE]) == [(200, 39), (500, 5), (200, 39)]
+
+
+def test_parser_handles_a_body_longer_than_the_reads():
+    body = b"x" * 10_000
+    stream = b"HTTP/1.1 200 OK\r\ncontent-length: 10000\r\n\r\n" + body + RESPONSE
+    chunks = [stream[i : i + 1000] for i in range(0, len(stream), 1000)]
+    assert feed_all(chunks) == [(200, 10_000), (200, 39)]
+
+
+def test_key_workload_cycles_the_preloaded_keys():
+    probes = key_workload("127.0.0.1", 8000)
+    assert len(probes) == 1000
+    assert probes[0].raw == b"GET /get?key=key-0000 HTTP/1.1\r\nHost: 127.0.0.1:8000\r\n\r\n"
+    assert probes[999].raw.startswith(b"GET /get?key=key-0999 ")
+    assert {(p.status, p.body_length) for p in probes} == {(200, 39)}
+    assert key_workload("::1", 80, keys=12_346)[12_345].body_length == 40
+
+
+def test_closed_loop_times_every_answer_of_a_slow_server():
+    server = scripted(delay_s=0.02)
+    with serve(server) as port:
+        result = canned_load(port, connections=4, duration_s=0.5)
+    assert result.errors == 0 and result.requests > 0
+    assert result.latencies_ns.size == result.requests
+    assert result.latencies_ns.min() >= 20_000_000
+    # Closed loop: at most one request per connection every 20 ms.
+    assert result.requests <= 4 * (result.duration_s / 0.02 + 1)
+    assert result.throughput == pytest.approx(result.requests / result.duration_s)
+    result.check()
+
+
+def test_max_requests_stops_at_exactly_that_many():
+    with serve_in_thread() as port:
+        result = canned_load(port, connections=4, duration_s=10, max_requests=100)
+    assert result.requests == 100 and result.errors == 0
+    assert result.duration_s < 10
+
+
+def test_warmup_is_served_but_not_recorded():
+    server = scripted(delay_s=0.02)
+    with serve(server) as port:
+        result = canned_load(port, connections=4, duration_s=0.3, warmup_s=0.3)
+    assert result.requests > 0
+    assert server.served >= result.requests + 20  # about 60 answers went to the warm-up
+
+
+def test_open_loop_keeps_the_offered_rate():
+    with serve_in_thread() as port:
+        result = canned_load(port, connections=4, duration_s=1.0, mode="open", rate=200)
+    assert result.errors == 0
+    assert result.offered_rate == 200
+    assert result.achieved_rate == pytest.approx(200, rel=0.1)
+
+
+def test_open_loop_counts_a_stall_from_the_intended_send_times():
+    server = scripted(stall_at=60, stall_s=0.3)
+    with serve(server) as port:
+        result = canned_load(port, connections=2, duration_s=1.0, mode="open", rate=200)
+    assert result.errors == 0
+    assert result.percentile_ms(99) >= 250
+    # Timed from the actual sends, at most one request per connection could see the stall;
+    # timed from the intended ones, every request due while it lasted shows its wait.
+    assert (result.latencies_ns >= 250_000_000).sum() > 2 * 2
+
+
+def test_server_errors_fail_the_check_by_name():
+    server = scripted(answer=lambda self, n: RESPONSE if n % 2 else ERROR_500)
+    with serve(server) as port:
+        result = canned_load(port, connections=2, duration_s=0.3)
+    assert result.non_2xx > 0 and result.errors >= result.non_2xx
+    with pytest.raises(LoadError, match="500 Internal Server Error x"):
+        result.check()
+
+
+def test_wrong_body_length_fails_the_check():
+    short = b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n{}"
+    with serve(scripted(answer=lambda self, n: short)) as port:
+        result = canned_load(port, connections=2, duration_s=0.3)
+    assert result.bad_body == result.errors > 0
+    with pytest.raises(LoadError, match="200 with a 2-byte body instead of 39"):
+        result.check()
+
+
+def test_unframed_answers_are_errors_and_the_run_goes_on():
+    unframed = b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n0\r\n\r\n"
+    with serve(scripted(answer=lambda self, n: unframed if n == 3 else RESPONSE)) as port:
+        result = canned_load(port, connections=2, duration_s=0.3)
+    assert result.failures == {"200 with transfer-encoding instead of content-length": 1}
+    assert result.requests > 10
+
+
+def test_unanswered_requests_time_out():
+    with serve(scripted(answer=lambda self, n: b"" if n == 0 else RESPONSE)) as port:
+        result = canned_load(port, connections=2, duration_s=0.6, timeout_s=0.2)
+    assert result.failures == {"timeout: no answer in 0.2 s": 1}
+    assert result.requests > 0
+
+
+def test_refused_port_gives_errors_not_a_hang():
+    began = time.monotonic()
+    result = canned_load(free_port(), connections=2, duration_s=0.3)
+    assert time.monotonic() - began < 5
+    assert result.requests == 0 and result.errors >= 2
+    assert all(reason.startswith("connect: ") for reason in result.failures)
+    with pytest.raises(LoadError, match="connect: "):
+        result.check()
+
+
+def test_non_loopback_target_is_refused_before_any_traffic(monkeypatch):
+    def no_traffic(*args, **kwargs):
+        raise AssertionError("a connection was attempted")
+
+    monkeypatch.setattr(asyncio.BaseEventLoop, "create_connection", no_traffic)
+    with pytest.raises(KvbenchError, match="only loopback"):
+        run_load(LoadConfig(host="192.0.2.1", port=80, duration_s=0.1))
+
+
+@pytest.fixture
+def main(monkeypatch):
+    """`python -m kvbench` with only this command, whatever state the others are in."""
+    monkeypatch.setattr(cli, "COMMANDS", {"loadgen": cli.COMMANDS["loadgen"]})
+    return cli.main
+
+
+def test_command_prints_json_and_saves_latencies(main, tmp_path, capsys):
+    path = tmp_path / "latencies.npy"
+    with serve_in_thread(CannedProtocol) as port:
+        args = ["loadgen", "--port", str(port), "--duration", "0.3", "--warmup", "0"]
+        code = main([*args, "--connections", "2", "--json", "--save-latencies", str(path)])
+    summary = json.loads(capsys.readouterr().out)
+    assert code == 0 and summary["errors"] == 0
+    assert np.load(path).size == summary["requests"] > 0
+    expected = {"throughput", "duration_s", "p50_ms", "p90_ms", "p99_ms", "p999_ms", "p9999_ms"}
+    assert expected <= summary.keys()
+    assert summary["achieved_rate"] == summary["throughput"]
+
+
+def test_command_fails_a_run_with_errors(main, capsys):
+    code = main(["loadgen", "--port", str(free_port()), "--duration", "0.2", "--warmup", "0"])
+    captured = capsys.readouterr()
+    assert code == 2
+    assert "0 requests" in captured.out and captured.err.startswith("error: ")
