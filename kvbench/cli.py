@@ -6,12 +6,14 @@ import sys
 
 from kvbench import KvbenchError
 
-# command name -> (module, one-line help). Modules are imported only when their command runs.
+# command name -> (module, one-line help); each module adds its own options in `configure`.
 COMMANDS = {
     "serve": ("kvbench.serve", "serve one service exactly as it is benchmarked"),
     "compare": ("kvbench.compare", "compare two result sets like benchstat; gate on regressions"),
     "report": ("kvbench.report", "write REPORT.md with tables and plots from a results folder"),
+    "bench": ("kvbench.bench", "benchmark the services: micro, in-process ASGI and HTTP layers"),
     "loadgen": ("kvbench.loadgen", "put HTTP load on a loopback server, every answer checked"),
+    "profile": ("kvbench.profile", "CPU, blocking, line and allocation profiles; or attach"),
 }
 
 

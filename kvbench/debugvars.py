@@ -76,13 +76,25 @@ def rss_bytes() -> int:
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
+def peak_rss_bytes() -> int:
+    """VmHWM, the peak of this process alone (ru_maxrss would carry the parent's over exec)."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
 def debug_vars(counters: dict) -> dict:
     """Everything /debug/vars reports, around the service's own exact counters."""
     return {
         "counters": counters,
         "gc": GC_MONITOR.snapshot(),
         "rss_bytes": rss_bytes(),
-        "peak_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
+        "peak_rss_bytes": peak_rss_bytes(),
         "pid": os.getpid(),
         "uptime_s": time.monotonic() - _STARTED,
         "settings": json.loads(os.environ.get(SETTINGS_ENV, "{}")),

@@ -1,0 +1,242 @@
+"""`python -m kvbench bench`: micro, in-process ASGI and HTTP layers, written to one folder.
+
+The HTTP layer pins each server to one CPU and this process, the load generator, to
+another; services alternate trial by trial; every response is checked.
+"""
+
+import argparse
+import dataclasses
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from kvbench import KvbenchError, results, suites
+from kvbench.loadgen import LoadConfig, path_probe, run_load
+from kvbench.progress import Progress
+from kvbench.server import free_port, pin, stop
+from kvbench.services import LADDER, Service, get_service, parse_variant
+from kvbench.stats import median
+from kvbench.trials import TrialPlan, TrialResult, interleave
+
+DEFAULT_OUT = Path("bench-results")
+LAYERS = ("micro", "asgi", "http")
+SERVER_CPU, LOADGEN_CPU = 0, 1
+LATENCY_LOAD = 0.5  # the open-loop rate, as a share of the slowest service's throughput
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--out", type=Path, help="results folder (default bench-results/)")
+    parser.add_argument("--quick", action="store_true", help="few short trials, into quick/")
+    parser.add_argument("--trials", type=int, help="HTTP trials per service (default 10)")
+    parser.add_argument("--concurrency", type=int, default=64, help="connections (default 64)")
+    parser.add_argument("--sweep", help="also measure these concurrencies, e.g. 1,8,64,256")
+    parser.add_argument("--rate", type=float, help="open-loop offered rate (default: calibrated)")
+    parser.add_argument("--services", default="unoptimized,optimized", help="comma-separated")
+    parser.add_argument(
+        "--variant", action="append", default=[], metavar="NAME=module:app [flags]",
+        help="also benchmark an app with these uvicorn flags (repeatable)",
+    )  # fmt: skip
+    parser.add_argument("--ladder", action="store_true", help="every rung of docs/04's ladder")
+    parser.add_argument("--layers", default=",".join(LAYERS), help="any of micro,asgi,http")
+    parser.add_argument(
+        "--latency-window", type=float, help="open-loop seconds per trial (0 skips latency)"
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    layers = set(args.layers.split(","))
+    if not layers <= set(LAYERS):
+        raise KvbenchError(f"--layers takes {','.join(LAYERS)}; got {args.layers}")
+    out = args.out or (DEFAULT_OUT / "quick" if args.quick else DEFAULT_OUT)
+    runner = Runner(out, chosen_services(args), args)
+    runner.progress.say(
+        f"benchmarking {', '.join(s.name for s in runner.services)} into {out}/: "
+        f"about {runner.progress.total_s / 60:.0f} min"
+    )
+    out.mkdir(parents=True, exist_ok=True)
+    results.write_json(out / "summary.json", runner.run(layers))
+    runner.progress.say(f"done in {runner.progress.elapsed_s() / 60:.1f} min: {out}/summary.json")
+    return 0
+
+
+def chosen_services(args: argparse.Namespace) -> list[Service]:
+    names = (
+        [s.name for s, _ in LADDER] if args.ladder else [n for n in args.services.split(",") if n]
+    )
+    services = [get_service(n) for n in names] + [parse_variant(v) for v in args.variant]
+    if len({s.name for s in services}) != len(services):
+        raise KvbenchError("two services or variants share a name")
+    return services
+
+
+def plan_for(args: argparse.Namespace) -> tuple[TrialPlan, int]:
+    trials = args.trials or (4 if args.quick else 10)
+    if trials < 1 or args.concurrency < 1:
+        raise KvbenchError("--trials and --concurrency must be at least 1")
+    timing = dict(warmup_s=0.5, duration_s=1.5, latency_s=1.0) if args.quick else {}
+    if args.latency_window is not None:
+        timing["latency_s"] = args.latency_window
+    cpus = frozenset({SERVER_CPU}) if can_pin() else None
+    return TrialPlan(connections=args.concurrency, server_cpus=cpus, **timing), trials
+
+
+def can_pin() -> bool:
+    return hasattr(os, "sched_setaffinity") and len(os.sched_getaffinity(0)) >= 2
+
+
+def estimate_s(plan: TrialPlan, trials: int, services: int, layers: set[str]) -> float:
+    per_trial = 1.5 + plan.warmup_s + plan.duration_s + plan.latency_s
+    total = (per_trial * trials * services + 20) if "http" in layers else 0
+    quick = plan.duration_s < 4
+    total += (20 if quick else 60) * ("micro" in layers)
+    total += (30 if quick else 80) * ("asgi" in layers)
+    return total
+
+
+class Runner:
+    """Runs the chosen layers and gathers every sample into one summary."""
+
+    def __init__(self, out: Path, services: list[Service], args: argparse.Namespace) -> None:
+        self.out, self.services, self.args = out, services, args
+        self.plan, self.trials = plan_for(args)
+        layers = set(args.layers.split(","))
+        self.progress = Progress(estimate_s(self.plan, self.trials, len(services), layers))
+        self.samples: dict[str, dict[str, list[float]]] = {s.name: {} for s in services}
+        self.summary: dict = {"schema": 1, "environment": results.environment(), "files": {}}
+
+    @property
+    def env(self) -> dict:
+        return self.summary["environment"]
+
+    def run(self, layers: set[str]) -> dict:
+        for layer in LAYERS:
+            if layer in layers:
+                getattr(self, layer)()
+        services = {name: results.summarize_all(s) for name, s in self.samples.items()}
+        return {**self.summary, "services": services}
+
+    def micro(self) -> None:
+        self.progress.step("micro suite (pyperf)")
+        suites.micro(self.out / "micro.json", self.args.quick, SERVER_CPU)
+        self.summary["files"]["micro"] = "micro.json"
+        for name, values in suites.ns_per_op(self.out / "micro.json").items():
+            family, _, service = name.rstrip("]").partition("[")
+            if service in self.samples:
+                self.samples[service][f"{family}_ns_per_op"] = values
+
+    def asgi(self) -> None:
+        self.progress.step("in-process ASGI suite (pyperf)")
+        suites.asgi(self.out / "asgi.json", self.services, self.args.quick, SERVER_CPU)
+        self.summary["files"]["asgi"] = "asgi.json"
+        for name, values in suites.ns_per_op(self.out / "asgi.json").items():
+            self.samples[name.rstrip("]").partition("[")[2]]["asgi_ns_per_op"] = values
+        self.progress.step("allocations per request (memray)")
+        for service, counts in suites.allocations(self.services, self.args.quick).items():
+            self.samples[service]["asgi_allocs_per_op"] = counts["allocs_per_op"]
+            self.samples[service]["asgi_bytes_per_op"] = counts["bytes_per_op"]
+        self.env["pyperf_args"] = suites.PYPERF_QUICK if self.args.quick else suites.PYPERF_FULL
+        self.env["allocations"] = suites.ALLOCATION_METHOD
+
+    def http(self) -> None:
+        pinned = self.plan.server_cpus is not None and pin(os.getpid(), {LOADGEN_CPU})
+        self.env["pinning"] = (
+            f"server on CPU {SERVER_CPU}, load generator on CPU {LOADGEN_CPU}"
+            if pinned
+            else "none: fewer than two CPUs or no sched_setaffinity on this OS"
+        )
+        self.env["loadgen_ceiling"] = self.ceiling()
+        with tempfile.TemporaryDirectory() as logs:
+            plan = dataclasses.replace(self.plan, log_dir=Path(logs))
+            if plan.latency_s:
+                plan = dataclasses.replace(plan, rate=self.args.rate or self.calibrate(plan))
+            self.env["http"] = {
+                "trials": self.trials, "concurrency": plan.connections,
+                "warmup_s": plan.warmup_s, "duration_s": plan.duration_s,
+                "latency_window_s": plan.latency_s, "offered_rate": plan.rate,
+                "loadgen": "kvbench built-in (uvloop, raw protocols, every response checked)",
+                "commands": {s.name: s.command("127.0.0.1", 0)[1:] for s in self.services},
+            }  # fmt: skip
+            by_service = interleave(self.services, plan, self.trials, self.progress.step)
+            self.record(by_service)
+            if self.args.sweep:
+                self.sweep(plan)
+
+    def record(self, by_service: dict[str, list[TrialResult]]) -> None:
+        files = self.summary["files"]
+        for name, trials in by_service.items():
+            samples = self.samples[name]
+            for trial in trials:
+                for metric, value in trial.metrics.items():
+                    samples.setdefault(metric, []).append(value)
+            http_metrics = {k: samples[k] for k in trials[0].metrics}
+            results.http_suite(http_metrics).dump(str(self.out / f"http-{name}.json"), replace=True)
+            files.setdefault("http", {})[name] = f"http-{name}.json"
+            chunks = [t.latencies_ns for t in trials if t.latencies_ns is not None]
+            if chunks:
+                results.save_latencies(self.out / f"latency-{name}.npy", chunks)
+                files.setdefault("latency", {})[name] = f"latency-{name}.npy"
+
+    def calibrate(self, plan: TrialPlan) -> float:
+        """Half the slowest service's throughput: a rate every service sustains."""
+        self.progress.step("calibrating the open-loop rate")
+        short = dataclasses.replace(plan, duration_s=min(plan.duration_s, 2.0), latency_s=0)
+        tps = [interleave([s], short, 1)[s.name][0].metrics["http_tps"] for s in self.services]
+        rate = min(tps) * LATENCY_LOAD
+        return float(f"{rate:.2g}")  # a round number a reader can reuse with --rate
+
+    def ceiling(self) -> dict:
+        """The load generator against a canned server: proof it is not the bottleneck."""
+        self.progress.step("load generator ceiling (canned server)")
+        with canned_server() as port:
+            config = LoadConfig("127.0.0.1", port, self.plan.connections, self.plan.duration_s)
+            probes = [path_probe("127.0.0.1", port, "/get?key=key-0042")]
+            run_load(dataclasses.replace(config, duration_s=self.plan.warmup_s), probes)
+            values = []
+            for _ in range(3):
+                result = run_load(config, probes)
+                result.check()
+                values.append(result.throughput)
+        return {"tps": median(values), "values": values, "server": "kvbench.canned"}
+
+    def sweep(self, plan: TrialPlan) -> None:
+        levels = [int(c) for c in self.args.sweep.split(",") if c]
+        sweep: dict[str, dict] = {s.name: {} for s in self.services}
+        trials = max(3, self.trials // 3)
+        for level in levels:
+            level_plan = dataclasses.replace(plan, connections=level, latency_s=0)
+            by_service = interleave(self.services, level_plan, trials, self.progress.step)
+            for name, runs in by_service.items():
+                sweep[name][str(level)] = results.summarize_all(
+                    {m: [r.metrics[m] for r in runs] for m in ("http_tps", "http_closed_p99_ms")}
+                )
+        self.summary["sweep"] = sweep
+        self.env["sweep"] = {"concurrency": levels, "trials": trials}
+
+
+class canned_server:
+    """The canned raw-asyncio server in its own pinned process, for the ceiling check."""
+
+    def __enter__(self) -> int:
+        port = free_port()
+        command = [sys.executable, "-m", "kvbench.canned", "--port", str(port)]
+        if can_pin():
+            command += ["--cpu", str(SERVER_CPU)]
+        self.process = subprocess.Popen(
+            command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True
+        )
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline and self.process.poll() is None:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                return port
+            except OSError:
+                time.sleep(0.05)
+        stop(self.process)
+        raise KvbenchError("the canned server did not start")
+
+    def __exit__(self, *exc) -> None:
+        stop(self.process)

@@ -1,0 +1,56 @@
+"""The in-process layers: pyperf's micro and ASGI suites and the exact allocation counts.
+
+Each runs as a subprocess (pyperf spawns its own workers and wants a process of its own)
+and leaves a file in the results folder; these functions turn the files into samples.
+"""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pyperf
+
+from kvbench import KvbenchError
+from kvbench.allocs import METHOD as ALLOCATION_METHOD  # noqa: F401 - recorded by bench
+from kvbench.services import Service
+
+# Each value is one worker process's mean over its calibrated loops: n = processes x values.
+PYPERF_QUICK = ["--processes", "3", "--values", "2", "--warmups", "1", "--min-time", "0.05"]
+PYPERF_FULL = ["--processes", "10", "--values", "2", "--warmups", "1"]
+
+
+def run_pyperf(module: str, out: Path, args: list[str], cpu: int | None) -> None:
+    out.unlink(missing_ok=True)  # pyperf's -o refuses to overwrite
+    command = [sys.executable, "-m", module, "--quiet", "-o", str(out), *args]
+    if cpu is not None:
+        command.append(f"--affinity={cpu}")
+    done = subprocess.run(command, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise KvbenchError(f"{module} failed:\n{done.stderr.strip()[-2000:]}")
+
+
+def micro(out: Path, quick: bool, cpu: int | None) -> None:
+    run_pyperf("kvbench.micro", out, PYPERF_QUICK if quick else PYPERF_FULL, cpu)
+
+
+def asgi(out: Path, services: list[Service], quick: bool, cpu: int | None) -> None:
+    apps = [f"--app={s.name}={s.app}" for s in services]
+    run_pyperf("kvbench.asgi_bench", out, [*(PYPERF_QUICK if quick else PYPERF_FULL), *apps], cpu)
+
+
+def allocations(services: list[Service], quick: bool) -> dict[str, dict[str, list[float]]]:
+    """Per service: allocations and bytes allocated per request, one value per capture."""
+    repeat, requests = ("3", "500") if quick else ("6", "2000")
+    command = [sys.executable, "-m", "kvbench.allocs", "--repeat", repeat, "--requests", requests]
+    command += [f"--app={s.name}={s.app}" for s in services]
+    done = subprocess.run(command, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise KvbenchError(f"allocation count failed:\n{done.stderr.strip()[-2000:]}")
+    return json.loads(done.stdout)
+
+
+def ns_per_op(path: Path) -> dict[str, list[float]]:
+    """Every benchmark of a pyperf suite as ns/op values, by benchmark name."""
+    suite = pyperf.BenchmarkSuite.load(str(path))
+    return {bench.get_name(): [v * 1e9 for v in bench.get_values()] for bench in suite}
