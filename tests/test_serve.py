@@ -119,6 +119,7 @@ def test_serve_prints_command_serves_and_stops_cleanly(name, signum):
         assert not psutil.pid_exists(serve.server_pid)
 
 
+@pytest.mark.slow
 def test_serve_unknown_service_is_a_clear_error():
     result = subprocess.run(
         [sys.executable, "-m", "kvbench", "serve", "nope"],

@@ -72,6 +72,7 @@ def test_service_that_cannot_start_raises_server_error_with_its_output(tmp_path)
     assert "nonexistent" in message  # uvicorn's own words, from the server's output
 
 
+@pytest.mark.slow
 def test_wait_until_ready_gives_up_after_the_timeout():
     process = sleeper()
     service = Service("silent", "none:app")
@@ -83,6 +84,7 @@ def test_wait_until_ready_gives_up_after_the_timeout():
         stop(process)
 
 
+@pytest.mark.slow
 def test_stop_kills_a_process_that_ignores_sigterm():
     process = sleeper("SIG_IGN")
     stop(process, grace=0.2)
@@ -90,12 +92,14 @@ def test_stop_kills_a_process_that_ignores_sigterm():
     assert group_is_gone(process.pid)
 
 
+@pytest.mark.slow
 def test_stop_terminates_politely_first():
     process = sleeper()
     stop(process, grace=5)
     assert process.returncode == -signal.SIGTERM
 
 
+@pytest.mark.slow
 def test_stop_on_a_finished_process_is_harmless():
     process = subprocess.Popen([sys.executable, "-c", "pass"], start_new_session=True)
     process.wait()
@@ -129,6 +133,7 @@ def test_pin_without_cpus_does_nothing():
     assert pin(os.getpid(), set()) is False
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not hasattr(os, "sched_setaffinity"), reason="no CPU affinity on this OS")
 def test_pin_sets_the_affinity():
     process = sleeper()
