@@ -49,3 +49,27 @@ bench-quick: $(STAMP) ## a short benchmark (under 2 min) into bench-results/quic
 
 bench-ladder: $(STAMP) ## measure every rung of the docs/04 ladder into bench-results/ladder/ (about 12 min)
 	$(PY) -m kvbench bench --ladder --layers asgi,http --latency-window 0 --out bench-results/ladder
+
+# Compare, report and the regression gate (kvbench/compare.py, kvbench/report.py).
+.PHONY: compare report bench-check
+# The gate's threshold must sit above this machine's run-to-run noise: two runs of the same
+# code on a shared 2-core machine differ by several percent, and with enough trials the
+# Mann-Whitney test calls even that drift significant, so a tighter gate fails at random.
+# Override with `make bench-check GATE_PCT=15` on a noisier machine.
+GATE_PCT ?= 10
+# Per-request metrics only: per-trial totals (GC pause total, collections) scale with the
+# trial length, which --quick shortens, and open-loop latencies and the achieved rate depend
+# on the offered rate each run calibrates for itself; none of them compare across the runs.
+GATE_METRICS ?= http_tps server_cpu_us_per_req asgi_ns_per_op asgi_allocs_per_op \
+	asgi_bytes_per_op micro_store_get_ns_per_op micro_encode_ns_per_op
+
+compare: $(STAMP) ## compare unoptimized with optimized in bench-results/, benchstat style
+	$(PY) scripts/compare.py --old unoptimized --new optimized bench-results
+
+report: $(STAMP) ## write bench-results/REPORT.md with the tables and plots (PNG, SVG)
+	$(PY) -m kvbench report bench-results
+
+bench-check: $(STAMP) ## quick bench, then fail if optimized got > GATE_PCT% worse than bench-results/
+	$(PY) -m kvbench bench --quick --out bench-results/quick
+	$(PY) scripts/compare.py --service optimized --fail-on-regression $(GATE_PCT) \
+		$(addprefix --metric ,$(GATE_METRICS)) bench-results bench-results/quick

@@ -25,8 +25,13 @@ ARTICLE_METRICS = (
     "http_p99_ms",
     "gc_pause_max_ms",
 )
-# pyperf stores times in seconds; our metric units want these factors.
-SECONDS_TO = {"ns/op": 1e9, "us/req": 1e6, "ms": 1e3}
+# pyperf stores times in seconds and sizes in bytes; (pyperf unit, our unit) -> factor.
+FROM_PYPERF = {
+    ("second", "ns/op"): 1e9,
+    ("second", "us/req"): 1e6,
+    ("second", "ms"): 1e3,
+    ("byte", "MB"): 1e-6,
+}
 
 
 @dataclass
@@ -130,17 +135,23 @@ def _pyperf_services(file: Path) -> dict[str, dict[str, Sample]]:
     result: dict[str, dict[str, Sample]] = {}
     for name, unit, values in benchmarks:
         family, _, rest = name.partition("[")
-        service = rest.rstrip("]") or "default"
+        service = rest.rstrip("]") or _service_from_file(file)
         sample = _pyperf_sample(family, unit, values)
         result.setdefault(service, {})[sample.metric] = sample
     return result
 
 
+def _service_from_file(file: Path) -> str:
+    """`http-optimized.json` holds plain metric names; the service is in the file name."""
+    stem = file.name.removesuffix(".gz").removesuffix(".json")
+    return stem.removeprefix("http-") if stem.startswith("http-") else "default"
+
+
 def _pyperf_sample(family: str, unit: str, values: list[float]) -> Sample:
-    """Seconds become the metric's unit (ns/op for unknown timings); other units stay as-is."""
+    """Seconds and bytes become the metric's unit (ns/op for unknown timings)."""
     if family in METRICS:
         target = metric(family).unit
-        scale = SECONDS_TO.get(target, 1.0) if unit == "second" else 1.0
+        scale = FROM_PYPERF.get((unit, target), 1.0)
         return Sample(family, target, [v * scale for v in values])
     if unit == "second":
         return Sample(f"{family}_ns_per_op", "ns/op", [v * 1e9 for v in values])

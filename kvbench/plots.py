@@ -94,12 +94,14 @@ def _nines(p: float) -> float:
 def sweep(runs: dict[str, dict], stem: Path) -> list[Path]:
     """Throughput (and p99 when recorded) against concurrency, medians with 95% CI whiskers."""
     panels = [
-        ("http_tps", "requests per second (median, 95% CI)"),
-        ("http_p99_ms", "p99 latency (ms)"),
+        ("http_tps", "requests per second (median, 95% CI)", "Throughput"),
+        ("http_closed_p99_ms", "p99 latency, closed loop (ms)", "p99 latency"),
+        ("http_p99_ms", "p99 latency (ms)", "p99 latency"),
     ]
     panels = [p for p in panels if any(p[0] in by_c for r in runs.values() for by_c in r.values())]
+    panels = panels[:2]  # throughput and one latency panel, closed-loop p99 when recorded
     fig = _figure(width=5.0 * len(panels) + 1.0)
-    for k, (name, label) in enumerate(panels):
+    for k, (name, label, title) in enumerate(panels):
         ax = fig.add_subplot(1, len(panels), k + 1)
         for i, (service, by_c) in enumerate(runs.items()):
             _sweep_line(ax, service, by_c, name, color(i))
@@ -109,7 +111,7 @@ def sweep(runs: dict[str, dict], stem: Path) -> list[Path]:
         ax.xaxis.set_minor_locator(NullLocator())
         ax.set_xlabel("concurrent connections (log scale)")
         ax.set_ylabel(label)
-        ax.set_title(("Throughput" if name == "http_tps" else "p99 latency") + " vs concurrency")
+        ax.set_title(f"{title} vs concurrency")
         ax.legend()
         ax.grid(which="both", alpha=0.3)
         plain_numbers(ax.yaxis)

@@ -12,8 +12,35 @@ from kvbench.tables import render
 
 BASELINE = "unoptimized"
 # The environment keys in reading order; any others follow in the order the run wrote them.
-ENV_ORDER = ("date", "cpu_model", "cores", "pinning", "python", "loadgen", "trials")
-ENV_ORDER += ("concurrency", "offered_rate", "packages")
+ENV_ORDER = ("date", "cpu_model", "cores", "os", "python", "implementation", "pinning")
+# Method sentences: each is said only when the run recorded every key it names.
+METHOD = [
+    (
+        ("trials", "concurrency"),
+        "Throughput: {trials} trials per service, measured closed loop with {concurrency} "
+        "connections (each sends its next request when the previous answer arrives).",
+    ),
+    (("interleaved",), "Trials of the services alternate (A B A B ...), so drift hits all alike."),
+    (
+        ("warmup_s", "duration_s"),
+        "Each trial warms up for {warmup_s} s, then measures {duration_s} s.",
+    ),
+    (
+        ("offered_rate",),
+        "Latency: open loop at a fixed offered rate of {offered_rate} requests/s, each request "
+        "timed from its intended send time, so a slow server shows its queueing delay "
+        "instead of hiding it (no coordinated omission).",
+    ),
+    (("pinning",), "CPU pinning: {pinning}."),
+    (("loadgen",), "Load generator: {loadgen}."),
+    (("pyperf_args",), "Micro and in-process ASGI suites: pyperf with {pyperf_args}."),
+    (("allocations",), "Allocations: {allocations}."),
+]
+STATISTICS = (
+    "Tables show the median of the trials ± the 95% confidence interval of the median (from "
+    "binomial order statistics), the change of the medians, and the two-sided Mann-Whitney U "
+    "p-value; `~` means no difference at alpha = 0.05, as in Go's benchstat."
+)
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -38,7 +65,7 @@ def write_report(results: Path, out: Path | None = None) -> Path:
     sections = [
         _header(run),
         _environment(env),
-        _method(env),
+        _method(run, env),
         _results(run),
         _figures(run, out, env),
     ]
@@ -55,55 +82,75 @@ def _header(run: ResultSet) -> str:
     )
 
 
+def settings(env: dict) -> dict:
+    """The environment with its nested "http" settings lifted to the top, as `bench` nests them."""
+    return {**env, **(env.get("http") or {})}
+
+
 def _environment(env: dict) -> str:
-    keys = [k for k in ENV_ORDER if k in env] + [k for k in env if k not in ENV_ORDER]
+    flat = settings(env)
+    flat.pop("http", None)
+    keys = [k for k in ENV_ORDER if k in flat] + [k for k in flat if k not in ENV_ORDER]
     lines = ["## Environment\n", "| what | value |", "| --- | --- |"]
-    lines += [f"| {k.replace('_', ' ')} | {_env_value(env[k])} |" for k in keys if k != "commands"]
-    commands = env.get("commands") or {}
+    lines += [f"| {_label(k)} | {_value(flat[k])} |" for k in keys if k != "commands"]
+    commands = flat.get("commands") or {}
     if commands:
         lines += ["", "Server commands, exactly as run:", ""]
         lines += [f"- {name}: `{_command(cmd)}`" for name, cmd in commands.items()]
     return "\n".join(lines) + "\n"
 
 
-def _env_value(value) -> str:
+def _value(value) -> str:
+    """One table cell: mappings as `key value` pairs, lists comma-joined, numbers grouped."""
     if isinstance(value, dict):
-        return ", ".join(f"{k} {v}" for k, v in value.items())
-    if isinstance(value, list):
-        return ", ".join(str(v) for v in value)
+        return ", ".join(f"{k} {_value(v)}" for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return ", ".join(_value(v) for v in value)
+    if value is None:
+        return "not installed"
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"{value:,}"
     return str(value).replace("|", "\\|")
 
 
+def _label(key: str) -> str:
+    return (key[:-2] + " (s)" if key.endswith("_s") else key).replace("_", " ")
+
+
 def _command(cmd) -> str:
-    return " ".join(str(c) for c in cmd) if isinstance(cmd, list) else str(cmd)
+    """The command as a reader would type it; `bench` records it without the interpreter."""
+    words = [str(c) for c in cmd] if isinstance(cmd, list) else str(cmd).split()
+    return " ".join(["python", *words] if words[:1] == ["-m"] else words)
 
 
-def _method(env: dict) -> str:
+def _method(run: ResultSet, env: dict) -> str:
     """The methodology paragraph, stating only what the run's environment records."""
-    said = []
-    if "trials" in env:
-        said.append(f"Each service ran {env['trials']} trials per metric.")
-    if "pinning" in env:
-        said.append(f"CPU pinning: {env['pinning']}.")
-    if "loadgen" in env:
-        said.append(f"Load generator: {env['loadgen']}.")
-    if "concurrency" in env:
+    flat = settings(env)
+    values = {k: _value(v) for k, v in flat.items()}
+    said = [text.format(**values) for keys, text in METHOD if all(k in flat for k in keys)]
+    said += _ceiling(run, flat.get("loadgen_ceiling"))
+    sweep = flat.get("sweep")
+    if isinstance(sweep, dict) and "concurrency" in sweep:
+        levels = _value(sweep["concurrency"])
         said.append(
-            f"Throughput is measured closed loop with {env['concurrency']} connections: "
-            "each sends its next request when the previous answer arrives."
+            f"Concurrency sweep: {levels} connections, {sweep.get('trials', '?')} trials each."
         )
-    if "offered_rate" in env:
-        said.append(
-            f"Latency is measured open loop at a fixed offered rate of {env['offered_rate']} "
-            "requests/s, each request timed from its intended send time, so a slow server "
-            "shows its queueing delay (no coordinated omission)."
-        )
-    said.append(
-        "Tables show the median of the trials ± the 95% confidence interval of the median "
-        "(from binomial order statistics), the change of the medians, and the two-sided "
-        "Mann-Whitney U p-value; `~` means no difference at alpha = 0.05, as in Go's benchstat."
+    return "## Method\n\n" + " ".join([*said, STATISTICS]) + "\n"
+
+
+def _ceiling(run: ResultSet, ceiling) -> list[str]:
+    """How far the load generator alone outruns the fastest service: it must not be the limit."""
+    if not isinstance(ceiling, dict) or not ceiling.get("tps"):
+        return []
+    tps = [m["http_tps"]["median"] for m in run.summary["services"].values() if "http_tps" in m]
+    text = (
+        f"The load generator alone reached {ceiling['tps']:,.0f} requests/s against a canned server"
     )
-    return "## Method\n\n" + " ".join(said) + "\n"
+    if tps and max(tps) > 0:
+        text += f", {ceiling['tps'] / max(tps):.1f}x the fastest service here"
+    return [text + "."]
 
 
 def _results(run: ResultSet) -> str:

@@ -232,4 +232,4 @@ def _plain(value: float) -> str:
     """Thousands separators above 100, three significant digits below."""
     if not math.isfinite(value):
         return str(value)
-    return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.3g}"
+    return f"{value:,.0f}" if abs(value) >= 100 else f"{value:#.3g}".rstrip(".")

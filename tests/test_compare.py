@@ -107,12 +107,14 @@ def test_geomean_over_mixed_directions_counts_throughput_as_a_cost():
 
 def test_fixture_within_one_run_in_every_format():
     rows = compare_sets(load(FIXTURE).services["unoptimized"], load(FIXTURE).services["optimized"])
-    assert len(rows) == 14 and all(r.verdict for r in rows)
+    summary = json.loads((FIXTURE / "summary.json").read_text())["services"]
+    assert len(rows) == len(summary["optimized"]) and all(r.verdict for r in rows)
     records = list(csv.DictReader(io.StringIO(render(rows, "csv"))))
     assert [r["metric"] for r in records] == [r.metric for r in rows]
     doc = json.loads(render(rows, "json", ("unoptimized", "optimized")))
-    assert doc["old"] == "unoptimized" and len(doc["rows"]) == 14
-    assert all(line.startswith("|") for line in render(rows, "md").splitlines()[:16])
+    assert doc["old"] == "unoptimized" and len(doc["rows"]) == len(rows)
+    table = render(rows, "md").splitlines()[: len(rows) + 3]  # header, rule, rows, geomean
+    assert all(line.startswith("|") and line.count(" | ") == 4 for line in table)
 
 
 def test_article_table_shape_and_delta_convention():
@@ -133,6 +135,16 @@ def test_pyperf_suite_values_become_ns_per_op():
         got = suite[service]["asgi_ns_per_op"]
         assert got.unit == "ns/op"
         assert got.values == pytest.approx(summary[service]["asgi_ns_per_op"].values)
+
+
+def test_http_trial_suite_takes_its_service_from_the_file_name():
+    suite = load(FIXTURE / "http-optimized.json").services
+    summary = load(FIXTURE).services["optimized"]
+    assert list(suite) == ["optimized"]
+    for name in ("http_tps", "http_p99_ms", "server_cpu_us_per_req", "server_rss_mb"):
+        got = suite["optimized"][name]
+        assert got.unit == summary[name].unit  # seconds and bytes back to ms, us/req, MB
+        assert got.values == pytest.approx(summary[name].values)
 
 
 def test_missing_and_corrupt_files_raise_clear_errors(tmp_path):

@@ -44,17 +44,35 @@ def test_report_from_fixture_links_only_existing_images(rendered):
 def test_report_states_environment_method_and_tables(rendered):
     text = rendered.read_text()
     assert "| cpu model | Fixture CPU @ 2.0GHz |" in text
-    assert "| pinning | server on CPU 0, load generator on CPU 1 |" in text
-    assert "Each service ran 10 trials per metric." in text
-    assert "fixed offered rate of 1000 requests/s" in text
-    assert "closed loop with 64 connections" in text
-    assert "- unoptimized: `uvicorn unoptimized.app:app ...`" in text
+    assert "| packages | starlette 0.41.0, uvicorn 0.32.0, memray not installed |" in text
+    assert "| warmup (s) | 1 |" in text  # nested under "http" in summary.json
+    assert "Throughput: 10 trials per service, measured closed loop with 64 connections" in text
+    assert "fixed offered rate of 1,000 requests/s" in text
+    assert "CPU pinning: server on CPU 0, load generator on CPU 1." in text
+    # 118,000 from the canned server against the fastest service's median throughput.
+    assert re.search(
+        r"reached 118,000 requests/s against a canned server, \d+\.\dx the fastest", text
+    )
+    assert "Concurrency sweep: 1, 8, 64 connections, 6 trials each." in text
+    assert "- unoptimized: `python -m uvicorn unoptimized.app:app --loop asyncio`" in text
     assert "### optimized vs unoptimized" in text
     assert (
         "| metric | unit (↑ higher / ↓ lower is better) | unoptimized | optimized | vs base |"
         in text
     )
     assert "| Metric | Unoptimized | Optimized | Delta |" in text
+
+
+def test_method_says_only_what_the_run_recorded(tmp_path):
+    def strip(data):
+        data["environment"] = {"cpu_model": "X", "offered_rate": 500}
+        data.pop("sweep")
+
+    text = write_report(edited(tmp_path, strip)).read_text()
+    method = text.split("## Method")[1].split("## Results")[0]
+    assert "offered rate of 500 requests/s" in method
+    assert "Throughput:" not in method and "pinning" not in method.lower()
+    assert "Concurrency sweep" not in method and "canned server" not in method
 
 
 def test_report_without_sweep_says_so(tmp_path):
