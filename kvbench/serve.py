@@ -5,7 +5,7 @@ import shlex
 import signal
 
 from kvbench import KvbenchError
-from kvbench.server import is_loopback, running_server
+from kvbench.server import is_loopback, running_server, url_host
 from kvbench.services import SERVICES, get_service
 
 
@@ -34,8 +34,10 @@ def run(args: argparse.Namespace) -> int:
             service, args.host, args.port, admin_host, args.admin_port, cpus=cpus
         ) as server:
             print(f"running: {shlex.join(server.command)}", flush=True)
-            print(f"service: http://{args.host}:{server.port}/get?key=key-0042", flush=True)
-            print(f"debug:   http://{admin_host}:{server.admin_port}/debug/vars", flush=True)
+            service_url = f"http://{url_host(args.host)}:{server.port}/get?key=key-0042"
+            debug_url = f"http://{url_host(admin_host)}:{server.admin_port}/debug/vars"
+            print(f"service: {service_url}", flush=True)
+            print(f"debug:   {debug_url}", flush=True)
             code = server.process.wait()
             raise KvbenchError(f"{service.name} exited with code {code}")
     except KeyboardInterrupt:

@@ -34,13 +34,14 @@ class RunningServer:
     admin_port: int
     command: list[str]
     log_path: Path | None
+    admin_host: str = "127.0.0.1"  # Loopback by default, whatever `host` is.
 
     @property
     def pid(self) -> int:
         return self.process.pid
 
     def debug_vars(self, timeout: float = 5.0) -> dict:
-        url = f"http://{url_host(self.host)}:{self.admin_port}/debug/vars"
+        url = f"http://{url_host(self.admin_host)}:{self.admin_port}/debug/vars"
         with urllib.request.urlopen(url, timeout=timeout) as answer:
             return json.load(answer)
 
@@ -80,6 +81,7 @@ def pin(pid: int, cpus: set[int] | None) -> bool:
 
 def server_env(service: Service, command: list[str], admin_host: str, admin_port: int) -> dict:
     env = dict(os.environ)
+    env.update(service.env)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PROJECT_ROOT), env.get("PYTHONPATH")]))
     env[ADMIN_HOST_ENV] = admin_host
     env[ADMIN_PORT_ENV] = str(admin_port)
@@ -107,7 +109,7 @@ def running_server(
         command, env=env, cwd=PROJECT_ROOT, stdout=log, stderr=subprocess.STDOUT if log else None,
         stdin=subprocess.DEVNULL, start_new_session=True,
     )  # fmt: skip
-    server = RunningServer(service, process, host, port, admin_port, command, log_path)
+    server = RunningServer(service, process, host, port, admin_port, command, log_path, admin_host)
     try:
         pin(process.pid, cpus)
         wait_until_ready(server)

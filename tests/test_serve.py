@@ -82,8 +82,19 @@ def serving(*args: str) -> Iterator[Serve]:
         serve.kill()
 
 
-def url_port(line: str) -> int:
-    return int(re.search(r"http://[^/\s]+:(\d+)/", line)[1])
+def printed_url(line: str) -> str:
+    return re.search(r"http://\S+", line)[0]
+
+
+def has_ipv6_loopback() -> bool:
+    try:
+        with socket.create_server(("::1", 0), family=socket.AF_INET6):
+            return True
+    except OSError:
+        return False
+
+
+NEEDS_IPV6 = pytest.mark.skipif(not has_ipv6_loopback(), reason="no IPv6 loopback here")
 
 
 def fetch(url: str) -> tuple[int, bytes]:
@@ -94,23 +105,23 @@ def fetch(url: str) -> tuple[int, bytes]:
 @pytest.mark.slow
 # Each signal once and each service once: the signal handling does not depend on the service.
 @pytest.mark.parametrize(
-    ("name", "signum"),
-    [("unoptimized", signal.SIGINT), ("optimized", signal.SIGTERM)],
-    ids=["unoptimized-SIGINT", "optimized-SIGTERM"],
+    ("name", "signum", "host"),
+    [
+        pytest.param("unoptimized", signal.SIGINT, "127.0.0.1", id="unoptimized-SIGINT"),
+        pytest.param("optimized", signal.SIGTERM, "127.0.0.1", id="optimized-SIGTERM"),
+        pytest.param("optimized", signal.SIGINT, "::1", id="optimized-ipv6", marks=NEEDS_IPV6),
+    ],
 )
-def test_serve_prints_command_serves_and_stops_cleanly(name, signum):
-    with serving(name, "--port", "0", "--admin-port", "0") as serve:
+def test_serve_prints_command_serves_and_stops_cleanly(name, signum, host):
+    with serving(name, "--host", host, "--port", "0", "--admin-port", "0") as serve:
         running = serve.wait_for("running: ")
         assert " -m uvicorn " in running and SERVER_FLAGS[name] in running
-        port = url_port(serve.wait_for("service: "))
-        admin_port = url_port(serve.wait_for("debug: "))
-        assert port != admin_port and 0 not in (port, admin_port)
-        assert fetch(f"http://127.0.0.1:{port}/get?key=key-0042") == (
-            200,
-            b'{"key":"key-0042","value":"test-value"}',
-        )
-        _, body = fetch(f"http://127.0.0.1:{admin_port}/debug/vars")
-        serve.server_pid = json.loads(body)["pid"]
+        # The printed addresses are the ones to use, with IPv6 hosts in brackets.
+        service_url = printed_url(serve.wait_for("service: "))
+        debug_url = printed_url(serve.wait_for("debug: "))
+        assert debug_url.startswith("http://127.0.0.1:")
+        assert fetch(service_url) == (200, b'{"key":"key-0042","value":"test-value"}')
+        serve.server_pid = json.loads(fetch(debug_url)[1])["pid"]
         assert serve.server_pid != serve.process.pid
         serve.process.send_signal(signum)
         output = serve.finish()

@@ -62,6 +62,24 @@ def test_running_server_cleans_up_after_an_exception(tmp_path):
     assert group_is_gone(server.pid)
 
 
+def has_ipv6_loopback() -> bool:
+    try:
+        with socket.create_server(("::1", 0), family=socket.AF_INET6):
+            return True
+    except OSError:
+        return False
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not has_ipv6_loopback(), reason="no IPv6 loopback here")
+def test_debug_vars_are_read_on_the_admin_host_not_the_service_host(tmp_path):
+    with running_server(get_service("optimized"), host="::1", log_path=tmp_path / "log") as server:
+        assert server.admin_host == "127.0.0.1"
+        assert server.debug_vars()["pid"] == server.pid
+        with socket.create_connection(("::1", server.port), timeout=5):
+            pass
+
+
 @pytest.mark.slow
 def test_service_that_cannot_start_raises_server_error_with_its_output(tmp_path):
     broken = parse_variant("broken=nonexistent.module:app")
