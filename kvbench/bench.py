@@ -12,6 +12,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from kvbench import KvbenchError, results, suites
@@ -42,6 +44,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )  # fmt: skip
     parser.add_argument("--ladder", action="store_true", help="every rung of docs/04's ladder")
     parser.add_argument("--layers", default=",".join(LAYERS), help="any of micro,asgi,http")
+    parser.add_argument("--warmup", type=float, help="unrecorded seconds before each window")
+    parser.add_argument("--duration", type=float, help="closed-loop seconds per trial")
     parser.add_argument(
         "--latency-window", type=float, help="open-loop seconds per trial (0 skips latency)"
     )
@@ -78,8 +82,10 @@ def plan_for(args: argparse.Namespace) -> tuple[TrialPlan, int]:
     if trials < 1 or args.concurrency < 1:
         raise KvbenchError("--trials and --concurrency must be at least 1")
     timing = dict(warmup_s=0.5, duration_s=1.5, latency_s=1.0) if args.quick else {}
-    if args.latency_window is not None:
-        timing["latency_s"] = args.latency_window
+    given = {"warmup_s": args.warmup, "duration_s": args.duration, "latency_s": args.latency_window}
+    timing.update({k: v for k, v in given.items() if v is not None})
+    if timing.get("duration_s", 1) <= 0 or timing.get("warmup_s", 0) < 0:
+        raise KvbenchError("--duration must be positive and --warmup not negative")
     cpus = frozenset({SERVER_CPU}) if can_pin() else None
     return TrialPlan(connections=args.concurrency, server_cpus=cpus, **timing), trials
 
@@ -194,7 +200,8 @@ class Runner:
         with canned_server() as port:
             config = LoadConfig("127.0.0.1", port, self.plan.connections, self.plan.duration_s)
             probes = [path_probe("127.0.0.1", port, "/get?key=key-0042")]
-            run_load(dataclasses.replace(config, duration_s=self.plan.warmup_s), probes)
+            if self.plan.warmup_s:
+                run_load(dataclasses.replace(config, duration_s=self.plan.warmup_s), probes)
             values = []
             for _ in range(3):
                 result = run_load(config, probes)
@@ -217,26 +224,27 @@ class Runner:
         self.env["sweep"] = {"concurrency": levels, "trials": trials}
 
 
-class canned_server:
+@contextmanager
+def canned_server() -> Iterator[int]:
     """The canned raw-asyncio server in its own pinned process, for the ceiling check."""
+    port = free_port()
+    command = [sys.executable, "-m", "kvbench.canned", "--port", str(port)]
+    if can_pin():
+        command += ["--cpu", str(SERVER_CPU)]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, start_new_session=True)
+    try:
+        wait_for_port(port, process)
+        yield port
+    finally:
+        stop(process)  # also when Ctrl-C lands while it is still starting
 
-    def __enter__(self) -> int:
-        port = free_port()
-        command = [sys.executable, "-m", "kvbench.canned", "--port", str(port)]
-        if can_pin():
-            command += ["--cpu", str(SERVER_CPU)]
-        self.process = subprocess.Popen(
-            command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True
-        )
-        deadline = time.monotonic() + 15
-        while time.monotonic() < deadline and self.process.poll() is None:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                return port
-            except OSError:
-                time.sleep(0.05)
-        stop(self.process)
-        raise KvbenchError("the canned server did not start")
 
-    def __exit__(self, *exc) -> None:
-        stop(self.process)
+def wait_for_port(port: int, process: subprocess.Popen, timeout: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and process.poll() is None:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise KvbenchError("the canned server did not start")

@@ -9,14 +9,16 @@ One trial of one service:
 Services alternate trial by trial (A B A B ...) so drift on a shared machine hits both.
 """
 
+import time
 from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import psutil
 
-from kvbench.loadgen import LoadConfig, LoadResult, run_load
+from kvbench.loadgen import LoadConfig, LoadResult, Probe, run_load
 from kvbench.server import RunningServer, running_server
 from kvbench.services import Service
 
@@ -30,6 +32,11 @@ class TrialPlan:
     rate: float | None = None  # offered requests/s of the open-loop window
     server_cpus: frozenset[int] | None = None
     log_dir: Path | None = None
+    # (host, port) -> requests; None is the preloaded 1,000 keys (loadgen.key_workload).
+    workload: Callable[[str, int], list[Probe]] | None = None
+    # Also record server_startup_s and loadgen_cpu_share (the load generator's CPU
+    # seconds per wall second of the closed window, 1.0 = one whole core).
+    extra_metrics: bool = False
 
 
 @dataclass
@@ -40,13 +47,20 @@ class TrialResult:
 
 
 def cpu_seconds(pid: int) -> float:
-    times = psutil.Process(pid).cpu_times()
-    return times.user + times.system
+    """User + system CPU of a server and its live children (granian and uvicorn workers)."""
+    process = psutil.Process(pid)
+    total = 0.0
+    for each in [process, *process.children(recursive=True)]:
+        with suppress(psutil.NoSuchProcess):
+            times = each.cpu_times()
+            total += times.user + times.system
+    return total
 
 
 def load(server: RunningServer, plan: TrialPlan, duration: float, **options) -> LoadResult:
     config = LoadConfig(server.host, server.port, plan.connections, duration, **options)
-    result = run_load(config)
+    probes = plan.workload(server.host, server.port) if plan.workload else None
+    result = run_load(config, probes)
     result.check()  # a trial with any error fails loudly: a fast wrong answer is not fast
     return result
 
@@ -54,16 +68,21 @@ def load(server: RunningServer, plan: TrialPlan, duration: float, **options) -> 
 def closed_window(server: RunningServer, plan: TrialPlan) -> dict[str, float]:
     server.debug_vars()  # starts the GC window
     cpu_before = cpu_seconds(server.pid)
+    own_before, wall_before = time.process_time(), time.monotonic()
     result = load(server, plan, plan.duration_s)
+    own = (time.process_time() - own_before) / (time.monotonic() - wall_before)
     cpu = cpu_seconds(server.pid) - cpu_before
     gc = server.debug_vars()["gc"]["since_last_read"]
-    return {
+    metrics = {
         "http_tps": result.throughput,
         "server_cpu_us_per_req": cpu / result.requests * 1e6,
         "gc_pause_max_ms": gc["pause_max_ms"],
         "gc_collections": gc["collections"],
         "http_closed_p99_ms": result.percentile_ms(99),
     }
+    if plan.extra_metrics:
+        metrics["loadgen_cpu_share"] = own
+    return metrics
 
 
 def open_window(server: RunningServer, plan: TrialPlan) -> tuple[dict[str, float], LoadResult]:
@@ -82,8 +101,11 @@ def run_trial(service: Service, plan: TrialPlan, label: str = "") -> TrialResult
     """One trial of one service on a server of its own."""
     log = plan.log_dir / f"{service.name}{label}.log" if plan.log_dir else None
     cpus = set(plan.server_cpus) if plan.server_cpus else None
+    started = time.monotonic()
     with running_server(service, cpus=cpus, log_path=log) as server:
-        load(server, plan, plan.warmup_s)
+        startup_s = time.monotonic() - started
+        if plan.warmup_s:
+            load(server, plan, plan.warmup_s)
         metrics = closed_window(server, plan)
         latencies = None
         if plan.latency_s and plan.rate:
@@ -91,6 +113,8 @@ def run_trial(service: Service, plan: TrialPlan, label: str = "") -> TrialResult
             metrics.update(open_metrics)
             latencies = result.latencies_ns
         metrics["server_rss_mb"] = server.debug_vars()["peak_rss_bytes"] / 1e6
+        if plan.extra_metrics:
+            metrics["server_startup_s"] = startup_s
     return TrialResult(metrics, latencies)
 
 
