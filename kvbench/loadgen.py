@@ -101,6 +101,7 @@ class LoadResult:
     error_samples: list[str]
     latencies_ns: np.ndarray
     offered_rate: float | None = None
+    send_lag_ms: float = 0.0  # our own worst lateness with a connection free: not counted
 
     @property
     def throughput(self) -> float:
@@ -113,7 +114,7 @@ class LoadResult:
     def percentile_ms(self, p: float) -> float | None:
         if not self.latencies_ns.size:
             return None
-        return float(np.percentile(self.latencies_ns, p, method="higher")) / 1e6
+        return float(np.percentile(self.latencies_ns, p, method="inverted_cdf")) / 1e6
 
     def to_dict(self) -> dict:
         """A JSON-able summary; the raw latencies go to `save_latencies` instead."""
@@ -124,12 +125,15 @@ class LoadResult:
             "errors": self.errors, "non_2xx": self.non_2xx, "bad_body": self.bad_body,
             "failures": dict(self.failures), "error_samples": list(self.error_samples),
             "throughput": self.throughput, "offered_rate": self.offered_rate,
-            "achieved_rate": self.achieved_rate, "raw_latencies": True,
+            "achieved_rate": self.achieved_rate, "send_lag_ms": self.send_lag_ms,
+            "raw_latencies": True,
         }  # fmt: skip
-        summary.update({f"{name}_ms": self.percentile_ms(p) for name, p in PERCENTILES.items()})
-        summary["mean_ms"] = float(lat.mean()) / 1e6 if lat.size else None
-        summary["max_ms"] = float(lat.max()) / 1e6 if lat.size else None
-        return summary
+        names = [*(f"{name}_ms" for name in PERCENTILES), "mean_ms", "max_ms"]
+        if not lat.size:
+            return summary | dict.fromkeys(names)
+        values = [*np.percentile(lat, list(PERCENTILES.values()), method="inverted_cdf")]
+        values += [lat.mean(), lat.max()]
+        return summary | {name: float(v) / 1e6 for name, v in zip(names, values, strict=True)}
 
     def save_latencies(self, path) -> None:
         np.save(path, self.latencies_ns)
@@ -226,22 +230,19 @@ class Connection(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
         self.parser = ResponseParser()
         self.probe: Probe | None = None  # the request in flight
-        self.intended_ns = 0  # its latency counts from here
+        self.timed_from_ns = 0  # its latency counts from here
         self.sent_ns = 0  # its timeout counts from here
         self.measured = False
+        self.idle_ns = 0  # free since
         self.closed = run.loop.create_future()
 
     def connection_made(self, transport) -> None:
         self.transport = transport
         self.run.ready(self)
 
-    def send(self, probe: Probe, intended_ns: int, now: int, measured: bool) -> None:
-        self.probe, self.intended_ns, self.sent_ns, self.measured = (
-            probe,
-            intended_ns,
-            now,
-            measured,
-        )
+    def send(self, probe: Probe, timed_from_ns: int, now: int, measured: bool) -> None:
+        self.probe, self.timed_from_ns, self.sent_ns = probe, timed_from_ns, now
+        self.measured = measured
         self.transport.write(probe.raw)
 
     def data_received(self, data: bytes) -> None:
@@ -315,10 +316,11 @@ class Run:
         self.idle: deque[Connection] = deque()
         self.tasks: set[asyncio.Task] = set()
         self.handles: list[asyncio.TimerHandle] = []
-        self.timer: asyncio.TimerHandle | None = None
+        self.timer: asyncio.TimerHandle | None = None  # the open loop's next send
+        self.watchdog: asyncio.TimerHandle | None = None
         self.index = self.sent = self.in_flight = 0
         self.started = self.measuring = self.closing = False
-        self.start_ns = self.next_due_ns = self.finished_ns = 0
+        self.start_ns = self.next_due_ns = self.finished_ns = self.lag_ns = 0
         self.end_ns = FAR_FUTURE_NS
         self.interval_ns = round(1e9 / config.rate) if config.mode == "open" else 0
         self.finished = loop.create_future()
@@ -355,13 +357,24 @@ class Run:
                 self.send_next(conn, intended, now)
                 self.next_due_ns += self.interval_ns
         if open_loop and self.timer is None and self.idle and self.may_send(self.next_due_ns):
-            self.timer = self.loop.call_later((self.next_due_ns - now) / 1e9, self.tick)
+            # At least a millisecond: the loop's timer resolution; less would only spin.
+            delay = max((self.next_due_ns - now) / 1e9, 0.001)
+            self.timer = self.loop.call_later(delay, self.tick)
 
     def send_next(self, conn: Connection, intended_ns: int, now: int) -> None:
+        """Send the next probe; its latency counts from when it could first have been sent.
+
+        That is the intended time, or later if every connection was busy then (the
+        server's queue, which must count), minus our own lateness since a connection was
+        free (the event loop's timers fire up to a millisecond late: not the server's).
+        """
         measured = self.measuring and intended_ns >= self.start_ns
         self.sent += measured
         self.in_flight += measured
-        conn.send(self.probes[self.index], intended_ns, now, measured)
+        could_send_ns = max(intended_ns, conn.idle_ns)
+        if measured and now - could_send_ns > self.lag_ns:
+            self.lag_ns = now - could_send_ns
+        conn.send(self.probes[self.index], now - could_send_ns + intended_ns, now, measured)
         self.index += 1
         if self.index == len(self.probes):
             self.index = 0
@@ -376,15 +389,17 @@ class Run:
             return
         self.connections.add(conn)
         self.idle.append(conn)
-        self.dispatch(time.perf_counter_ns())
+        conn.idle_ns = time.perf_counter_ns()
+        self.dispatch(conn.idle_ns)
 
     def answered(self, conn: Connection, status: int, length: int, head: bytes, now: int) -> None:
         probe, conn.probe = conn.probe, None
         if conn.measured:
             self.in_flight -= 1
-            self.tally.add(now - conn.intended_ns)
+            self.tally.add(now - conn.timed_from_ns)
         if status != probe.status or length != probe.body_length:
             self.tally.wrong_answer(probe, status, length, head)
+        conn.idle_ns = now
         if not self.interval_ns and self.may_send(now):
             self.send_next(conn, now, now)  # closed loop: straight back to work
         else:
@@ -432,7 +447,7 @@ class Run:
             if conn.probe is not None and now - conn.sent_ns > limit:
                 conn.fail(f"timeout: no answer in {self.config.timeout_s:g} s")
         if not self.closing:
-            self.handles.append(self.loop.call_later(WATCHDOG_S, self.watch))
+            self.watchdog = self.loop.call_later(WATCHDOG_S, self.watch)
 
     def window_closed(self) -> None:
         now = time.perf_counter_ns()
@@ -450,7 +465,7 @@ class Run:
 
     async def close(self) -> None:
         self.closing = True
-        for handle in [*self.handles, self.timer]:
+        for handle in [*self.handles, self.timer, self.watchdog]:
             if handle is not None:
                 handle.cancel()
         for task in list(self.tasks):
@@ -481,7 +496,7 @@ class Run:
         return LoadResult(
             c.mode, c.connections, c.warmup_s, (end - self.start_ns) / 1e9, tally.count,
             sum(tally.failures.values()), tally.non_2xx, tally.bad_body, dict(tally.failures),
-            list(tally.samples), tally.latencies[: tally.count].copy(), c.rate,
+            list(tally.samples), tally.latencies[: tally.count].copy(), c.rate, self.lag_ns / 1e6,
         )  # fmt: skip
 
 
@@ -505,7 +520,8 @@ async def generate(config: LoadConfig, probes: list[Probe]) -> LoadResult:
 def run_load(config: LoadConfig, probes: list[Probe] | None = None) -> LoadResult:
     """Run one load in a fresh event loop (uvloop where installed) and return its result."""
     config.validate()
-    probes = probes or key_workload(config.host, config.port)
+    if probes is None:
+        probes = key_workload(config.host, config.port)
     try:
         import uvloop
     except ImportError:

@@ -10,8 +10,10 @@ from kvbench.canned import RESPONSE, CannedProtocol, serve_in_thread
 from kvbench.loadgen import (
     LoadConfig,
     LoadError,
+    LoadResult,
     ProtocolError,
     ResponseParser,
+    Run,
     key_workload,
     parse_head,
     path_probe,
@@ -121,6 +123,23 @@ def test_key_workload_cycles_the_preloaded_keys():
     assert key_workload("::1", 80, keys=12_346)[12_345].body_length == 40
 
 
+def test_result_summary_uses_nearest_rank_percentiles():
+    latencies = np.arange(1, 101, dtype=np.int64) * 1_000_000
+    result = LoadResult("closed", 4, 0.0, 2.0, 100, 0, 0, 0, {}, [], latencies)
+    summary = result.to_dict()
+    assert summary["p50_ms"] == 50 and summary["p99_ms"] == 99 and summary["p9999_ms"] == 100
+    assert summary["mean_ms"] == 50.5 and summary["max_ms"] == 100
+    assert summary["throughput"] == 50 and summary["offered_rate"] is None
+    assert json.loads(json.dumps(summary)) == summary
+
+
+def test_empty_result_has_no_percentiles_and_fails_the_check():
+    result = LoadResult("open", 4, 0.0, 1.0, 0, 0, 0, 0, {}, [], np.empty(0, np.int64), 100.0)
+    assert result.to_dict()["p99_ms"] is None and result.percentile_ms(50) is None
+    with pytest.raises(LoadError, match="no request was answered"):
+        result.check()
+
+
 def test_closed_loop_times_every_answer_of_a_slow_server():
     server = scripted(delay_s=0.02)
     with serve(server) as port:
@@ -166,6 +185,35 @@ def test_open_loop_counts_a_stall_from_the_intended_send_times():
     # Timed from the actual sends, at most one request per connection could see the stall;
     # timed from the intended ones, every request due while it lasted shows its wait.
     assert (result.latencies_ns >= 250_000_000).sum() > 2 * 2
+
+
+class Recorder:
+    """Stands in for a Connection: keeps what `send` was given."""
+
+    def __init__(self, idle_ns: int) -> None:
+        self.idle_ns = idle_ns
+
+    def send(self, probe, timed_from_ns, now, measured) -> None:
+        self.timed_from_ns = timed_from_ns
+
+
+@pytest.mark.parametrize(
+    ("idle_ns", "timed_from_ns"),
+    [
+        (500, 1_800),  # free before it was due: our own 800 ns of lateness is not counted
+        (1_500, 1_300),  # busy until 500 ns after it was due: that wait counts
+    ],
+)
+def test_open_loop_latency_counts_from_when_a_request_could_first_be_sent(idle_ns, timed_from_ns):
+    loop = asyncio.new_event_loop()
+    try:
+        config = LoadConfig(port=1, mode="open", rate=1000)
+        run = Run(config, key_workload("127.0.0.1", 1, keys=1), loop)
+        conn = Recorder(idle_ns)
+        run.send_next(conn, 1_000, 1_800)
+    finally:
+        loop.close()
+    assert conn.timed_from_ns == timed_from_ns
 
 
 def test_server_errors_fail_the_check_by_name():
