@@ -42,28 +42,32 @@ def throughput(services: dict[str, dict], stem: Path, concurrency=None) -> list[
     ax = fig.add_subplot()
     names = list(services)
     medians = np.array([services[n]["median"] for n in names])
-    low = [
-        services[n]["median"] - (services[n].get("ci_low") or services[n]["median"]) for n in names
-    ]
-    high = [
-        (services[n].get("ci_high") or services[n]["median"]) - services[n]["median"] for n in names
-    ]
     bars = ax.bar(names, medians, color=[color(i) for i in range(len(names))], label="median")
-    ax.errorbar(
-        names, medians, yerr=[low, high], fmt="none", ecolor="black", capsize=6, label="95% CI"
-    )
-    ax.bar_label(bars, labels=[f"{m:,.0f}" for m in medians], padding=4)
+    with_ci = [i for i, n in enumerate(names) if services[n].get("ci_low") is not None]
+    if with_ci:
+        low = [medians[i] - services[names[i]]["ci_low"] for i in with_ci]
+        high = [services[names[i]]["ci_high"] - medians[i] for i in with_ci]
+        xs = [names[i] for i in with_ci]
+        ax.errorbar(xs, medians[with_ci], yerr=[low, high], fmt="none", ecolor="black", capsize=6,
+                    label="95% CI of the median")  # fmt: skip
+    labels = [_bar_label(medians[i], services[n], i in with_ci) for i, n in enumerate(names)]
+    ax.bar_label(bars, labels=labels, padding=4)
     where = f", {concurrency} connections (closed loop)" if concurrency else ""
     ax.set_title(f"HTTP throughput per service{where}")
     ax.set_ylabel("requests per second (median of trials)")
     ax.set_xlabel("service")
-    ax.set_ylim(
-        0, max(medians.max(), max(m + h for m, h in zip(medians, high, strict=True))) * 1.15
-    )
+    tops = [services[n].get("ci_high") or services[n]["median"] for n in names]
+    ax.set_ylim(0, max(tops) * 1.18)
     ax.legend(loc="upper left")
     ax.grid(axis="y", alpha=0.3)
     plain_numbers(ax.yaxis)
     return save(fig, stem)
+
+
+def _bar_label(value: float, summary: dict, has_ci: bool) -> str:
+    """The median, and why a bar has no whisker: too few trials for an interval."""
+    text = f"{value:,.0f}"
+    return text if has_ci else f"{text}\n(no CI: n={summary.get('n', '?')})"
 
 
 def latency(curves: dict[str, np.ndarray], stem: Path, offered_rate=None) -> list[Path]:
@@ -74,15 +78,20 @@ def latency(curves: dict[str, np.ndarray], stem: Path, offered_rate=None) -> lis
         top = min(max(NINES), 1 - 1 / len(ms))  # beyond this the sample has no data
         x = np.linspace(_nines(0.5), _nines(top), 200)
         p = 1 - 10.0**-x
-        ax.plot(x, np.percentile(ms, p * 100), color=color(i), label=f"{name} (n={len(ms):,})")
+        ax.plot(
+            x,
+            np.percentile(ms, p * 100),
+            color=color(i),
+            label=f"{name} ({len(ms):,} requests, trials pooled)",
+        )
     ax.set_xticks([_nines(p) for p in NINES], list(NINES.values()))
     ax.set_yscale("log")
     plain_numbers(ax.yaxis)
-    rate = f" at {offered_rate:,} req/s offered (open loop)" if offered_rate else ""
+    rate = f" at {float(offered_rate):,.0f} req/s offered (open loop)" if offered_rate else ""
     ax.set_title(f"Latency by percentile{rate}")
     ax.set_xlabel("percentile (log scale of nines)")
     ax.set_ylabel("latency (ms, log scale)")
-    ax.legend(loc="upper left")
+    ax.legend(loc="lower right")
     ax.grid(which="both", alpha=0.3)
     return save(fig, stem)
 

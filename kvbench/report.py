@@ -67,7 +67,7 @@ def write_report(results: Path, out: Path | None = None) -> Path:
         _environment(env),
         _method(run, env),
         _results(run),
-        _figures(run, out, env),
+        _figures(run, out, settings(env)),
     ]
     report = out / "REPORT.md"
     report.write_text("\n".join(sections), encoding="utf-8")
@@ -105,11 +105,13 @@ def _value(value) -> str:
     if isinstance(value, dict):
         return ", ".join(f"{k} {_value(v)}" for k, v in value.items())
     if isinstance(value, list | tuple):
-        return ", ".join(_value(v) for v in value)
+        # Command-line words read as typed; numbers as a list.
+        words = all(isinstance(v, str) for v in value)
+        return (" " if words else ", ").join(_value(v) for v in value)
     if value is None:
         return "not installed"
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
+    if isinstance(value, float):
+        return f"{value:,.0f}" if abs(value) >= 100 or value.is_integer() else f"{value:.4g}"
     if isinstance(value, int) and not isinstance(value, bool):
         return f"{value:,}"
     return str(value).replace("|", "\\|")

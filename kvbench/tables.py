@@ -221,10 +221,10 @@ def _article_delta(r: Row) -> str:
         text = f"{r.new.median / r.old.median:.2f}x" if r.old.median else "n/a"
     else:
         text = f"{r.delta_pct:+.0f}%" if r.delta_pct is not None else "n/a"
-        if r.new.median > 0 and r.old.median / r.new.median >= 2:
-            text += f" ({r.old.median / r.new.median:.1f}x less)"
     if r.verdict == "same":
         return f"~ ({text}, p={r.p:.2f})"
+    if r.better == "lower" and r.new.median > 0 and r.old.median / r.new.median >= 2:
+        text += f" ({r.old.median / r.new.median:.1f}x less)"
     return f"{text} (untested)" if r.verdict == "untested" else text
 
 
