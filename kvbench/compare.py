@@ -121,6 +121,8 @@ def _summary_sample(file: Path, name: str, entry) -> Sample:
         values = [float(v) for v in values or []]
     except (TypeError, ValueError):
         raise KvbenchError(f"{file}: metric {name!r} has non-numeric values") from None
+    if not all(math.isfinite(v) for v in values):
+        raise KvbenchError(f"{file}: metric {name!r} has NaN or infinite values")
     return Sample(name, metric(name).unit, values)
 
 

@@ -160,6 +160,14 @@ def test_missing_and_corrupt_files_raise_clear_errors(tmp_path):
         load(tmp_path / "other.json")
 
 
+def test_non_numeric_and_nan_values_are_clear_errors(tmp_path):
+    for bad, message in (('["fast"]', "non-numeric"), ("[1.0, NaN]", "NaN or infinite")):
+        summary = '{"services": {"optimized": {"http_tps": {"values": VALUES}}}}'
+        (tmp_path / "summary.json").write_text(summary.replace("VALUES", bad))
+        with pytest.raises(KvbenchError, match=f"metric 'http_tps' has {message} values"):
+            load(tmp_path)
+
+
 def test_broken_pyperf_suite_is_a_clear_error(tmp_path):
     (tmp_path / "suite.json").write_text('{"version": "1.0", "benchmarks": [{"runs": 3}]}')
     with pytest.raises(KvbenchError, match="not a valid pyperf suite"):
