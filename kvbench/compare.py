@@ -81,6 +81,8 @@ def load(path: str | Path) -> ResultSet:
     """A results folder, a summary.json, or a pyperf JSON file; KvbenchError when unreadable."""
     path = Path(path)
     file = path / "summary.json" if path.is_dir() else path
+    if path.is_dir() and not file.is_file():
+        raise KvbenchError(f"{path}: no summary.json in this folder (has `make bench` run?)")
     if not file.is_file():
         raise KvbenchError(f"{file}: no such file (expected a results folder or a JSON file)")
     try:

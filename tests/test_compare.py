@@ -150,8 +150,8 @@ def test_http_trial_suite_takes_its_service_from_the_file_name():
 def test_missing_and_corrupt_files_raise_clear_errors(tmp_path):
     with pytest.raises(KvbenchError, match="no such file"):
         load(tmp_path / "absent.json")
-    with pytest.raises(KvbenchError, match="no such file"):
-        load(tmp_path)  # a folder without summary.json
+    with pytest.raises(KvbenchError, match="no summary.json in this folder"):
+        load(tmp_path)
     (tmp_path / "bad.json").write_text("{not json")
     with pytest.raises(KvbenchError, match="not readable JSON"):
         load(tmp_path / "bad.json")
