@@ -3,8 +3,11 @@
 import shlex
 import sys
 from dataclasses import dataclass, field
+from typing import Literal
 
 from kvbench import KvbenchError
+
+Server = Literal["uvicorn", "granian", "python"]
 
 # A plain `pip install uvicorn` runs asyncio + h11 with the access log and proxy headers
 # on; uvicorn would silently pick uvloop and httptools if they are installed, so pin them.
@@ -20,11 +23,23 @@ class Service:
     name: str
     app: str  # "module:attribute", as uvicorn takes it
     server_args: tuple[str, ...] = field(default=NAIVE_UVICORN)
+    # Keyword-only, so subclasses that add positional fields keep working.
+    # "granian" serves the ASGI app with granian; "python" runs `python -m MODULE` (the
+    # module part of `app`), a server of its own that takes --host and --port.
+    server: Server = field(default="uvicorn", kw_only=True)
+    env: tuple[tuple[str, str], ...] = field(default=(), kw_only=True)  # extra environment
 
     def command(self, host: str, port: int) -> list[str]:
         """The server command line, the same whether a reader or the benchmark runs it."""
-        base = [sys.executable, "-m", "uvicorn", self.app]
-        return [*base, "--host", host, "--port", str(port), *self.server_args]
+        where = ["--host", host, "--port", str(port)]
+        if self.server == "granian":
+            # granian's "asgi" interface runs the lifespan (asginl would not); app goes last.
+            base = [sys.executable, "-m", "granian", "--interface", "asgi"]
+            return [*base, *where, *self.server_args, self.app]
+        if self.server == "python":
+            module = self.app.partition(":")[0]
+            return [sys.executable, "-m", module, *where, *self.server_args]
+        return [sys.executable, "-m", "uvicorn", self.app, *where, *self.server_args]
 
 
 SERVICES = {
@@ -62,7 +77,10 @@ def get_service(name: str) -> Service:
 def parse_variant(text: str) -> Service:
     """`NAME=module:app [uvicorn flags...]`, as given to `--variant`."""
     name, sep, spec = text.partition("=")
-    words = shlex.split(spec)
+    try:
+        words = shlex.split(spec)
+    except ValueError:  # an unbalanced quote
+        words = []
     if not sep or not name or not words or ":" not in words[0]:
         raise KvbenchError(f"bad --variant {text!r}; expected NAME=module:app [uvicorn flags]")
     return Service(name, words[0], tuple(words[1:]))

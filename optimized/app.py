@@ -127,9 +127,11 @@ routes = [Route("/get", hot_get, methods=["GET"]), Route("/put", put, methods=["
 
 
 def starlette_app(lifespan=lifespan) -> Starlette:
-    return Starlette(
+    app = Starlette(
         routes=routes, exception_handlers={HTTPException: http_error}, lifespan=lifespan
     )
+    app.router.redirect_slashes = False  # /get/ is another path: 404, as in unoptimized
+    return app
 
 
 # The hot GET is answered in front of Starlette; everything else goes through it.

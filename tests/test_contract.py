@@ -24,7 +24,6 @@ from kvbench.services import SERVICES
 JSON = "application/json"
 TEXT = "text/plain; charset=utf-8"
 SERVICE_NAMES = tuple(SERVICES)
-SLASH_BUG = "optimized/app.py redirects /get/ and /put/ (307, uncounted) instead of 404"
 
 
 def body_for(key: str, value: str) -> bytes:
@@ -198,9 +197,7 @@ def test_unknown_path_is_404(client, path):
 
 
 @pytest.mark.parametrize("path", ["/get/", "/put/"])
-def test_trailing_slash_is_404(client, request, path):
-    if client.name == "optimized":
-        request.applymarker(pytest.mark.xfail(strict=True, reason=SLASH_BUG))
+def test_trailing_slash_is_404(client, path):
     assert_error(client.request("GET", path + "?key=key-0001"), 404)
     assert_error(client.request("PUT", path + "?key=key-0001", b"v"), 404)
 

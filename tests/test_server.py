@@ -179,10 +179,6 @@ def test_parse_variant_rejects_bad_specs(text):
         parse_variant(text)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="kvbench/services.py: shlex.split raises ValueError (a traceback), not KvbenchError",
-)
 def test_parse_variant_rejects_unbalanced_quotes():
     with pytest.raises(KvbenchError, match="bad --variant"):
         parse_variant("name=optimized.app:app --loop 'uvloop")
