@@ -242,6 +242,22 @@ def test_unframed_answers_are_errors_and_the_run_goes_on():
     assert result.requests > 10
 
 
+class Resetting(Scripted):
+    def reply(self, n: int) -> None:
+        if n == 5:
+            self.transport.abort()  # a reset mid-run, with a request in flight
+        else:
+            super().reply(n)
+
+
+def test_a_connection_reset_mid_run_is_an_error_and_the_run_goes_on():
+    with serve(type("Server", (Resetting,), {"served": 0})) as port:
+        result = canned_load(port, connections=2, duration_s=0.3)
+    [(reason, count)] = result.failures.items()
+    assert reason.startswith("connection lost: ") and count == 1
+    assert result.requests > 10
+
+
 def test_unanswered_requests_time_out():
     with serve(scripted(answer=lambda self, n: b"" if n == 0 else RESPONSE)) as port:
         result = canned_load(port, connections=2, duration_s=0.6, timeout_s=0.2)
