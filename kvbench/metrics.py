@@ -4,16 +4,19 @@
 
     {
       "schema": 1,
-      "environment": {"cpu_model": ..., "cores": ..., "pinning": ..., "python": ...,
-                      "packages": {...}, "loadgen": ..., "date": ..., "trials": ...,
-                      "concurrency": ..., "offered_rate": ..., "commands": {...}},
+      "environment": {"cpu_model": ..., "cores": ..., "python": ..., "packages": {...},
+                      "date": ..., "pinning": ..., "loadgen_ceiling": {"tps": ...},
+                      "pyperf_args": [...], "allocations": ...,
+                      "http": {"trials": ..., "interleaved": true, "concurrency": ...,
+                               "offered_rate": ..., "loadgen": ..., "commands": {...}}},
       "services": {
         "unoptimized": {"http_tps": {"median": 2400.0, "ci_low": 2350.0, "ci_high": 2450.0,
                                      "n": 10, "values": [...]}, ...},
         "optimized": {...}
       },
       "files": {"micro": "micro.json", "asgi": "asgi.json", ...},
-      "sweep": {"unoptimized": {"1": {...metric...}, "8": ...}, ...}      (optional)
+      "sweep": {"unoptimized": {"1": {"http_tps": {...}, "http_closed_p99_ms": {...}}}}
+                                                                          (optional)
     }
 """
 
