@@ -17,18 +17,22 @@ COMMANDS = {
 }
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(chosen: str | None = None) -> argparse.ArgumentParser:
+    """Every command is listed; only the chosen one's module is imported for its options."""
     parser = argparse.ArgumentParser(prog="python -m kvbench", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, (module, help_text) in COMMANDS.items():
         sub = commands.add_parser(name, help=help_text, description=help_text)
         sub.set_defaults(module=module)
-        importlib.import_module(module).configure(sub)
+        if name == chosen:
+            importlib.import_module(module).configure(sub)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    chosen = next((word for word in argv if not word.startswith("-")), None)
+    args = build_parser(chosen).parse_args(argv)
     try:
         return importlib.import_module(args.module).run(args) or 0
     except KvbenchError as exc:
