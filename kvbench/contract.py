@@ -4,11 +4,15 @@ Both services import this module so that the only difference between them is the
 optimization itself, never a rule of the contract.
 """
 
+import os
 from urllib.parse import unquote_to_bytes
 
 MAX_KEY_BYTES = 256
 MAX_VALUE_BYTES = 64 * 1024
 
+# The contract preloads 1,000 keys. The key-count scaling curve of `kvbench peers` starts
+# servers with KVBENCH_PRELOAD_KEYS=100000 (and more) to see what a bigger store costs.
+PRELOAD_KEYS_ENV = "KVBENCH_PRELOAD_KEYS"
 PRELOAD_COUNT = 1_000
 PRELOAD_VALUE = "test-value"
 
@@ -31,9 +35,19 @@ class ContractError(Exception):
         self.message = message
 
 
+def preload_count() -> int:
+    """How many keys to preload: 1,000, or KVBENCH_PRELOAD_KEYS when it is set."""
+    text = os.environ.get(PRELOAD_KEYS_ENV, "")
+    if not text:
+        return PRELOAD_COUNT
+    if not text.isdigit() or int(text) < 1:
+        raise ValueError(f"{PRELOAD_KEYS_ENV} must be a whole number >= 1, not {text!r}")
+    return int(text)
+
+
 def preload_items() -> list[tuple[str, str]]:
-    """The 1,000 distinct keys key-0000 ... key-0999, each with the same value."""
-    return [(f"key-{i:04d}", PRELOAD_VALUE) for i in range(PRELOAD_COUNT)]
+    """The distinct keys key-0000 ... key-0999 (or more, see above), each with the same value."""
+    return [(f"key-{i:04d}", PRELOAD_VALUE) for i in range(preload_count())]
 
 
 def parse_key(query_string: bytes) -> str:

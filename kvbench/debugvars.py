@@ -9,6 +9,7 @@ import gc
 import json
 import os
 import resource
+import sys
 import time
 from collections.abc import Callable
 from contextlib import asynccontextmanager
@@ -138,7 +139,13 @@ async def admin_listener(counters: Callable[[], dict]):
     async def handle(reader, writer):
         await _handle(counters, reader, writer)
 
-    server = await asyncio.start_server(handle, host, int(port), reuse_address=True)
+    # With `uvicorn --workers N` every worker runs the lifespan and binds this same port:
+    # SO_REUSEPORT lets each of them listen, and the kernel spreads reads across them, so
+    # one read shows one worker's counters (in-process state is per worker).
+    reuse_port = sys.platform == "linux"
+    server = await asyncio.start_server(
+        handle, host, int(port), reuse_address=True, reuse_port=reuse_port
+    )
     try:
         yield
     finally:

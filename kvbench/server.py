@@ -98,6 +98,7 @@ def running_server(
     admin_port: int = 0,
     cpus: set[int] | None = None,
     log_path: Path | None = None,
+    start_timeout_s: float = START_TIMEOUT_S,
 ) -> Iterator[RunningServer]:
     """Run a service until the block ends; its whole process group is stopped afterwards."""
     port = port or free_port(host)
@@ -112,7 +113,7 @@ def running_server(
     server = RunningServer(service, process, host, port, admin_port, command, log_path, admin_host)
     try:
         pin(process.pid, cpus)
-        wait_until_ready(server)
+        wait_until_ready(server, start_timeout_s)
         yield server
     finally:
         stop(process)

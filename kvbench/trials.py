@@ -19,7 +19,7 @@ import numpy as np
 import psutil
 
 from kvbench.loadgen import LoadConfig, LoadResult, Probe, run_load
-from kvbench.server import RunningServer, running_server
+from kvbench.server import START_TIMEOUT_S, RunningServer, running_server
 from kvbench.services import Service
 
 
@@ -37,6 +37,7 @@ class TrialPlan:
     # Also record server_startup_s and loadgen_cpu_share (the load generator's CPU
     # seconds per wall second of the closed window, 1.0 = one whole core).
     extra_metrics: bool = False
+    start_timeout_s: float = START_TIMEOUT_S  # a store of a million keys takes a while
 
 
 @dataclass
@@ -102,7 +103,8 @@ def run_trial(service: Service, plan: TrialPlan, label: str = "") -> TrialResult
     log = plan.log_dir / f"{service.name}{label}.log" if plan.log_dir else None
     cpus = set(plan.server_cpus) if plan.server_cpus else None
     started = time.monotonic()
-    with running_server(service, cpus=cpus, log_path=log) as server:
+    timeout = plan.start_timeout_s
+    with running_server(service, cpus=cpus, log_path=log, start_timeout_s=timeout) as server:
         startup_s = time.monotonic() - started
         if plan.warmup_s:
             load(server, plan, plan.warmup_s)
