@@ -1,9 +1,11 @@
 """The built-in HTTP load generator: raw asyncio protocols on uvloop, every answer checked.
 
 Closed loop (each connection sends its next request when the last answer arrives)
-measures throughput. Open loop sends at a fixed offered rate and times each request from
-its intended send time, so a server that stalls shows its queueing delay instead of
-hiding it (coordinated omission, the reason wrk2 exists).
+measures throughput. Open loop sends at a fixed offered rate over a pool of connections
+and times each request from its intended send time, so a server that stalls shows its
+queueing delay instead of hiding it (coordinated omission, the reason wrk2 exists). Only
+the generator's own lateness while a connection was free (timer resolution) is left out;
+its worst case is reported as `send_lag_ms`.
 """
 
 import argparse
