@@ -15,6 +15,7 @@ from kvbench.debugvars import admin_listener
 from optimized.app import counters, http_error
 
 
+# region json-store
 class JsonStore:
     """Values kept as text; every GET builds a dict and JSON-encodes it."""
 
@@ -31,9 +32,13 @@ class JsonStore:
         return None if value is None else JSONResponse({"key": key, "value": value})
 
 
+# endregion json-store
+
+
 def build(store: JsonStore) -> Starlette:
     """The same routes, counters and handlers around a rung's own store."""
 
+    # region lockfree-get
     async def get(request: Request) -> Response:
         counters.total += 1
         counters.gets += 1
@@ -47,6 +52,8 @@ def build(store: JsonStore) -> Starlette:
             return PlainTextResponse(NOT_FOUND, 404)
         counters.hits += 1
         return answer
+
+    # endregion lockfree-get
 
     async def put(request: Request) -> Response:
         counters.total += 1

@@ -21,6 +21,7 @@ from kvbench.contract import NOT_FOUND, ContractError, parse_key, parse_value, p
 from kvbench.debugvars import admin_listener
 
 
+# region counters
 class Counters:
     """Plain ints: only the event-loop thread touches them, so no lock is needed."""
 
@@ -31,6 +32,10 @@ class Counters:
         return dict(vars(self))
 
 
+# endregion counters
+
+
+# region encode
 def encode(key: str, value: str) -> tuple[list, bytes]:
     """The GET answer for a key (headers and body), built once when the value is stored."""
     body = orjson.dumps({"key": key, "value": value})
@@ -40,9 +45,11 @@ def encode(key: str, value: str) -> tuple[list, bytes]:
 
 counters = Counters()
 answers = {key: encode(key, value) for key, value in preload_items()}
+# endregion encode
 
 
 # region hot-get
+# region lean-get
 class HotGet:
     """GET /get as a raw ASGI app: no Request or Response object is built.
 
@@ -70,8 +77,10 @@ class HotGet:
 
 
 hot_get = HotGet()
+# endregion lean-get
 
 
+# region hot-path
 class HotPath:
     """Pure ASGI middleware: the hot GET skips Starlette's middleware stack and router."""
 
@@ -86,6 +95,7 @@ class HotPath:
 
 
 _READS = frozenset({"GET", "HEAD"})
+# endregion hot-path
 # endregion hot-get
 
 
@@ -114,6 +124,7 @@ def serve_debug_vars(app):
     return admin_listener(counters.snapshot)
 
 
+# region lifespan
 @asynccontextmanager
 async def lifespan(app):
     # The preloaded store lives as long as the process: move it, and everything imported,
@@ -123,6 +134,10 @@ async def lifespan(app):
         yield
 
 
+# endregion lifespan
+
+
+# region app
 routes = [Route("/get", hot_get, methods=["GET"]), Route("/put", put, methods=["PUT"])]
 
 
@@ -136,3 +151,4 @@ def starlette_app(lifespan=lifespan) -> Starlette:
 
 # The hot GET is answered in front of Starlette; everything else goes through it.
 app = HotPath(starlette_app())
+# endregion app

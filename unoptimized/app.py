@@ -17,6 +17,7 @@ from kvbench.contract import NOT_FOUND, ContractError, parse_key, parse_value, p
 from kvbench.debugvars import admin_listener
 
 
+# region naive-store
 class Store:
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -50,8 +51,10 @@ store = Store()
 stats = Stats()
 for _key, _value in preload_items():
     store.put(_key, _value)
+# endregion naive-store
 
 
+# region naive-get
 def get(request: Request) -> Response:
     try:
         key = parse_key(request.scope["query_string"])
@@ -66,6 +69,10 @@ def get(request: Request) -> Response:
     return JSONResponse({"key": key, "value": value})
 
 
+# endregion naive-get
+
+
+# region naive-put
 async def put(request: Request) -> Response:
     # Reading the body needs `await`, so this one endpoint is async; it still takes the
     # same threading.Lock as the readers, now on the event loop itself.
@@ -80,6 +87,9 @@ async def put(request: Request) -> Response:
     return Response(status_code=204)
 
 
+# endregion naive-put
+
+
 async def http_error(request: Request, exc: Exception) -> Response:
     # Unknown paths (404) and wrong methods (405) are requests too: count them.
     stats.incr("total", "errors")
@@ -87,6 +97,7 @@ async def http_error(request: Request, exc: Exception) -> Response:
     return PlainTextResponse(exc.detail, exc.status_code, headers=exc.headers)
 
 
+# region naive-app
 app = Starlette(
     routes=[Route("/get", get, methods=["GET"]), Route("/put", put, methods=["PUT"])],
     exception_handlers={HTTPException: http_error},
@@ -95,3 +106,4 @@ app = Starlette(
 # The contract answers 404 for any other path; Starlette would redirect /get/ to /get
 # (a 307 that no exception handler sees, so it would not even be counted).
 app.router.redirect_slashes = False
+# endregion naive-app
