@@ -27,6 +27,10 @@ from kvbench.trials import TrialPlan, TrialResult, interleave
 DEFAULT_OUT = Path("bench-results")
 LAYERS = ("micro", "asgi", "http")
 SERVER_CPU, LOADGEN_CPU = 0, 1
+LOADGENS = {
+    "builtin": "kvbench built-in (uvloop, raw protocols, every response checked)",
+    "wrk": "wrk -t1 for the closed loop (statuses checked, not bodies); built-in for the rest",
+}
 LATENCY_LOAD = 0.5  # the open-loop rate, as a share of the slowest service's throughput
 
 
@@ -41,6 +45,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--variant", action="append", default=[], metavar="NAME=module:app [flags]",
         help="also benchmark an app with these uvicorn flags (repeatable)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--loadgen", choices=["builtin", "wrk"], default="builtin",
+        help="closed-loop load from the built-in generator or, as a cross-check, wrk",
     )  # fmt: skip
     parser.add_argument("--ladder", action="store_true", help="every rung of docs/04's ladder")
     parser.add_argument("--layers", default=",".join(LAYERS), help="any of micro,asgi,http")
@@ -87,7 +95,8 @@ def plan_for(args: argparse.Namespace) -> tuple[TrialPlan, int]:
     if timing.get("duration_s", 1) <= 0 or timing.get("warmup_s", 0) < 0:
         raise KvbenchError("--duration must be positive and --warmup not negative")
     cpus = frozenset({SERVER_CPU}) if can_pin() else None
-    return TrialPlan(connections=args.concurrency, server_cpus=cpus, **timing), trials
+    plan = TrialPlan(connections=args.concurrency, server_cpus=cpus, loadgen=args.loadgen, **timing)
+    return plan, trials
 
 
 def can_pin() -> bool:
@@ -160,10 +169,10 @@ class Runner:
             if plan.latency_s:
                 plan = dataclasses.replace(plan, rate=self.args.rate or self.calibrate(plan))
             self.env["http"] = {
-                "trials": self.trials, "concurrency": plan.connections,
+                "trials": self.trials, "interleaved": True, "concurrency": plan.connections,
                 "warmup_s": plan.warmup_s, "duration_s": plan.duration_s,
                 "latency_window_s": plan.latency_s, "offered_rate": plan.rate,
-                "loadgen": "kvbench built-in (uvloop, raw protocols, every response checked)",
+                "loadgen": LOADGENS[plan.loadgen],
                 "commands": {s.name: s.command("127.0.0.1", 0)[1:] for s in self.services},
             }  # fmt: skip
             by_service = interleave(self.services, plan, self.trials, self.progress.step)

@@ -18,9 +18,10 @@ from pathlib import Path
 import numpy as np
 import psutil
 
-from kvbench.loadgen import LoadConfig, LoadResult, Probe, run_load
+from kvbench.loadgen import LoadConfig, LoadResult, Probe, check_summary, run_load
 from kvbench.server import START_TIMEOUT_S, RunningServer, running_server
 from kvbench.services import Service
+from kvbench.wrk import run_wrk
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,7 @@ class TrialPlan:
     latency_s: float = 3.0  # the open-loop window; 0 skips it
     rate: float | None = None  # offered requests/s of the open-loop window
     server_cpus: frozenset[int] | None = None
+    loadgen: str = "builtin"  # or "wrk", for the closed-loop window only (a cross-check)
     log_dir: Path | None = None
     # (host, port) -> requests; None is the preloaded 1,000 keys (loadgen.key_workload).
     workload: Callable[[str, int], list[Probe]] | None = None
@@ -66,20 +68,29 @@ def load(server: RunningServer, plan: TrialPlan, duration: float, **options) -> 
     return result
 
 
+def closed_load(server: RunningServer, plan: TrialPlan) -> dict:
+    """The closed-loop window's summary, from our generator or from wrk; errors fail it."""
+    if plan.loadgen != "wrk":
+        return load(server, plan, plan.duration_s).to_dict()
+    summary = run_wrk(server.host, server.port, plan.connections, plan.duration_s)
+    check_summary(summary)
+    return summary
+
+
 def closed_window(server: RunningServer, plan: TrialPlan) -> dict[str, float]:
     server.debug_vars()  # starts the GC window
     cpu_before = cpu_seconds(server.pid)
     own_before, wall_before = time.process_time(), time.monotonic()
-    result = load(server, plan, plan.duration_s)
+    summary = closed_load(server, plan)
     own = (time.process_time() - own_before) / (time.monotonic() - wall_before)
     cpu = cpu_seconds(server.pid) - cpu_before
     gc = server.debug_vars()["gc"]["since_last_read"]
     metrics = {
-        "http_tps": result.throughput,
-        "server_cpu_us_per_req": cpu / result.requests * 1e6,
+        "http_tps": summary["throughput"],
+        "server_cpu_us_per_req": cpu / summary["requests"] * 1e6,
         "gc_pause_max_ms": gc["pause_max_ms"],
         "gc_collections": gc["collections"],
-        "http_closed_p99_ms": result.percentile_ms(99),
+        "http_closed_p99_ms": summary["p99_ms"],
     }
     if plan.extra_metrics:
         metrics["loadgen_cpu_share"] = own
