@@ -1,0 +1,110 @@
+"""`python -m kvbench profile`: CPU, blocking, line and allocation profiles of each service."""
+
+import argparse
+import sys
+from pathlib import Path
+
+from kvbench import KvbenchError
+from kvbench.profiling import memray, pyspy, scalene
+from kvbench.profiling.artifacts import PROFILES_DIR, Artifact, shown
+from kvbench.profiling.index import run_meta, write_manifest, write_readme
+from kvbench.services import Service, get_service
+
+DEFAULT_SERVICES = ("unoptimized", "optimized")
+LOAD_SECONDS = 10.0
+LIVE_SECONDS = 30
+STEPS = ("cpu", "blocking", "lines", "allocs")
+
+EPILOG = """\
+live profiling of a running service (one started by `python -m kvbench serve`; the
+uvicorn pid is "pid" in its /debug/vars):
+  python -m kvbench profile --pid PID --seconds 30   attach, write a flamegraph, print a dump
+  py-spy top --pid PID                                a live, top-like view of the same process
+
+Attaching to a running process needs ptrace: run as root or with CAP_SYS_PTRACE, or set
+/proc/sys/kernel/yama/ptrace_scope to 0; on Kubernetes add the capability with
+securityContext.capabilities.add: [SYS_PTRACE]. The live recording uses --nonblocking, so
+the service is never paused. Profiling by service name needs none of this: the server
+runs as py-spy's child.
+"""
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    parser.epilog = EPILOG
+    default = " ".join(DEFAULT_SERVICES)
+    add = parser.add_argument
+    add("services", nargs="*", metavar="SERVICE", help=f"what to profile (default: {default})")
+    add("--out", type=Path, help=f"output directory (default {shown(PROFILES_DIR)})")
+    add("--seconds", type=float, help=f"measured load per py-spy run (default {LOAD_SECONDS:g}); "
+        f"with --pid, how long to record (default {LIVE_SECONDS})")  # fmt: skip
+    add("--rate", type=int, default=100, help="py-spy samples per second (default %(default)s)")
+    add("--connections", type=int, default=64, help="load connections (default %(default)s)")
+    add("--requests", type=int, default=2000,
+        help="measured in-process requests for memray, batch size for scalene")  # fmt: skip
+    add("--only", action="append", choices=STEPS, help="only these profiles (repeatable)")
+    add("--pid", type=int, help="attach to this running process instead")
+
+
+def note(message: str) -> None:
+    """Progress on a terminal only: a long run stays quiet when its output is captured."""
+    if sys.stderr.isatty():
+        print(message, file=sys.stderr, flush=True)
+
+
+def check(args: argparse.Namespace) -> None:
+    if args.rate <= 0 or args.connections <= 0 or args.requests <= 0:
+        raise KvbenchError("--rate, --connections and --requests must be positive")
+    if args.seconds is not None and args.seconds <= 0:
+        raise KvbenchError("--seconds must be positive")
+
+
+def run(args: argparse.Namespace) -> int:
+    check(args)
+    if args.pid is not None:
+        return live(args)
+    services = [get_service(name) for name in args.services or DEFAULT_SERVICES]
+    out = args.out or PROFILES_DIR
+    refused = [profile_service(service, out, args) for service in services]
+    readme = write_readme(out)
+    print(f"wrote {shown(readme)} and {', '.join(shown(out / s.name) for s in services)}")
+    return 1 if any(refused) else 0
+
+
+def profile_service(service: Service, out: Path, args: argparse.Namespace) -> bool:
+    """Make every asked-for profile of one service; True if py-spy was refused."""
+    service_dir = out / service.name
+    service_dir.mkdir(parents=True, exist_ok=True)
+    meta, artifacts, refused = run_meta(), [], False
+    for step in args.only or STEPS:
+        note(f"{service.name}: {step} ...")
+        try:
+            artifacts += make(step, service, service_dir, args)
+        except pyspy.PtraceRefused as exc:
+            print(f"warning: {service.name} {step} skipped: {exc}", file=sys.stderr)
+            refused = True
+    write_manifest(service_dir, service.name, artifacts, meta)
+    return refused
+
+
+def make(step: str, service: Service, out: Path, args: argparse.Namespace) -> list[Artifact]:
+    seconds = args.seconds or LOAD_SECONDS
+    if step == "lines":
+        return scalene.line_profile(service, out, args.requests)
+    if step == "allocs":
+        return memray.alloc_profile(service, out, args.requests)
+    views = (pyspy.CPU_SVG, pyspy.CPU_SPEEDSCOPE) if step == "cpu" else (pyspy.BLOCKING_SVG,)
+    return [pyspy.record(service, v, out, args.rate, seconds, args.connections) for v in views]
+
+
+def live(args: argparse.Namespace) -> int:
+    """Attach to a running process: print one dump, then record a flamegraph."""
+    seconds = int(args.seconds or LIVE_SECONDS)
+    out_dir = args.out or PROFILES_DIR / "live"
+    print(pyspy.dump(args.pid), flush=True)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    note(f"recording pid {args.pid} for {seconds} s at {args.rate} Hz ...")
+    out = out_dir / f"live-{args.pid}.pyspy.svg"
+    pyspy.attach(args.pid, seconds, out, args.rate)
+    print(f"wrote {shown(out)}")
+    return 0

@@ -1,0 +1,1 @@
+"""Profiles of the two services: py-spy flamegraphs, scalene line profiles, memray allocations."""
