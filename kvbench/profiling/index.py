@@ -31,11 +31,20 @@ How they were made (py-spy 0.4, scalene 2.x and memray, all from the project's v
     Go's blocking profile. `--gil` would hide exactly the waiting threads, so it is off.
 - **scalene** and **memray** drive the app in-process with `kvbench/asgi_loop.py`: a
   warm-up of 500 GETs of `key-0042`, then the measured GETs, each answer checked.
-  scalene profiles only the measured part (`--off`, then `scalene_profiler.start()`);
-  memray tracks it with `memray.Tracker(path, trace_python_allocators=True)`, so pymalloc's
-  small objects count. `allocs.memray.json` counts allocation events (malloc, calloc,
-  realloc, pymalloc; frees excluded) divided by the number of measured requests. The
-  capture (`.bin`) is not kept. The memray page loads its scripts from a CDN.
+  scalene profiles only the measured part (`--off`, then `scalene_profiler.start()`), for
+  at least 3 s, with the whole repository as its program path and the loop itself left
+  out. It charges time spent inside libraries it does not profile (Starlette, anyio,
+  asyncio) to the project line that called them, mostly `await app(...)` in
+  `kvbench/asgi.py`; it rarely catches the naive handler, which runs in pool threads in
+  bursts of microseconds; and, being signal-based, it can put a sample one line off (on
+  a `raise` that never runs, say). The py-spy stacks show what happens below those lines.
+- **memray** tracks the measured requests with
+  `memray.Tracker(path, trace_python_allocators=True)`, so pymalloc's small objects count.
+  `allocs.memray.json` counts allocation events (malloc, calloc, realloc and their pymalloc
+  forms; frees excluded) divided by the number of measured requests, by innermost frame
+  and by the service's own line that led to them. The flamegraph shows allocations freed
+  within 100,000 later ones, i.e. the per-request churn. The capture (`.bin`) is not kept;
+  the page loads its scripts from a CDN.
 
 Profiles are qualitative: sampling slows a server (a thread-pool server most), so read
 shapes and shares, not speeds; throughput is measured elsewhere, without a profiler.

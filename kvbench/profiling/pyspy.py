@@ -64,7 +64,6 @@ BLOCKING_SVG = View(
     flags=("--idle", "--threads"),
     what="blocking view: every thread, running or waiting (locks, GIL, idle pool), by thread id",
 )
-VIEWS = (CPU_SVG, CPU_SPEEDSCOPE, BLOCKING_SVG)
 
 
 def cpu_plan() -> tuple[set[int] | None, set[int] | None]:
@@ -121,21 +120,13 @@ def record(
 ) -> Artifact:
     """Serve under py-spy, run the load, stop py-spy with SIGINT so it writes the profile."""
     out = out_dir / view.name
-    flags = record_flags(view, out, rate)
-    spied = SpiedService(service.name, service.app, service.server_args, flags)
+    spied = SpiedService(
+        service.name, service.app, service.server_args, record_flags(view, out, rate)
+    )
     server_cpus, load_cpus = cpu_plan()
     with tempfile.TemporaryDirectory() as tmp:
         log = Path(tmp) / "server.log"
-        try:
-            # py-spy shares the load generator's CPU; its server child gets the other one.
-            with running_server(spied, cpus=load_cpus, log_path=log) as server:
-                pin_threads(server.debug_vars()["pid"], server_cpus)
-                command = server.command
-                load = run_load(server.port, seconds, connections, load_cpus)
-                served = server.debug_vars()["counters"].get("total")
-                finish(server.process, log)
-        except ServerError as exc:
-            raise refusal(str(exc)) or exc from None
+        command, load, served = serve_under_load(spied, log, seconds, connections)
         samples = samples_written(log.read_text(errors="replace"))
     if not out.exists() or out.stat().st_size == 0:
         raise KvbenchError(f"py-spy wrote no {out.name}")
@@ -145,8 +136,26 @@ def record(
                "served": served, "samples": samples, "pinned": server_cpus is not None}  # fmt: skip
     port = command[command.index("--port") + 1]
     load_line = load_command(port, seconds, connections, load_cpus)
-    commands = [shown_command(command), shown_command(load_line)]
-    return Artifact(out, "py-spy", view.what, commands, details)
+    return Artifact(out, "py-spy", view.what, [shown_command(command), shown_command(load_line)],
+                    details)  # fmt: skip
+
+
+def serve_under_load(
+    spied: SpiedService, log: Path, seconds: float, connections: int
+) -> tuple[list[str], dict, int | None]:
+    """The command that ran, the load generator's summary and the server's request count."""
+    server_cpus, load_cpus = cpu_plan()
+    try:
+        # py-spy shares the load generator's CPU; its server child gets the other one.
+        with running_server(spied, cpus=load_cpus, log_path=log) as server:
+            pin_threads(server.debug_vars()["pid"], server_cpus)
+            load = run_load(server.port, seconds, connections, load_cpus)
+            served = server.debug_vars()["counters"].get("total")
+            finish(server.process, log)
+            return server.command, load, served
+    except ServerError as exc:
+        reason = last_error(str(exc))
+        raise refusal(str(exc)) or KvbenchError(f"{spied.name} under py-spy: {reason}") from None
 
 
 def finish(process: subprocess.Popen, log: Path) -> None:
