@@ -50,7 +50,7 @@ def shown_command(command: list) -> str:
 
 def scrub(text: str) -> str:
     """Replace this machine's paths with repository-relative ones and `<python>`."""
-    text = text.replace(str(PROJECT_ROOT) + os.sep, "")
+    text = text.replace(str(PROJECT_ROOT) + os.sep, "").replace(str(PROJECT_ROOT), ".")
     return text.replace(sys.base_prefix + os.sep, "<python>/")
 
 

@@ -10,6 +10,7 @@ from kvbench.server import PROJECT_ROOT
 def test_scrub_removes_this_machines_paths():
     text = f"{PROJECT_ROOT}/unoptimized/app.py and {sys.base_prefix}/lib/python3/json/encoder.py"
     assert artifacts.scrub(text) == "unoptimized/app.py and <python>/lib/python3/json/encoder.py"
+    assert artifacts.scrub(f'"filename":"{PROJECT_ROOT}"') == '"filename":"."'
 
 
 def test_shown_makes_paths_relative_to_the_repository():
