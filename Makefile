@@ -52,6 +52,7 @@ bench-ladder: $(STAMP) ## measure every rung of the docs/04 ladder into bench-re
 
 # Compare, report and the regression gate (kvbench/compare.py, kvbench/report.py).
 .PHONY: compare report bench-check
+# region gate-settings
 # The gate's threshold must sit above this machine's run-to-run noise: two runs of the same
 # code on a shared 2-core machine differ by several percent, and with enough trials the
 # Mann-Whitney test calls even that drift significant, so a tighter gate fails at random.
@@ -62,6 +63,7 @@ GATE_PCT ?= 10
 # on the offered rate each run calibrates for itself; none of them compare across the runs.
 GATE_METRICS ?= http_tps server_cpu_us_per_req asgi_ns_per_op asgi_allocs_per_op \
 	asgi_bytes_per_op micro_store_get_ns_per_op micro_encode_ns_per_op
+# endregion gate-settings
 
 compare: $(STAMP) ## compare unoptimized with optimized in bench-results/, benchstat style
 	$(PY) scripts/compare.py --old unoptimized --new optimized bench-results
@@ -69,7 +71,17 @@ compare: $(STAMP) ## compare unoptimized with optimized in bench-results/, bench
 report: $(STAMP) ## write bench-results/REPORT.md with the tables and plots (PNG, SVG)
 	$(PY) -m kvbench report bench-results
 
+# region gate
 bench-check: $(STAMP) ## quick bench, then fail if optimized got > GATE_PCT% worse than bench-results/
 	$(PY) -m kvbench bench --quick --out bench-results/quick
 	$(PY) scripts/compare.py --service optimized --fail-on-regression $(GATE_PCT) \
 		$(addprefix --metric ,$(GATE_METRICS)) bench-results bench-results/quick
+# endregion gate
+
+# The docs' generated blocks (kvbench/docs.py): tables, numbers and snippets between markers.
+.PHONY: docs docs-check
+docs: $(STAMP) ## regenerate every table, number and snippet in docs/ and README.md
+	$(PY) -m kvbench docs
+
+docs-check: $(STAMP) ## fail if docs/ or README.md differ from bench-results/ and the sources
+	$(PY) -m kvbench docs --check

@@ -1,0 +1,64 @@
+"""The number formats every generated table and inline value shares: three significant digits."""
+
+import math
+
+from kvbench.docs_results import Stat
+
+# Units as prose says them; ns/op switches to µs from 1,000 ns.
+SPOKEN = {"us/req": "µs", "allocs/op": "allocs", "B/op": "B", "count": ""}
+
+
+def number(value: float, digits: int = 3) -> str:
+    """`digits` significant digits, thousands grouped: 26953 -> 27,000, 0.22381 -> 0.224."""
+    if value == 0 or not math.isfinite(value):
+        return "0" if value == 0 else str(value)
+    magnitude = math.floor(math.log10(abs(value)))
+    rounded = round(value, digits - 1 - magnitude)
+    if magnitude >= digits - 1:
+        return f"{rounded:,.0f}"
+    return f"{rounded:,.{digits - 1 - magnitude}f}"
+
+
+def spoken(value: float, unit: str) -> tuple[float, str]:
+    """The factor and unit prose uses for `value`: ns/op from 1,000 ns on reads as µs."""
+    if unit == "ns/op":
+        return (1e-3, "µs") if abs(value) >= 1000 else (1.0, "ns")
+    return 1.0, SPOKEN.get(unit, unit)
+
+
+def quantity(value: float, unit: str) -> str:
+    """A measured value with its unit, as prose says it: `7.99 µs`, `7,150 req/s`."""
+    factor, said = spoken(value, unit)
+    return f"{number(value * factor)} {said}".strip()
+
+
+def with_range(stat: Stat) -> str:
+    """The median with its unit and, when there is one, its 95% interval in the same unit."""
+    text = quantity(stat.median, stat.unit)
+    if stat.ci is None:
+        return text
+    factor = spoken(stat.median, stat.unit)[0]
+    return f"{text} ({number(stat.ci[0] * factor)} to {number(stat.ci[1] * factor)})"
+
+
+def ratio(value: float) -> str:
+    return f"{number(value)}x"
+
+
+def percent(change: float) -> str:
+    """A change in percent with its sign: +969%, -3.4%."""
+    digits = 0 if abs(change) >= 10 else 1
+    return f"{change:+.{digits}f}%"
+
+
+def change(new: float, old: float) -> float:
+    return (new - old) / abs(old) * 100 if old else math.nan
+
+
+def interval(stat: Stat) -> str:
+    """The 95% interval of the median, or why there is none."""
+    if stat.ci is None:
+        return f"no interval: n={stat.n}, fewer than 6 values"
+    factor, said = spoken(stat.median, stat.unit)
+    low, high = (number(v * factor) for v in stat.ci)
+    return f"95% CI {low} to {high} {said}".rstrip()

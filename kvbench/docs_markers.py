@@ -1,0 +1,119 @@
+"""The markers that fence generated text in markdown: blocks on their own lines, values inline.
+
+A block:
+
+    <!-- begin: KIND ARGS... -->
+    ...generated, replaced by `make docs`...
+    <!-- end -->
+
+An inline value: `serves <!--v:run.optimized.http_tps/unoptimized-->8.1x<!--/v--> the requests`.
+HTML comments are invisible on GitHub, so the markdown reads well on its own.
+"""
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from kvbench import KvbenchError
+
+BEGIN = re.compile(r"^<!-- begin: (?P<spec>[^>]*?) -->$")
+END = "<!-- end -->"
+VALUE = re.compile(r"<!--v:(?P<spec>[^>]*?)-->(?P<text>.*?)<!--/v-->")
+ANY_MARKER = re.compile(r"<!-- ?(begin:|end\b)|<!--/?v[:>]")
+
+
+@dataclass
+class Marked:
+    """One generated region of a file: what made it, where it starts, what it holds now."""
+
+    kind: str  # "block" or "value"
+    spec: str
+    line: int  # 1-based line of the opening marker
+    text: str
+
+    @property
+    def label(self) -> str:
+        return f"{'block' if self.kind == 'block' else 'value'} `{self.spec}`"
+
+
+def wrap_block(spec: str, body: str) -> str:
+    """The lines of a block: markers around the body, a blank line on either side of it."""
+    return f"<!-- begin: {spec} -->\n\n{body.strip(chr(10))}\n\n{END}"
+
+
+def regions(text: str, name: str = "<text>") -> list[Marked]:
+    """Every block and inline value in `text`, in order; DocsError on a broken marker."""
+    found: list[Marked] = []
+    lines = text.split("\n")
+    i = 0
+    while i < len(lines):
+        begin = BEGIN.match(lines[i])
+        if begin:
+            end = _closing(lines, i, name)
+            found.append(Marked("block", begin["spec"], i + 1, "\n".join(lines[i + 1 : end])))
+            i = end + 1
+            continue
+        found += _values(lines[i], i + 1, name)
+        i += 1
+    return found
+
+
+def _closing(lines: list[str], start: int, name: str) -> int:
+    for j in range(start + 1, len(lines)):
+        if lines[j] == END:
+            return j
+        if BEGIN.match(lines[j]):
+            break
+    raise KvbenchError(f"{name}:{start + 1}: `{lines[start]}` has no `{END}` before the next block")
+
+
+def _values(line: str, number: int, name: str) -> list[Marked]:
+    values = [Marked("value", m["spec"], number, m["text"]) for m in VALUE.finditer(line)]
+    rest = VALUE.sub("", line)
+    if ANY_MARKER.search(rest):
+        raise KvbenchError(f"{name}:{number}: a marker that is not closed or not on its own line")
+    return values
+
+
+def replace(text: str, render: Callable[[Marked], str], name: str = "<text>") -> str:
+    """`text` with every block and value re-rendered by `render`."""
+    regions(text, name)  # validate first: a broken marker must not be half-rewritten
+    out: list[str] = []
+    lines = text.split("\n")
+    i = 0
+    while i < len(lines):
+        begin = BEGIN.match(lines[i])
+        if begin:
+            end = lines.index(END, i + 1)
+            body = "\n".join(lines[i + 1 : end])
+            out.append(
+                wrap_block(begin["spec"], render(Marked("block", begin["spec"], i + 1, body)))
+            )
+            i = end + 1
+            continue
+        out.append(_replace_values(lines[i], i + 1, render))
+        i += 1
+    return "\n".join(out)
+
+
+def _replace_values(line: str, number: int, render: Callable[[Marked], str]) -> str:
+    def value(match: re.Match) -> str:
+        new = render(Marked("value", match["spec"], number, match["text"]))
+        return f"<!--v:{match['spec']}-->{new}<!--/v-->"
+
+    return VALUE.sub(value, line)
+
+
+def outside(text: str) -> list[tuple[int, str]]:
+    """The hand-written lines of `text` (number, line): no block bodies, values blanked out."""
+    kept = []
+    lines = text.split("\n")
+    inside = False
+    for number, line in enumerate(lines, 1):
+        if BEGIN.match(line):
+            inside = True
+        elif line == END:
+            inside = False
+        elif not inside:
+            kept.append((number, VALUE.sub("", line)))
+    return kept

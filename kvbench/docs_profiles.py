@@ -1,0 +1,204 @@
+"""Profiles, peers and plots in the docs: read from their files, linked, never copied."""
+
+import re
+from collections import Counter
+from pathlib import Path
+
+from kvbench import KvbenchError
+from kvbench.docs_format import number, ratio, with_range
+from kvbench.docs_results import NotMeasured, Sources
+
+# The files `make profile` writes per service, in the order docs/03 reads them.
+VIEWS = [
+    ("cpu.pyspy.svg", "CPU flamegraph"),
+    ("blocking.pyspy.svg", "blocking view"),
+    ("cpu.speedscope.json", "speedscope"),
+    ("lines.scalene.html", "line profile"),
+    ("allocs.memray.html", "allocations"),
+]
+PLOTS = [("throughput", "Throughput per service"), ("latency", "Latency by percentile"),
+         ("sweep", "Throughput against concurrency")]  # fmt: skip
+TOP = 8
+# py-spy's flamegraph titles: one root frame per thread (`--threads`), and the pool's wait.
+THREAD = re.compile(r"<title>thread \((\d+)\)(?::([^<]*?))? \(([\d,]+) samples?, [\d.]+%\)</title>")
+WAITING = re.compile(r"<title>Condition\.wait \(threading\.py:\d+\) \(([\d,]+) samples?")
+# scalene escapes these characters in its source lines.
+ESCAPES = {"\\u003e": ">", "\\u003c": "<", "\\u0026": "&"}
+
+
+def links(sources: Sources, doc: Path, services: list[str]) -> str:
+    """`profiles SERVICE...`: a table linking each service's profile files."""
+    if not (sources.results / "profiles" / "README.md").is_file():
+        raise NotMeasured("profiles")
+    head = "| service | " + " | ".join(title for _, title in VIEWS) + " |"
+    lines = [head, "|---" * (len(VIEWS) + 1) + "|"]
+    for service in services:
+        cells = []
+        for name, _ in VIEWS:
+            path = sources.profile_path(service, name)
+            cells.append(f"[{name}]({sources.link(path, doc)})" if path.is_file() else "—")
+        lines.append(f"| `{service}` | " + " | ".join(cells) + " |")
+    index = sources.link(sources.results / "profiles" / "README.md", doc)
+    return "\n".join(lines) + f"\n\nHow each was made, with the exact commands: [{index}]({index})."
+
+
+def component(file: str) -> str:
+    """Who a source file belongs to: a package, a standard-library module, or this repository."""
+    if "site-packages/" in file:
+        return file.split("site-packages/", 1)[1].split("/", 1)[0]
+    if file.startswith("<python>/"):
+        parts = file.split("/")
+        return parts[3].removesuffix(".py") if len(parts) > 3 else file
+    if file.startswith("<frozen"):
+        return "imports (start-up)"
+    return file
+
+
+def cpu_shares(sources: Sources, service: str) -> tuple[Counter, Counter, float]:
+    """Self time of py-spy's CPU view by component and by (function, file), and the total."""
+    data = sources.profile(service, "cpu.speedscope.json")
+    frames = data["shared"]["frames"]
+    by_function, total = Counter(), 0.0
+    for profile in data["profiles"]:
+        for stack, weight in zip(profile["samples"], profile["weights"], strict=True):
+            total += weight
+            if stack:
+                frame = frames[stack[-1]]
+                by_function[(frame["name"], frame["file"])] += weight
+    by_component = Counter()
+    for (_, file), weight in by_function.items():
+        by_component[component(file)] += weight
+    return by_component, by_function, total
+
+
+def cpu(sources: Sources, service: str, top: str = str(TOP)) -> str:
+    """`profile-cpu SERVICE [N]`: py-spy's CPU samples by component and by function (self time)."""
+    by_component, by_function, total = cpu_shares(sources, service)
+    n = int(top)
+    lines = ["| component | share of CPU samples (self time) |", "| --- | ---: |"]
+    lines += [f"| `{name}` | {_pct(w, total)} |" for name, w in by_component.most_common(n)]
+    lines += ["", "| function | file | self |", "| --- | --- | ---: |"]
+    lines += [f"| `{name}` | `{file}` | {_pct(w, total)} |"
+              for (name, file), w in by_function.most_common(n)]  # fmt: skip
+    seconds = number(total)
+    return "\n".join(lines) + f"\n\n{seconds} s of samples with the GIL held, all threads."
+
+
+def threads(sources: Sources, service: str) -> dict[str, list[float]]:
+    """From the blocking view: thread name -> [threads, samples, samples waiting for work]."""
+    path = sources.profile_path(service, "blocking.pyspy.svg")
+    if not path.is_file():
+        raise NotMeasured("profiles")
+    svg = path.read_text(encoding="utf-8", errors="replace")
+    found: dict[str, list[float]] = {}
+    for _, name, samples in THREAD.findall(svg):
+        entry = found.setdefault(name.strip() or "(unnamed)", [0, 0, 0])
+        entry[0] += 1
+        entry[1] += int(samples.replace(",", ""))
+    waits = sum(int(n.replace(",", "")) for n in WAITING.findall(svg))
+    if "AnyIO worker thread" in found:
+        found["AnyIO worker thread"][2] = waits
+    return found
+
+
+def blocking(sources: Sources, service: str) -> str:
+    """`profile-blocking SERVICE`: every thread's share of the blocking view's samples."""
+    found = threads(sources, service)
+    total = sum(entry[1] for entry in found.values())
+    rows = ["| thread | threads | share of all samples |", "| --- | ---: | ---: |"]
+    for name, (count, samples, _) in sorted(found.items(), key=lambda item: -item[1][1]):
+        rows.append(f"| {name} | {count:.0f} | {_pct(samples, total)} |")
+    pool = found.get("AnyIO worker thread")
+    if pool and pool[1]:
+        rows += ["", f"The pool's threads spent {_pct(pool[2], pool[1])} of their samples in "
+                 "`Condition.wait`: idle, waiting for work."]  # fmt: skip
+    return "\n".join(rows)
+
+
+def lines(sources: Sources, service: str, top: str = str(TOP)) -> str:
+    """`profile-lines SERVICE [N]`: scalene's busiest lines, CPU split Python/native/system."""
+    data = sources.profile(service, "lines.scalene.json")
+    found = []
+    for file, info in data.get("files", {}).items():
+        for line in info.get("lines", []):
+            shares = [line.get(k, 0.0) for k in ("n_cpu_percent_python", "n_cpu_percent_c",
+                                                    "n_sys_percent")]  # fmt: skip
+            if sum(shares) > 0:
+                found.append((sum(shares), file, line, shares))
+    found.sort(key=lambda item: -item[0])
+    rows = ["| line | Python | native | system | code |", "| --- | ---: | ---: | ---: | --- |"]
+    for _, file, line, shares in found[: int(top)]:
+        code = line.get("line", "").strip().replace("|", "\\|")
+        for escaped, plain in ESCAPES.items():
+            code = code.replace(escaped, plain)
+        cells = " | ".join(f"{number(s, 2)}%" for s in shares)
+        rows.append(f"| `{file}:{line['lineno']}` | {cells} | `{code}` |")
+    elapsed = number(data.get("elapsed_time_sec", 0))
+    return "\n".join(rows) + f"\n\nShares of the CPU time scalene sampled over {elapsed} s."
+
+
+def allocs(sources: Sources, service: str, top: str = str(TOP)) -> str:
+    """`profile-allocs SERVICE [N]`: memray's allocations per request and where they happen."""
+    data = sources.profile(service, "allocs.memray.json")
+    n = int(top)
+    said = (
+        f"{number(data['allocations_per_request'])} allocations and "
+        f"{number(data['bytes_per_request'])} bytes per request, over "
+        f"{data['requests']:,} in-process requests."
+    )
+    parts = [said]
+    for key, title in (("top_service_lines", "line of the service"),
+                       ("top_locations", "innermost frame")):  # fmt: skip
+        entries = data.get(key) or []
+        if entries:
+            rows = [f"| {title} | per request |", "| --- | ---: |"]
+            rows += [f"| `{e['where']}` | {number(e['per_request'])} |" for e in entries[:n]]
+            parts.append("\n".join(rows))
+    return "\n\n".join(parts)
+
+
+def plots(sources: Sources, doc: Path) -> str:
+    """`plots`: the report's figures, linked from the results folder."""
+    report = sources.results / "REPORT.md"
+    if not report.is_file():
+        return "No plots in the committed results yet: `make report` draws them."
+    shown = []
+    for stem, title in PLOTS:
+        png = sources.results / "plots" / f"{stem}.png"
+        if png.is_file():
+            svg = sources.link(png.with_suffix(".svg"), doc)
+            shown.append(f"![{title}]({sources.link(png, doc)})\n\n[{title}, SVG]({svg})")
+    index = sources.link(report, doc)
+    return "\n\n".join([*shown, f"All tables and figures of the run: [{index}]({index})."])
+
+
+def peers(sources: Sources) -> str:
+    """`peers`: other servers and frameworks on the same machine, against `optimized`."""
+    run = sources.results_set("peers")
+    services = list(run.services)
+    base = "optimized" if "optimized" in services else None
+    lines = ["| service | throughput, req/s (95% CI) | vs optimized | server CPU per request |",
+             "| --- | ---: | ---: | ---: |"]  # fmt: skip
+    for name in services:
+        tps = sources.stat("peers", name, "http_tps")
+        versus = "—"
+        if base and name != base:
+            versus = ratio(tps.median / sources.stat("peers", base, "http_tps").median)
+        cpu = _optional(sources, name, "server_cpu_us_per_req")
+        lines.append(f"| `{name}` | {with_range(tps)} | {versus} | {cpu} |")
+    commands = (run.summary.get("environment") or {}).get("http", {}).get("commands") or {}
+    listed = [f"- `{name}`: `python {' '.join(map(str, cmd))}`" for name, cmd in commands.items()]
+    return "\n".join(lines) + (
+        "\n\nServer commands, as run:\n\n" + "\n".join(listed) if listed else ""
+    )
+
+
+def _optional(sources: Sources, service: str, name: str) -> str:
+    try:
+        return with_range(sources.stat("peers", service, name))
+    except KvbenchError:  # a peer that did not record it (no /proc, say) shows a dash
+        return "—"
+
+
+def _pct(part: float, total: float) -> str:
+    return f"{number(part / total * 100, 2)}%" if total else "—"
