@@ -12,7 +12,7 @@ from kvbench.profiling.artifacts import (
     Artifact,
     check_size,
     run_tool,
-    scrub_file,
+    scrub,
     short_path,
     shown_command,
 )
@@ -94,7 +94,9 @@ def alloc_profile(service: Service, out_dir: Path, requests: int) -> list[Artifa
         counts = count(bin_path, requests, own_file)
         run_tool(flamegraph_command(bin_path, html_out), "memray flamegraph", PROJECT_ROOT)
     json_out.write_text(json.dumps(counts, indent=2) + "\n")
-    scrub_file(html_out)
+    # The page quotes the capture's command line, temporary path included.
+    page = html_out.read_text(errors="replace").replace(str(bin_path), bin_path.name)
+    html_out.write_text(scrub(page))
     for path in (json_out, html_out):
         check_size(path)
     commands = [shown_command(capture_command(service, Path("allocs.memray.bin"), requests))]

@@ -5,6 +5,7 @@ import memray as memray_lib
 import pytest
 
 from kvbench.profiling import memray
+from kvbench.server import PROJECT_ROOT
 from kvbench.services import get_service
 
 
@@ -37,3 +38,5 @@ def test_alloc_profile_keeps_json_and_page_but_not_the_capture(tmp_path):
     assert names == ["allocs.memray.html", "allocs.memray.json"]
     counts = json.loads((tmp_path / "allocs.memray.json").read_text())
     assert counts["requests"] == 200
+    page = (tmp_path / "allocs.memray.html").read_text()
+    assert "--memray allocs.memray.bin" in page and str(PROJECT_ROOT) not in page
