@@ -175,22 +175,26 @@ def plots(sources: Sources, doc: Path) -> str:
 def peers(sources: Sources) -> str:
     """`peers`: other servers and frameworks on the same machine, against `optimized`."""
     run = sources.results_set("peers")
-    services = list(run.services)
-    base = "optimized" if "optimized" in services else None
-    lines = ["| service | throughput, req/s (95% CI) | vs optimized | server CPU per request |",
-             "| --- | ---: | ---: | ---: |"]  # fmt: skip
-    for name in services:
+    what = run.summary.get("rows") or {}
+    base = "optimized" if "optimized" in run.services else None
+    lines = ["| service | what it is | throughput, req/s (95% CI) | vs optimized | server CPU "
+             "per request |", "| --- | --- | ---: | ---: | ---: |"]  # fmt: skip
+    for name in run.services:
         tps = sources.stat("peers", name, "http_tps")
         versus = "—"
         if base and name != base:
             versus = ratio(tps.median / sources.stat("peers", base, "http_tps").median)
         cpu = _optional(sources, name, "server_cpu_us_per_req")
-        lines.append(f"| `{name}` | {with_range(tps)} | {versus} | {cpu} |")
+        lines.append(f"| `{name}` | {what.get(name, '')} | {with_range(tps)} | {versus} | {cpu} |")
+    skipped = run.summary.get("skipped") or {}
+    if skipped:
+        reasons = [f"`{name}` ({why.removeprefix('skipped: ')})" for name, why in skipped.items()]
+        lines += ["", f"Not measured: {'; '.join(reasons)}."]
     commands = (run.summary.get("environment") or {}).get("http", {}).get("commands") or {}
     listed = [f"- `{name}`: `python {' '.join(map(str, cmd))}`" for name, cmd in commands.items()]
-    return "\n".join(lines) + (
-        "\n\nServer commands, as run:\n\n" + "\n".join(listed) if listed else ""
-    )
+    if listed:
+        lines += ["", "Server commands, as run:", "", *listed]
+    return "\n".join(lines)
 
 
 def _optional(sources: Sources, service: str, name: str) -> str:

@@ -109,6 +109,22 @@ def test_rendering_the_fixture_gives_the_expected_blocks(repo):
     assert "not measured in the committed results; run `make bench-peers`" in peers
 
 
+def test_peers_block_renders_a_committed_peers_run(repo):
+    summary = json.loads((FIXTURE / "summary.json").read_text())
+    summary["rows"] = {"unoptimized": "the naive one", "optimized": "the fast one"}
+    summary["skipped"] = {"nginx": "skipped: nginx is not installed on this machine"}
+    (repo / "bench-results" / "peers").mkdir()
+    (repo / "bench-results" / "peers" / "summary.json").write_text(json.dumps(summary))
+    sources = Sources(repo / "bench-results", repo)
+    text = render_block(Marked("block", "peers", 1, ""), sources, repo / "README.md")
+    ratio = fixture_median("unoptimized", "http_tps") / fixture_median("optimized", "http_tps")
+    three = float(f"{fixture_median('unoptimized', 'http_tps'):.3g}")  # 3 significant digits
+    assert f"| `unoptimized` | the naive one | {three:,.0f} req/s (" in text
+    assert f"| {ratio:.3g}x |" in text
+    assert "Not measured: `nginx` (nginx is not installed on this machine)." in text
+    assert "- `optimized`: `python -m uvicorn optimized.app:app --loop uvloop`" in text
+
+
 def test_check_passes_on_freshly_generated_docs(repo):
     assert check(generate(repo)) == []
 
