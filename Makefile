@@ -27,7 +27,7 @@ format: $(STAMP) ## apply ruff's fixes and formatting
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
-test: check ## lint, then the whole pytest suite
+test: check docs-check ## lint, the docs check (docs-check), then the whole pytest suite
 	$(PY) -m pytest
 
 serve-unoptimized: $(STAMP) ## serve the naive service on :8000 (debug vars on 127.0.0.1:6060)
