@@ -183,12 +183,15 @@ def _baseline(ladder: Ladder, name: str) -> str:
 def verdict(ladder: Ladder, name: str) -> str:
     """One generated sentence: did this rung measurably change throughput and in-process cost?"""
     prev = ladder.previous(name)
-    said = [_said(ladder.row(prev, name, m), m) for m in ("http_tps", "asgi_ns_per_op")]
-    return f"**Measured against `{prev}`:** {said[0]}; {said[1]}."
+    names = ("http_tps", "asgi_ns_per_op", "asgi_allocs_per_op")
+    said = [_said(ladder.row(prev, name, m), m) for m in names]
+    return f"**Measured against `{prev}`:** {'; '.join(said)}."
 
 
 def _said(row: Row, name: str) -> str:
-    what = "throughput" if name == "http_tps" else "in-process cost per request"
+    what = {"http_tps": "throughput", "asgi_ns_per_op": "in-process cost per request"}.get(
+        name, "allocations per request"
+    )
     if row.verdict == "untested":
         return f"{what} not tested (too few trials)"
     if row.verdict == "same":
