@@ -99,7 +99,7 @@ def make(step: str, service: Service, out: Path, args: argparse.Namespace) -> li
 
 def live(args: argparse.Namespace) -> int:
     """Attach to a running process: print one dump, then record a flamegraph."""
-    seconds = int(args.seconds or LIVE_SECONDS)
+    seconds = max(1, round(args.seconds or LIVE_SECONDS))  # py-spy takes whole seconds
     out_dir = args.out or PROFILES_DIR / "live"
     print(pyspy.dump(args.pid), flush=True)
     out_dir.mkdir(parents=True, exist_ok=True)
