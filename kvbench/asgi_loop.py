@@ -12,12 +12,14 @@ import os
 import sys
 import time
 
+from uvloop import new_event_loop
+
 # Run as a script (scalene needs a file), Python puts kvbench/ first on sys.path, where
 # kvbench/profile.py would shadow the standard library's `profile` module.
 if sys.path and os.path.abspath(sys.path[0]) == os.path.dirname(os.path.abspath(__file__)):
     del sys.path[0]
 
-from kvbench.asgi import HOT_KEY, call, get_scope, load_app  # noqa: E402
+from kvbench.asgi import HOT_KEY, call_many, get_scope, load_app  # noqa: E402
 
 WARMUP_REQUESTS = 500
 
@@ -39,11 +41,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 async def drive(app, scope: dict, requests: int) -> None:
-    """Send `requests` GETs; stop at the first answer that is not a 200 with a body."""
-    for _ in range(requests):
-        answer = await call(app, scope)
-        if answer.status != 200 or not answer.body:
-            raise SystemExit(f"unexpected answer {answer.status} {answer.body[:80]!r}")
+    """Send `requests` GETs the way the benchmark does; the last answer must be a 200 with a body.
+
+    The same driver as `kvbench.allocs`, so the profiles count what the benchmark counts.
+    """
+    if requests < 1:
+        return
+    answer = await call_many(app, scope, requests)
+    if answer.status != 200 or not answer.body:
+        raise SystemExit(f"unexpected answer {answer.status} {answer.body[:80]!r}")
 
 
 @contextlib.contextmanager
@@ -72,7 +78,7 @@ def run(args: argparse.Namespace) -> None:
     scope = get_scope(args.key)
     # One loop for both phases keeps the thread pool warm; entering the loop again inside
     # the tracked region lets memray see every frame of the measured requests.
-    with asyncio.Runner() as runner:
+    with asyncio.Runner(loop_factory=new_event_loop) as runner:
         runner.run(drive(app, scope, args.warmup))
         with tracking(args):
             done, began = 0, time.perf_counter()

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import memray
 
+from kvbench.allocs import FREES
 from kvbench.profiling.artifacts import (
     Artifact,
     check_size,
@@ -26,8 +27,6 @@ TOP = 10
 # In the flamegraph, an allocation freed within this many later allocations counts as
 # temporary: at a few hundred allocations per request, that is every per-request object.
 TEMPORARY_WITHIN = 100_000
-FREES = {memray.AllocatorType.FREE, memray.AllocatorType.PYMALLOC_FREE,
-         memray.AllocatorType.MUNMAP}  # fmt: skip
 
 
 def capture_command(service: Service, capture: Path, requests: int) -> list[str]:
