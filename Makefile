@@ -78,7 +78,7 @@ bench-check: $(STAMP) ## quick bench, then fail if optimized got > GATE_PCT% wor
 		$(addprefix --metric ,$(GATE_METRICS)) bench-results bench-results/quick
 # endregion gate
 
-# The docs' generated blocks (kvbench/docs.py): tables, numbers and snippets between markers.
+# The docs' generated blocks (kvbench/docgen/command.py): tables, numbers and snippets between markers.
 .PHONY: docs docs-check
 docs: $(STAMP) ## regenerate every table, number and snippet in docs/ and README.md
 	$(PY) -m kvbench docs

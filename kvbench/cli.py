@@ -14,7 +14,7 @@ COMMANDS = {
     "bench": ("kvbench.bench", "benchmark the services: micro, in-process ASGI and HTTP layers"),
     "loadgen": ("kvbench.loadgen", "put HTTP load on a loopback server, every answer checked"),
     "profile": ("kvbench.profile", "CPU, blocking, line and allocation profiles; or attach"),
-    "docs": ("kvbench.docs", "regenerate or check the docs' generated blocks from the results"),
+    "docs": ("kvbench.docgen.command", "regenerate or check docs/ from the committed results"),
 }
 
 

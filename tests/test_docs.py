@@ -10,11 +10,11 @@ import pytest
 
 from kvbench import KvbenchError
 from kvbench.cli import main
-from kvbench.docs import check, documents, render, render_block
-from kvbench.docs_checks import chapters, check_chapter_order, check_hand_typed, check_links
-from kvbench.docs_code import source
-from kvbench.docs_markers import Marked, regions, replace
-from kvbench.docs_results import Sources
+from kvbench.docgen.checks import chapters, check_chapter_order, check_hand_typed, check_links
+from kvbench.docgen.command import check, documents, render, render_block
+from kvbench.docgen.markers import Marked, regions, replace
+from kvbench.docgen.results import Sources
+from kvbench.docgen.snippets import source
 from kvbench.stats import summarize
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -5,10 +5,10 @@ import math
 
 from kvbench import KvbenchError
 from kvbench.compare import compare_sets
-from kvbench.docs_code import fence
-from kvbench.docs_format import number, quantity
-from kvbench.docs_results import Sources
-from kvbench.docs_values import setting
+from kvbench.docgen.formatting import number, quantity
+from kvbench.docgen.results import Sources
+from kvbench.docgen.snippets import fence
+from kvbench.docgen.values import setting
 from kvbench.tables import render
 
 # Sizing example of docs/06: a target load and the CPU utilization to plan for.

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 
 from kvbench import KvbenchError
 from kvbench.compare import Row, compare_samples
-from kvbench.docs_format import number, percent, quantity, with_range
-from kvbench.docs_results import NotMeasured, Sources, Stat
+from kvbench.docgen.formatting import number, percent, quantity, with_range
+from kvbench.docgen.results import NotMeasured, Sources, Stat
 from kvbench.metrics import metric
 from kvbench.services import LADDER, Service
 

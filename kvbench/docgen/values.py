@@ -11,13 +11,14 @@
     profile unoptimized idle                the share of the thread pool's samples spent waiting
     env run http.trials                     a setting the run recorded (dotted path)
 
-`run`, `ladder` and `peers` name the result sets of `docs_results.Sources`.
+`run`, `ladder` and `peers` name the result sets of `results.Sources`.
 """
 
-from kvbench import KvbenchError, docs_profiles
-from kvbench.docs_format import change, interval, number, percent, quantity, ratio
-from kvbench.docs_ladder import Ladder
-from kvbench.docs_results import NotMeasured, Sources
+from kvbench import KvbenchError
+from kvbench.docgen import profiles
+from kvbench.docgen.formatting import change, interval, number, percent, quantity, ratio
+from kvbench.docgen.ladder import Ladder
+from kvbench.docgen.results import NotMeasured, Sources
 
 POOL = "AnyIO worker thread"
 
@@ -53,11 +54,11 @@ def _value(words: list[str], sources: Sources) -> str:
 
 def _profile(service: str, what: str, name: str, sources: Sources) -> str:
     if what == "component":
-        by_component, _, total = docs_profiles.cpu_shares(sources, service)
+        by_component, _, total = profiles.cpu_shares(sources, service)
         return f"{number(by_component[name] / total * 100, 2)}%"
     if what == "allocations":
         return number(sources.profile(service, "allocs.memray.json")["allocations_per_request"])
-    found = docs_profiles.threads(sources, service)
+    found = profiles.threads(sources, service)
     if what == "threads":
         return f"{found.get(name, [0])[0]:.0f}"
     if what == "idle" and found.get(POOL):

@@ -4,7 +4,7 @@ import re
 from fnmatch import fnmatch
 from pathlib import Path
 
-from kvbench.docs_markers import outside
+from kvbench.docgen.markers import outside
 
 LINK = re.compile(r"\]\((?P<target>[^)\s]+)(?:\s+\"[^\"]*\")?\)")
 CHAPTER = re.compile(r"^\d\d-[\w-]+\.md$")

@@ -2,7 +2,7 @@
 
 import math
 
-from kvbench.docs_results import Stat
+from kvbench.docgen.results import Stat
 
 # Units as prose says them; ns/op switches to µs from 1,000 ns.
 SPOKEN = {"us/req": "µs", "allocs/op": "allocs", "B/op": "B", "count": ""}

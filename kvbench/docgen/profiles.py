@@ -5,8 +5,8 @@ from collections import Counter
 from pathlib import Path
 
 from kvbench import KvbenchError
-from kvbench.docs_format import number, ratio, with_range
-from kvbench.docs_results import NotMeasured, Sources
+from kvbench.docgen.formatting import number, ratio, with_range
+from kvbench.docgen.results import NotMeasured, Sources
 
 # The files `make profile` writes per service, in the order docs/03 reads them.
 VIEWS = [

@@ -1,7 +1,7 @@
 """`python -m kvbench docs [--check]`: regenerate, or check, every marked block of the docs.
 
 README.md and docs/*.md hold blocks between `<!-- begin: KIND ARGS -->` and `<!-- end -->`
-and inline values `<!--v:SPEC-->...<!--/v-->` (see kvbench/docs_markers.py). `make docs`
+and inline values `<!--v:SPEC-->...<!--/v-->` (see kvbench/markers.py). `make docs`
 rewrites them from the committed results (bench-results/ by default) and the repository's
 own files; `make docs-check` fails when any of them differs, when a link points nowhere,
 or when a number or a Python snippet was typed by hand. Nothing is measured here.
@@ -12,32 +12,33 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from kvbench import KvbenchError, docs_checks, docs_code, docs_ladder, docs_profiles, docs_tables
-from kvbench.docs_markers import Marked, regions, replace
-from kvbench.docs_results import NotMeasured, Sources
-from kvbench.docs_values import value
+from kvbench import KvbenchError
+from kvbench.docgen import checks, ladder, profiles, snippets, tables
+from kvbench.docgen.markers import Marked, regions, replace
+from kvbench.docgen.results import NotMeasured, Sources
+from kvbench.docgen.values import value
 from kvbench.server import PROJECT_ROOT
 
 Block = Callable[[Sources, Path, list[str]], str]
 BLOCKS: dict[str, Block] = {
-    "include": lambda s, doc, words: docs_code.include(s.root, *words),
-    "diff": lambda s, doc, words: docs_code.diff(s.root, *words),
-    "commands": lambda s, doc, words: docs_code.commands(words),
-    "article": lambda s, doc, words: docs_tables.article(s, words),
-    "compare": lambda s, doc, words: docs_tables.compare(s, words),
-    "environment": lambda s, doc, words: docs_tables.environment(s, words),
-    "summary-entry": lambda s, doc, words: docs_tables.summary_entry(s, words),
-    "sweep": lambda s, doc, words: docs_tables.sweep(s, words),
-    "capacity": lambda s, doc, words: docs_tables.capacity(s, words),
-    "ladder": lambda s, doc, words: docs_ladder.overview(s),
-    "rung": lambda s, doc, words: docs_ladder.rung_table(s, *words),
-    "peers": lambda s, doc, words: docs_profiles.peers(s),
-    "profiles": lambda s, doc, words: docs_profiles.links(s, doc, words),
-    "profile-cpu": lambda s, doc, words: docs_profiles.cpu(s, *words),
-    "profile-blocking": lambda s, doc, words: docs_profiles.blocking(s, *words),
-    "profile-lines": lambda s, doc, words: docs_profiles.lines(s, *words),
-    "profile-allocs": lambda s, doc, words: docs_profiles.allocs(s, *words),
-    "plots": lambda s, doc, words: docs_profiles.plots(s, doc),
+    "include": lambda s, doc, words: snippets.include(s.root, *words),
+    "diff": lambda s, doc, words: snippets.diff(s.root, *words),
+    "commands": lambda s, doc, words: snippets.commands(words),
+    "article": lambda s, doc, words: tables.article(s, words),
+    "compare": lambda s, doc, words: tables.compare(s, words),
+    "environment": lambda s, doc, words: tables.environment(s, words),
+    "summary-entry": lambda s, doc, words: tables.summary_entry(s, words),
+    "sweep": lambda s, doc, words: tables.sweep(s, words),
+    "capacity": lambda s, doc, words: tables.capacity(s, words),
+    "ladder": lambda s, doc, words: ladder.overview(s),
+    "rung": lambda s, doc, words: ladder.rung_table(s, *words),
+    "peers": lambda s, doc, words: profiles.peers(s),
+    "profiles": lambda s, doc, words: profiles.links(s, doc, words),
+    "profile-cpu": lambda s, doc, words: profiles.cpu(s, *words),
+    "profile-blocking": lambda s, doc, words: profiles.blocking(s, *words),
+    "profile-lines": lambda s, doc, words: profiles.lines(s, *words),
+    "profile-allocs": lambda s, doc, words: profiles.allocs(s, *words),
+    "plots": lambda s, doc, words: profiles.plots(s, doc),
 }
 
 
@@ -115,9 +116,9 @@ def check(sources: Sources) -> list[str]:
         for old, fresh in zip(regions(text), regions(new), strict=True):
             if old.text != fresh.text:
                 problems.append(f"{sources.shown(doc)}:{old.line}: {drift(old, fresh, results)}")
-        problems += docs_checks.check_links(doc, text, sources.root, sources.results)
-        problems += docs_checks.check_hand_typed(doc, text, sources.root)
-    return problems + docs_checks.check_chapter_order(sources.root)
+        problems += checks.check_links(doc, text, sources.root, sources.results)
+        problems += checks.check_hand_typed(doc, text, sources.root)
+    return problems + checks.check_chapter_order(sources.root)
 
 
 def drift(old: Marked, fresh: Marked, results: str) -> str:
