@@ -1,0 +1,34 @@
+"""The nginx peer: its config, and a clear refusal where nginx is not installed."""
+
+import json
+from pathlib import Path
+
+from peers import nginx
+
+
+def test_config_answers_get_and_serves_debug_vars_on_the_admin_port():
+    text = nginx.config(Path("/p"), "127.0.0.1", 8080, "127.0.0.1", 6060)
+    assert "listen 127.0.0.1:8080;" in text and "listen 127.0.0.1:6060;" in text
+    assert """return 200 '{"key":"$arg_key","value":"test-value"}';""" in text
+    assert "access_log off;" in text and "daemon off;" in text
+    assert "pid /p/nginx.pid;" in text
+
+
+def test_config_without_an_admin_port_has_one_server_and_brackets_ipv6():
+    text = nginx.config(Path("/p"), "::1", 8080, "127.0.0.1", 0)
+    assert text.count("server {") == 1
+    assert "listen [::1]:8080;" in text
+
+
+def test_stub_debug_vars_has_what_a_trial_reads():
+    stub = json.loads(nginx.DEBUG_VARS)
+    assert stub["gc"]["since_last_read"] == {"collections": 0, "pause_max_ms": 0}
+    assert stub["peak_rss_bytes"] == 0 and stub["measured"] is False
+
+
+def test_main_refuses_without_nginx_or_off_loopback(monkeypatch, capsys):
+    monkeypatch.setattr(nginx, "installed", lambda: None)
+    assert nginx.main(["--port", "0"]) == 2
+    assert "not installed" in capsys.readouterr().err
+    assert nginx.main(["--host", "10.0.0.1"]) == 2
+    assert "loopback only" in capsys.readouterr().err
