@@ -85,3 +85,8 @@ docs: $(STAMP) ## regenerate every table, number and snippet in docs/ and README
 
 docs-check: $(STAMP) ## fail if docs/ or README.md differ from bench-results/ and the sources
 	$(PY) -m kvbench docs --check
+
+# Peers, ceilings and scaling curves (kvbench/peers.py, kvbench/scaling.py, peers/).
+.PHONY: bench-peers
+bench-peers: $(STAMP) ## the services beside a bare ASGI app, granian, FastAPI and two ceilings, plus scaling curves (about 13 min)
+	$(PY) -m kvbench peers --out bench-results/peers

@@ -14,6 +14,7 @@ COMMANDS = {
     "bench": ("kvbench.bench", "benchmark the services: micro, in-process ASGI and HTTP layers"),
     "loadgen": ("kvbench.loadgen", "put HTTP load on a loopback server, every answer checked"),
     "profile": ("kvbench.profile", "CPU, blocking, line and allocation profiles; or attach"),
+    "peers": ("kvbench.peers", "the services next to their peers, ceilings and scaling curves"),
     "docs": ("kvbench.docgen.command", "regenerate or check docs/ from the committed results"),
 }
 
