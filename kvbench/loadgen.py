@@ -404,8 +404,12 @@ class Run:
         await asyncio.gather(*list(self.tasks), return_exceptions=True)
         connections = list(self.connections)
         for conn in connections:
-            if conn.probe is not None:
+            # A request sent before the window and unanswered when it ends was cut off, not
+            # failed (the watchdog fails any that waits past the timeout): a fresh server's
+            # accept backlog under a burst of 1,024 connections can hold one back a second.
+            if conn.probe is not None and conn.measured:
                 self.failed(conn, "no answer before the run's deadline")
+            conn.probe = None
             if conn.transport is not None:
                 conn.transport.abort()
         if connections:

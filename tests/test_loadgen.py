@@ -217,6 +217,22 @@ def test_unanswered_requests_time_out():
     assert result.requests > 0
 
 
+class SlowFirst(Scripted):
+    """Answers the very first request (sent before the measured window) only after 0.5 s."""
+
+    def data_received(self, data: bytes) -> None:
+        for _ in range(data.count(b"\r\n\r\n")):
+            n = type(self).served
+            type(self).served += 1
+            asyncio.get_running_loop().call_later(0.5 if n == 0 else 0, self.reply, n)
+
+
+def test_a_request_from_before_the_window_still_unanswered_at_its_end_is_no_error():
+    with serve(type("Server", (SlowFirst,), {"served": 0})) as port:
+        result = canned_load(port, connections=2, duration_s=0.2)
+    assert result.errors == 0 and result.requests > 10
+
+
 def test_refused_port_gives_errors_not_a_hang():
     began = time.monotonic()
     result = canned_load(free_port(), connections=2, duration_s=0.3)
