@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
-from matplotlib.ticker import NullLocator
+from matplotlib.ticker import LogLocator, NullFormatter, NullLocator
 
 from kvbench import plots
 
@@ -130,8 +130,10 @@ def curve_plot(curve: dict, panels: list[tuple], xlabel: str, stem: Path) -> lis
         ax.set_ylabel(label)
         title = f"{label.split(' (')[0]} vs {xlabel.split(' (')[0]}"
         ax.set_title(title[0].upper() + title[1:])
-        if log_y:
+        if log_y:  # ticks at 1, 2 and 5 of each decade, in plain numbers
             ax.set_yscale("log")
+            ax.yaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
+            ax.yaxis.set_minor_formatter(NullFormatter())
         else:
             ax.set_ylim(bottom=0)
         if ax.get_legend_handles_labels()[0]:  # a metric no point recorded has no lines

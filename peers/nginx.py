@@ -45,7 +45,7 @@ http {{
     uwsgi_temp_path {prefix}/uwsgi;
     scgi_temp_path {prefix}/scgi;
     server {{
-        listen {host}:{port};
+        listen {host}:{port} backlog=2048;
         location = /get {{
             default_type application/json;
             return 200 '{{"key":"$arg_key","value":"test-value"}}';

@@ -38,6 +38,7 @@ STATUS = {
     405: b"405 Method Not Allowed", 413: b"413 Content Too Large",
 }  # fmt: skip
 READS = frozenset({b"GET", b"HEAD"})
+BACKLOG = 2048
 
 
 def tail(headers: list, body: bytes) -> bytes:
@@ -150,7 +151,8 @@ async def serve(host: str, port: int) -> None:
     refresh_date(loop)
     gc.freeze()  # the preloaded store lives as long as the process, as in optimized.app
     async with admin_listener(counters.snapshot):
-        server = await loop.create_server(KeyValueProtocol, host, port)
+        # uvicorn's and granian's accept backlog; asyncio's default of 100 drops connects.
+        server = await loop.create_server(KeyValueProtocol, host, port, backlog=BACKLOG)
         where = server.sockets[0].getsockname()
         print(f"raw protocol server listening on {where[0]}:{where[1]}", flush=True)
         async with server:

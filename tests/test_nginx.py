@@ -8,7 +8,7 @@ from peers import nginx
 
 def test_config_answers_get_and_serves_debug_vars_on_the_admin_port():
     text = nginx.config(Path("/p"), "127.0.0.1", 8080, "127.0.0.1", 6060)
-    assert "listen 127.0.0.1:8080;" in text and "listen 127.0.0.1:6060;" in text
+    assert "listen 127.0.0.1:8080 backlog=2048;" in text and "listen 127.0.0.1:6060;" in text
     assert """return 200 '{"key":"$arg_key","value":"test-value"}';""" in text
     assert "access_log off;" in text and "daemon off;" in text
     assert "pid /p/nginx.pid;" in text
@@ -17,7 +17,7 @@ def test_config_answers_get_and_serves_debug_vars_on_the_admin_port():
 def test_config_without_an_admin_port_has_one_server_and_brackets_ipv6():
     text = nginx.config(Path("/p"), "::1", 8080, "127.0.0.1", 0)
     assert text.count("server {") == 1
-    assert "listen [::1]:8080;" in text
+    assert "listen [::1]:8080 backlog=2048;" in text
 
 
 def test_stub_debug_vars_has_what_a_trial_reads():
