@@ -107,10 +107,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def settings_from(args: argparse.Namespace) -> Settings:
     quick = dict(duration_s=0.5, latency_s=0.5) if args.quick else {}
     settings = Settings(
-        trials=args.trials if args.trials is not None else (1 if args.quick else 10),
-        curve_trials=args.curve_trials
-        if args.curve_trials is not None
-        else (1 if args.quick else 3),
+        trials=_given(args.trials, 1 if args.quick else Settings.trials),
+        curve_trials=_given(args.curve_trials, 1 if args.quick else Settings.curve_trials),
         connections=args.concurrency,
         rate=args.rate,
         curves=scaling.curves_from(args.curves, args.levels, args.keys, args.workers),
@@ -121,6 +119,10 @@ def settings_from(args: argparse.Namespace) -> Settings:
     if settings.rate is not None and settings.rate <= 0:
         raise KvbenchError("--rate must be above 0 requests/s")
     return settings
+
+
+def _given(value: int | None, default: int) -> int:
+    return default if value is None else value  # 0 is given, and refused below
 
 
 def rows() -> tuple[list[Row], dict[str, str]]:
