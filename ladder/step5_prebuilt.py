@@ -3,7 +3,7 @@
 from starlette.responses import Response
 
 from ladder.step3_no_locks import JsonStore, build
-from optimized.app import encode
+from optimized.store import encode
 
 
 class PrebuiltStore(JsonStore):

@@ -10,42 +10,18 @@ store frozen out of the garbage collector's sight.
 import gc
 from contextlib import asynccontextmanager
 
-import orjson
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
-from kvbench.contract import NOT_FOUND, ContractError, parse_key, parse_value, preload_items
+from kvbench.contract import NOT_FOUND, ContractError, parse_key, parse_value
 from kvbench.debugvars import admin_listener
-
-
-# region counters
-class Counters:
-    """Plain ints: only the event-loop thread touches them, so no lock is needed."""
-
-    def __init__(self) -> None:
-        self.total = self.gets = self.puts = self.hits = self.misses = self.errors = 0
-
-    def snapshot(self) -> dict:
-        return dict(vars(self))
-
-
-# endregion counters
-
-
-# region encode
-def encode(key: str, value: str) -> tuple[list, bytes]:
-    """The GET answer for a key (headers and body), built once when the value is stored."""
-    body = orjson.dumps({"key": key, "value": value})
-    headers = [(b"content-length", b"%d" % len(body)), (b"content-type", b"application/json")]
-    return headers, body
-
+from optimized.store import Counters, encode, preloaded
 
 counters = Counters()
-answers = {key: encode(key, value) for key, value in preload_items()}
-# endregion encode
+answers = preloaded()
 
 
 # region hot-get

@@ -17,7 +17,7 @@ from kvbench.contract import (
     parse_value,
 )
 from kvbench.debugvars import admin_listener
-from peers.store import Counters, encode, preloaded
+from optimized.store import Counters, encode, preloaded
 
 TEXT_TYPE = (b"content-type", b"text/plain; charset=utf-8")
 READS = frozenset({"GET", "HEAD"})

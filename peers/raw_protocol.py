@@ -31,7 +31,7 @@ from kvbench.contract import (
 )
 from kvbench.debugvars import admin_listener
 from kvbench.server import is_loopback
-from peers.store import Counters, encode, preloaded
+from optimized.store import Counters, encode, preloaded
 
 STATUS = {
     200: b"200 OK", 204: b"204 No Content", 400: b"400 Bad Request", 404: b"404 Not Found",
