@@ -45,6 +45,8 @@ METRICS = {
         Metric("http_closed_p99_ms", "ms", "lower", "latency p99, closed loop"),
         Metric("http_achieved_rate", "req/s", "higher", "open-loop achieved rate"),
         Metric("gc_collections", "count", "lower", "GC collections per trial"),
+        Metric("server_startup_s", "s", "lower", "server start-up time"),
+        Metric("loadgen_cpu_share", "cores", "lower", "load generator CPU share"),
         Metric("server_cpu_us_per_req", "us/req", "lower", "server CPU per request"),
         Metric("server_rss_mb", "MB", "lower", "server peak RSS"),
         Metric("gc_pause_max_ms", "ms", "lower", "GC pause max"),
