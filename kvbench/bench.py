@@ -6,32 +6,21 @@ another; services alternate trial by trial; every response is checked.
 
 import argparse
 import dataclasses
-import os
-import socket
-import subprocess
-import sys
 import tempfile
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 from kvbench import KvbenchError, results, suites
-from kvbench.loadgen import LoadConfig, path_probe, run_load
+from kvbench.ceiling import SERVER_CPU, can_pin, ceiling, common_rate, pin_loadgen
 from kvbench.progress import Progress
-from kvbench.server import free_port, pin, stop
 from kvbench.services import LADDER, Service, get_service, parse_variant
-from kvbench.stats import median
 from kvbench.trials import TrialPlan, TrialResult, interleave
 
 DEFAULT_OUT = Path("bench-results")
 LAYERS = ("micro", "asgi", "http")
-SERVER_CPU, LOADGEN_CPU = 0, 1
 LOADGENS = {
     "builtin": "kvbench built-in (uvloop, raw protocols, every response checked)",
     "wrk": "wrk -t1 for the closed loop (statuses checked, not bodies); built-in for the rest",
 }
-LATENCY_LOAD = 0.5  # the open-loop rate, as a share of the slowest service's throughput
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -99,12 +88,8 @@ def plan_for(args: argparse.Namespace) -> tuple[TrialPlan, int]:
     return plan, trials
 
 
-def can_pin() -> bool:
-    return hasattr(os, "sched_setaffinity") and len(os.sched_getaffinity(0)) >= 2
-
-
 def estimate_s(plan: TrialPlan, trials: int, services: int, layers: set[str]) -> float:
-    per_trial = 1.5 + plan.warmup_s + plan.duration_s + plan.latency_s
+    per_trial = 1.5 + 1.5 * plan.warmup_s + plan.duration_s + plan.latency_s  # primer: half
     total = (per_trial * trials * services + 20) if "http" in layers else 0
     quick = plan.duration_s < 4
     total += (20 if quick else 60) * ("micro" in layers)
@@ -157,17 +142,13 @@ class Runner:
         self.env["allocations"] = suites.ALLOCATION_METHOD
 
     def http(self) -> None:
-        pinned = self.plan.server_cpus is not None and pin(os.getpid(), {LOADGEN_CPU})
-        self.env["pinning"] = (
-            f"server on CPU {SERVER_CPU}, load generator on CPU {LOADGEN_CPU}"
-            if pinned
-            else "none: fewer than two CPUs or no sched_setaffinity on this OS"
-        )
-        self.env["loadgen_ceiling"] = self.ceiling()
-        with tempfile.TemporaryDirectory() as logs:
+        self.env["pinning"] = pin_loadgen()
+        self.progress.step("starting the canned server for the load generator's ceiling")
+        with ceiling(self.plan) as canned, tempfile.TemporaryDirectory() as logs:
             plan = dataclasses.replace(self.plan, log_dir=Path(logs))
             if plan.latency_s:
-                plan = dataclasses.replace(plan, rate=self.args.rate or self.calibrate(plan))
+                rate = self.args.rate or common_rate(self.services, plan, self.progress.step)
+                plan = dataclasses.replace(plan, rate=rate)
             self.env["http"] = {
                 "trials": self.trials, "interleaved": True, "concurrency": plan.connections,
                 "warmup_s": plan.warmup_s, "duration_s": plan.duration_s,
@@ -175,7 +156,10 @@ class Runner:
                 "loadgen": LOADGENS[plan.loadgen],
                 "commands": {s.name: s.command("127.0.0.1", 0)[1:] for s in self.services},
             }  # fmt: skip
-            by_service = interleave(self.services, plan, self.trials, self.progress.step)
+            by_service = interleave(
+                self.services, plan, self.trials, self.progress.step, after_round=canned.window
+            )
+            self.env["loadgen_ceiling"] = canned.summary()
             self.record(by_service)
             if self.args.sweep:
                 self.sweep(plan)
@@ -195,29 +179,6 @@ class Runner:
                 results.save_latencies(self.out / f"latency-{name}.npy", chunks)
                 files.setdefault("latency", {})[name] = f"latency-{name}.npy"
 
-    def calibrate(self, plan: TrialPlan) -> float:
-        """Half the slowest service's throughput: a rate every service sustains."""
-        self.progress.step("calibrating the open-loop rate")
-        short = dataclasses.replace(plan, duration_s=min(plan.duration_s, 2.0), latency_s=0)
-        tps = [interleave([s], short, 1)[s.name][0].metrics["http_tps"] for s in self.services]
-        rate = min(tps) * LATENCY_LOAD
-        return float(f"{rate:.2g}")  # a round number a reader can reuse with --rate
-
-    def ceiling(self) -> dict:
-        """The load generator against a canned server: proof it is not the bottleneck."""
-        self.progress.step("load generator ceiling (canned server)")
-        with canned_server() as port:
-            config = LoadConfig("127.0.0.1", port, self.plan.connections, self.plan.duration_s)
-            probes = [path_probe("127.0.0.1", port, "/get?key=key-0042")]
-            if self.plan.warmup_s:
-                run_load(dataclasses.replace(config, duration_s=self.plan.warmup_s), probes)
-            values = []
-            for _ in range(3):
-                result = run_load(config, probes)
-                result.check()
-                values.append(result.throughput)
-        return {"tps": median(values), "values": values, "server": "kvbench.canned"}
-
     def sweep(self, plan: TrialPlan) -> None:
         levels = [int(c) for c in self.args.sweep.split(",") if c]
         sweep: dict[str, dict] = {s.name: {} for s in self.services}
@@ -231,29 +192,3 @@ class Runner:
                 )
         self.summary["sweep"] = sweep
         self.env["sweep"] = {"concurrency": levels, "trials": trials}
-
-
-@contextmanager
-def canned_server() -> Iterator[int]:
-    """The canned raw-asyncio server in its own pinned process, for the ceiling check."""
-    port = free_port()
-    command = [sys.executable, "-m", "kvbench.canned", "--port", str(port)]
-    if can_pin():
-        command += ["--cpu", str(SERVER_CPU)]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, start_new_session=True)
-    try:
-        wait_for_port(port, process)
-        yield port
-    finally:
-        stop(process)  # also when Ctrl-C lands while it is still starting
-
-
-def wait_for_port(port: int, process: subprocess.Popen, timeout: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and process.poll() is None:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    raise KvbenchError("the canned server did not start")

@@ -11,19 +11,15 @@ and every answer checked. Then the scaling curves of `kvbench.scaling`.
 
 import argparse
 import dataclasses
-import os
 import tempfile
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
 from kvbench import KvbenchError, results, scaling
-from kvbench.bench import LOADGEN_CPU, SERVER_CPU, can_pin, canned_server
-from kvbench.loadgen import LoadConfig, path_probe, run_load
+from kvbench.ceiling import SERVER_CPU, can_pin, ceiling, common_rate, pin_loadgen
 from kvbench.progress import Progress
-from kvbench.server import pin
 from kvbench.services import SERVICES, TUNED_UVICORN, Service
-from kvbench.stats import median
 from kvbench.trials import TrialPlan, TrialResult, interleave
 from peers import nginx
 
@@ -181,15 +177,18 @@ def measure(
     env = results.environment()
     env["packages"].update(peer_versions())
     env["pinning"] = pin_loadgen()
-    env["loadgen_ceiling"] = loadgen_ceiling(settings, progress)
     services = [row.service for row in chosen]
     with tempfile.TemporaryDirectory() as logs:
         plan = base_plan(settings, Path(logs))
-        if plan.latency_s:
-            rate = settings.rate or calibrate(services, plan, progress)
-            plan = dataclasses.replace(plan, rate=rate)
-        env["http"] = http_env(settings, plan, services)
-        by_row = interleave(services, plan, settings.trials, progress.step)
+        with ceiling(plan) as canned:
+            if plan.latency_s:
+                rate = settings.rate or common_rate(services, plan, progress.step)
+                plan = dataclasses.replace(plan, rate=rate)
+            env["http"] = http_env(settings, plan, services)
+            by_row = interleave(
+                services, plan, settings.trials, progress.step, after_round=canned.window
+            )
+            env["loadgen_ceiling"] = canned.summary()
         summary = {"schema": 1, "environment": env, **row_results(by_row, out)}
         summary["rows"] = {row.service.name: row.what for row in chosen}
         summary["skipped"] = skipped
@@ -210,12 +209,6 @@ def peer_versions() -> dict[str, str | None]:
     return versions
 
 
-def pin_loadgen() -> str:
-    if can_pin() and pin(os.getpid(), {LOADGEN_CPU}):
-        return f"server on CPU {SERVER_CPU}, load generator on CPU {LOADGEN_CPU}"
-    return "none: fewer than two CPUs or no sched_setaffinity on this OS"
-
-
 def base_plan(settings: Settings, logs: Path) -> TrialPlan:
     cpus = frozenset({SERVER_CPU}) if can_pin() else None
     return TrialPlan(
@@ -234,29 +227,6 @@ def http_env(settings: Settings, plan: TrialPlan, services: list[Service]) -> di
         "loadgen": "kvbench built-in (uvloop, raw protocols, every response checked)",
         "commands": {s.name: s.command("127.0.0.1", 0)[1:] for s in services},
     }  # fmt: skip
-
-
-def calibrate(services: list[Service], plan: TrialPlan, progress: Progress) -> float:
-    """Half the slowest row's throughput, rounded: a rate every row sustains."""
-    progress.step("calibrating the common open-loop rate")
-    short = dataclasses.replace(plan, latency_s=0, duration_s=min(plan.duration_s, 1.5))
-    tps = [interleave([s], short, 1)[s.name][0].metrics["http_tps"] for s in services]
-    return float(f"{min(tps) * LATENCY_LOAD:.2g}")
-
-
-def loadgen_ceiling(settings: Settings, progress: Progress) -> dict:
-    """The load generator against the canned server: what it can drive at all."""
-    progress.step("load generator ceiling (canned server)")
-    with canned_server() as port:
-        config = LoadConfig("127.0.0.1", port, settings.connections, settings.duration_s)
-        probes = [path_probe("127.0.0.1", port, "/get?key=key-0042")]
-        run_load(dataclasses.replace(config, duration_s=settings.warmup_s), probes)
-        values = []
-        for _ in range(1 if settings.trials == 1 else 3):
-            result = run_load(config, probes)
-            result.check()
-            values.append(result.throughput)
-    return {"tps": median(values), "values": values, "server": "kvbench.canned"}
 
 
 def row_results(by_row: dict[str, list[TrialResult]], out: Path) -> dict:

@@ -145,11 +145,16 @@ def interleave(
     plan: TrialPlan,
     trials: int,
     progress: Callable[[str], None] = lambda text: None,
+    after_round: Callable[[], None] = lambda: None,
 ) -> dict[str, list[TrialResult]]:
-    """`trials` trials of each service, alternating A B A B ..., in one run."""
+    """`trials` trials of each service, alternating A B A B ..., in one run.
+
+    `after_round` runs after each round of every service (the ceiling's window).
+    """
     results: dict[str, list[TrialResult]] = {s.name: [] for s in services}
     for trial in range(trials):
         for service in services:
             progress(f"{service.name} trial {trial + 1}/{trials}")
             results[service.name].append(run_trial(service, plan, f"-{trial}"))
+        after_round()
     return results
