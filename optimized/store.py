@@ -27,7 +27,7 @@ class Counters:
 def encode(key: str, value: str) -> tuple[list, bytes]:
     """The GET answer for a key (headers and body), built once when the value is stored."""
     # orjson's result keeps the ~4 KiB buffer it was written into; a stored body lives as
-    # long as its key, so keep an exact-size copy (1M keys: gigabytes less, see docs/06).
+    # long as its key, so keep an exact-size copy (at a million keys, gigabytes less).
     body = bytes(memoryview(orjson.dumps({"key": key, "value": value})))
     headers = [(b"content-length", b"%d" % len(body)), (b"content-type", b"application/json")]
     return headers, body
