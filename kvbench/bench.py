@@ -88,9 +88,15 @@ def plan_for(args: argparse.Namespace) -> tuple[TrialPlan, int]:
     return plan, trials
 
 
-def estimate_s(plan: TrialPlan, trials: int, services: int, layers: set[str]) -> float:
-    per_trial = 1.5 + 1.5 * plan.warmup_s + plan.duration_s + plan.latency_s  # primer: half
-    total = (per_trial * trials * services + 20) if "http" in layers else 0
+def estimate_s(plan: TrialPlan, trials: int, services: int, layers: set[str], sweep: int) -> float:
+    """Seconds the run should take; said up front, and the basis of "time left"."""
+    start_and_warm = 1.5 + 1.5 * plan.warmup_s  # the primer takes half the warm-up again
+    per_trial = start_and_warm + plan.duration_s + plan.latency_s
+    total = 0.0
+    if "http" in layers:
+        total += per_trial * trials * services + plan.duration_s * trials  # + ceiling windows
+        total += (start_and_warm + 2) * services * bool(plan.latency_s)  # calibration
+        total += (start_and_warm + plan.duration_s) * max(3, trials // 3) * services * sweep
     quick = plan.duration_s < 4
     total += (20 if quick else 60) * ("micro" in layers)
     total += (30 if quick else 80) * ("asgi" in layers)
@@ -104,7 +110,8 @@ class Runner:
         self.out, self.services, self.args = out, services, args
         self.plan, self.trials = plan_for(args)
         layers = set(args.layers.split(","))
-        self.progress = Progress(estimate_s(self.plan, self.trials, len(services), layers))
+        sweep = len(args.sweep.split(",")) if args.sweep else 0
+        self.progress = Progress(estimate_s(self.plan, self.trials, len(services), layers, sweep))
         self.samples: dict[str, dict[str, list[float]]] = {s.name: {} for s in services}
         self.summary: dict = {"schema": 1, "environment": results.environment(), "files": {}}
 
@@ -138,7 +145,9 @@ class Runner:
         for service, counts in suites.allocations(self.services, self.args.quick).items():
             self.samples[service]["asgi_allocs_per_op"] = counts["allocs_per_op"]
             self.samples[service]["asgi_bytes_per_op"] = counts["bytes_per_op"]
-        self.env["pyperf_args"] = suites.PYPERF_QUICK if self.args.quick else suites.PYPERF_FULL
+        quick = self.args.quick
+        self.env["pyperf_args"] = suites.pyperf_args(quick)
+        self.env["pyperf_rounds"] = suites.rounds(quick)
         self.env["allocations"] = suites.ALLOCATION_METHOD
 
     def http(self) -> None:

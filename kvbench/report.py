@@ -34,6 +34,11 @@ METHOD = [
     (("pinning",), "CPU pinning: {pinning}."),
     (("loadgen",), "Load generator: {loadgen}."),
     (("pyperf_args",), "Micro and in-process ASGI suites: pyperf with {pyperf_args}."),
+    (
+        ("pyperf_rounds",),
+        "The suites run in {pyperf_rounds} rounds appended to one file, each round a few "
+        "processes of every benchmark, so the machine's drift hits every benchmark alike.",
+    ),
     (("allocations",), "Allocations: {allocations}."),
 ]
 STATISTICS = (

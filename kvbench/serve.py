@@ -6,11 +6,12 @@ import signal
 
 from kvbench import KvbenchError
 from kvbench.server import is_loopback, running_server, url_host
-from kvbench.services import SERVICES, get_service
+from kvbench.services import LADDER, SERVICES, get_service
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("service", choices=sorted(SERVICES))
+    names = sorted(set(SERVICES) | {rung.name for rung, _ in LADDER})
+    parser.add_argument("service", choices=names, help="a service or any rung of docs/04")
     parser.add_argument("--host", default="127.0.0.1", help="service address (default loopback)")
     parser.add_argument("--port", type=int, default=8000, help="0 picks a free port")
     parser.add_argument(

@@ -15,28 +15,43 @@ from kvbench import KvbenchError
 from kvbench.allocs import METHOD as ALLOCATION_METHOD  # noqa: F401 - recorded by bench
 from kvbench.services import Service
 
-# Each value is one worker process's mean over its calibrated loops: n = processes x values.
-PYPERF_QUICK = ["--processes", "3", "--values", "2", "--warmups", "1", "--min-time", "0.05"]
-PYPERF_FULL = ["--processes", "10", "--values", "2", "--warmups", "1"]
+# Each value is one worker process's mean over its calibrated loops. pyperf runs all the
+# processes of one benchmark before the next; this machine's speed drifts over seconds
+# (the same code measured 3.2 and 7.0 us/op a minute apart), so the suites run in rounds
+# of a few processes per benchmark, appended to one file: n = rounds x processes x values.
+PYPERF_QUICK = ["--processes", "1", "--values", "2", "--warmups", "1", "--min-time", "0.05"]
+PYPERF_FULL = ["--processes", "2", "--values", "2", "--warmups", "1"]
+ROUNDS_QUICK, ROUNDS_FULL = 3, 5
 
 
-def run_pyperf(module: str, out: Path, args: list[str], cpu: int | None) -> None:
-    out.unlink(missing_ok=True)  # pyperf's -o refuses to overwrite
-    command = [sys.executable, "-m", module, "--quiet", "-o", str(out), *args]
+def run_pyperf(module: str, out: Path, args: list[str], cpu: int | None, rounds: int) -> None:
+    """The pyperf script `rounds` times, each appending its processes' values to `out`."""
+    out.unlink(missing_ok=True)
+    command = [sys.executable, "-m", module, "--quiet", "--append", str(out), *args]
     if cpu is not None:
         command.append(f"--affinity={cpu}")
-    done = subprocess.run(command, capture_output=True, text=True)
-    if done.returncode != 0:
-        raise KvbenchError(f"{module} failed:\n{done.stderr.strip()[-2000:]}")
+    for _ in range(rounds):
+        done = subprocess.run(command, capture_output=True, text=True)
+        if done.returncode != 0:
+            raise KvbenchError(f"{module} failed:\n{done.stderr.strip()[-2000:]}")
+
+
+def pyperf_args(quick: bool) -> list[str]:
+    return PYPERF_QUICK if quick else PYPERF_FULL
+
+
+def rounds(quick: bool) -> int:
+    return ROUNDS_QUICK if quick else ROUNDS_FULL
 
 
 def micro(out: Path, quick: bool, cpu: int | None) -> None:
-    run_pyperf("kvbench.micro", out, PYPERF_QUICK if quick else PYPERF_FULL, cpu)
+    run_pyperf("kvbench.micro", out, pyperf_args(quick), cpu, rounds(quick))
 
 
 def asgi(out: Path, services: list[Service], quick: bool, cpu: int | None) -> None:
+    # Within a round pyperf alternates the apps too: A's processes, then B's, round after round.
     apps = [f"--app={s.name}={s.app}" for s in services]
-    run_pyperf("kvbench.asgi_bench", out, [*(PYPERF_QUICK if quick else PYPERF_FULL), *apps], cpu)
+    run_pyperf("kvbench.asgi_bench", out, [*pyperf_args(quick), *apps], cpu, rounds(quick))
 
 
 def allocations(services: list[Service], quick: bool) -> dict[str, dict[str, list[float]]]:

@@ -21,6 +21,7 @@ from kvbench.server import PROJECT_ROOT
 SERVER_FLAGS = {
     "unoptimized": "--loop asyncio --http h11",
     "optimized": "--loop uvloop --http httptools",
+    "async": "ladder.step2_async:app --host",  # a rung of docs/04, served by name
 }
 START_TIMEOUT_S = 30
 
@@ -110,6 +111,7 @@ def fetch(url: str) -> tuple[int, bytes]:
         pytest.param("unoptimized", signal.SIGINT, "127.0.0.1", id="unoptimized-SIGINT"),
         pytest.param("optimized", signal.SIGTERM, "127.0.0.1", id="optimized-SIGTERM"),
         pytest.param("optimized", signal.SIGINT, "::1", id="optimized-ipv6", marks=NEEDS_IPV6),
+        pytest.param("async", signal.SIGTERM, "127.0.0.1", id="ladder-rung"),
     ],
 )
 def test_serve_prints_command_serves_and_stops_cleanly(name, signum, host):

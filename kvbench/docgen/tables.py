@@ -30,6 +30,7 @@ SETTINGS = [
     ("load generator", "http.loadgen"),
     ("load generator alone, canned server (req/s)", "loadgen_ceiling.tps"),
     ("pyperf settings", "pyperf_args"),
+    ("pyperf rounds, interleaved", "pyperf_rounds"),
     ("allocations", "allocations"),
 ]
 
