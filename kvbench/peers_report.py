@@ -274,7 +274,11 @@ CURVE_TEXT = {
     "the whole key range, up to {key_probes:,} distinct keys.",
     "workers": "Throughput against uvicorn worker processes. Here neither the servers nor "
     "the load generator is pinned: they share all {cores} cores, and the load generator's "
-    "own CPU (in cores, 1.00 = one whole core) is what it took from the servers.",
+    "own CPU (in cores, 1.00 = one whole core) is what it took from the servers. Caution: "
+    "uvicorn's workers share one listening socket, and the load generator opens all its "
+    "connections at once; a check with per-worker counters (/debug/vars, one worker per "
+    "read) found one worker holding every connection and the other idle, so more than one "
+    "worker here may measure one worker. Spread the connections before reading this curve.",
 }
 CURVE_PANELS = {
     "keys": (

@@ -33,6 +33,7 @@ BLOCKS: dict[str, Block] = {
     "ladder": lambda s, doc, words: ladder.overview(s),
     "rung": lambda s, doc, words: ladder.rung_table(s, *words),
     "peers": lambda s, doc, words: profiles.peers(s),
+    "scaling": lambda s, doc, words: profiles.scaling(s, doc, *words),
     "profiles": lambda s, doc, words: profiles.links(s, doc, words),
     "profile-cpu": lambda s, doc, words: profiles.cpu(s, *words),
     "profile-blocking": lambda s, doc, words: profiles.blocking(s, *words),

@@ -7,6 +7,7 @@ from pathlib import Path
 from kvbench import KvbenchError
 from kvbench.docgen.formatting import number, ratio, with_range
 from kvbench.docgen.results import NotMeasured, Sources
+from kvbench.peers_report import CURVE_COLUMNS, CURVE_POINTS, curve_table
 
 # The files `make profile` writes per service, in the order docs/03 reads them.
 VIEWS = [
@@ -195,6 +196,19 @@ def peers(sources: Sources) -> str:
     if listed:
         lines += ["", "Server commands, as run:", "", *listed]
     return "\n".join(lines)
+
+
+def scaling(sources: Sources, doc: Path, curve: str) -> str:
+    """`scaling CURVE`: one of the peers run's scaling curves, as a table and its plot."""
+    found = (sources.results_set("peers").summary.get("scaling") or {}).get(curve)
+    if not found:
+        return f"_The {curve} curve is not in the committed results; run `make bench-peers`._"
+    table = curve_table(found, CURVE_POINTS[curve], CURVE_COLUMNS[curve])
+    png = sources.results / "peers" / "plots" / f"scaling-{curve}.png"
+    if not png.is_file():
+        return table
+    title = f"Scaling with {CURVE_POINTS[curve]}"
+    return f"{table}\n![{title}]({sources.link(png, doc)})"
 
 
 def _optional(sources: Sources, service: str, name: str) -> str:
