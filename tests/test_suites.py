@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from kvbench.suites import ns_per_op
+from kvbench.suites import ns_per_op, strip_machine_paths
 
 pytestmark = pytest.mark.slow
 
@@ -59,3 +59,12 @@ def test_allocations_are_counted_per_request():
         assert counts[name]["bytes_per_op"][0] > counts[name]["allocs_per_op"][0]
     # The naive path builds a Request, a thread-pool hop and a fresh dict per request.
     assert counts["unoptimized"]["allocs_per_op"][0] > counts["optimized"]["allocs_per_op"][0]
+
+
+def test_committed_suites_carry_no_machine_paths(tmp_path):
+    out = tmp_path / "micro.json"
+    run("kvbench.micro", *TINY_PYPERF, "-o", str(out))
+    assert sys.executable in out.read_text()  # pyperf records it...
+    strip_machine_paths(out)
+    assert sys.executable not in out.read_text()  # ...and the results folder does not
+    assert ns_per_op(out)  # still a suite pyperf reads
