@@ -256,6 +256,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--alpha", type=float, default=0.05, help="significance level (0.05)")
     parser.add_argument("--format", choices=FORMATS, default="text", help="output (text)")
     parser.add_argument(
+        "--relative-to",
+        metavar="SERVICE",
+        help="with two runs: divide each service's values by this service's median in the "
+        "same run, so a machine that is slower today does not read as a regression",
+    )
+    parser.add_argument(
         "--fail-on-regression",
         type=float,
         metavar="PCT",
@@ -282,6 +288,10 @@ def _collect(args: argparse.Namespace) -> tuple[list[Row], tuple[str, str]]:
     if len(paths) > 2:
         raise KvbenchError(f"expected one or two result sets, got {len(paths)}")
     sets = [load(p) for p in paths]
+    if args.relative_to:
+        if len(sets) != 2:
+            raise KvbenchError("--relative-to needs two result sets")
+        sets = [relative(results, args.relative_to) for results in sets]
     if len(sets) == 1:
         if args.service:
             raise KvbenchError("--service needs two result sets; use --old/--new within one")
@@ -295,6 +305,25 @@ def _collect(args: argparse.Namespace) -> tuple[list[Row], tuple[str, str]]:
     for group, old, new in pairs:
         rows += compare_sets(_only(old, args.metric), _only(new, args.metric), args.alpha, group)
     return rows, labels
+
+
+def relative(results: ResultSet, base: str) -> ResultSet:
+    """Every metric as a multiple of `base`'s median in the same run (the base itself: 1x).
+
+    Both services of a run alternate trial by trial, so a slow hour slows both alike; the
+    ratio survives it where the absolute figure does not.
+    """
+    reference = _service(results, base)
+    services = {}
+    for name, samples in results.services.items():
+        services[name] = {
+            metric: Sample(
+                metric, f"x {base}", [v / median(reference[metric].values) for v in s.values]
+            )
+            for metric, s in samples.items()
+            if metric in reference and median(reference[metric].values) > 0
+        }
+    return ResultSet(results.path, services, results.summary)
 
 
 def _run_pairs(args, old: ResultSet, new: ResultSet) -> list[tuple[str, dict, dict]]:

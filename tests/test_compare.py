@@ -10,7 +10,8 @@ import pytest
 from scipy.stats import mannwhitneyu
 
 from kvbench import KvbenchError
-from kvbench.compare import Sample, compare_sets, geomean, load, main, regressions
+from kvbench.compare import Sample, compare_sets, geomean, load, main, regressions, relative
+from kvbench.stats import median
 from kvbench.tables import render
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -231,3 +232,34 @@ def test_gate_ignores_regressions_under_the_threshold(tmp_path):
     assert [r.metric for r in rows if r.verdict == "worse"] == ["http_tps"]
     assert regressions(rows, 10) == []
     assert [r.metric for r in regressions(rows, 4)] == ["http_tps"]
+
+
+def slower_machine(tmp_path, factor: float) -> Path:
+    """A copy of the fixture run in which every service's throughput is scaled alike."""
+    run = tmp_path / f"slow-{factor}"
+    shutil.copytree(FIXTURE, run)
+    data = json.loads((run / "summary.json").read_text())
+    for metrics in data["services"].values():
+        metrics["http_tps"]["values"] = [v * factor for v in metrics["http_tps"]["values"]]
+    (run / "summary.json").write_text(json.dumps(data))
+    return run
+
+
+def test_relative_gate_forgives_a_slower_machine_but_not_a_slower_service(tmp_path):
+    gate = ["--fail-on-regression", "10", "--service", "optimized", "--metric", "http_tps"]
+    slow = str(slower_machine(tmp_path, 0.6))
+    assert main([*gate, str(FIXTURE), slow]) == 1  # absolute: everything looks 40% worse
+    assert main([*gate, "--relative-to", "unoptimized", str(FIXTURE), slow]) == 0
+    worse = str(planted(tmp_path, 0.6))  # only optimized lost 40%
+    assert main([*gate, "--relative-to", "unoptimized", str(FIXTURE), worse]) == 1
+
+
+def test_relative_values_are_multiples_of_the_base_median():
+    absolute, run = load(FIXTURE), relative(load(FIXTURE), "unoptimized")
+    base = absolute.services["unoptimized"]["http_tps"].values
+    new = run.services["optimized"]["http_tps"]
+    assert new.unit == "x unoptimized"
+    assert new.values == [
+        v / median(base) for v in absolute.services["optimized"]["http_tps"].values
+    ]
+    assert median(run.services["unoptimized"]["http_tps"].values) == pytest.approx(1.0)
