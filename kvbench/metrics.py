@@ -50,7 +50,6 @@ METRICS = {
         Metric("server_cpu_us_per_req", "us/req", "lower", "server CPU per request"),
         Metric("server_rss_mb", "MB", "lower", "server peak RSS"),
         Metric("gc_pause_max_ms", "ms", "lower", "GC pause max"),
-        Metric("gc_pause_total_ms", "ms", "lower", "GC pause total per trial"),
         Metric("asgi_ns_per_op", "ns/op", "lower", "in-process ASGI request"),
         Metric("asgi_allocs_per_op", "allocs/op", "lower", "allocations per request"),
         Metric("asgi_bytes_per_op", "B/op", "lower", "bytes allocated per request"),

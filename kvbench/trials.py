@@ -13,7 +13,7 @@ import dataclasses
 import time
 from collections.abc import Callable
 from contextlib import suppress
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -49,7 +49,6 @@ class TrialPlan:
 class TrialResult:
     metrics: dict[str, float]
     latencies_ns: np.ndarray | None = None
-    notes: list[str] = field(default_factory=list)
 
 
 def cpu_seconds(pid: int) -> float:
