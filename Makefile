@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help test check format serve-unoptimized serve-optimized
+.PHONY: help test test-fast check format venv serve-unoptimized serve-optimized
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-20s %s\n", $$1, $$2}'
@@ -19,9 +19,10 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP) ## create or refresh the local .venv from pyproject.toml
 
-check: $(STAMP) ## lint and format check (ruff)
+check: $(STAMP) ## lint, format check (ruff) and type check (mypy, kvbench/)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
 
 format: $(STAMP) ## apply ruff's fixes and formatting
 	$(VENV)/bin/ruff check --fix .
@@ -29,6 +30,9 @@ format: $(STAMP) ## apply ruff's fixes and formatting
 
 test: check docs-check ## lint, the docs check (docs-check), then the whole pytest suite
 	$(PY) -m pytest
+
+test-fast: $(STAMP) ## the edit-test loop: pytest without real servers or wall-clock-timed loads
+	$(PY) -m pytest -m "not slow and not timing"
 
 serve-unoptimized: $(STAMP) ## serve the naive service on :8000 (debug vars on 127.0.0.1:6060)
 	$(PY) -m kvbench serve unoptimized
@@ -42,7 +46,7 @@ profile: $(STAMP) ## py-spy, scalene and memray profiles of both services into b
 
 .PHONY: bench bench-quick bench-ladder
 bench: $(STAMP) ## the main job: benchmark both services into bench-results/ (about 7 min)
-	$(PY) -m kvbench bench --sweep 1,8,64,256
+	$(PY) -m kvbench bench
 
 bench-quick: $(STAMP) ## a short benchmark (under 2 min) into bench-results/quick/
 	$(PY) -m kvbench bench --quick
@@ -50,7 +54,7 @@ bench-quick: $(STAMP) ## a short benchmark (under 2 min) into bench-results/quic
 bench-ladder: $(STAMP) ## measure every rung of the docs/04 ladder into bench-results/ladder/ (about 12 min)
 	$(PY) -m kvbench bench --ladder --layers asgi,http --latency-window 0 --out bench-results/ladder
 
-# Compare, report and the regression gate (kvbench/compare.py, kvbench/report.py).
+# Compare, report and the regression gate (kvbench/results/compare.py, kvbench/report/bench.py).
 .PHONY: compare report bench-check
 # region gate-settings
 # The gate's threshold must sit above this machine's run-to-run noise: two runs of the same
@@ -83,7 +87,7 @@ bench-check: $(STAMP) ## a 6-trial bench (about 5 min), then fail if optimized g
 		$(addprefix --metric ,$(GATE_METRICS)) bench-results bench-results/quick
 # endregion gate
 
-# The docs' generated blocks (kvbench/docgen/command.py): tables, numbers and snippets between markers.
+# The docs' generated blocks (kvbench/docgen/generate.py): tables, numbers and snippets between markers.
 .PHONY: docs docs-check
 docs: $(STAMP) ## regenerate every table, number and snippet in docs/ and README.md
 	$(PY) -m kvbench docs
@@ -91,7 +95,7 @@ docs: $(STAMP) ## regenerate every table, number and snippet in docs/ and README
 docs-check: $(STAMP) ## fail if docs/ or README.md differ from bench-results/ and the sources
 	$(PY) -m kvbench docs --check
 
-# Peers, ceilings and scaling curves (kvbench/peers.py, kvbench/scaling.py, peers/).
+# Peers, ceilings and scaling curves (kvbench/commands/peers.py, kvbench/measure/curves.py, peers/).
 .PHONY: bench-peers
 bench-peers: $(STAMP) ## the services beside a bare ASGI app, granian, FastAPI and two ceilings, plus scaling curves (about 13 min)
 	$(PY) -m kvbench peers --out bench-results/peers

@@ -1,4 +1,8 @@
-"""`python -m kvbench COMMAND`: one sub-command per module, each with `configure` and `run`."""
+"""`kvbench COMMAND`: serve, load, bench, compare, report, profile and document the services.
+
+Each command is one module in `kvbench.commands` with `configure(parser)` and `run(args)`;
+only the chosen command's module is imported, so `kvbench serve` starts without scipy.
+"""
 
 import argparse
 import importlib
@@ -6,28 +10,31 @@ import sys
 
 from kvbench import KvbenchError
 
-# command name -> (module, one-line help); each module adds its own options in `configure`.
+# command name -> one-line help; the module is kvbench.commands.<name>.
 COMMANDS = {
-    "serve": ("kvbench.serve", "serve one service exactly as it is benchmarked"),
-    "compare": ("kvbench.compare", "compare two result sets like benchstat; gate on regressions"),
-    "report": ("kvbench.report", "write REPORT.md with tables and plots from a results folder"),
-    "bench": ("kvbench.bench", "benchmark the services: micro, in-process ASGI and HTTP layers"),
-    "loadgen": ("kvbench.loadgen", "put HTTP load on a loopback server, every answer checked"),
-    "profile": ("kvbench.profile", "CPU, blocking, line and allocation profiles; or attach"),
-    "peers": ("kvbench.peers", "the services next to their peers, ceilings and scaling curves"),
-    "docs": ("kvbench.docgen.command", "regenerate or check docs/ from the committed results"),
+    "serve": "serve one service exactly as it is benchmarked",
+    "loadgen": "put HTTP load on a loopback server, every answer checked",
+    "bench": "benchmark the services: micro, in-process ASGI and HTTP layers",
+    "peers": "the services next to their peers, ceilings and scaling curves",
+    "compare": "compare two result sets like benchstat; gate on regressions",
+    "report": "write REPORT.md with tables and plots from a results folder",
+    "profile": "CPU, blocking, line and allocation profiles; or attach",
+    "docs": "regenerate or check docs/ from the committed results",
 }
+
+
+def module(name: str):
+    return importlib.import_module(f"kvbench.commands.{name}")
 
 
 def build_parser(chosen: str | None = None) -> argparse.ArgumentParser:
     """Every command is listed; only the chosen one's module is imported for its options."""
-    parser = argparse.ArgumentParser(prog="python -m kvbench", description=__doc__)
+    parser = argparse.ArgumentParser(prog="kvbench", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for name, (module, help_text) in COMMANDS.items():
+    for name, help_text in COMMANDS.items():
         sub = commands.add_parser(name, help=help_text, description=help_text)
-        sub.set_defaults(module=module)
         if name == chosen:
-            importlib.import_module(module).configure(sub)
+            module(name).configure(sub)
     return parser
 
 
@@ -36,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
     chosen = next((word for word in argv if not word.startswith("-")), None)
     args = build_parser(chosen).parse_args(argv)
     try:
-        return importlib.import_module(args.module).run(args) or 0
+        return module(args.command).run(args) or 0
     except KvbenchError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

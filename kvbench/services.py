@@ -65,6 +65,47 @@ LADDER = [
 ]
 
 
+@dataclass(frozen=True)
+class Peer:
+    """A row of `kvbench peers`: a service and what it is."""
+
+    service: Service
+    what: str
+
+
+PYTHON_CEILING, FRAMEWORK_FLOOR = "raw-protocol", "bare-asgi"
+# granian's access log is off by default; said anyway, as the uvicorn flags say it. Its
+# accept backlog (1,024 by default) is raised to uvicorn's 2,048.
+GRANIAN_FLAGS = (
+    "--loop", "uvloop", "--http", "1", "--no-ws", "--no-access-log", "--log-level", "warning",
+    "--backlog", "2048",
+)  # fmt: skip
+PEERS = [
+    Peer(SERVICES["unoptimized"], "the naive service, as `make bench` runs it"),
+    Peer(SERVICES["optimized"], "the optimized service, as `make bench` runs it"),
+    Peer(
+        Service(FRAMEWORK_FLOOR, "peers.bare_asgi:app", TUNED_UVICORN),
+        "framework floor: one bare ASGI callable, same store and bytes, same uvicorn flags",
+    ),
+    Peer(
+        Service("granian", "optimized.app:app", GRANIAN_FLAGS, server="granian"),
+        "the optimized app on granian (Rust HTTP server, ASGI interface)",
+    ),
+    Peer(
+        Service("fastapi", "peers.fastapi_app:app", TUNED_UVICORN),
+        "FastAPI as its tutorial teaches (async endpoint returning a dict), tuned uvicorn",
+    ),
+    Peer(
+        Service(PYTHON_CEILING, "peers.raw_protocol:main", (), server="python"),
+        "Python ceiling: asyncio Protocol on uvloop with httptools, same store and bytes, no ASGI",
+    ),
+]
+NGINX = Peer(
+    Service("nginx", "peers.nginx:main", (), server="python"),
+    "system ceiling: nginx answering a JSON body from its config, no store",
+)
+
+
 def get_service(name: str) -> Service:
     rungs = {service.name: service for service, _ in LADDER}
     try:

@@ -8,7 +8,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.routing import Route
 
-from kvbench.debugvars import admin_listener
+from kvbench.runtime.debugvars import admin_listener
 from unoptimized import app as naive
 
 

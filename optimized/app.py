@@ -16,8 +16,8 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
-from kvbench.contract import NOT_FOUND, ContractError, parse_key, parse_value
-from kvbench.debugvars import admin_listener
+from kvbench.runtime.contract import NOT_FOUND, ContractError, parse_key, parse_value
+from kvbench.runtime.debugvars import admin_listener
 from optimized.store import Counters, encode, preloaded
 
 counters = Counters()

@@ -6,7 +6,7 @@ serve the very same objects, so every row answers with the same bytes.
 
 import orjson
 
-from kvbench.contract import preload_items
+from kvbench.runtime.contract import preload_items
 
 
 # region counters

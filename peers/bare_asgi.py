@@ -8,7 +8,7 @@ It keeps the whole contract (PUT included), so a benchmark of it compares like w
 import gc
 from contextlib import AsyncExitStack
 
-from kvbench.contract import (
+from kvbench.runtime.contract import (
     MAX_VALUE_BYTES,
     NOT_FOUND,
     VALUE_TOO_LARGE,
@@ -16,7 +16,7 @@ from kvbench.contract import (
     parse_key,
     parse_value,
 )
-from kvbench.debugvars import admin_listener
+from kvbench.runtime.debugvars import admin_listener
 from optimized.store import Counters, encode, preloaded
 
 TEXT_TYPE = (b"content-type", b"text/plain; charset=utf-8")

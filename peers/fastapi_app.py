@@ -14,7 +14,7 @@ from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import PlainTextResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from kvbench.contract import (
+from kvbench.runtime.contract import (
     KEY_TOO_LONG,
     MAX_KEY_BYTES,
     MISSING_KEY,
@@ -23,7 +23,7 @@ from kvbench.contract import (
     parse_value,
     preload_items,
 )
-from kvbench.debugvars import admin_listener
+from kvbench.runtime.debugvars import admin_listener
 
 store: dict[str, str] = dict(preload_items())
 counters = {"total": 0, "gets": 0, "puts": 0, "hits": 0, "misses": 0, "errors": 0}

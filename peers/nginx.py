@@ -22,8 +22,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from kvbench.debugvars import ADMIN_HOST_ENV, ADMIN_PORT_ENV
-from kvbench.server import is_loopback
+from kvbench.runtime.debugvars import ADMIN_HOST_ENV, ADMIN_PORT_ENV
+from kvbench.runtime.net import is_loopback
 
 DEBUG_VARS = (
     '{"counters":{},"gc":{"since_last_read":{"collections":0,"pause_max_ms":0}},'

@@ -12,16 +12,13 @@ server's translation of them. No Python HTTP server should be faster than this.
 import argparse
 import asyncio
 import gc
-import signal
 import sys
 import time
 from email.utils import formatdate
 
 import httptools
 
-from kvbench import KvbenchError
-from kvbench.canned import new_loop
-from kvbench.contract import (
+from kvbench.runtime.contract import (
     MAX_VALUE_BYTES,
     NOT_FOUND,
     VALUE_TOO_LARGE,
@@ -29,8 +26,8 @@ from kvbench.contract import (
     parse_key,
     parse_value,
 )
-from kvbench.debugvars import admin_listener
-from kvbench.server import is_loopback
+from kvbench.runtime.debugvars import admin_listener
+from kvbench.runtime.net import is_loopback, new_loop, stopped_by_signals
 from optimized.store import Counters, encode, preloaded
 
 STATUS = {
@@ -145,9 +142,7 @@ def put(query: bytes, chunks: list[bytes], size: int) -> bytes:
 async def serve(host: str, port: int) -> None:
     """Serve until SIGINT or SIGTERM, with /debug/vars when the harness asks for it."""
     loop = asyncio.get_running_loop()
-    stopped = loop.create_future()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, lambda: stopped.done() or stopped.set_result(None))
+    stopped = stopped_by_signals()
     refresh_date(loop)
     gc.freeze()  # the preloaded store lives as long as the process, as in optimized.app
     async with admin_listener(counters.snapshot):
@@ -164,15 +159,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--host", default="127.0.0.1", help="loopback only")
     parser.add_argument("--port", type=int, default=8000, help="0 picks a free port")
     args = parser.parse_args(argv)
+    if not is_loopback(args.host):
+        print(f"error: refusing to bind {args.host}: this peer is loopback only", file=sys.stderr)
+        return 2
+    loop = new_loop()
     try:
-        if not is_loopback(args.host):
-            raise KvbenchError(f"refusing to bind {args.host}: this peer is loopback only")
-        loop = new_loop()
         loop.run_until_complete(serve(args.host, args.port))
-        loop.close()
-    except (KvbenchError, OSError) as exc:
+    except OSError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    finally:
+        loop.close()
     return 0
 
 

@@ -1,12 +1,12 @@
 #!/usr/bin/env python3
-"""Compare two result sets like benchstat; `scripts/compare.py --help` explains the table."""
+"""The compare script: `scripts/compare.py [OLD] NEW ...` is `kvbench compare [OLD] NEW ...`.
+
+Run it with the project's environment, e.g. `.venv/bin/python scripts/compare.py --help`.
+"""
 
 import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from a checkout
-
-from kvbench.compare import main  # noqa: E402
+from kvbench.cli import main
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(["compare", *sys.argv[1:]]))

@@ -5,17 +5,40 @@ import http.client
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
+from pathlib import Path
 
 import pytest
 
-from kvbench.asgi import call, http_scope, load_app
-from kvbench.server import RunningServer, running_server
+from kvbench.processes import RunningServer, running_server
 from kvbench.services import SERVICES, get_service
+from kvbench.workers.inprocess import call, http_scope, load_app
 
 SERVICE_NAMES = tuple(SERVICES)
+GOLDEN = Path(__file__).resolve().parent / "golden"
 MODES = ("asgi", "http")
 
 Reply = tuple[int, str | None, bytes]
+
+
+def pytest_addoption(parser) -> None:
+    parser.addoption(
+        "--update-golden", action="store_true", help="rewrite tests/golden/ from today's output"
+    )
+
+
+@pytest.fixture
+def golden(request) -> Callable[[str, str], None]:
+    """Compare rendered output with tests/golden/NAME, as benchstat's tests do."""
+
+    def check(name: str, text: str) -> None:
+        path = GOLDEN / name
+        if request.config.getoption("--update-golden"):
+            path.parent.mkdir(exist_ok=True)
+            path.write_text(text, encoding="utf-8")
+        assert path.is_file(), f"no golden file {name}: run pytest --update-golden and review it"
+        assert text == path.read_text(encoding="utf-8"), f"output differs from golden/{name}"
+
+    return check
 
 
 class AsgiClient:

@@ -13,8 +13,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from kvbench.contract import NOT_FOUND, ContractError, parse_key, parse_value, preload_items
-from kvbench.debugvars import admin_listener
+from kvbench.runtime.contract import NOT_FOUND, ContractError, parse_key, parse_value, preload_items
+from kvbench.runtime.debugvars import admin_listener
 
 
 # region naive-store

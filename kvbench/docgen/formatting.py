@@ -2,7 +2,7 @@
 
 import math
 
-from kvbench.docgen.results import Stat
+from kvbench.results.summary import Summary
 
 # Units as prose says them; ns/op switches to µs from 1,000 ns.
 SPOKEN = {"us/req": "µs", "allocs/op": "allocs", "B/op": "B", "count": ""}
@@ -32,7 +32,7 @@ def quantity(value: float, unit: str) -> str:
     return f"{number(value * factor)} {said}".strip()
 
 
-def with_range(stat: Stat) -> str:
+def with_range(stat: Summary) -> str:
     """The median with its unit and, when there is one, its 95% interval in the same unit."""
     text = quantity(stat.median, stat.unit)
     if stat.ci is None:
@@ -55,7 +55,7 @@ def change(new: float, old: float) -> float:
     return (new - old) / abs(old) * 100 if old else math.nan
 
 
-def interval(stat: Stat) -> str:
+def interval(stat: Summary) -> str:
     """The 95% interval of the median, or why there is none."""
     if stat.ci is None:
         return f"no interval: n={stat.n}, fewer than 6 values"

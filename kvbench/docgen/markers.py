@@ -6,7 +6,7 @@ A block:
     ...generated, replaced by `make docs`...
     <!-- end -->
 
-An inline value: `serves <!--v:run.optimized.http_tps/unoptimized-->8.1x<!--/v--> the requests`.
+An inline value: `serves <!--v:run optimized http_tps / unoptimized-->8.1x<!--/v--> the requests`.
 HTML comments are invisible on GitHub, so the markdown reads well on its own.
 """
 
@@ -42,7 +42,7 @@ def wrap_block(spec: str, body: str) -> str:
 
 
 def regions(text: str, name: str = "<text>") -> list[Marked]:
-    """Every block and inline value in `text`, in order; DocsError on a broken marker."""
+    """Every block and inline value in `text`, in order; KvbenchError on a broken marker."""
     found: list[Marked] = []
     lines = text.split("\n")
     i = 0

@@ -6,8 +6,8 @@ from pathlib import Path
 
 from kvbench import KvbenchError
 from kvbench.docgen.formatting import number, ratio, with_range
-from kvbench.docgen.results import NotMeasured, Sources
-from kvbench.peers_report import CURVE_COLUMNS, CURVE_POINTS, curve_table
+from kvbench.docgen.sources import NotMeasured, Sources
+from kvbench.report.peers import CURVE_COLUMNS, CURVE_POINTS, curve_table
 
 # The files `make profile` writes per service, in the order docs/03 reads them.
 VIEWS = [
@@ -17,8 +17,7 @@ VIEWS = [
     ("lines.scalene.html", "line profile"),
     ("allocs.memray.html", "allocations"),
 ]
-PLOTS = [("throughput", "Throughput per service"), ("latency", "Latency by percentile"),
-         ("sweep", "Throughput against concurrency")]  # fmt: skip
+PLOTS = [("throughput", "Throughput per service"), ("latency", "Latency by percentile")]
 TOP = 8
 # py-spy's flamegraph titles: one root frame per thread (`--threads`), and the pool's wait.
 THREAD = re.compile(r"<title>thread \((\d+)\)(?::([^<]*?))? \(([\d,]+) samples?, [\d.]+%\)</title>")
@@ -59,14 +58,15 @@ def cpu_shares(sources: Sources, service: str) -> tuple[Counter, Counter, float]
     """Self time of py-spy's CPU view by component and by (function, file), and the total."""
     data = sources.profile(service, "cpu.speedscope.json")
     frames = data["shared"]["frames"]
-    by_function, total = Counter(), 0.0
+    by_function: Counter[tuple[str, str]] = Counter()
+    total = 0.0
     for profile in data["profiles"]:
         for stack, weight in zip(profile["samples"], profile["weights"], strict=True):
             total += weight
             if stack:
                 frame = frames[stack[-1]]
                 by_function[(frame["name"], frame["file"])] += weight
-    by_component = Counter()
+    by_component: Counter[str] = Counter()
     for (_, file), weight in by_function.items():
         by_component[component(file)] += weight
     return by_component, by_function, total
@@ -198,9 +198,9 @@ def peers(sources: Sources) -> str:
     return "\n".join(lines)
 
 
-def scaling(sources: Sources, doc: Path, curve: str) -> str:
-    """`scaling CURVE`: one of the peers run's scaling curves, as a table and its plot."""
-    found = (sources.results_set("peers").summary.get("scaling") or {}).get(curve)
+def curve(sources: Sources, doc: Path, curve: str) -> str:
+    """`curve NAME`: one of the peers run's scaling curves, as a table and its plot."""
+    found = (sources.results_set("peers").summary.get("curves") or {}).get(curve)
     if not found:
         return f"_The {curve} curve is not in the committed results; run `make bench-peers`._"
     table = curve_table(found, CURVE_POINTS[curve], CURVE_COLUMNS[curve])

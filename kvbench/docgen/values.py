@@ -17,8 +17,8 @@
 from kvbench import KvbenchError
 from kvbench.docgen import profiles
 from kvbench.docgen.formatting import change, interval, number, percent, quantity, ratio
-from kvbench.docgen.ladder import Ladder
-from kvbench.docgen.results import NotMeasured, Sources
+from kvbench.docgen.rungs import Ladder
+from kvbench.docgen.sources import NotMeasured, Sources
 
 POOL = "AnyIO worker thread"
 

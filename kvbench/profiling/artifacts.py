@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from kvbench import KvbenchError
-from kvbench.server import PROJECT_ROOT
+from kvbench.processes import PROJECT_ROOT
 
 PROFILES_DIR = PROJECT_ROOT / "bench-results" / "profiles"
 MAX_BYTES = 2_000_000  # every committed artifact stays under this

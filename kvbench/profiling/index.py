@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 from dataclasses import asdict
+from importlib import metadata
 from pathlib import Path
 
 from kvbench.profiling.artifacts import Artifact, tool
@@ -29,13 +30,13 @@ How they were made (py-spy 0.4, scalene 2.x and memray, all from the project's v
   - `blocking.pyspy.svg` uses `--idle --threads`: every thread in every sample, running or
     waiting (on a lock, on the GIL, or for work), one tower per thread: the analog of
     Go's blocking profile. `--gil` would hide exactly the waiting threads, so it is off.
-- **scalene** and **memray** drive the app in-process with `kvbench/asgi_loop.py`: a
+- **scalene** and **memray** drive the app in-process with `kvbench/workers/asgi_loop.py`: a
   warm-up of 500 GETs of `key-0042`, then the measured GETs, each answer checked.
   scalene profiles only the measured part (`--off`, then `scalene_profiler.start()`), for
   at least 3 s, with the whole repository as its program path and the loop itself left
   out. It charges time spent inside libraries it does not profile (Starlette, anyio,
   asyncio) to the project line that called them, mostly `await app(...)` in
-  `kvbench/asgi.py`; it rarely catches the naive handler, which runs in pool threads in
+  `kvbench/workers/inprocess.py`; it rarely catches the naive handler, which runs in pool threads in
   bursts of microseconds; and, being signal-based, it can put a sample one line off (on
   a `raise` that never runs, say). The py-spy stacks show what happens below those lines.
 - **memray** tracks the measured requests with
@@ -52,7 +53,6 @@ shapes and shares, not speeds; throughput is measured elsewhere, without a profi
 
 
 def versions() -> dict:
-    import memray
 
     def version_of(command: list[str]) -> str:
         done = subprocess.run(command, capture_output=True, text=True, timeout=30)
@@ -63,7 +63,7 @@ def versions() -> dict:
         "python": platform.python_version(),
         "py-spy": version_of([tool("py-spy"), "--version"]),
         "scalene": version_of([sys.executable, "-m", "scalene", "--version"]),
-        "memray": memray.__version__,
+        "memray": metadata.version("memray"),
     }
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import memray
 
-from kvbench.allocs import FREES
+from kvbench.processes import PROJECT_ROOT
 from kvbench.profiling.artifacts import (
     Artifact,
     check_size,
@@ -18,8 +18,8 @@ from kvbench.profiling.artifacts import (
     shown_command,
 )
 from kvbench.profiling.scalene import LOOP_SCRIPT
-from kvbench.server import PROJECT_ROOT
 from kvbench.services import Service
+from kvbench.workers.allocs import FREES
 
 JSON_NAME = "allocs.memray.json"
 HTML_NAME = "allocs.memray.html"
@@ -46,7 +46,9 @@ def where(frame: tuple) -> str:
 
 def count(path: Path, requests: int, own_file: str) -> dict:
     """Allocation events per request: in total, by innermost line, and by the service's lines."""
-    innermost, own, total, size = Counter(), Counter(), 0, 0
+    innermost: Counter[str] = Counter()
+    own: Counter[str] = Counter()
+    total = size = 0
     reader = memray.FileReader(path)
     for record in reader.get_allocation_records():
         if record.allocator in FREES:

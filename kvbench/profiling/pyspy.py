@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kvbench import KvbenchError
+from kvbench.processes import PROJECT_ROOT, ServerError, pin, running_server
 from kvbench.profiling.artifacts import Artifact, check_size, scrub_file, shown_command, tool
-from kvbench.server import PROJECT_ROOT, ServerError, pin, running_server
 from kvbench.services import Service
 
 FINISH_TIMEOUT_S = 60.0

@@ -1,4 +1,4 @@
-"""scalene: CPU and memory per line of one service, driven in-process by kvbench/asgi_loop.py."""
+"""scalene: CPU and memory per line of one service, driven in-process (workers/asgi_loop.py)."""
 
 import json
 import shutil
@@ -7,11 +7,11 @@ import tempfile
 from pathlib import Path
 
 from kvbench import KvbenchError
+from kvbench.processes import PROJECT_ROOT
 from kvbench.profiling.artifacts import Artifact, check_size, run_tool, scrub, shown_command
-from kvbench.server import PROJECT_ROOT
 from kvbench.services import Service
 
-LOOP_SCRIPT = PROJECT_ROOT / "kvbench" / "asgi_loop.py"
+LOOP_SCRIPT = PROJECT_ROOT / "kvbench" / "workers" / "asgi_loop.py"
 JSON_NAME = "lines.scalene.json"
 HTML_NAME = "lines.scalene.html"
 # scalene samples CPU every 10 ms: the fast service needs many thousands of requests.
@@ -35,7 +35,7 @@ def loop_report(stdout: str) -> dict:
     for line in reversed(stdout.splitlines()):
         if line.startswith('{"asgi_loop"'):
             return json.loads(line)["asgi_loop"]
-    raise KvbenchError("kvbench/asgi_loop.py reported nothing")
+    raise KvbenchError("kvbench/workers/asgi_loop.py reported nothing")
 
 
 def compact(profile: dict) -> dict:

@@ -1,6 +1,6 @@
 """A service that starts like ours but answers every request with a 500: a trial must fail."""
 
-from kvbench.debugvars import admin_listener
+from kvbench.runtime.debugvars import admin_listener
 
 
 async def app(scope, receive, send) -> None:

@@ -3,8 +3,8 @@ import sys
 import pytest
 
 from kvbench import KvbenchError
+from kvbench.processes import PROJECT_ROOT
 from kvbench.profiling import artifacts
-from kvbench.server import PROJECT_ROOT
 
 
 def test_scrub_removes_this_machines_paths():
@@ -14,7 +14,10 @@ def test_scrub_removes_this_machines_paths():
 
 
 def test_shown_makes_paths_relative_to_the_repository():
-    assert artifacts.shown(PROJECT_ROOT / "kvbench" / "asgi_loop.py") == "kvbench/asgi_loop.py"
+    assert (
+        artifacts.shown(PROJECT_ROOT / "kvbench" / "workers" / "asgi_loop.py")
+        == "kvbench/workers/asgi_loop.py"
+    )
     assert artifacts.shown(PROJECT_ROOT) == "."
     assert artifacts.shown("/elsewhere/x.svg") == "/elsewhere/x.svg"
 

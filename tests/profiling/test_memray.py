@@ -4,8 +4,8 @@ from collections import Counter
 import memray as memray_lib
 import pytest
 
+from kvbench.processes import PROJECT_ROOT
 from kvbench.profiling import memray
-from kvbench.server import PROJECT_ROOT
 from kvbench.services import get_service
 
 

@@ -2,9 +2,9 @@ import json
 
 import pytest
 
+from kvbench.processes import PROJECT_ROOT
 from kvbench.profiling import scalene
 from kvbench.profiling.artifacts import MAX_BYTES
-from kvbench.server import PROJECT_ROOT
 from kvbench.services import get_service
 
 
@@ -29,7 +29,7 @@ def test_run_command_profiles_the_whole_project_from_the_loop():
 def test_line_profile_writes_json_and_a_standalone_page(name, tmp_path):
     json_artifact, html_artifact = scalene.line_profile(get_service(name), tmp_path, 200, 2.0)
     profile = json.loads(json_artifact.path.read_text())
-    assert "kvbench/asgi.py" in profile["files"]  # paths are repository-relative
+    assert "kvbench/workers/inprocess.py" in profile["files"]  # paths are repository-relative
     assert json_artifact.details["requests"] >= 200
     page = html_artifact.path.read_text()
     assert page.lstrip().lower().startswith("<!doctype html") and len(page) < MAX_BYTES

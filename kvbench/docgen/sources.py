@@ -1,0 +1,105 @@
+"""What the docs are generated from: one results folder and the files it holds, read once."""
+
+import json
+import os
+from functools import cached_property
+from pathlib import Path
+
+from kvbench import KvbenchError
+from kvbench.results.resultset import ResultSet, read_results
+from kvbench.results.summary import Summary
+
+# Optional parts of a results folder and the make target that writes each one.
+PARTS = {
+    "ladder": ("ladder/summary.json", "make bench-ladder"),
+    "peers": ("peers/summary.json", "make bench-peers"),
+    "profiles": ("profiles/README.md", "make profile"),
+}
+
+
+class NotMeasured(KvbenchError):
+    """A part of the results that this folder does not hold; says which target makes it."""
+
+    def __init__(self, part: str) -> None:
+        self.part = part
+        self.target = PARTS[part][1] if part in PARTS else "make bench"
+        super().__init__(f"not measured in the committed results; run `{self.target}`")
+
+
+class Sources:
+    """The results folder (`bench-results/` by default) and the repository the docs live in."""
+
+    def __init__(self, results: Path, root: Path) -> None:
+        self.results = results
+        self.root = root
+
+    def require(self) -> None:
+        """Fail early and plainly when the folder holds no summary.json at all."""
+        summary = self.results / "summary.json"
+        if not summary.is_file():
+            raise KvbenchError(
+                f"{self.shown(summary)} is missing: the docs are generated from committed "
+                "results; run `make bench` (and `make bench-ladder`, `make profile`) first"
+            )
+
+    def shown(self, path: Path) -> str:
+        try:
+            return path.resolve().relative_to(self.root.resolve()).as_posix()
+        except ValueError:
+            return str(path)
+
+    @cached_property
+    def run(self) -> ResultSet:
+        self.require()
+        return read_results(self.results)
+
+    @cached_property
+    def ladder(self) -> ResultSet | None:
+        return self._optional("ladder")
+
+    @cached_property
+    def peers(self) -> ResultSet | None:
+        return self._optional("peers")
+
+    def _optional(self, part: str) -> ResultSet | None:
+        path = self.results / PARTS[part][0]
+        return read_results(path) if path.is_file() else None
+
+    def results_set(self, name: str) -> ResultSet:
+        """`run`, `ladder` or `peers`; NotMeasured when that part was not committed."""
+        if name not in ("run", "ladder", "peers"):
+            raise KvbenchError(f"unknown result set {name!r}; one of run, ladder, peers")
+        found = getattr(self, name)
+        if found is None:
+            raise NotMeasured(name)
+        return found
+
+    def stat(self, set_name: str, service: str, metric: str) -> Summary:
+        """One metric of one service in a result set; KvbenchError when it was not measured."""
+        services = self.results_set(set_name).services
+        if service not in services:
+            raise KvbenchError(f"{set_name} results have no service {service!r}")
+        if metric not in services[service]:
+            raise KvbenchError(f"{set_name} results have no {metric} for {service}")
+        return services[service][metric]
+
+    def environment(self, set_name: str = "run") -> dict:
+        return self.results_set(set_name).summary.get("environment") or {}
+
+    def profile(self, service: str, name: str) -> dict:
+        """A profile's JSON file, `profiles/<service>/<name>`; NotMeasured when absent."""
+        path = self.profile_path(service, name)
+        if not path.is_file():
+            raise NotMeasured("profiles")
+        try:
+            return json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise KvbenchError(f"{self.shown(path)}: not readable JSON ({exc})") from None
+
+    def profile_path(self, service: str, name: str) -> Path:
+        return self.results / "profiles" / service / name
+
+    def link(self, target: Path, doc: Path) -> str:
+        """`target` relative to the folder of the document that links to it."""
+        relative = os.path.relpath(os.path.abspath(target), os.path.abspath(doc.parent))
+        return Path(relative).as_posix()

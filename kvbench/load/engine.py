@@ -1,0 +1,350 @@
+"""The built-in HTTP load generator: raw asyncio protocols on uvloop, every answer checked.
+
+Closed loop (each connection sends its next request when the last answer arrives)
+measures throughput. Open loop sends at a fixed offered rate over a pool of connections
+and times each request from its intended send time, so a server that stalls shows its
+queueing delay instead of hiding it (coordinated omission, the reason wrk2 exists). Only
+the generator's own lateness while a connection was free (timer resolution) is left out;
+its worst case is reported as `send_lag_ms`.
+"""
+
+import asyncio
+import time
+from collections import Counter, deque
+
+import numpy as np
+
+from kvbench import KvbenchError
+from kvbench.load.config import LoadConfig
+from kvbench.load.http1 import ProtocolError, ResponseParser
+from kvbench.load.summary import LoadResult
+from kvbench.load.workload import Probe, key_workload
+from kvbench.runtime.net import new_loop
+
+MAX_SAMPLES = 5
+RECONNECT_DELAY_S = 0.1
+WATCHDOG_S = 0.05
+FAR_FUTURE_NS = 2**62
+
+
+class Connection(asyncio.Protocol):
+    """One keep-alive connection with at most one request in flight."""
+
+    def __init__(self, run: "Run") -> None:
+        self.run = run
+        self.transport: asyncio.Transport | None = None
+        self.parser = ResponseParser()
+        self.probe: Probe | None = None  # the request in flight
+        self.timed_from_ns = 0  # its latency counts from here
+        self.sent_ns = 0  # its timeout counts from here
+        self.measured = False
+        self.idle_ns = 0  # free since
+        self.closed = run.loop.create_future()
+
+    def connection_made(self, transport) -> None:
+        self.transport = transport
+        self.run.ready(self)
+
+    def send(self, probe: Probe, timed_from_ns: int, now: int, measured: bool) -> None:
+        self.probe, self.timed_from_ns, self.sent_ns = probe, timed_from_ns, now
+        self.measured = measured
+        assert self.transport is not None  # the run sends only on open connections
+        self.transport.write(probe.raw)
+
+    def data_received(self, data: bytes) -> None:
+        try:
+            self.parser.feed(data, self.answered)
+        except ProtocolError as exc:
+            self.fail(str(exc), repr(data[:300]))
+
+    def answered(self, status: int, length: int, head: bytes) -> None:
+        now = time.perf_counter_ns()
+        probe = self.probe
+        if probe is None:
+            raise ProtocolError(f"an unrequested {status} response")
+        self.run.answered(self, probe, status, length, head, now)
+
+    def fail(self, reason: str, sample: str | None = None) -> None:
+        self.run.failed(self, reason, sample)
+        if self.transport is not None:
+            self.transport.abort()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.transport = None
+        if self.probe is not None:
+            self.run.failed(self, f"connection lost: {exc or 'closed by the server'}")
+        self.run.lost(self)
+        if not self.closed.done():
+            self.closed.set_result(None)
+
+
+class Tally:
+    """Latencies in a preallocated int64 array (grown by doubling, rarely) and failures."""
+
+    def __init__(self, capacity: int) -> None:
+        self.latencies = np.empty(max(capacity, 1024), dtype=np.int64)
+        self.count = 0
+        self.failures: Counter[str] = Counter()
+        self.samples: list[str] = []
+        self.non_2xx = self.bad_body = 0
+
+    def add(self, latency_ns: int) -> None:
+        if self.count == self.latencies.size:
+            self.latencies = np.concatenate([self.latencies, np.empty_like(self.latencies)])
+        self.latencies[self.count] = latency_ns
+        self.count += 1
+
+    def fail(self, reason: str, sample: str | None = None) -> None:
+        self.failures[reason] += 1
+        if sample and len(self.samples) < MAX_SAMPLES:
+            self.samples.append(f"{reason}: {sample}")
+
+    def wrong_answer(self, probe: Probe, status: int, length: int, head: bytes) -> None:
+        line = head.partition(b"\r\n")[0].decode("latin-1")
+        if not 200 <= status < 300:
+            self.non_2xx += 1
+            reason = line.partition(" ")[2] or str(status)
+        elif status != probe.status:
+            reason = f"{status} instead of {probe.status}"
+        else:
+            self.bad_body += 1
+            reason = f"{status} with a {length}-byte body instead of {probe.body_length}"
+        self.fail(reason, head[:300].decode("latin-1"))
+
+
+class Run:
+    """One load run: its connections, its schedule of sends and its tally."""
+
+    def __init__(self, config: LoadConfig, probes: list[Probe], loop) -> None:
+        self.config, self.probes, self.loop = config, probes, loop
+        expected = config.max_requests or int(config.duration_s * 50_000)
+        self.tally = Tally(min(expected, 4_000_000))
+        self.connections: set[Connection] = set()
+        self.idle: deque[Connection] = deque()
+        self.tasks: set[asyncio.Task] = set()
+        self.handles: list[asyncio.TimerHandle] = []
+        self.timer: asyncio.TimerHandle | None = None  # the open loop's next send
+        self.watchdog: asyncio.TimerHandle | None = None
+        self.index = self.sent = self.in_flight = 0
+        self.started = self.measuring = self.closing = False
+        self.start_ns = self.next_due_ns = self.finished_ns = self.lag_ns = 0
+        self.end_ns = FAR_FUTURE_NS
+        self.interval_ns = round(1e9 / config.rate) if config.rate and config.mode == "open" else 0
+        self.finished = loop.create_future()
+
+    async def open(self) -> None:
+        """Connect every connection (failures are counted and retried), then start sending."""
+        for _ in range(self.config.connections):
+            self.spawn()
+        await asyncio.wait(list(self.tasks), timeout=self.config.timeout_s + 1.0)
+        self.watch()
+        self.started = True
+        self.next_due_ns = time.perf_counter_ns()
+        self.dispatch(self.next_due_ns)
+
+    def start_measuring(self) -> None:
+        self.start_ns = time.perf_counter_ns()
+        self.end_ns = self.start_ns + round(self.config.duration_s * 1e9)
+        self.measuring = True
+        self.handles.append(self.loop.call_later(self.config.duration_s, self.window_closed))
+
+    def may_send(self, intended_ns: int) -> bool:
+        limit = self.config.max_requests
+        return self.started and intended_ns < self.end_ns and (limit is None or self.sent < limit)
+
+    def dispatch(self, now: int) -> None:
+        """Give due requests to idle connections; in the open loop, wake up for the next one."""
+        open_loop = self.interval_ns > 0
+        while self.idle:
+            intended = self.next_due_ns if open_loop else now
+            if intended > now or not self.may_send(intended):
+                break
+            conn = self.idle.popleft()
+            if conn.transport is not None and not conn.transport.is_closing():
+                self.send_next(conn, intended, now)
+                self.next_due_ns += self.interval_ns
+        if open_loop and self.timer is None and self.idle and self.may_send(self.next_due_ns):
+            # At least a millisecond: the loop's timer resolution; less would only spin.
+            delay = max((self.next_due_ns - now) / 1e9, 0.001)
+            self.timer = self.loop.call_later(delay, self.tick)
+
+    def send_next(self, conn: Connection, intended_ns: int, now: int) -> None:
+        """Send the next probe; its latency counts from when it could first have been sent.
+
+        That is the intended time, or later if every connection was busy then (the
+        server's queue, which must count), minus our own lateness since a connection was
+        free (the event loop's timers fire up to a millisecond late: not the server's).
+        """
+        measured = self.measuring and intended_ns >= self.start_ns
+        self.sent += measured
+        self.in_flight += measured
+        could_send_ns = max(intended_ns, conn.idle_ns)
+        if measured and now - could_send_ns > self.lag_ns:
+            self.lag_ns = now - could_send_ns
+        conn.send(self.probes[self.index], now - could_send_ns + intended_ns, now, measured)
+        self.index += 1
+        if self.index == len(self.probes):
+            self.index = 0
+
+    def tick(self) -> None:
+        self.timer = None
+        self.dispatch(time.perf_counter_ns())
+
+    def ready(self, conn: Connection) -> None:
+        if self.closing:
+            if conn.transport is not None:
+                conn.transport.abort()
+            return
+        self.connections.add(conn)
+        self.idle.append(conn)
+        conn.idle_ns = time.perf_counter_ns()
+        self.dispatch(conn.idle_ns)
+
+    def answered(
+        self, conn: Connection, probe: Probe, status: int, length: int, head: bytes, now: int
+    ) -> None:
+        conn.probe = None
+        if conn.measured:
+            self.in_flight -= 1
+            self.tally.add(now - conn.timed_from_ns)
+        if status != probe.status or length != probe.body_length:
+            self.tally.wrong_answer(probe, status, length, head)
+        conn.idle_ns = now
+        if not self.interval_ns and self.may_send(now):
+            self.send_next(conn, now, now)  # closed loop: straight back to work
+        else:
+            self.idle.append(conn)
+            self.dispatch(now)
+        if not self.in_flight:
+            self.check_finished(now)
+
+    def failed(self, conn: Connection, reason: str, sample: str | None = None) -> None:
+        self.tally.fail(reason, sample)
+        if conn.probe is not None:
+            conn.probe = None
+            self.in_flight -= conn.measured
+        self.check_finished(time.perf_counter_ns())
+
+    def lost(self, conn: Connection) -> None:
+        self.connections.discard(conn)
+        if not self.closing:
+            self.handles.append(self.loop.call_later(RECONNECT_DELAY_S, self.spawn))
+
+    def spawn(self) -> None:
+        if not self.closing:
+            task = self.loop.create_task(self.connect())
+            self.tasks.add(task)
+            task.add_done_callback(self.tasks.discard)
+
+    async def connect(self) -> None:
+        host, port, timeout = self.config.host, self.config.port, self.config.timeout_s
+        connecting = self.loop.create_connection(lambda: Connection(self), host, port)
+        try:
+            await asyncio.wait_for(connecting, timeout)
+        except TimeoutError:
+            self.tally.fail(f"connect: no answer in {timeout:g} s")
+        except OSError as exc:
+            self.tally.fail(f"connect: {exc.strerror or exc}")
+        else:
+            return
+        if not self.closing:
+            self.handles.append(self.loop.call_later(RECONNECT_DELAY_S, self.spawn))
+
+    def watch(self) -> None:
+        """Fail requests unanswered for longer than the timeout, so no run can hang."""
+        now, limit = time.perf_counter_ns(), self.config.timeout_s * 1e9
+        for conn in list(self.connections):
+            if conn.probe is not None and now - conn.sent_ns > limit:
+                conn.fail(f"timeout: no answer in {self.config.timeout_s:g} s")
+        if not self.closing:
+            self.watchdog = self.loop.call_later(WATCHDOG_S, self.watch)
+
+    def window_closed(self) -> None:
+        now = time.perf_counter_ns()
+        if now < self.end_ns:  # the loop's clock may round to milliseconds: not quite yet
+            delay = (self.end_ns - now) / 1e9 + 0.001
+            self.handles.append(self.loop.call_later(delay, self.window_closed))
+        self.check_finished(now)
+
+    def check_finished(self, now: int) -> None:
+        intended = self.next_due_ns if self.interval_ns else now
+        done = self.finished.done() or self.in_flight or self.may_send(intended)
+        if self.measuring and not done:
+            self.finished_ns = now
+            self.finished.set_result(None)
+
+    async def close(self) -> None:
+        self.closing = True
+        for handle in [*self.handles, self.timer, self.watchdog]:
+            if handle is not None:
+                handle.cancel()
+        for task in list(self.tasks):
+            task.cancel()
+        await asyncio.gather(*list(self.tasks), return_exceptions=True)
+        connections = list(self.connections)
+        for conn in connections:
+            # A request sent before the window and unanswered when it ends was cut off, not
+            # failed (the watchdog fails any that waits past the timeout): a fresh server's
+            # accept backlog under a burst of 1,024 connections can hold one back a second.
+            if conn.probe is not None and conn.measured:
+                self.failed(conn, "no answer before the run's deadline")
+            conn.probe = None
+            if conn.transport is not None:
+                conn.transport.abort()
+        if connections:
+            await asyncio.wait([conn.closed for conn in connections], timeout=1.0)
+
+    def missed(self) -> int:
+        """Open loop: requests due in the window that were never sent, the server being behind."""
+        if not self.interval_ns or self.next_due_ns >= self.end_ns:
+            return 0
+        due = -(-(self.end_ns - self.next_due_ns) // self.interval_ns)
+        limit = self.config.max_requests
+        return due if limit is None else max(0, min(due, limit - self.sent))
+
+    def result(self) -> LoadResult:
+        config, tally = self.config, self.tally
+        if missed := self.missed():
+            tally.failures["not sent: the server fell behind the offered rate"] += missed
+        end = self.finished_ns or time.perf_counter_ns()
+        return LoadResult(
+            mode=config.mode,
+            connections=config.connections,
+            warmup_s=config.warmup_s,
+            duration_s=(end - self.start_ns) / 1e9,
+            requests=tally.count,
+            errors=sum(tally.failures.values()),
+            non_2xx=tally.non_2xx,
+            bad_body=tally.bad_body,
+            failures=dict(tally.failures),
+            error_samples=list(tally.samples),
+            latencies_ns=tally.latencies[: tally.count].copy(),
+            offered_rate=config.rate,
+            send_lag_ms=self.lag_ns / 1e6,
+        )
+
+
+async def generate(config: LoadConfig, probes: list[Probe]) -> LoadResult:
+    """Warm up, then measure, in the running event loop; every wait has a deadline."""
+    config.validate()
+    if not probes:
+        raise KvbenchError("the workload has no requests")
+    run = Run(config, probes, asyncio.get_running_loop())
+    try:
+        await run.open()
+        if config.warmup_s:
+            await asyncio.sleep(config.warmup_s)
+        run.start_measuring()
+        await asyncio.wait([run.finished], timeout=config.duration_s + config.timeout_s + 1.0)
+    finally:
+        await run.close()
+    return run.result()
+
+
+def run_load(config: LoadConfig, probes: list[Probe] | None = None) -> LoadResult:
+    """Run one load in a fresh event loop (uvloop where installed) and return its result."""
+    config.validate()
+    if probes is None:
+        probes = key_workload(config.host, config.port)
+    with asyncio.Runner(loop_factory=new_loop) as runner:
+        return runner.run(generate(config, probes))

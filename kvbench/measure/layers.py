@@ -1,0 +1,98 @@
+"""The three layers of `kvbench bench` (micro, in-process ASGI, HTTP) into one summary.
+
+Micro and ASGI run as pyperf suites in child processes pinned to the server's CPU; the
+HTTP layer is one campaign (`kvbench.measure.campaign`).
+"""
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from kvbench.measure import suites
+from kvbench.measure.campaign import Campaign, run_campaign
+from kvbench.measure.pinning import SERVER_CPU
+from kvbench.measure.progress import Progress
+from kvbench.measure.trials import TrialPlan
+from kvbench.results import files
+from kvbench.results.summary import summaries
+from kvbench.services import Service
+
+LAYERS = ("micro", "asgi", "http")
+
+
+@dataclass(frozen=True)
+class BenchPlan:
+    """What one `kvbench bench` run measures, from the command line."""
+
+    services: list[Service]
+    layers: frozenset[str]
+    plan: TrialPlan
+    trials: int
+    quick: bool = False
+    rate: float | None = None
+
+
+def estimate_s(bench: BenchPlan) -> float:
+    """Seconds the run should take; said up front, and the basis of "time left"."""
+    plan, services = bench.plan, len(bench.services)
+    start_and_warm = 1.5 + 1.5 * plan.warmup_s  # the primer takes half the warm-up again
+    per_trial = start_and_warm + plan.duration_s + plan.latency_s
+    total = 0.0
+    if "http" in bench.layers:
+        total += per_trial * bench.trials * services + plan.duration_s * bench.trials  # ceiling
+        total += (start_and_warm + 2) * services * bool(plan.latency_s)  # calibration
+    total += (20 if bench.quick else 60) * ("micro" in bench.layers)
+    total += (30 if bench.quick else 80) * ("asgi" in bench.layers)
+    return total
+
+
+class Layers:
+    """Runs the chosen layers into `out` and gathers every sample into one summary."""
+
+    def __init__(self, bench: BenchPlan, out: Path, progress: Progress) -> None:
+        self.bench, self.out, self.progress = bench, out, progress
+        self.samples: dict[str, dict[str, list[float]]] = {s.name: {} for s in bench.services}
+        self.summary: dict = {"schema": 1, "environment": files.environment(), "files": {}}
+
+    def run(self) -> dict:
+        for layer in LAYERS:
+            if layer in self.bench.layers:
+                getattr(self, layer)()
+        services = {name: summaries(samples) for name, samples in self.samples.items()}
+        return {**self.summary, "services": services}
+
+    def micro(self) -> None:
+        self.progress.step("micro suite (pyperf)")
+        suites.micro(self.out / "micro.json", self.bench.quick, SERVER_CPU)
+        self.summary["files"]["micro"] = "micro.json"
+        for name, values in suites.ns_per_op(self.out / "micro.json").items():
+            family, _, service = name.rstrip("]").partition("[")
+            if service in self.samples:
+                self.samples[service][f"{family}_ns_per_op"] = values
+
+    def asgi(self) -> None:
+        quick, services = self.bench.quick, self.bench.services
+        self.progress.step("in-process ASGI suite (pyperf)")
+        suites.asgi(self.out / "asgi.json", services, quick, SERVER_CPU)
+        self.summary["files"]["asgi"] = "asgi.json"
+        for name, values in suites.ns_per_op(self.out / "asgi.json").items():
+            self.samples[name.rstrip("]").partition("[")[2]]["asgi_ns_per_op"] = values
+        self.progress.step("allocations per request (memray)")
+        for service, counts in suites.allocations(services, quick).items():
+            self.samples[service]["asgi_allocs_per_op"] = counts["allocs_per_op"]
+            self.samples[service]["asgi_bytes_per_op"] = counts["bytes_per_op"]
+        env = self.summary["environment"]
+        env["pyperf_args"] = suites.pyperf_args(quick)
+        env["pyperf_rounds"] = suites.rounds(quick)
+        env["allocations"] = suites.ALLOCATION_METHOD
+
+    def http(self) -> None:
+        bench = self.bench
+        campaign = Campaign(
+            bench.services, bench.plan, bench.trials, rate=bench.rate, progress=self.progress.step
+        )
+        result = run_campaign(campaign)
+        self.summary["environment"].update(result.environment())
+        for files_kind, by_service in result.write(self.out).items():
+            self.summary["files"][files_kind] = by_service
+        for name in self.samples:
+            self.samples[name].update(result.samples(name))

@@ -1,0 +1,92 @@
+"""The in-process layers: pyperf's micro and ASGI suites and the exact allocation counts.
+
+Each runs as a subprocess (pyperf spawns its own workers and wants a process of its own)
+and leaves a file in the results folder; these functions turn the files into samples.
+"""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pyperf
+
+from kvbench import KvbenchError
+from kvbench.services import Service
+
+# Each value is one worker process's mean over its calibrated loops. pyperf runs all the
+# processes of one benchmark before the next; on a machine whose speed drifts over seconds
+# that would hand one benchmark the fast minute and the next the slow one, so they run in rounds
+# of a few processes per benchmark, appended to one file: n = rounds x processes x values.
+PYPERF_QUICK = ["--processes", "1", "--values", "2", "--warmups", "1", "--min-time", "0.05"]
+PYPERF_FULL = ["--processes", "2", "--values", "2", "--warmups", "1"]
+ROUNDS_QUICK, ROUNDS_FULL = 3, 5
+ALLOCATION_METHOD = "memray Tracker(trace_python_allocators=True), every allocation counted"
+
+
+def run_pyperf(module: str, out: Path, args: list[str], cpu: int | None, rounds: int) -> None:
+    """The pyperf script `rounds` times, each appending its processes' values to `out`."""
+    out.unlink(missing_ok=True)
+    command = [sys.executable, "-m", module, "--quiet", "--append", str(out), *args]
+    if cpu is not None:
+        command.append(f"--affinity={cpu}")
+    for _ in range(rounds):
+        done = subprocess.run(command, capture_output=True, text=True)
+        if done.returncode != 0:
+            raise KvbenchError(f"{module} failed:\n{done.stderr.strip()[-2000:]}")
+    strip_machine_paths(out)
+
+
+# pyperf records where its interpreter lives and how it was built: paths of this machine,
+# not facts about the benchmark, and not for a results folder that gets committed.
+MACHINE_METADATA = ("python_executable", "python_config_args")
+
+
+def strip_machine_paths(path: Path) -> None:
+    data = json.loads(path.read_text())
+    for key in MACHINE_METADATA:
+        data.get("metadata", {}).pop(key, None)
+    path.write_text(json.dumps(data, separators=(",", ":")) + "\n")
+
+
+def pyperf_args(quick: bool) -> list[str]:
+    return PYPERF_QUICK if quick else PYPERF_FULL
+
+
+def rounds(quick: bool) -> int:
+    return ROUNDS_QUICK if quick else ROUNDS_FULL
+
+
+def micro(out: Path, quick: bool, cpu: int | None) -> None:
+    run_pyperf("kvbench.workers.micro", out, pyperf_args(quick), cpu, rounds(quick))
+
+
+def asgi(out: Path, services: list[Service], quick: bool, cpu: int | None) -> None:
+    # Within a round pyperf alternates the apps too: A's processes, then B's, round after round.
+    apps = [f"--app={s.name}={s.app}" for s in services]
+    run_pyperf("kvbench.workers.asgi_bench", out, [*pyperf_args(quick), *apps], cpu, rounds(quick))
+
+
+def allocations(services: list[Service], quick: bool) -> dict[str, dict[str, list[float]]]:
+    """Per service: allocations and bytes allocated per request, one value per capture."""
+    repeat, requests = ("3", "500") if quick else ("6", "2000")
+    command = [
+        sys.executable,
+        "-m",
+        "kvbench.workers.allocs",
+        "--repeat",
+        repeat,
+        "--requests",
+        requests,
+    ]
+    command += [f"--app={s.name}={s.app}" for s in services]
+    done = subprocess.run(command, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise KvbenchError(f"allocation count failed:\n{done.stderr.strip()[-2000:]}")
+    return json.loads(done.stdout)
+
+
+def ns_per_op(path: Path) -> dict[str, list[float]]:
+    """Every benchmark of a pyperf suite as ns/op values, by benchmark name."""
+    suite = pyperf.BenchmarkSuite.load(str(path))
+    return {bench.get_name(): [v * 1e9 for v in bench.get_values()] for bench in suite}

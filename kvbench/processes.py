@@ -1,0 +1,140 @@
+"""Start a service in its own process group, wait until it answers, and always clean up."""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from pathlib import Path
+
+from kvbench import KvbenchError
+from kvbench.runtime.debugvars import ADMIN_HOST_ENV, ADMIN_PORT_ENV, SETTINGS_ENV
+from kvbench.runtime.net import url_host
+from kvbench.services import Service
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+START_TIMEOUT_S = 30.0
+
+
+class ServerError(KvbenchError):
+    pass
+
+
+@dataclass
+class RunningServer:
+    service: Service
+    process: subprocess.Popen
+    host: str
+    port: int
+    admin_port: int
+    command: list[str]
+    log_path: Path | None
+    admin_host: str = "127.0.0.1"  # Loopback by default, whatever `host` is.
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def debug_vars(self, timeout: float = 5.0) -> dict:
+        url = f"http://{url_host(self.admin_host)}:{self.admin_port}/debug/vars"
+        with urllib.request.urlopen(url, timeout=timeout) as answer:
+            return json.load(answer)
+
+    def log_tail(self, lines: int = 20) -> str:
+        if self.log_path is None or not self.log_path.exists():
+            return ""
+        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return sock.getsockname()[1]
+
+
+def pin(pid: int, cpus: set[int] | None) -> bool:
+    """Pin a process to CPUs; False where the OS cannot (then the caller says so)."""
+    if not cpus or not hasattr(os, "sched_setaffinity"):
+        return False
+    os.sched_setaffinity(pid, cpus)
+    return True
+
+
+def server_env(service: Service, command: list[str], admin_host: str, admin_port: int) -> dict:
+    env = dict(os.environ)
+    env.update(service.env)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PROJECT_ROOT), env.get("PYTHONPATH")]))
+    env[ADMIN_HOST_ENV] = admin_host
+    env[ADMIN_PORT_ENV] = str(admin_port)
+    env[SETTINGS_ENV] = json.dumps({"service": service.name, "command": command[1:]})
+    return env
+
+
+@contextmanager
+def running_server(
+    service: Service,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    admin_host: str = "127.0.0.1",
+    admin_port: int = 0,
+    cpus: set[int] | None = None,
+    log_path: Path | None = None,
+    start_timeout_s: float = START_TIMEOUT_S,
+) -> Iterator[RunningServer]:
+    """Run a service until the block ends; its whole process group is stopped afterwards."""
+    port = port or free_port(host)
+    admin_port = admin_port or free_port(admin_host)
+    command = service.command(host, port)
+    env = server_env(service, command, admin_host, admin_port)
+    log = open(log_path, "wb") if log_path else None  # noqa: SIM115 - closed below
+    process = subprocess.Popen(
+        command, env=env, cwd=PROJECT_ROOT, stdout=log, stderr=subprocess.STDOUT if log else None,
+        stdin=subprocess.DEVNULL, start_new_session=True,
+    )  # fmt: skip
+    server = RunningServer(service, process, host, port, admin_port, command, log_path, admin_host)
+    try:
+        pin(process.pid, cpus)
+        wait_until_ready(server, start_timeout_s)
+        yield server
+    finally:
+        stop(process)
+        if log:
+            log.close()
+
+
+def wait_until_ready(server: RunningServer, timeout: float = START_TIMEOUT_S) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.process.poll() is not None:
+            raise ServerError(
+                f"{server.service.name} exited with code {server.process.returncode} "
+                f"before answering\n{server.log_tail()}"
+            )
+        try:
+            server.debug_vars(timeout=1.0)
+            with socket.create_connection((server.host, server.port), timeout=1.0):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise ServerError(f"{server.service.name} did not answer within {timeout:.0f} s")
+
+
+def stop(process: subprocess.Popen, grace: float = 5.0) -> None:
+    """SIGTERM the process group, then SIGKILL whatever is left after the grace period."""
+    if process.poll() is None:
+        _signal_group(process.pid, signal.SIGTERM)
+        with suppress(subprocess.TimeoutExpired):
+            process.wait(grace)
+    _signal_group(process.pid, signal.SIGKILL)  # stragglers in the group, if any
+    process.wait()
+
+
+def _signal_group(pgid: int, sig: int) -> None:
+    with suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, sig)

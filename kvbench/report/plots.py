@@ -1,0 +1,157 @@
+"""The report's figures, drawn with matplotlib's Agg backend and saved as PNG and SVG."""
+
+from pathlib import Path
+
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter, NullLocator
+
+# Percentiles on the latency plots' x-axis; the axis itself is in "nines", -log10(1 - p).
+NINES = {0.5: "p50", 0.9: "p90", 0.99: "p99", 0.999: "p99.9", 0.9999: "p99.99"}
+COLORS = ["#4c72b0", "#dd8452", "#55a868", "#c44e52", "#8172b3", "#937860", "#da8bc3"]
+
+
+def _figure(width: float = 7.0, height: float = 4.2) -> Figure:
+    fig = Figure(figsize=(width, height), layout="constrained")
+    FigureCanvasAgg(fig)  # Agg explicitly: no display, no pyplot global state
+    return fig
+
+
+def save(fig: Figure, stem: Path) -> list[Path]:
+    """Write `stem`.png and `stem`.svg; no date in the SVG, so reruns differ only in data."""
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    png, svg = stem.with_suffix(".png"), stem.with_suffix(".svg")
+    fig.savefig(png, dpi=130)
+    fig.savefig(svg, metadata={"Date": None})
+    return [png, svg]
+
+
+def plain_numbers(axis) -> None:
+    """Tick labels like 25,000 and 0.5 instead of 2.5e4 or 10^0."""
+    axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}" if v >= 100 else f"{v:g}"))
+
+
+def color(index: int) -> str:
+    return COLORS[index % len(COLORS)]
+
+
+def throughput(services: dict[str, dict], stem: Path, concurrency=None) -> list[Path]:
+    """Median requests/s per service as bars, with the 95% CI of the median as whiskers."""
+    fig = _figure()
+    ax = fig.add_subplot()
+    names = list(services)
+    medians = np.array([services[n]["median"] for n in names])
+    bars = ax.bar(names, medians, color=[color(i) for i in range(len(names))], label="median")
+    with_ci = [i for i, n in enumerate(names) if services[n].get("ci_low") is not None]
+    if with_ci:
+        low = [medians[i] - services[names[i]]["ci_low"] for i in with_ci]
+        high = [services[names[i]]["ci_high"] - medians[i] for i in with_ci]
+        xs = [names[i] for i in with_ci]
+        ax.errorbar(xs, medians[with_ci], yerr=[low, high], fmt="none", ecolor="black", capsize=6,
+                    label="95% CI of the median")  # fmt: skip
+    labels = [_bar_label(medians[i], services[n], i in with_ci) for i, n in enumerate(names)]
+    ax.bar_label(bars, labels=labels, padding=4)
+    where = f", {concurrency} connections (closed loop)" if concurrency else ""
+    ax.set_title(f"HTTP throughput per service{where}")
+    ax.set_ylabel("requests per second (median of trials)")
+    ax.set_xlabel("service")
+    tops = [services[n].get("ci_high") or services[n]["median"] for n in names]
+    ax.set_ylim(0, max(tops) * 1.18)
+    ax.legend(loc="upper left")
+    ax.grid(axis="y", alpha=0.3)
+    plain_numbers(ax.yaxis)
+    return save(fig, stem)
+
+
+def _bar_label(value: float, summary: dict, has_ci: bool) -> str:
+    """The median, and why a bar has no whisker: too few trials for an interval."""
+    text = f"{value:,.0f}"
+    return text if has_ci else f"{text}\n(no CI: n={summary.get('n', '?')})"
+
+
+def latency(curves: dict[str, np.ndarray], stem: Path, offered_rate=None) -> list[Path]:
+    """Latency against percentile, p50 to p99.99 on a log "nines" axis, one line per service."""
+    fig = _figure()
+    ax = fig.add_subplot()
+    for i, (name, ms) in enumerate(curves.items()):
+        top = min(max(NINES), 1 - 1 / len(ms))  # beyond this the sample has no data
+        x = np.linspace(_nines(0.5), _nines(top), 200)
+        p = 1 - 10.0**-x
+        ax.plot(
+            x,
+            np.percentile(ms, p * 100),
+            color=color(i),
+            label=f"{name} ({len(ms):,} requests, trials pooled)",
+        )
+    ax.set_xticks([_nines(p) for p in NINES], list(NINES.values()))
+    ax.set_yscale("log")
+    plain_numbers(ax.yaxis)
+    rate = f" at {float(offered_rate):,.0f} req/s offered (open loop)" if offered_rate else ""
+    ax.set_title(f"Latency by percentile{rate}")
+    ax.set_xlabel("percentile (log scale of nines)")
+    ax.set_ylabel("latency (ms, log scale)")
+    ax.legend(loc="lower right")
+    ax.grid(which="both", alpha=0.3)
+    return save(fig, stem)
+
+
+def _nines(p: float) -> float:
+    return -np.log10(1 - p)
+
+
+def curve(points: dict, panels: list[tuple[str, str, bool]], xlabel: str, stem: Path):
+    """One panel per (metric, label, log y?): a line per service, x on a log scale past 10x.
+
+    Whiskers are the 95% CI of the median where a point has one; a point without (fewer
+    than 6 trials) is a bare marker, and the legend says so.
+    """
+    fig = _figure(width=4.6 * len(panels) + 1.0)
+    for k, (name, label, log_y) in enumerate(panels):
+        ax = fig.add_subplot(1, len(panels), k + 1)
+        for i, (service, by_point) in enumerate(points.items()):
+            _curve_line(ax, service, by_point, name, color(i))
+        xs = sorted({int(p) for by_point in points.values() for p in by_point})
+        if len(xs) > 1 and xs[-1] / xs[0] >= 10:
+            ax.set_xscale("log")
+            ax.xaxis.set_minor_locator(NullLocator())
+        ax.set_xticks(xs, [f"{x:,}" for x in xs])
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel(label)
+        title = f"{label.split(' (')[0]} vs {xlabel.split(' (')[0]}"
+        ax.set_title(title[0].upper() + title[1:])
+        if log_y:  # ticks at 1, 2 and 5 of each decade, in plain numbers
+            ax.set_yscale("log")
+            ax.yaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
+            ax.yaxis.set_minor_formatter(NullFormatter())
+        else:
+            ax.set_ylim(bottom=0)
+        if ax.get_legend_handles_labels()[0]:  # a metric no point recorded has no lines
+            ax.legend()
+        ax.grid(which="both", alpha=0.3)
+        plain_numbers(ax.yaxis)
+    return save(fig, stem)
+
+
+def _curve_line(ax, service: str, by_point: dict, name: str, line_color: str) -> None:
+    found = sorted((int(p), m[name]) for p, m in by_point.items() if name in m)
+    if not found:
+        return
+    xs = [p for p, _ in found]
+    ys = np.array([m["median"] for _, m in found])
+    # A point without an interval gets a zero whisker: a bare marker, not a claimed CI.
+    low = ys - np.array(
+        [m["ci_low"] if m.get("ci_low") is not None else m["median"] for _, m in found]
+    )
+    high = np.array(
+        [m["ci_high"] if m.get("ci_high") is not None else m["median"] for _, m in found]
+    )
+    every = all(m.get("ci_low") is not None for _, m in found)
+    label = service if every else f"{service} (median; no interval below 6 trials)"
+    ax.errorbar(xs, ys, yerr=[low, high - ys], marker="o", capsize=4, color=line_color, label=label)
+
+
+def link(title: str, paths: list[Path], out: Path) -> str:
+    """Markdown for a saved figure: the PNG shown, the SVG linked, both relative to `out`."""
+    png, svg = (p.relative_to(out).as_posix() for p in paths)
+    return f"![{title}]({png})\n\n[{title}, SVG]({svg})\n"

@@ -1,0 +1,130 @@
+"""Read a run's results back: a results folder, its summary.json, or a pyperf JSON file.
+
+Every reader of results (compare, the reports, the docs) goes through `read_results`, so
+a malformed file is one clear error everywhere, and every metric arrives as a `Summary`.
+"""
+
+import gzip
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from kvbench import KvbenchError
+from kvbench.results.metrics import METRICS, metric
+from kvbench.results.summary import Summary
+
+# pyperf stores times in seconds and sizes in bytes; (pyperf unit, our unit) -> factor.
+FROM_PYPERF = {
+    ("second", "ns/op"): 1e9,
+    ("second", "us/req"): 1e6,
+    ("second", "ms"): 1e3,
+    ("byte", "MB"): 1e-6,
+}
+
+Metrics = dict[str, Summary]
+
+
+@dataclass
+class ResultSet:
+    """A run's results: service -> metric -> Summary, plus the summary.json around them."""
+
+    path: Path
+    services: dict[str, Metrics]
+    summary: dict = field(default_factory=dict)
+
+    def service(self, name: str) -> Metrics:
+        if name not in self.services:
+            known = ", ".join(self.services) or "none"
+            raise KvbenchError(f"{self.path}: no service {name!r} (has: {known})")
+        return self.services[name]
+
+    @property
+    def environment(self) -> dict:
+        return self.summary.get("environment") or {}
+
+
+def read_results(path: str | Path) -> ResultSet:
+    """A results folder, a summary.json, or a pyperf JSON file; KvbenchError when unreadable."""
+    path = Path(path)
+    file = path / "summary.json" if path.is_dir() else path
+    if path.is_dir() and not file.is_file():
+        raise KvbenchError(f"{path}: no summary.json in this folder (has `make bench` run?)")
+    if not file.is_file():
+        raise KvbenchError(f"{file}: no such file (expected a results folder or a JSON file)")
+    try:
+        data = _read_json(file)
+    except (OSError, ValueError, EOFError) as exc:
+        raise KvbenchError(f"{file}: not readable JSON ({exc})") from None
+    if isinstance(data, dict) and "services" in data:
+        return ResultSet(file, _summary_services(file, data), data)
+    if isinstance(data, dict) and "benchmarks" in data:
+        return ResultSet(file, _pyperf_services(file))
+    raise KvbenchError(f"{file}: neither a summary.json nor a pyperf suite")
+
+
+def _read_json(file: Path):
+    if file.suffix == ".gz":
+        with gzip.open(file, "rt", encoding="utf-8") as stream:
+            return json.load(stream)
+    return json.loads(file.read_text(encoding="utf-8"))
+
+
+def _summary_services(file: Path, data: dict) -> dict[str, Metrics]:
+    services = data["services"]
+    if not isinstance(services, dict):
+        raise KvbenchError(f"{file}: 'services' is not a mapping")
+    result = {}
+    for service, metrics in services.items():
+        if not isinstance(metrics, dict):
+            raise KvbenchError(f"{file}: service {service!r} is not a mapping of metrics")
+        entries = {name: _summary(file, name, m) for name, m in metrics.items()}
+        result[service] = {name: s for name, s in entries.items() if s is not None}
+    return result
+
+
+def _summary(file: Path, name: str, entry) -> Summary | None:
+    """A stored metric; None when it holds no values (nothing to summarize)."""
+    if not isinstance(entry, dict) or not entry.get("values"):
+        return None
+    try:
+        values = [float(v) for v in entry["values"]]
+    except (TypeError, ValueError):
+        raise KvbenchError(f"{file}: metric {name!r} has non-numeric values") from None
+    if not all(math.isfinite(v) for v in values):
+        raise KvbenchError(f"{file}: metric {name!r} has NaN or infinite values")
+    return Summary.of(values, metric(name).unit)
+
+
+def _pyperf_services(file: Path) -> dict[str, Metrics]:
+    import pyperf
+
+    try:
+        suite = pyperf.BenchmarkSuite.load(str(file))
+        benchmarks = [(b.get_name(), b.get_unit(), list(b.get_values())) for b in suite]
+    except Exception as exc:  # pyperf raises anything from KeyError to TypeError on bad files
+        raise KvbenchError(f"{file}: not a valid pyperf suite ({type(exc).__name__})") from None
+    result: dict[str, Metrics] = {}
+    for name, unit, values in benchmarks:
+        family, _, rest = name.partition("[")
+        service = rest.rstrip("]") or _service_from_file(file)
+        metric_name, summary = _pyperf_summary(family, unit, values)
+        result.setdefault(service, {})[metric_name] = summary
+    return result
+
+
+def _service_from_file(file: Path) -> str:
+    """`http-optimized.json` holds plain metric names; the service is in the file name."""
+    stem = file.name.removesuffix(".gz").removesuffix(".json")
+    return stem.removeprefix("http-") if stem.startswith("http-") else "default"
+
+
+def _pyperf_summary(family: str, unit: str, values: list[float]) -> tuple[str, Summary]:
+    """Seconds and bytes become the metric's unit (ns/op for unknown timings)."""
+    if family in METRICS:
+        target = metric(family).unit
+        scale = FROM_PYPERF.get((unit, target), 1.0)
+        return family, Summary.of([v * scale for v in values], target)
+    if unit == "second":
+        return f"{family}_ns_per_op", Summary.of([v * 1e9 for v in values], "ns/op")
+    return family, Summary.of(values, {"byte": "B"}.get(unit, unit))

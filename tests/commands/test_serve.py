@@ -1,0 +1,156 @@
+"""`python -m kvbench serve NAME`: what it prints, that it serves, and how it stops."""
+
+import json
+import os
+import queue
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+
+import psutil
+import pytest
+
+from kvbench.processes import PROJECT_ROOT
+
+SERVER_FLAGS = {
+    "unoptimized": "--loop asyncio --http h11",
+    "optimized": "--loop uvloop --http httptools",
+    "async": "ladder.step2_async:app --host",  # a rung of docs/04, served by name
+}
+START_TIMEOUT_S = 30
+
+
+class Serve:
+    """A serve subprocess whose output lines are collected by a reader thread."""
+
+    def __init__(self, *args: str) -> None:
+        command = [sys.executable, "-m", "kvbench", "serve", *args]
+        self.process = subprocess.Popen(
+            command, cwd=PROJECT_ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL, start_new_session=True,
+        )  # fmt: skip
+        self.lines: queue.Queue[str] = queue.Queue()
+        self.output: list[str] = []
+        self.server_pid: int | None = None  # uvicorn's, in its own process group
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+
+    def _read(self) -> None:
+        for line in self.process.stdout:
+            self.lines.put(line.decode(errors="replace"))
+
+    def wait_for(self, prefix: str) -> str:
+        """The first output line starting with prefix; fails on timeout."""
+        while True:
+            try:
+                line = self.lines.get(timeout=START_TIMEOUT_S)
+            except queue.Empty:
+                pytest.fail(f"no {prefix!r} line; output so far:\n{''.join(self.output)}")
+            self.output.append(line)
+            if line.startswith(prefix):
+                return line
+
+    def finish(self, timeout: float = 15) -> str:
+        """Wait for the process to exit; the rest of its output."""
+        self.process.wait(timeout)
+        self.reader.join(timeout)
+        while not self.lines.empty():
+            self.output.append(self.lines.get())
+        return "".join(self.output)
+
+    def kill(self) -> None:
+        """Leave nothing behind, even when a test failed half-way."""
+        for pgid in filter(None, [self.process.pid, self.server_pid]):
+            with suppress(ProcessLookupError, PermissionError):
+                os.killpg(pgid, signal.SIGKILL)
+        self.process.wait()
+        self.reader.join(5)
+        self.process.stdout.close()
+
+
+@contextmanager
+def serving(*args: str) -> Iterator[Serve]:
+    serve = Serve(*args)
+    try:
+        yield serve
+    finally:
+        serve.kill()
+
+
+def printed_url(line: str) -> str:
+    return re.search(r"http://\S+", line)[0]
+
+
+def has_ipv6_loopback() -> bool:
+    try:
+        with socket.create_server(("::1", 0), family=socket.AF_INET6):
+            return True
+    except OSError:
+        return False
+
+
+NEEDS_IPV6 = pytest.mark.skipif(not has_ipv6_loopback(), reason="no IPv6 loopback here")
+
+
+def fetch(url: str) -> tuple[int, bytes]:
+    with urllib.request.urlopen(url, timeout=10) as answer:
+        return answer.status, answer.read()
+
+
+@pytest.mark.slow
+# Each signal once and each service once: the signal handling does not depend on the service.
+@pytest.mark.parametrize(
+    ("name", "signum", "host"),
+    [
+        pytest.param("unoptimized", signal.SIGINT, "127.0.0.1", id="unoptimized-SIGINT"),
+        pytest.param("optimized", signal.SIGTERM, "127.0.0.1", id="optimized-SIGTERM"),
+        pytest.param("optimized", signal.SIGINT, "::1", id="optimized-ipv6", marks=NEEDS_IPV6),
+        pytest.param("async", signal.SIGTERM, "127.0.0.1", id="ladder-rung"),
+    ],
+)
+def test_serve_prints_command_serves_and_stops_cleanly(name, signum, host):
+    with serving(name, "--host", host, "--port", "0", "--admin-port", "0") as serve:
+        running = serve.wait_for("running: ")
+        assert " -m uvicorn " in running and SERVER_FLAGS[name] in running
+        # The printed addresses are the ones to use, with IPv6 hosts in brackets.
+        service_url = printed_url(serve.wait_for("service: "))
+        debug_url = printed_url(serve.wait_for("debug: "))
+        assert debug_url.startswith("http://127.0.0.1:")
+        assert fetch(service_url) == (200, b'{"key":"key-0042","value":"test-value"}')
+        serve.server_pid = json.loads(fetch(debug_url)[1])["pid"]
+        assert serve.server_pid != serve.process.pid
+        serve.process.send_signal(signum)
+        output = serve.finish()
+        assert serve.process.returncode == 0, output
+        assert "stopped" in output and "Traceback" not in output
+        assert not psutil.pid_exists(serve.server_pid)
+
+
+@pytest.mark.slow
+def test_serve_unknown_service_is_a_clear_error():
+    result = subprocess.run(
+        [sys.executable, "-m", "kvbench", "serve", "nope"],
+        cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=30,
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert "invalid choice: 'nope'" in result.stderr
+    assert "unoptimized" in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.slow
+def test_serve_port_in_use_is_a_clear_error():
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with serving("optimized", "--port", str(port), "--admin-port", "0") as serve:
+            output = serve.finish(timeout=START_TIMEOUT_S)
+    assert serve.process.returncode == 2, output
+    assert "error: optimized exited with code" in output
+    assert "Traceback" not in output

@@ -1,0 +1,269 @@
+"""The docs generator: markers, blocks rendered from a fixture run, and the checks that fail."""
+
+import json
+import re
+import shutil
+import statistics
+from pathlib import Path
+
+import pytest
+
+from kvbench import KvbenchError
+from kvbench.cli import main
+from kvbench.docgen.checks import chapters, check_chapter_order, check_hand_typed, check_links
+from kvbench.docgen.generate import check, documents, render, render_block
+from kvbench.docgen.markers import Marked, regions, replace
+from kvbench.docgen.snippets import source
+from kvbench.docgen.sources import Sources
+from kvbench.results.summary import Summary
+
+ROOT = Path(__file__).resolve().parents[2]
+FIXTURE = ROOT / "tests" / "fixtures" / "run"
+# A tiny ladder: throughput climbs 1,000 -> 1,400 -> 2,600 -> 5,000, so the three steps
+# make 10%, 30% and 60% of the whole gain, and the rungs 1.4x, 2.6x and 5x the first.
+LADDER_TPS = {"unoptimized": 1000, "server": 1400, "async": 2600, "optimized": 5000}
+
+
+def spread(centre: float) -> list[float]:
+    return [centre + d for d in (-4, -3, -2, -1, 0, 0, 1, 2, 3, 4)]
+
+
+def ladder_summary() -> dict:
+    services = {}
+    for name, tps in LADDER_TPS.items():
+        metrics = {"http_tps": tps, "server_cpu_us_per_req": 1e6 / tps,
+                   "asgi_ns_per_op": 5e7 / tps, "asgi_allocs_per_op": 4e5 / tps}  # fmt: skip
+        services[name] = {m: stored(spread(v)) for m, v in metrics.items()}
+    return {"schema": 1, "environment": {"http": {"trials": 10}}, "services": services}
+
+
+@pytest.fixture
+def repo(tmp_path) -> Path:
+    """A small repository: README, two chapters, a source file and bench-results/."""
+    shutil.copytree(FIXTURE, tmp_path / "bench-results")
+    (tmp_path / "bench-results" / "ladder").mkdir()
+    (tmp_path / "bench-results" / "ladder" / "summary.json").write_text(
+        json.dumps(ladder_summary())
+    )
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "mod.py").write_text(
+        "import os\n\n# region hot\ndef hot():\n    return 1\n# endregion hot\n"
+    )
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "README.md").write_text("[0](docs/00-a.md) [1](docs/01-b.md)\n")
+    (tmp_path / "docs" / "00-a.md").write_text(
+        "# A\n\nIt serves <!--v:run optimized http_tps / unoptimized-->?<!--/v--> the requests.\n\n"
+        "<!-- begin: article -->\n<!-- end -->\n\n<!-- begin: include pkg/mod.py#hot -->\n"
+        "<!-- end -->\n\n<!-- begin: ladder -->\n<!-- end -->\n\nNext: [B](01-b.md)\n"
+    )
+    (tmp_path / "docs" / "01-b.md").write_text("# B\n\n<!-- begin: peers -->\n<!-- end -->\n")
+    return tmp_path
+
+
+def generate(repo: Path) -> Sources:
+    sources = Sources(repo / "bench-results", repo)
+    for doc in documents(repo):
+        problems: list[str] = []
+        doc.write_text(render(doc.read_text(), sources, doc, problems))
+        assert problems == []
+    return sources
+
+
+def fixture_median(service: str, metric: str) -> float:
+    summary = json.loads((FIXTURE / "summary.json").read_text())
+    return statistics.median(summary["services"][service][metric]["values"])
+
+
+def test_markers_find_blocks_and_values_with_their_lines():
+    text = "a <!--v:x y-->1<!--/v--> b\n<!-- begin: k 1 -->\nold\n<!-- end -->\nz"
+    found = regions(text)
+    assert [(m.kind, m.spec, m.line, m.text) for m in found] == [
+        ("value", "x y", 1, "1"),
+        ("block", "k 1", 2, "old"),
+    ]
+    new = replace(text, lambda m: "NEW" if m.kind == "block" else "2")
+    assert new == "a <!--v:x y-->2<!--/v--> b\n<!-- begin: k 1 -->\n\nNEW\n\n<!-- end -->\nz"
+
+
+def test_unclosed_block_names_the_file_and_line():
+    with pytest.raises(KvbenchError, match=r"docs/x\.md:2: .*has no `<!-- end -->`"):
+        regions("text\n<!-- begin: article -->\nbody\n", "docs/x.md")
+    with pytest.raises(KvbenchError, match=r"docs/x\.md:1: a marker that is not closed"):
+        regions("a <!--v:run x y-->1 and no end\n", "docs/x.md")
+
+
+def test_rendering_the_fixture_gives_the_expected_blocks(repo):
+    generate(repo)
+    text = (repo / "docs" / "00-a.md").read_text()
+    ratio = fixture_median("optimized", "http_tps") / fixture_median("unoptimized", "http_tps")
+    assert f"It serves <!--v:run optimized http_tps / unoptimized-->{ratio:.3g}x<!--/v-->" in text
+    assert f"| HTTP throughput (req/s) | {fixture_median('unoptimized', 'http_tps'):,.0f} |" in text
+    assert (
+        "<!-- begin: include pkg/mod.py#hot -->\n\n```python\ndef hot():\n    return 1\n```" in text
+    )
+    assert "| `server` | server settings only, no code change | 1,400 (1,400 to 1,400) |" in text
+    assert "| +40% (p=0.000, n=10) | 1.40x (1.39 to 1.41) | 10% (9.8 to 10%) |" in text
+    assert "| 2.60x (2.59 to 2.61) | 30% (30 to 30%) |" in text
+    assert "| 5.00x (4.98 to 5.02) | 60% (60 to 60%) |" in text
+    peers = (repo / "docs" / "01-b.md").read_text()
+    assert "not measured in the committed results; run `make bench-peers`" in peers
+
+
+def test_peers_block_renders_a_committed_peers_run(repo):
+    summary = json.loads((FIXTURE / "summary.json").read_text())
+    summary["rows"] = {"unoptimized": "the naive one", "optimized": "the fast one"}
+    summary["skipped"] = {"nginx": "skipped: nginx is not installed on this machine"}
+    (repo / "bench-results" / "peers").mkdir()
+    (repo / "bench-results" / "peers" / "summary.json").write_text(json.dumps(summary))
+    sources = Sources(repo / "bench-results", repo)
+    text = render_block(Marked("block", "peers", 1, ""), sources, repo / "README.md")
+    ratio = fixture_median("unoptimized", "http_tps") / fixture_median("optimized", "http_tps")
+    three = float(f"{fixture_median('unoptimized', 'http_tps'):.3g}")  # 3 significant digits
+    assert f"| `unoptimized` | the naive one | {three:,.0f} req/s (" in text
+    assert f"| {ratio:#.3g}x |" in text
+    assert "Not measured: `nginx` (nginx is not installed on this machine)." in text
+    assert "- `optimized`: `python -m uvicorn optimized.app:app --loop uvloop`" in text
+
+
+def test_check_passes_on_freshly_generated_docs(repo):
+    assert check(generate(repo)) == []
+
+
+def test_check_names_file_and_block_when_a_number_changes(repo):
+    sources = generate(repo)
+    doc = repo / "docs" / "00-a.md"
+    text = doc.read_text()
+    line = next(n for n, row in enumerate(text.split("\n"), 1) if row == "<!-- begin: article -->")
+    doc.write_text(re.sub(r"(\| HTTP throughput \(req/s\) \| )[\d,]+", r"\g<1>1", text))
+    assert check(sources) == [
+        f"docs/00-a.md:{line}: block `article` differs from what bench-results/ and the sources "
+        "produce; run `make docs`"
+    ]
+
+
+def test_check_names_the_value_that_no_longer_matches(repo):
+    sources = generate(repo)
+    doc = repo / "docs" / "00-a.md"
+    doc.write_text(re.sub(r"unoptimized-->[\d.]+x", "unoptimized-->9x", doc.read_text()))
+    [problem] = check(sources)
+    assert problem.startswith("docs/00-a.md:3: value `run optimized http_tps / unoptimized`")
+    assert "reads '9x', the results say" in problem
+
+
+def test_check_fails_when_a_snippet_source_changes(repo):
+    sources = generate(repo)
+    (repo / "pkg" / "mod.py").write_text(
+        "# region hot\ndef hot():\n    return 2\n# endregion hot\n"
+    )
+    [problem] = check(sources)
+    assert "docs/00-a.md:" in problem and "block `include pkg/mod.py#hot` differs" in problem
+
+
+def test_a_missing_region_is_reported_not_rendered(repo):
+    (repo / "docs" / "01-b.md").write_text(
+        "<!-- begin: include pkg/mod.py#gone -->\n<!-- end -->\n"
+    )
+    problems = check(Sources(repo / "bench-results", repo))
+    assert any("docs/01-b.md:1: block `include pkg/mod.py#gone`" in p for p in problems)
+
+
+def test_include_drops_nested_region_markers_and_dedents(tmp_path):
+    (tmp_path / "m.py").write_text(
+        "# region outer\nclass A:\n    # region inner\n    def f(self):\n        return 1\n"
+        "    # endregion inner\n# endregion outer\n"
+    )
+    assert source(tmp_path, "m.py#outer") == (
+        "m.py",
+        ["class A:", "    def f(self):", "        return 1"],
+    )
+    assert source(tmp_path, "m.py#inner") == ("m.py", ["def f(self):", "    return 1"])
+    with pytest.raises(KvbenchError, match=r"m\.py: no single `# region gone`"):
+        source(tmp_path, "m.py#gone")
+    with pytest.raises(KvbenchError, match="no such file in the repository"):
+        source(tmp_path, "../etc/passwd")
+
+
+def test_real_docs_snippets_match_their_sources():
+    """Includes, diffs and commands need no results: they must match the code right now."""
+    sources = Sources(ROOT / "bench-results", ROOT)
+    for doc in documents(ROOT):
+        for marked in regions(doc.read_text(), doc.name):
+            if marked.kind == "block" and marked.spec.split()[0] in ("include", "diff", "commands"):
+                fresh = render_block(marked, sources, doc).strip("\n")
+                assert marked.text.strip("\n") == fresh, f"{doc.name}:{marked.line} {marked.spec}"
+
+
+def test_every_chapter_ends_with_a_link_to_the_next_and_readme_links_all():
+    assert len(chapters(ROOT)) >= 10
+    assert check_chapter_order(ROOT) == []
+
+
+def test_chapter_order_check_fails_on_a_missing_next_link(repo):
+    (repo / "docs" / "00-a.md").write_text("# A\n\nno link here\n")
+    (repo / "README.md").write_text("[0](docs/00-a.md)\n")
+    assert check_chapter_order(repo) == [
+        "docs/00-a.md: does not end with a link to 01-b.md",
+        "README.md: no link to docs/01-b.md",
+    ]
+
+
+def test_result_links_exist_or_are_made_by_a_named_target(repo):
+    doc = repo / "docs" / "02-c.md"
+    links = [
+        "../bench-results/summary.json",  # committed
+        "../bench-results/plots/throughput.svg",  # REPORT.md absent: `make report` makes it
+        "../bench-results/profiles/optimized/cpu.pyspy.svg",  # `make profile`, not committed
+        "../bench-results/peers/summary.json",  # `make bench-peers`, not committed
+        "../bench-results/http-nobody.json",  # `make bench` results are committed: missing
+        "../bench-results/notes.txt",  # nothing makes it
+        "../pkg/mod.py",
+        "../pkg/gone.py",
+        "https://example.org/x",
+        "#anchor",
+    ]
+    text = "\n".join(f"[{i}]({link})" for i, link in enumerate(links))
+    assert check_links(doc, text, repo, repo / "bench-results") == [
+        "docs/02-c.md:5: link ../bench-results/http-nobody.json: missing, although the "
+        "results of `make bench` are committed",
+        "docs/02-c.md:6: link ../bench-results/notes.txt: not a file any make target writes "
+        "into the results folder",
+        "docs/02-c.md:8: link ../pkg/gone.py: no such file",
+    ]
+
+
+def test_real_docs_link_only_to_files_that_exist_or_will_be_made():
+    for doc in documents(ROOT):
+        assert check_links(doc, doc.read_text(), ROOT, ROOT / "bench-results") == []
+
+
+def test_hand_typed_numbers_and_snippets_are_flagged(repo):
+    doc = repo / "docs" / "00-a.md"
+    text = (
+        "It reached 5,000 req/s and used 31 allocs, a 2.5x gain.\n"
+        "Settings: 64 connections, a 95% interval, `0 allocs/op` quoted.\n"
+        "Generated: <!--v:run optimized http_tps-->7,000 req/s<!--/v-->.\n"
+        "```python\nx = 1\n```\n```sh\nmake bench  # 12 ms\n```\n"
+        "<!-- begin: include pkg/mod.py -->\n```python\nimport os\n```\n<!-- end -->\n"
+    )
+    problems = check_hand_typed(doc, text, repo)
+    assert [p.split(": ", 1)[0] for p in problems] == ["docs/00-a.md:1"] * 3 + ["docs/00-a.md:4"]
+    assert "'5,000 req/s'" in problems[0] and "'2.5x'" in problems[2]
+    assert "hand-typed python snippet" in problems[3]
+
+
+def test_docs_command_fails_clearly_without_results(tmp_path, capsys):
+    assert main(["docs", "--check", "--results", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "summary.json is missing" in err
+    assert "make bench" in err and len(err.strip().splitlines()) == 1
+
+
+def test_unknown_block_kind_is_an_error_naming_the_kinds(repo):
+    sources = Sources(repo / "bench-results", repo)
+    with pytest.raises(KvbenchError, match="unknown block kind 'nope'; one of include"):
+        render_block(Marked("block", "nope", 1, ""), sources, repo / "README.md")
+
+
+def stored(values) -> dict:
+    """A metric as summary.json stores it."""
+    return Summary.of(values).to_json()

@@ -1,0 +1,51 @@
+import pytest
+
+from kvbench.load.canned import RESPONSE
+from kvbench.load.http1 import ProtocolError, ResponseParser, parse_head
+
+OK_HEAD = b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 39"
+
+
+def test_parse_head_reads_status_and_content_length():
+    assert parse_head(OK_HEAD) == (200, 39)
+    assert parse_head(b"HTTP/1.1 404 Not Found\r\nContent-Length: 13\r\nX: y") == (404, 13)
+    assert parse_head(b"HTTP/1.0 204 No Content\r\nserver: x") == (204, 0)
+
+
+@pytest.mark.parametrize(
+    "head",
+    [
+        b"HTTP/1.1 200 OK\r\ncontent-type: text/plain",
+        b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked",
+        b"HTTP/1.1 200 OK\r\ncontent-length: 12\r\nTransfer-Encoding: chunked",
+        b"HTTP/1.1 200 OK\r\ncontent-length: twelve",
+        b"SSH-2.0-OpenSSH\r\ncontent-length: 1",
+    ],
+)
+def test_parse_head_rejects_unframed_answers(head):
+    with pytest.raises(ProtocolError):
+        parse_head(head)
+
+
+def feed_all(chunks: list[bytes]) -> list[tuple[int, int]]:
+    parser, answers = ResponseParser(), []
+    for chunk in chunks:
+        parser.feed(chunk, lambda status, length, head: answers.append((status, length)))
+    return answers
+
+
+def test_parser_joins_a_response_split_at_every_byte():
+    stream = RESPONSE * 2
+    assert feed_all([stream[i : i + 1] for i in range(len(stream))]) == [(200, 39)] * 2
+
+
+def test_parser_splits_several_responses_in_one_read():
+    other = b"HTTP/1.1 500 Internal Server Error\r\ncontent-length: 5\r\n\r\noops!"
+    assert feed_all([RESPONSE + other + RESPONSE]) == [(200, 39), (500, 5), (200, 39)]
+
+
+def test_parser_handles_a_body_longer_than_the_reads():
+    body = b"x" * 10_000
+    stream = b"HTTP/1.1 200 OK\r\ncontent-length: 10000\r\n\r\n" + body + RESPONSE
+    chunks = [stream[i : i + 1000] for i in range(0, len(stream), 1000)]
+    assert feed_all(chunks) == [(200, 10_000), (200, 39)]

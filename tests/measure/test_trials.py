@@ -1,0 +1,40 @@
+import psutil
+import pytest
+
+from kvbench.load.summary import LoadError
+from kvbench.measure.trials import TrialPlan, run_trial
+from kvbench.services import SERVICES, parse_variant
+
+pytestmark = pytest.mark.slow
+
+TINY = TrialPlan(connections=4, warmup_s=0.2, duration_s=0.5, latency_s=0.4, rate=200)
+
+
+def children() -> set[int]:
+    return {p.pid for p in psutil.Process().children(recursive=True)}
+
+
+def test_trial_records_every_metric():
+    result = run_trial(SERVICES["optimized"], TINY)
+    metrics = result.metrics
+    assert metrics["http_tps"] > 0
+    assert metrics["server_cpu_us_per_req"] > 0
+    assert metrics["server_rss_mb"] > 1
+    assert 0 < metrics["http_p50_ms"] <= metrics["http_p99_ms"] <= metrics["http_p999_ms"]
+    assert metrics["http_achieved_rate"] == pytest.approx(200, rel=0.3)
+    assert result.latencies_ns is not None and result.latencies_ns.size > 0
+
+
+def test_trial_without_rate_skips_the_open_loop():
+    plan = TrialPlan(connections=2, warmup_s=0, duration_s=0.3, latency_s=0)
+    result = run_trial(SERVICES["optimized"], plan)
+    assert "http_p99_ms" not in result.metrics
+    assert result.latencies_ns is None
+
+
+def test_server_errors_fail_the_trial_loudly_and_leave_no_process():
+    before = children()
+    erroring = parse_variant("erroring=tests.apps.erroring:app --loop asyncio")
+    with pytest.raises(LoadError, match="500"):
+        run_trial(erroring, TINY)
+    assert children() <= before

@@ -1,0 +1,80 @@
+import json
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from kvbench import KvbenchError
+from kvbench.report.bench import write_report
+
+FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "run"
+LINK = re.compile(r"\]\(([^)]+)\)")
+
+
+def edited(tmp_path: Path, change) -> Path:
+    """A copy of the fixture run with its summary.json changed by `change(data)`."""
+    run = tmp_path / "run"
+    shutil.copytree(FIXTURE, run)
+    data = json.loads((run / "summary.json").read_text())
+    change(data)
+    (run / "summary.json").write_text(json.dumps(data))
+    return run
+
+
+@pytest.fixture(scope="module")
+def rendered(tmp_path_factory) -> Path:
+    """The fixture run's report, rendered once for the tests that only read it."""
+    return write_report(FIXTURE, tmp_path_factory.mktemp("report"))
+
+
+def test_report_from_fixture_links_only_existing_images(rendered):
+    links = LINK.findall(rendered.read_text())
+    out = rendered.parent
+    assert {Path(link).name for link in links} == {
+        f"{name}.{ext}" for name in ("throughput", "latency") for ext in ("png", "svg")
+    }
+    for link in links:
+        image = out / link
+        assert image.is_file() and image.stat().st_size > 1000
+    assert (out / "plots" / "latency.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert not (FIXTURE / "REPORT.md").exists()
+
+
+def test_report_of_the_fixture_run_matches_its_golden_file(rendered, golden):
+    golden("report-bench.md", rendered.read_text())
+
+
+def test_method_says_only_what_the_run_recorded(tmp_path):
+    def strip(data):
+        data["environment"] = {"cpu_model": "X", "offered_rate": 500}
+
+    text = write_report(edited(tmp_path, strip)).read_text()
+    method = text.split("## Method")[1].split("## Results")[0]
+    assert "offered rate of 500 requests/s" in method
+    assert "Throughput:" not in method and "pinning" not in method.lower()
+    assert "canned server" not in method
+
+
+def test_report_compares_every_variant_with_the_baseline(tmp_path):
+    def add_variant(data):
+        data["services"]["granian"] = data["services"]["optimized"]
+
+    text = write_report(edited(tmp_path, add_variant)).read_text()
+    assert text.index("### optimized vs unoptimized") < text.index("### granian vs unoptimized")
+
+
+def test_missing_latency_file_is_a_note_not_a_crash(tmp_path, capsys):
+    run = edited(tmp_path, lambda data: None)
+    (run / "latency-optimized.npy").unlink()
+    text = write_report(run).read_text()
+    assert "Note: latency-optimized.npy: unreadable latency file" in text
+    assert "warning: latency-optimized.npy" in capsys.readouterr().err
+    assert (run / "plots" / "latency.png").exists()  # the other service is still drawn
+
+
+def test_report_needs_a_summary(tmp_path):
+    with pytest.raises(KvbenchError, match="needs a results folder with summary.json"):
+        write_report(FIXTURE / "asgi.json", tmp_path)
+    with pytest.raises(KvbenchError, match="no such file"):
+        write_report(tmp_path / "absent", tmp_path)

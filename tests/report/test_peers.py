@@ -1,0 +1,60 @@
+"""The peers report: its rows table, curve tables and plots, from a summary alone."""
+
+import numpy as np
+
+from kvbench.report.peers import curve_table, peers_table, write_report
+from kvbench.results.summary import Summary
+
+
+def fake_summary(trials: int = 6) -> dict:
+    def metrics(tps: float) -> dict:
+        return {
+            "http_tps": stored([tps * (1 + i / 100) for i in range(trials)]),
+            "http_p99_ms": stored([2.0] * trials),
+            "server_cpu_us_per_req": stored([1e6 / tps] * trials),
+            "loadgen_cpu_share": stored([0.5] * trials),
+        }
+
+    rows = {"optimized": 20_000.0, "bare-asgi": 22_000.0, "raw-protocol": 80_000.0}
+    curve = {"optimized": {"1": metrics(5_000.0), "1000": metrics(20_000.0)}}
+    return {
+        "environment": {"cores": 2, "http": {"offered_rate": 3000.0, "trials": trials}},
+        "services": {name: metrics(tps) for name, tps in rows.items()},
+        "rows": {name: f"the {name} row" for name in rows},
+        "skipped": {"nginx": "skipped: nginx is not installed on this machine"},
+        "ratio_to_ceiling": {name: tps / 80_000.0 for name, tps in rows.items()},
+        "floor_check": {"ratio": 20_000 / 22_000, "tolerance": 0.15, "within": True},
+        "curves": {"concurrency": curve, "workers": curve},
+        "files": {},
+    }
+
+
+def test_peers_table_without_intervals_says_so():
+    table = peers_table(fake_summary(trials=2))
+    assert "±" not in table and "no interval below 6 trials" in table
+
+
+def test_curve_table_one_line_per_point_and_service():
+    curve = fake_summary()["curves"]["concurrency"]
+    table = curve_table(curve, "connections", [("http_tps", "throughput (req/s)")])
+    assert [line.split(" | ")[:2] for line in table.splitlines()[2:]] == [
+        ["| 1", "optimized"],
+        ["| 1,000", "optimized"],
+    ]
+
+
+def test_write_report_writes_markdown_and_plots(tmp_path, golden):
+    summary = fake_summary()
+    np.save(tmp_path / "latency-optimized.npy", np.arange(1, 2001, dtype=np.int64) * 1000)
+    summary["files"] = {"latency": {"optimized": "latency-optimized.npy"}}
+    report = write_report(tmp_path, summary).read_text()
+    golden("report-peers.md", report)
+    for stem in ["peers-throughput", "peers-latency", "scaling-concurrency", "scaling-workers"]:
+        assert f"plots/{stem}.png" in report
+        assert (tmp_path / "plots" / f"{stem}.png").stat().st_size > 0
+        assert (tmp_path / "plots" / f"{stem}.svg").stat().st_size > 0
+
+
+def stored(values) -> dict:
+    """A metric as summary.json stores it."""
+    return Summary.of(values).to_json()

@@ -1,0 +1,37 @@
+"""Every output format of `kvbench compare`, against golden files rendered from the fixture."""
+
+from pathlib import Path
+
+import pytest
+
+from kvbench.report.tables import FORMATS, centre, render
+from kvbench.results.compare import compare_sets
+from kvbench.results.resultset import read_results
+from kvbench.results.summary import Summary
+
+FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "run"
+SUFFIX = {"text": "txt", "md": "md", "csv": "csv", "json": "json", "article": "article.md"}
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_every_format_matches_its_golden_file(fmt, golden):
+    run = read_results(FIXTURE)
+    rows = compare_sets(run.service("unoptimized"), run.service("optimized"))
+    golden(f"compare.{SUFFIX[fmt]}", render(rows, fmt, ("unoptimized", "optimized")))
+
+
+def test_two_runs_group_rows_by_service(golden):
+    run = read_results(FIXTURE)
+    rows = []
+    for service in ("unoptimized", "optimized"):
+        rows += compare_sets(run.service(service), run.service(service), group=service)
+    golden("compare-two-runs.txt", render(rows, "text", ("base", "new")))
+
+
+def test_centre_is_the_median_and_the_wider_side_of_its_interval():
+    assert centre(Summary.of([90, 95, 100, 100, 101, 102, 130])) == "100.0 ± 30%"
+    assert centre(Summary.of([24_000, 24_100, 24_200])) == "24.10k"
+    notes: list[str] = []
+    assert centre(Summary.of([1.0, 2.0]), notes) == "1.500 ± ∞ ¹"
+    assert notes == ["need >= 6 values for a 95% confidence interval"]
+    assert centre(None) == "—"

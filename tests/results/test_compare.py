@@ -1,0 +1,278 @@
+import csv
+import io
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from scipy.stats import mannwhitneyu
+
+from kvbench import KvbenchError
+from kvbench.cli import main as cli
+from kvbench.report.tables import render
+from kvbench.results.compare import compare_sets, geomean, regressions, relative
+from kvbench.results.resultset import read_results as load
+from kvbench.results.stats import median
+from kvbench.results.summary import Summary
+
+ROOT = Path(__file__).resolve().parents[2]
+FIXTURE = ROOT / "tests" / "fixtures" / "run"
+OLD = [10.0, 10.4, 9.8, 10.1, 10.3, 9.9, 10.2, 9.7, 10.5, 10.0]
+NEW = [8.1, 8.4, 7.9, 8.0, 8.3, 8.2, 7.8, 8.5, 8.0, 8.6]
+
+
+def ns(values, name="asgi_ns_per_op", unit="ns/op"):
+    return {name: Summary.of(values, unit)}
+
+
+def test_row_median_interval_and_p_value_match_independent_values():
+    (row,) = compare_sets(ns(OLD), ns(NEW))
+    # Sorted OLD: 9.7 9.8 9.9 10.0 10.0 10.1 10.2 10.3 10.4 10.5 -> median 10.05, CI [x2, x9].
+    assert row.old.median == pytest.approx(10.05)
+    assert row.old.ci == (9.8, 10.4)
+    assert row.new.median == pytest.approx(8.15)
+    assert row.delta_pct == pytest.approx((8.15 - 10.05) / 10.05 * 100)
+    expected = mannwhitneyu(OLD, NEW, alternative="two-sided", method="asymptotic").pvalue
+    assert row.p == pytest.approx(expected)  # OLD has a tie (10.0 twice): tie-corrected
+    assert row.verdict == "better"
+
+
+def test_identical_samples_read_as_no_difference():
+    (row,) = compare_sets(ns(OLD), ns(OLD))
+    assert row.verdict == "same"
+    assert row.p == pytest.approx(1.0)
+    assert "~ (p=1.000 n=10)" in render([row])
+
+
+def test_lower_throughput_is_worse_and_lower_latency_is_better():
+    old = {**ns(OLD, "http_tps", "req/s"), **ns(OLD, "http_p99_ms", "ms")}
+    new = {**ns(NEW, "http_tps", "req/s"), **ns(NEW, "http_p99_ms", "ms")}
+    verdicts = {r.metric: r.verdict for r in compare_sets(old, new)}
+    assert verdicts == {"http_tps": "worse", "http_p99_ms": "better"}
+
+
+def test_text_row_looks_like_benchstat():
+    text = render(compare_sets(ns(OLD), ns(NEW)), "text", ("base", "head"))
+    header, line = text.splitlines()[:2]
+    assert header.split() == ["metric", "unit", "base", "head", "vs", "base"]
+    # Interval [9.8, 10.4] around 10.05 is at most 0.35 away: 3% of the median.
+    assert "10.05 ± 3%" in line and "ns/op ↓" in line
+    assert "-18.91% (p=0.000 n=10) better" in line
+
+
+def test_unequal_sizes_show_both_counts():
+    (row,) = compare_sets(ns(OLD), ns(NEW + [8.0, 8.1]))
+    assert "n=10+12" in render([row])
+
+
+def test_small_samples_get_footnotes_instead_of_numbers():
+    text = render(compare_sets(ns([1.0, 2.0, 3.0]), ns([4.0, 5.0, 6.0])))
+    assert "2.000 ± ∞ ¹" in text and "? (n=3) ²" in text
+    assert "¹ need >= 6 values for a 95% confidence interval" in text
+    assert "² need >= 4 values on each side to test for a difference" in text
+
+
+def test_metric_on_one_side_only_is_a_row_with_a_note():
+    rows = compare_sets(ns(OLD), {**ns(NEW), **ns(NEW, "http_tps", "req/s")})
+    only = next(r for r in rows if r.metric == "http_tps")
+    assert only.note == "only in new" and only.old is None and only.verdict == ""
+    assert "only in new" in render(rows)
+
+
+def test_mismatched_units_refuse_the_row():
+    (row,) = compare_sets(ns(OLD, unit="ns/op"), ns(NEW, unit="ms"))
+    assert row.verdict == "" and row.p is None
+    assert row.note == "units differ (ns/op vs ms); not compared"
+
+
+def test_a_metric_without_values_is_not_read(tmp_path):
+    summary = '{"services": {"optimized": {"http_tps": {"values": []}, "x_ms": {"values": [1]}}}}'
+    (tmp_path / "summary.json").write_text(summary)
+    assert list(load(tmp_path).services["optimized"]) == ["x_ms"]
+
+
+def test_a_missing_side_is_a_note_not_a_crash():
+    (row,) = compare_sets({}, ns(NEW))
+    assert row.note == "only in new"
+    assert "only in new" in render([row], "md")
+
+
+def test_geomean_of_medians_and_its_change():
+    old = {**ns([100.0] * 4, "a_ns_per_op"), **ns([400.0] * 4, "b_ns_per_op")}
+    new = {**ns([50.0] * 4, "a_ns_per_op"), **ns([200.0] * 4, "b_ns_per_op")}
+    rows = compare_sets(old, new)
+    assert geomean(rows) == pytest.approx((200.0, 100.0, -50.0))
+    (line,) = [line for line in render(rows).splitlines() if line.startswith("geomean")]
+    assert line.split() == ["geomean", "200.0", "100.0", "-50.00%"]
+
+
+def test_geomean_over_mixed_directions_counts_throughput_as_a_cost():
+    old = {**ns([100.0] * 4, "http_tps", "req/s"), **ns([10.0] * 4, "http_p99_ms", "ms")}
+    new = {**ns([200.0] * 4, "http_tps", "req/s"), **ns([10.0] * 4, "http_p99_ms", "ms")}
+    # Costs: 1/100 -> 1/200 and 10 -> 10: the geomean falls by 1 - sqrt(1/2).
+    assert geomean(compare_sets(old, new))[2] == pytest.approx((0.5**0.5 - 1) * 100)
+
+
+def test_fixture_within_one_run_in_every_format():
+    rows = compare_sets(load(FIXTURE).services["unoptimized"], load(FIXTURE).services["optimized"])
+    summary = json.loads((FIXTURE / "summary.json").read_text())["services"]
+    assert len(rows) == len(summary["optimized"]) and all(r.verdict for r in rows)
+    records = list(csv.DictReader(io.StringIO(render(rows, "csv"))))
+    assert [r["metric"] for r in records] == [r.metric for r in rows]
+    doc = json.loads(render(rows, "json", ("unoptimized", "optimized")))
+    assert doc["old"] == "unoptimized" and len(doc["rows"]) == len(rows)
+    table = render(rows, "md").splitlines()[: len(rows) + 3]  # header, rule, rows, geomean
+    assert all(line.startswith("|") and line.count(" | ") == 4 for line in table)
+
+
+def test_article_table_shape_and_delta_convention():
+    summary = json.loads((FIXTURE / "summary.json").read_text())["services"]
+    tps = summary["optimized"]["http_tps"]["median"] / summary["unoptimized"]["http_tps"]["median"]
+    rows = compare_sets(load(FIXTURE).services["unoptimized"], load(FIXTURE).services["optimized"])
+    lines = render(rows, "article", ("unoptimized", "optimized")).splitlines()
+    assert lines[0] == "| Metric | Unoptimized | Optimized | Delta |"
+    assert len(lines) == 2 + 6
+    assert lines[2].startswith("| HTTP throughput (req/s) |") and f"| {tps:.2f}x |" in lines[2]
+    assert "-85% (6.9x less)" in lines[4]  # allocations: 1100 -> 160
+
+
+def test_pyperf_suite_values_become_ns_per_op():
+    suite = load(FIXTURE / "asgi.json").services
+    summary = load(FIXTURE).services
+    for service in ("unoptimized", "optimized"):
+        got = suite[service]["asgi_ns_per_op"]
+        assert got.unit == "ns/op"
+        assert got.values == pytest.approx(summary[service]["asgi_ns_per_op"].values)
+
+
+def test_http_trial_suite_takes_its_service_from_the_file_name():
+    suite = load(FIXTURE / "http-optimized.json").services
+    summary = load(FIXTURE).services["optimized"]
+    assert list(suite) == ["optimized"]
+    for name in ("http_tps", "http_p99_ms", "server_cpu_us_per_req", "server_rss_mb"):
+        got = suite["optimized"][name]
+        assert got.unit == summary[name].unit  # seconds and bytes back to ms, us/req, MB
+        assert got.values == pytest.approx(summary[name].values)
+
+
+def test_missing_and_corrupt_files_raise_clear_errors(tmp_path):
+    with pytest.raises(KvbenchError, match="no such file"):
+        load(tmp_path / "absent.json")
+    with pytest.raises(KvbenchError, match="no summary.json in this folder"):
+        load(tmp_path)
+    (tmp_path / "bad.json").write_text("{not json")
+    with pytest.raises(KvbenchError, match="not readable JSON"):
+        load(tmp_path / "bad.json")
+    (tmp_path / "other.json").write_text("[1, 2]")
+    with pytest.raises(KvbenchError, match="neither a summary.json nor a pyperf suite"):
+        load(tmp_path / "other.json")
+
+
+def test_non_numeric_and_nan_values_are_clear_errors(tmp_path):
+    for bad, message in (('["fast"]', "non-numeric"), ("[1.0, NaN]", "NaN or infinite")):
+        summary = '{"services": {"optimized": {"http_tps": {"values": VALUES}}}}'
+        (tmp_path / "summary.json").write_text(summary.replace("VALUES", bad))
+        with pytest.raises(KvbenchError, match=f"metric 'http_tps' has {message} values"):
+            load(tmp_path)
+
+
+def test_broken_pyperf_suite_is_a_clear_error(tmp_path):
+    (tmp_path / "suite.json").write_text('{"version": "1.0", "benchmarks": [{"runs": 3}]}')
+    with pytest.raises(KvbenchError, match="not a valid pyperf suite"):
+        load(tmp_path / "suite.json")
+
+
+def test_unknown_service_names_what_exists(capsys):
+    assert main(["--old", "unoptimized", "--new", "nope", str(FIXTURE)]) == 2
+    err = capsys.readouterr().err
+    assert "no service 'nope' (has: unoptimized, optimized)" in err
+
+
+@pytest.mark.slow
+def test_script_reports_bad_input_in_one_line(tmp_path):
+    (tmp_path / "summary.json").write_text('{"services": {"optimized": {"http_tps": 5}}')
+    for target in (tmp_path / "absent", tmp_path):
+        done = subprocess.run(
+            [sys.executable, str(ROOT / "scripts" / "compare.py"), str(target)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert done.returncode == 2
+        assert len(done.stderr.splitlines()) == 1 and done.stderr.startswith("error: ")
+        assert "Traceback" not in done.stderr and done.stdout == ""
+
+
+def planted(tmp_path, factor: float) -> Path:
+    """A copy of the fixture run whose optimized throughput is scaled by `factor`."""
+    run = tmp_path / f"run-{factor}"
+    shutil.copytree(FIXTURE, run)
+    data = json.loads((run / "summary.json").read_text())
+    tps = data["services"]["optimized"]["http_tps"]
+    tps["values"] = [v * factor for v in tps["values"]]
+    (run / "summary.json").write_text(json.dumps(data))
+    return run
+
+
+def test_gate_fails_on_a_planted_regression(tmp_path, capsys):
+    code = main(
+        ["--fail-on-regression", "10", "--service", "optimized", str(FIXTURE)]
+        + [str(planted(tmp_path, 0.8))]
+    )
+    assert code == 1
+    err = capsys.readouterr().err
+    assert err.startswith("regression: http_tps [optimized] -20.00% worse")
+    assert len(err.splitlines()) == 1
+
+
+def test_gate_passes_without_a_regression(tmp_path):
+    same = planted(tmp_path, 1.0)
+    assert (
+        main(["--fail-on-regression", "10", "--service", "optimized", str(FIXTURE), str(same)]) == 0
+    )
+
+
+def test_gate_ignores_regressions_under_the_threshold(tmp_path):
+    rows = compare_sets(
+        load(FIXTURE).services["optimized"], load(planted(tmp_path, 0.95)).services["optimized"]
+    )
+    assert [r.metric for r in rows if r.verdict == "worse"] == ["http_tps"]
+    assert regressions(rows, 10) == []
+    assert [r.metric for r in regressions(rows, 4)] == ["http_tps"]
+
+
+def slower_machine(tmp_path, factor: float) -> Path:
+    """A copy of the fixture run in which every service's throughput is scaled alike."""
+    run = tmp_path / f"slow-{factor}"
+    shutil.copytree(FIXTURE, run)
+    data = json.loads((run / "summary.json").read_text())
+    for metrics in data["services"].values():
+        metrics["http_tps"]["values"] = [v * factor for v in metrics["http_tps"]["values"]]
+    (run / "summary.json").write_text(json.dumps(data))
+    return run
+
+
+def test_relative_gate_forgives_a_slower_machine_but_not_a_slower_service(tmp_path):
+    gate = ["--fail-on-regression", "10", "--service", "optimized", "--metric", "http_tps"]
+    slow = str(slower_machine(tmp_path, 0.6))
+    assert main([*gate, str(FIXTURE), slow]) == 1  # absolute: everything looks 40% worse
+    assert main([*gate, "--relative-to", "unoptimized", str(FIXTURE), slow]) == 0
+    worse = str(planted(tmp_path, 0.6))  # only optimized lost 40%
+    assert main([*gate, "--relative-to", "unoptimized", str(FIXTURE), worse]) == 1
+
+
+def test_relative_values_are_multiples_of_the_base_median():
+    absolute, run = load(FIXTURE), relative(load(FIXTURE), "unoptimized")
+    base = absolute.services["unoptimized"]["http_tps"].values
+    new = run.services["optimized"]["http_tps"]
+    assert new.unit == "x unoptimized"
+    assert list(new.values) == [
+        v / median(base) for v in absolute.services["optimized"]["http_tps"].values
+    ]
+    assert median(run.services["unoptimized"]["http_tps"].values) == pytest.approx(1.0)
+
+
+def main(argv: list[str]) -> int:
+    return cli(["compare", *argv])
