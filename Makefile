@@ -3,6 +3,10 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+# Only the harness (kvbench) is installed: the services (unoptimized, optimized, ladder,
+# peers) are imported from the checkout, in every process a target starts. pyperf's
+# workers run kvbench/micro.py as a script, so the current directory is not enough.
+export PYTHONPATH := $(CURDIR)$(if $(PYTHONPATH),:$(PYTHONPATH))
 
 .DEFAULT_GOAL := help
 .PHONY: help test check format serve-unoptimized serve-optimized
