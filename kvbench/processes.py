@@ -66,10 +66,21 @@ def pin(pid: int, cpus: set[int] | None) -> bool:
     return True
 
 
-def server_env(service: Service, command: list[str], admin_host: str, admin_port: int) -> dict:
+def child_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment of every child process: the checkout first on the import path.
+
+    Only kvbench is installed; the services (unoptimized, optimized, ladder, peers) are
+    imported from the repository, whatever the child's working directory or how it starts
+    (pyperf runs its workers as scripts, whose own folder comes first on sys.path).
+    """
     env = dict(os.environ)
-    env.update(service.env)
+    env.update(extra or {})
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PROJECT_ROOT), env.get("PYTHONPATH")]))
+    return env
+
+
+def server_env(service: Service, command: list[str], admin_host: str, admin_port: int) -> dict:
+    env = child_env(dict(service.env))
     env[ADMIN_HOST_ENV] = admin_host
     env[ADMIN_PORT_ENV] = str(admin_port)
     env[SETTINGS_ENV] = json.dumps({"service": service.name, "command": command[1:]})

@@ -62,6 +62,7 @@ class ResponseParser:
                 return
             data, self.skip = data[self.skip :], 0
             pending, self.pending = self.pending, None
+            assert pending is not None  # skip > 0 only while a response is pending
             on_response(*pending)
         buf = self.buffer + data if self.buffer else data
         pos = 0

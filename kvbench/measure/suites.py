@@ -12,6 +12,7 @@ from pathlib import Path
 import pyperf
 
 from kvbench import KvbenchError
+from kvbench.processes import child_env
 from kvbench.services import Service
 
 # Each value is one worker process's mean over its calibrated loops. pyperf runs all the
@@ -31,7 +32,7 @@ def run_pyperf(module: str, out: Path, args: list[str], cpu: int | None, rounds:
     if cpu is not None:
         command.append(f"--affinity={cpu}")
     for _ in range(rounds):
-        done = subprocess.run(command, capture_output=True, text=True)
+        done = subprocess.run(command, capture_output=True, text=True, env=child_env())
         if done.returncode != 0:
             raise KvbenchError(f"{module} failed:\n{done.stderr.strip()[-2000:]}")
     strip_machine_paths(out)
@@ -80,7 +81,7 @@ def allocations(services: list[Service], quick: bool) -> dict[str, dict[str, lis
         requests,
     ]
     command += [f"--app={s.name}={s.app}" for s in services]
-    done = subprocess.run(command, capture_output=True, text=True)
+    done = subprocess.run(command, capture_output=True, text=True, env=child_env())
     if done.returncode != 0:
         raise KvbenchError(f"allocation count failed:\n{done.stderr.strip()[-2000:]}")
     return json.loads(done.stdout)

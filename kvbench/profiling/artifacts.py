@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from kvbench import KvbenchError
-from kvbench.processes import PROJECT_ROOT
+from kvbench.processes import PROJECT_ROOT, child_env
 
 PROFILES_DIR = PROJECT_ROOT / "bench-results" / "profiles"
 MAX_BYTES = 2_000_000  # every committed artifact stays under this
@@ -77,7 +77,7 @@ def check_size(path: Path) -> None:
 
 def run_tool(command: list[str], what: str, cwd: Path, timeout: float = 600) -> str:
     """Run a profiler's command; its standard output, or a one-line error."""
-    env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT)}
+    env = child_env()
     try:
         done = subprocess.run(
             command, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout

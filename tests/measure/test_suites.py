@@ -7,6 +7,7 @@ import sys
 import pytest
 
 from kvbench.measure.suites import ns_per_op, strip_machine_paths
+from kvbench.processes import child_env
 
 pytestmark = pytest.mark.slow
 
@@ -14,7 +15,9 @@ TINY_PYPERF = ["--processes", "1", "--values", "1", "--warmups", "0", "--min-tim
 
 
 def run(*args: str) -> subprocess.CompletedProcess:
-    done = subprocess.run([sys.executable, "-m", *args], capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, "-m", *args], capture_output=True, text=True, env=child_env()
+    )
     assert done.returncode == 0, done.stderr
     return done
 
@@ -44,7 +47,7 @@ def test_asgi_suite_refuses_an_app_that_answers_wrong(tmp_path):
     out = tmp_path / "asgi.json"
     command = [sys.executable, "-m", "kvbench.workers.asgi_bench", *TINY_PYPERF, "-o", str(out)]
     command.append("--app=erroring=tests.apps.erroring:app")
-    done = subprocess.run(command, capture_output=True, text=True)
+    done = subprocess.run(command, capture_output=True, text=True, env=child_env())
     assert done.returncode != 0
     assert "failed with exit code" in done.stderr  # the worker's assertion stopped pyperf
 
