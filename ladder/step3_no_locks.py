@@ -10,7 +10,15 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from kvbench.contract import NOT_FOUND, ContractError, parse_key, parse_value, preload_items
+from kvbench.contract import (
+    NOT_FOUND,
+    ContractError,
+    check_room,
+    max_keys,
+    parse_key,
+    preload_items,
+    read_value,
+)
 from kvbench.debugvars import admin_listener
 from optimized.app import counters, http_error
 
@@ -55,15 +63,19 @@ def build(store: JsonStore) -> Starlette:
 
     # endregion lockfree-get
 
+    key_bound = max_keys()
+
     async def put(request: Request) -> Response:
         counters.total += 1
         counters.puts += 1
         try:
             key = parse_key(request.scope["query_string"])
-            store.put(key, parse_value(await request.body()))
+            value = await read_value(request.scope, request.receive)
+            check_room(store.values, key, key_bound)
+            store.put(key, value)
         except ContractError as exc:
             counters.errors += 1
-            return PlainTextResponse(exc.message, exc.status)
+            return PlainTextResponse(exc.message, exc.status, headers=exc.headers)
         return Response(status_code=204)
 
     app = Starlette(
