@@ -1,4 +1,6 @@
-"""A system ceiling: nginx answering `GET /get?key=K` with a JSON body from its config alone.
+"""nginx, two ways: a system ceiling, and a reverse proxy that bounds slow and large clients.
+
+The ceiling answers `GET /get?key=K` with a JSON body from its config alone.
 
 No store, no Python: it bounds what the load generator and the loopback can carry on this
 machine. The body is built from the query (`{"key":"$arg_key","value":"test-value"}`), so
@@ -7,23 +9,38 @@ generator's checks still apply. /debug/vars is a fixed document on the admin por
 the harness can start and wait for it as for any service; its GC and RSS figures are
 zeros that mean "not measured", never "none".
 
+With `--upstream NAME` nginx is instead a reverse proxy in front of that service (started
+here on a free loopback port, with /debug/vars on the admin port as usual): it bounds what
+uvicorn alone cannot, the time a client may take over its request head and between two
+reads of its body, and the body size (the contract's 64 KiB, refused before the service
+sees a byte), and keeps its connections to the service alive.
+
 This launcher writes the config into a temporary prefix, runs nginx in the foreground as
 its child (CPU pinning and the process group carry over) and removes the prefix after.
+nginx is a Debian package (`apt-get install nginx-light`), not a Python one.
 
     python -m peers.nginx --host 127.0.0.1 --port 8080
+    python -m peers.nginx --host 127.0.0.1 --port 8000 --upstream optimized
 """
 
 import argparse
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
+from kvbench import KvbenchError
 from kvbench.debugvars import ADMIN_HOST_ENV, ADMIN_PORT_ENV
-from kvbench.server import is_loopback
+from kvbench.server import free_port, is_loopback
+from kvbench.services import get_service
+
+INSTALL_HINT = "nginx is not installed (not on PATH); on Debian: apt-get install nginx-light"
+CLIENT_TIMEOUT_S = 10
 
 DEBUG_VARS = (
     '{"counters":{},"gc":{"since_last_read":{"collections":0,"pause_max_ms":0}},'
@@ -64,6 +81,60 @@ ADMIN = """\
 """
 
 
+# The reverse proxy. Every limit here is one uvicorn does not have (docs/06, "Hostile clients").
+PROXY = """\
+daemon off;
+worker_processes 1;
+pid {prefix}/nginx.pid;
+error_log stderr warn;
+events {{ worker_connections 4096; }}
+http {{
+    access_log off;
+    server_tokens off;
+    keepalive_requests 10000000;
+    # A client gets this long for its whole request head, and between two reads of its
+    # body; then nginx closes the connection (and frees it at once: no FIN_WAIT linger).
+    client_header_timeout {timeout}s;
+    client_body_timeout {timeout}s;
+    send_timeout {timeout}s;
+    reset_timedout_connection on;
+    keepalive_timeout 5s;
+    # The contract's value limit: a longer body is refused (413) before the service sees
+    # it, by its content-length or by the chunk size that would pass it. nginx reads a
+    # body whole before it opens a request to the service; one that fits stays in memory
+    # (the buffer is twice the limit: a full buffer would be written to a temp file).
+    client_max_body_size 64k;
+    client_body_buffer_size 128k;
+    large_client_header_buffers 4 8k;
+    client_body_temp_path {prefix}/body;
+    proxy_temp_path {prefix}/proxy;
+    fastcgi_temp_path {prefix}/fastcgi;
+    uwsgi_temp_path {prefix}/uwsgi;
+    scgi_temp_path {prefix}/scgi;
+    upstream service {{
+        server 127.0.0.1:{upstream};
+        keepalive 64;
+        # Below uvicorn's --timeout-keep-alive (5 s): nginx must never reuse a connection
+        # that uvicorn is closing.
+        keepalive_timeout 4s;
+    }}
+    server {{
+        listen {host}:{port} backlog=2048;
+        error_page 413 @too_large;
+        location / {{
+            proxy_pass http://service;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+        }}
+        location @too_large {{
+            default_type "text/plain; charset=utf-8";
+            return 413 "value too large";
+        }}
+    }}
+}}
+"""
+
+
 def installed() -> str | None:
     """The nginx executable on PATH, or None."""
     return shutil.which("nginx")
@@ -75,6 +146,14 @@ def config(prefix: Path, host: str, port: int, admin_host: str, admin_port: int)
     if admin_port:
         admin = ADMIN.format(host=_bracket(admin_host), port=admin_port, debug_vars=DEBUG_VARS)
     return CONFIG.format(prefix=prefix, host=_bracket(host), port=port, admin=admin)
+
+
+def proxy_config(prefix: Path, host: str, port: int, upstream_port: int, timeout_s: int) -> str:
+    """The whole nginx.conf of the reverse proxy in front of a service on `upstream_port`."""
+    host = _bracket(host)
+    return PROXY.format(
+        prefix=prefix, host=host, port=port, upstream=upstream_port, timeout=timeout_s
+    )
 
 
 def _bracket(host: str) -> str:
@@ -95,18 +174,67 @@ def run(host: str, port: int) -> int:
         return child.wait()
 
 
+def run_proxy(host: str, port: int, upstream: str, timeout_s: int) -> int:
+    """The service on a free loopback port, nginx in front of it; until either one exits."""
+    backend_port = free_port()
+    command = get_service(upstream).command("127.0.0.1", backend_port)
+    print(f"upstream: {' '.join(command)}", flush=True)
+    children = [subprocess.Popen(command, stdin=subprocess.DEVNULL)]
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: [child.terminate() for child in children])
+    try:
+        if not _wait_for_port(children[0], backend_port):
+            return children[0].returncode or 1
+        with tempfile.TemporaryDirectory(prefix="kvbench-nginx-") as tmp:
+            prefix = Path(tmp)
+            prefix.chmod(0o755)  # as root, nginx's workers are `nobody` and write temp files here
+            conf = proxy_config(prefix, host, port, backend_port, timeout_s)
+            (prefix / "nginx.conf").write_text(conf)
+            nginx = [installed() or "nginx", "-p", str(prefix), "-c", str(prefix / "nginx.conf")]
+            children.append(subprocess.Popen(nginx, stdin=subprocess.DEVNULL))
+            while all(child.poll() is None for child in children):
+                time.sleep(0.2)
+            return next(child.returncode for child in children if child.returncode is not None)
+    finally:
+        for child in children:
+            child.terminate()
+            child.wait()
+
+
+def _wait_for_port(process: subprocess.Popen, port: int) -> bool:
+    """True once the service accepts connections; False if it exits first."""
+    while process.poll() is None:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return True
+        except OSError:
+            time.sleep(0.05)
+    return False
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m peers.nginx", description=__doc__)
     parser.add_argument("--host", default="127.0.0.1", help="loopback only")
     parser.add_argument("--port", type=int, default=8080)
+    parser.add_argument("--upstream", help="a service to proxy to, by name (e.g. optimized)")
+    parser.add_argument(
+        "--client-timeout", type=int, default=CLIENT_TIMEOUT_S,
+        help=f"seconds for a request head, and between body reads (default {CLIENT_TIMEOUT_S})",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     if not is_loopback(args.host):
         print(f"error: refusing to bind {args.host}: this peer is loopback only", file=sys.stderr)
         return 2
     if not installed():
-        print("error: nginx is not installed (not on PATH)", file=sys.stderr)
+        print(f"error: {INSTALL_HINT}", file=sys.stderr)
         return 2
-    return run(args.host, args.port)
+    if not args.upstream:
+        return run(args.host, args.port)
+    try:
+        return run_proxy(args.host, args.port, args.upstream, args.client_timeout)
+    except KvbenchError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":
