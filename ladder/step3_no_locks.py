@@ -43,6 +43,9 @@ class JsonStore:
 # endregion json-store
 
 
+key_bound = max_keys()  # the contract's bound on keys, for every rung's store
+
+
 def build(store: JsonStore) -> Starlette:
     """The same routes, counters and handlers around a rung's own store."""
 
@@ -62,8 +65,6 @@ def build(store: JsonStore) -> Starlette:
         return answer
 
     # endregion lockfree-get
-
-    key_bound = max_keys()
 
     async def put(request: Request) -> Response:
         counters.total += 1

@@ -98,6 +98,9 @@ http {{
     client_body_timeout {timeout}s;
     send_timeout {timeout}s;
     reset_timedout_connection on;
+    # After refusing a body, nginx reads and drops what the client still sends (so that
+    # the client reads the answer before a reset), and closes after this long a pause.
+    lingering_timeout {timeout}s;
     keepalive_timeout 5s;
     # The contract's value limit: a longer body is refused (413) before the service sees
     # it, by its content-length or by the chunk size that would pass it. nginx reads a
