@@ -7,11 +7,13 @@ runs them against each served configuration and prints what it measured (docs/06
 
 import select
 import socket
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
+from pathlib import Path
 
 # A request line and one header, then nothing: the blank line that ends the head never comes.
 SLOW_HEAD = b"GET /get?key=key-0042 HTTP/1.1\r\nhost: probe\r\n"
@@ -120,6 +122,7 @@ def not_held(socks: list[socket.socket]) -> tuple[int, int]:
 
 def hold(host: str, port: int, count: int, wait_s: float, first: bytes = SLOW_HEAD) -> Held:
     """`count` connections send `first` and stall; after wait_s, count them and time a GET."""
+    timed_get(host, port)  # a first request warms the server up (imports, thread pool)
     with opened(host, port, count, first) as socks:
         time.sleep(wait_s)
         closed, answered = not_held(socks)
@@ -162,3 +165,58 @@ def big_bodies(host: str, port: int, clients: int, size: int) -> list[BigBody]:
 
 def _readable(sock: socket.socket) -> bool:
     return bool(select.select([sock], [], [], 0)[0])
+
+
+# `python -m kvbench.hostile`: every probe against each served configuration, as a table.
+PROBES = {"slow head": SLOW_HEAD, "slow body": SLOW_BODY, "idle": b""}
+CONFIGURATIONS = ("unoptimized", "optimized", "granian", "optimized+nginx")
+
+
+def configuration(name: str):
+    """A service by name; `granian` is the optimized app on granian, as `kvbench peers` runs it."""
+    from kvbench.peers import ROWS  # the peers' rows, with granian's flags
+    from kvbench.services import get_service
+
+    rows = {row.service.name: row.service for row in ROWS}
+    return rows[name] if name == "granian" else get_service(name)
+
+
+def measure(name: str, connections: int, wait_s: float, big: int, log: Path) -> list[str]:
+    """One table row: each probe on a fresh server, then the big-body probe."""
+    from kvbench.server import running_server
+
+    cells = [f"`{name}`"]
+    for first in PROBES.values():
+        with running_server(configuration(name), log_path=log) as server:
+            held = hold(server.host, server.port, connections, wait_s, first)
+        get = f"{held.get_status} in {held.get_ms:.1f} ms" if held.get_status else "none in 5 s"
+        cells += [f"{held.still_open:,} of {held.opened:,}", get]
+    with running_server(configuration(name), log_path=log) as server:
+        before = server.debug_vars()["peak_rss_bytes"]
+        statuses = {r.status for r in big_bodies(server.host, server.port, 4, big)}
+        after = server.debug_vars()["peak_rss_bytes"]
+    cells.append(f"{sorted(statuses)}: {before / 1e6:.0f} -> {after / 1e6:.0f} MB")
+    return cells
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m kvbench.hostile", description=__doc__)
+    parser.add_argument("--services", default=",".join(CONFIGURATIONS), help="comma-separated")
+    parser.add_argument("--connections", type=int, default=3000, help="held per probe")
+    parser.add_argument("--wait", type=float, default=12.0, help="seconds before counting")
+    parser.add_argument("--big-mb", type=int, default=256, help="size of each of 4 PUTs")
+    args = parser.parse_args(argv)
+    heads = [f"{probe}: still open after {args.wait:g} s | GET meanwhile" for probe in PROBES]
+    print(f"| configuration | {' | '.join(heads)} | 4 x {args.big_mb} MB PUTs: peak RSS |")
+    print("| --- " * (2 + 2 * len(PROBES)) + "|")
+    with tempfile.TemporaryDirectory() as tmp:  # the servers' logs, out of the table's way
+        for name in args.services.split(","):
+            row = measure(name, args.connections, args.wait, args.big_mb << 20, Path(tmp) / "log")
+            print("| " + " | ".join(row) + " |", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
