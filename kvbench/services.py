@@ -106,7 +106,21 @@ NGINX = Peer(
 )
 
 
+# A service behind a reverse proxy is named NAME+PROXY, e.g. `optimized+nginx`.
+PROXIES = ("nginx",)
+
+
+def behind_proxy(service: Service, proxy: str = "nginx") -> Service:
+    """The service behind nginx, with its client timeouts and body limit (kvbench/proxy.py)."""
+    flags = ("--upstream", service.name)
+    name = f"{service.name}+{proxy}"
+    return Service(name, "kvbench.proxy:main", flags, server="python", env=service.env)
+
+
 def get_service(name: str) -> Service:
+    base, plus, proxy = name.partition("+")
+    if plus and proxy in PROXIES:
+        return behind_proxy(get_service(base), proxy)
     rungs = {service.name: service for service, _ in LADDER}
     try:
         return SERVICES.get(name) or rungs[name]

@@ -10,7 +10,15 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from kvbench.runtime.contract import NOT_FOUND, ContractError, parse_key, parse_value, preload_items
+from kvbench.runtime.contract import (
+    NOT_FOUND,
+    ContractError,
+    check_room,
+    max_keys,
+    parse_key,
+    preload_items,
+    read_value,
+)
 from kvbench.runtime.debugvars import admin_listener
 from optimized.app import counters, http_error
 
@@ -33,6 +41,9 @@ class JsonStore:
 
 
 # endregion json-store
+
+
+key_bound = max_keys()  # the contract's bound on keys, for every rung's store
 
 
 def build(store: JsonStore) -> Starlette:
@@ -60,10 +71,12 @@ def build(store: JsonStore) -> Starlette:
         counters.puts += 1
         try:
             key = parse_key(request.scope["query_string"])
-            store.put(key, parse_value(await request.body()))
+            value = await read_value(request.scope, request.receive)
+            check_room(store.values, key, key_bound)
+            store.put(key, value)
         except ContractError as exc:
             counters.errors += 1
-            return PlainTextResponse(exc.message, exc.status)
+            return PlainTextResponse(exc.message, exc.status, headers=exc.headers)
         return Response(status_code=204)
 
     app = Starlette(

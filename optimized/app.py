@@ -16,12 +16,20 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
-from kvbench.runtime.contract import NOT_FOUND, ContractError, parse_key, parse_value
+from kvbench.runtime.contract import (
+    NOT_FOUND,
+    ContractError,
+    check_room,
+    max_keys,
+    parse_key,
+    read_value,
+)
 from kvbench.runtime.debugvars import admin_listener
 from optimized.store import Counters, encode, preloaded
 
 counters = Counters()
 answers = preloaded()
+key_bound = max_keys()
 
 
 # region hot-get
@@ -80,10 +88,11 @@ async def put(request: Request) -> Response:
     counters.puts += 1
     try:
         key = parse_key(request.scope["query_string"])
-        value = parse_value(await request.body())
+        value = await read_value(request.scope, request.receive)
+        check_room(answers, key, key_bound)
     except ContractError as exc:
         counters.errors += 1
-        return PlainTextResponse(exc.message, exc.status)
+        return PlainTextResponse(exc.message, exc.status, headers=exc.headers)
     answers[key] = encode(key, value)
     return Response(status_code=204)
 

@@ -9,21 +9,23 @@ import gc
 from contextlib import AsyncExitStack
 
 from kvbench.runtime.contract import (
-    MAX_VALUE_BYTES,
     NOT_FOUND,
-    VALUE_TOO_LARGE,
     ContractError,
+    check_room,
+    max_keys,
     parse_key,
-    parse_value,
+    read_value,
 )
 from kvbench.runtime.debugvars import admin_listener
 from optimized.store import Counters, encode, preloaded
 
 TEXT_TYPE = (b"content-type", b"text/plain; charset=utf-8")
+CLOSE = (b"connection", b"close")
 READS = frozenset({"GET", "HEAD"})
 
 counters = Counters()
 answers = preloaded()
+key_bound = max_keys()
 
 
 async def app(scope, receive, send) -> None:
@@ -67,34 +69,22 @@ async def put(scope, receive, send) -> None:
     counters.puts += 1
     try:
         key = parse_key(scope["query_string"])
-        value = parse_value(await read_body(receive))
+        value = await read_value(scope, receive)
+        check_room(answers, key, key_bound)
     except ContractError as exc:
         counters.errors += 1
-        await text(send, exc.status, exc.message)
+        await text(send, exc.status, exc.message, exc.close)
         return
     answers[key] = encode(key, value)
     await send({"type": "http.response.start", "status": 204, "headers": []})
     await send({"type": "http.response.body", "body": b""})
 
 
-async def read_body(receive) -> bytes:
-    """The request body; over the limit, stop keeping it (the answer is 413 anyway)."""
-    chunks, size, more = [], 0, True
-    while more:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            break
-        chunk, more = message.get("body", b""), message.get("more_body", False)
-        size += len(chunk)
-        if size > MAX_VALUE_BYTES:
-            raise ContractError(413, VALUE_TOO_LARGE)
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
-async def text(send, status: int, message: str) -> None:
+async def text(send, status: int, message: str, close: bool = False) -> None:
     body = message.encode()
     headers = [(b"content-length", b"%d" % len(body)), TEXT_TYPE]
+    if close:
+        headers.append(CLOSE)
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 

@@ -20,12 +20,15 @@ from kvbench.runtime.contract import (
     MISSING_KEY,
     NOT_FOUND,
     ContractError,
-    parse_value,
+    check_room,
+    max_keys,
     preload_items,
+    read_value,
 )
 from kvbench.runtime.debugvars import admin_listener
 
 store: dict[str, str] = dict(preload_items())
+key_bound = max_keys()
 counters = {"total": 0, "gets": 0, "puts": 0, "hits": 0, "misses": 0, "errors": 0}
 
 
@@ -64,9 +67,11 @@ async def write_item(request: Request, key: str | None = None):
     counters["puts"] += 1
     key = checked(key)
     try:
-        store[key] = parse_value(await request.body())
+        value = await read_value(request.scope, request.receive)
+        check_room(store, key, key_bound)
     except ContractError as exc:
-        raise HTTPException(status_code=exc.status, detail=exc.message) from None
+        raise HTTPException(exc.status, exc.message, exc.headers) from None
+    store[key] = value
     return Response(status_code=204)
 
 

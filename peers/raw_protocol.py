@@ -23,6 +23,8 @@ from kvbench.runtime.contract import (
     NOT_FOUND,
     VALUE_TOO_LARGE,
     ContractError,
+    check_room,
+    max_keys,
     parse_key,
     parse_value,
 )
@@ -32,9 +34,11 @@ from optimized.store import Counters, encode, preloaded
 
 STATUS = {
     200: b"200 OK", 204: b"204 No Content", 400: b"400 Bad Request", 404: b"404 Not Found",
-    405: b"405 Method Not Allowed", 413: b"413 Content Too Large",
+    405: b"405 Method Not Allowed", 413: b"413 Content Too Large", 507: b"507 Insufficient Storage",
 }  # fmt: skip
 READS = frozenset({b"GET", b"HEAD"})
+TEXT_TYPE = (b"content-type", b"text/plain; charset=utf-8")
+CLOSE = (b"connection", b"close")
 BACKLOG = 2048
 
 
@@ -46,6 +50,7 @@ def tail(headers: list, body: bytes) -> bytes:
 
 counters = Counters()
 answers = {key: tail(*answer) for key, answer in preloaded().items()}
+key_bound = max_keys()
 date = [b""]  # the current date line, refreshed once a second as uvicorn does
 
 
@@ -54,12 +59,12 @@ def refresh_date(loop: asyncio.AbstractEventLoop) -> None:
     loop.call_later(1.0, refresh_date, loop)
 
 
-def text(status: int, message: str) -> bytes:
+def text(status: int, message: str, close: bool = False) -> bytes:
     body = message.encode()
-    return b"HTTP/1.1 %s\r\n%s" % (STATUS[status], date[0]) + tail(
-        [(b"content-length", b"%d" % len(body)), (b"content-type", b"text/plain; charset=utf-8")],
-        body,
-    )
+    headers = [(b"content-length", b"%d" % len(body)), TEXT_TYPE]
+    if close:
+        headers.append(CLOSE)
+    return b"HTTP/1.1 %s\r\n%s" % (STATUS[status], date[0]) + tail(headers, body)
 
 
 class KeyValueProtocol(asyncio.Protocol):
@@ -70,7 +75,8 @@ class KeyValueProtocol(asyncio.Protocol):
         self.parser = httptools.HttpRequestParser(self)
         self.url = b""
         self.body: list[bytes] = []
-        self.size = 0
+        self.size = self.declared = 0
+        self.refused = False  # answered 413 mid-request; the connection is closing
 
     def data_received(self, data: bytes) -> None:
         try:
@@ -80,23 +86,47 @@ class KeyValueProtocol(asyncio.Protocol):
             self.transport.close()
 
     def on_message_begin(self) -> None:
-        self.url, self.body, self.size = b"", [], 0
+        self.url, self.body, self.size, self.declared = b"", [], 0, 0
 
     def on_url(self, url: bytes) -> None:
         self.url += url  # it may come in pieces
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        if len(name) == 14 and name.lower() == b"content-length" and value.isdigit():
+            self.declared = int(value)
+
+    def on_headers_complete(self) -> None:
+        if self.declared > MAX_VALUE_BYTES and self.is_put():
+            self.refuse()  # before a single body byte is read, as read_value does
 
     def on_body(self, body: bytes) -> None:
         self.size += len(body)
         if self.size <= MAX_VALUE_BYTES:
             self.body.append(body)
+        elif self.is_put() and not self.refused:
+            self.refuse()  # the running limit: stop at the first byte past it
+
+    def is_put(self) -> bool:
+        return self.parser.get_method() == b"PUT" and self.url.partition(b"?")[0] == b"/put"
+
+    def refuse(self) -> None:
+        """413 now, then close instead of reading the rest of the body."""
+        counters.total += 1
+        counters.puts += 1
+        counters.errors += 1
+        self.refused = True
+        self.transport.write(text(413, VALUE_TOO_LARGE, close=True))
+        self.transport.close()
 
     def on_message_complete(self) -> None:
+        if self.refused:
+            return  # answered already, and closing
         path, _, query = self.url.partition(b"?")
         method = self.parser.get_method()
         if path == b"/get" and method in READS:
             response = get(query)
         elif path == b"/put" and method == b"PUT":
-            response = put(query, self.body, self.size)
+            response = put(query, self.body)
         else:
             counters.total += 1
             counters.errors += 1
@@ -124,14 +154,13 @@ def get(query: bytes) -> bytes:
     return b"HTTP/1.1 200 OK\r\n" + date[0] + answer
 
 
-def put(query: bytes, chunks: list[bytes], size: int) -> bytes:
+def put(query: bytes, chunks: list[bytes]) -> bytes:
     counters.total += 1
     counters.puts += 1
     try:
         key = parse_key(query)
-        if size > MAX_VALUE_BYTES:
-            raise ContractError(413, VALUE_TOO_LARGE)
         value = parse_value(b"".join(chunks))
+        check_room(answers, key, key_bound)
     except ContractError as exc:
         counters.errors += 1
         return text(exc.status, exc.message)

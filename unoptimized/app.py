@@ -13,7 +13,15 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from kvbench.runtime.contract import NOT_FOUND, ContractError, parse_key, parse_value, preload_items
+from kvbench.runtime.contract import (
+    NOT_FOUND,
+    ContractError,
+    check_room,
+    max_keys,
+    parse_key,
+    preload_items,
+    read_value,
+)
 from kvbench.runtime.debugvars import admin_listener
 
 
@@ -22,6 +30,7 @@ class Store:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._data: dict[str, str] = {}
+        self._max_keys = max_keys()
 
     def get(self, key: str) -> str | None:
         with self._lock:
@@ -29,6 +38,7 @@ class Store:
 
     def put(self, key: str, value: str) -> None:
         with self._lock:
+            check_room(self._data, key, self._max_keys)
             self._data[key] = value
 
 
@@ -75,14 +85,15 @@ def get(request: Request) -> Response:
 # region naive-put
 async def put(request: Request) -> Response:
     # Reading the body needs `await`, so this one endpoint is async; it still takes the
-    # same threading.Lock as the readers, now on the event loop itself.
+    # same threading.Lock as the readers, now on the event loop itself. The body is read
+    # with a running limit (not `request.body()`, which reads it all before the check).
     try:
         key = parse_key(request.scope["query_string"])
-        value = parse_value(await request.body())
+        value = await read_value(request.scope, request.receive)
+        store.put(key, value)
     except ContractError as exc:
         stats.incr("total", "puts", "errors")
-        return PlainTextResponse(exc.message, exc.status)
-    store.put(key, value)
+        return PlainTextResponse(exc.message, exc.status, headers=exc.headers)
     stats.incr("total", "puts")
     return Response(status_code=204)
 

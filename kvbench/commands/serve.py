@@ -1,13 +1,15 @@
 """`python -m kvbench serve NAME`: run one service until Ctrl-C or SIGTERM."""
 
 import argparse
+import dataclasses
 import shlex
 import signal
 
 from kvbench import KvbenchError
 from kvbench.processes import running_server
+from kvbench.runtime.contract import MAX_KEYS, MAX_KEYS_ENV
 from kvbench.runtime.net import is_loopback, url_host
-from kvbench.services import LADDER, SERVICES, get_service
+from kvbench.services import LADDER, PROXIES, SERVICES, behind_proxy, get_service
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -22,10 +24,23 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--admin-port", type=int, default=6060, help="0 picks a free port")
     parser.add_argument("--cpu", type=int, action="append", help="pin the server to this CPU")
+    parser.add_argument(
+        "--max-keys", type=int, help=f"most keys the store holds (default {MAX_KEYS:,})"
+    )
+    parser.add_argument(
+        "--proxy", choices=PROXIES, help="serve behind nginx: client timeouts, 64 KiB body limit"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
     service = get_service(args.service)
+    if args.max_keys is not None:  # read by the service's store, as KVBENCH_PRELOAD_KEYS is
+        if args.max_keys < 1:
+            raise KvbenchError("--max-keys must be at least 1")
+        env = (*service.env, (MAX_KEYS_ENV, str(args.max_keys)))
+        service = dataclasses.replace(service, env=env)
+    if args.proxy:  # the launcher says how to install nginx when it is missing
+        service = behind_proxy(service, args.proxy)
     admin_host = args.admin_host or "127.0.0.1"
     if not is_loopback(admin_host):
         print(f"warning: the debug listener is exposed on {admin_host}, as --admin-host asked")

@@ -5,6 +5,7 @@ optimization itself, never a rule of the contract.
 """
 
 import os
+from collections.abc import Awaitable, Callable, Collection, Mapping
 from urllib.parse import unquote_to_bytes
 
 MAX_KEY_BYTES = 256
@@ -16,12 +17,25 @@ PRELOAD_KEYS_ENV = "KVBENCH_PRELOAD_KEYS"
 PRELOAD_COUNT = 1_000
 PRELOAD_VALUE = "test-value"
 
+# Every PUT of a new key may add up to 64 KiB that stays for the life of the process, so
+# the store holds at most this many keys: ten times the preload, and far more than any
+# test or benchmark here creates. That bounds the values at 640 MiB as text; the optimized
+# store keeps each as its encoded answer, up to six times longer for a value of control
+# characters (JSON writes each as \u00XX), so 3.8 GiB at the very worst. A preload above
+# the bound (the keys curve preloads up to a million) raises the bound to the preload: the
+# operator's own data always fits, and the store then starts full. KVBENCH_MAX_KEYS (or
+# `kvbench serve --max-keys`) sets another bound.
+MAX_KEYS_ENV = "KVBENCH_MAX_KEYS"
+MAX_KEYS = 10_000
+
 MISSING_KEY = "missing key"
 KEY_TOO_LONG = "key too long"
 BAD_KEY_ENCODING = "key is not valid percent-encoded UTF-8"
 NOT_FOUND = "key not found"
 VALUE_TOO_LARGE = "value too large"
 BAD_VALUE_ENCODING = "value is not valid UTF-8"
+BODY_INCOMPLETE = "request body incomplete"
+STORE_FULL = "store is full: no new keys"
 
 _HEX = frozenset(b"0123456789abcdefABCDEF")
 
@@ -29,19 +43,35 @@ _HEX = frozenset(b"0123456789abcdefABCDEF")
 class ContractError(Exception):
     """A request the contract rejects; carries the status code and the plain-text message."""
 
-    def __init__(self, status: int, message: str) -> None:
+    def __init__(self, status: int, message: str, close: bool = False) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
+        self.close = close  # the body was left unread: answer, then close the connection
+
+    @property
+    def headers(self) -> dict[str, str] | None:
+        # uvicorn (h11 and httptools) and granian close the connection after an answer
+        # that says `connection: close`, instead of reading the rest of the body.
+        return {"connection": "close"} if self.close else None
 
 
 def preload_count() -> int:
     """How many keys to preload: 1,000, or KVBENCH_PRELOAD_KEYS when it is set."""
-    text = os.environ.get(PRELOAD_KEYS_ENV, "")
+    return _count_from_env(PRELOAD_KEYS_ENV, PRELOAD_COUNT)
+
+
+def max_keys() -> int:
+    """The most keys a store holds: 10,000 or KVBENCH_MAX_KEYS, never fewer than the preload."""
+    return max(_count_from_env(MAX_KEYS_ENV, MAX_KEYS), preload_count())
+
+
+def _count_from_env(name: str, default: int) -> int:
+    text = os.environ.get(name, "")
     if not text:
-        return PRELOAD_COUNT
+        return default
     if not text.isdigit() or int(text) < 1:
-        raise ValueError(f"{PRELOAD_KEYS_ENV} must be a whole number >= 1, not {text!r}")
+        raise ValueError(f"{name} must be a whole number >= 1, not {text!r}")
     return int(text)
 
 
@@ -80,6 +110,45 @@ def parse_value(body: bytes) -> str:
         return body.decode("utf-8")
     except UnicodeDecodeError:
         raise ContractError(400, BAD_VALUE_ENCODING) from None
+
+
+async def read_value(scope: Mapping, receive: Callable[[], Awaitable[Mapping]]) -> str:
+    """Read a PUT body with a running limit and return it as text, or raise ContractError.
+
+    A declared content-length over the limit is refused before anything is read: the
+    client gets its 413 without sending a body byte, and no `100 Continue` (servers send
+    that on the first receive). Otherwise reading stops at the first chunk past the limit,
+    so a body of any size costs at most the limit plus one chunk of memory.
+    """
+    if _declared_length(scope["headers"]) > MAX_VALUE_BYTES:
+        raise ContractError(413, VALUE_TOO_LARGE, close=True)
+    chunks, size, more = [], 0, True
+    while more:
+        message = await receive()
+        if message["type"] != "http.request":
+            # http.disconnect: the client hung up mid-body, or sent a framing the server
+            # refused (granian reports a bad chunk size this way). Nobody may hear the 400.
+            raise ContractError(400, BODY_INCOMPLETE, close=True)
+        chunk, more = message.get("body", b""), message.get("more_body", False)
+        size += len(chunk)
+        if size > MAX_VALUE_BYTES:
+            raise ContractError(413, VALUE_TOO_LARGE, close=True)
+        chunks.append(chunk)
+    return parse_value(b"".join(chunks))
+
+
+def check_room(store: Collection[str], key: str, limit: int) -> None:
+    """Refuse a new key once the store holds `limit` keys (507); updates always fit."""
+    if len(store) >= limit and key not in store:
+        raise ContractError(507, STORE_FULL)
+
+
+def _declared_length(headers: list[tuple[bytes, bytes]]) -> int:
+    # The server has already refused a malformed or repeated content-length (400).
+    for name, value in headers:
+        if name == b"content-length":
+            return int(value) if value.isdigit() else 0
+    return 0
 
 
 def _first_key(query_string: bytes) -> bytes | None:

@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import threading
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
@@ -17,6 +18,7 @@ import psutil
 import pytest
 
 from kvbench.processes import PROJECT_ROOT
+from peers import nginx
 
 SERVER_FLAGS = {
     "unoptimized": "--loop asyncio --http h11",
@@ -154,3 +156,37 @@ def test_serve_port_in_use_is_a_clear_error():
     assert serve.process.returncode == 2, output
     assert "error: optimized exited with code" in output
     assert "Traceback" not in output
+
+
+NEEDS_NGINX = pytest.mark.skipif(not nginx.installed(), reason=nginx.INSTALL_HINT)
+
+
+def put(url: str, key: str) -> int:
+    target = url.replace("/get?key=key-0042", f"/put?key={key}")
+    try:
+        with urllib.request.urlopen(urllib.request.Request(target, b"v", method="PUT")) as answer:
+            return answer.status
+    except urllib.error.HTTPError as error:
+        return error.code
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "extra",
+    [
+        pytest.param((), id="direct"),
+        pytest.param(("--proxy", "nginx"), id="nginx", marks=NEEDS_NGINX),
+    ],
+)
+def test_serve_max_keys_bounds_the_store(extra):
+    with serving(
+        "optimized", "--port", "0", "--admin-port", "0", "--max-keys", "1001", *extra
+    ) as serve:
+        running = serve.wait_for("running: ")
+        service_url = printed_url(serve.wait_for("service: "))
+        pid = json.loads(fetch(printed_url(serve.wait_for("debug: ")))[1])["pid"]
+        serve.server_pid = os.getpgid(pid)  # behind nginx, the launcher's group
+        assert ("-m kvbench.proxy" in running) == bool(extra)
+        assert [put(service_url, k) for k in ("one", "two", "one")] == [204, 507, 204]
+        serve.process.send_signal(signal.SIGTERM)
+        assert serve.finish().count("Traceback") == 0

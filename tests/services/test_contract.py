@@ -1,5 +1,6 @@
 """The HTTP contract, checked on both services, in-process and over a real server."""
 
+import asyncio
 import json
 import re
 from urllib.parse import quote, quote_plus
@@ -11,12 +12,21 @@ from hypothesis import strategies as st
 from kvbench.runtime.contract import (
     BAD_KEY_ENCODING,
     BAD_VALUE_ENCODING,
+    BODY_INCOMPLETE,
     KEY_TOO_LONG,
     MAX_KEY_BYTES,
+    MAX_KEYS,
+    MAX_KEYS_ENV,
     MAX_VALUE_BYTES,
     MISSING_KEY,
     NOT_FOUND,
+    PRELOAD_KEYS_ENV,
+    STORE_FULL,
     VALUE_TOO_LARGE,
+    ContractError,
+    check_room,
+    max_keys,
+    read_value,
 )
 from kvbench.services import SERVICES
 from kvbench.workers.inprocess import call, http_scope
@@ -298,3 +308,85 @@ def test_any_text_round_trips_in_process(make_client, name, key, value, plus):
     encoded = quote_plus(key, safe="") if plus else quote(key, safe="")
     assert client.request("PUT", "/put?key=" + encoded, value.encode()) == (204, None, b"")
     assert client.request("GET", "/get?key=" + encoded) == (200, JSON, body_for(key, value))
+
+
+def reader(*messages: dict):
+    """A receive() that hands out these messages and counts how many were asked for."""
+    given = list(messages)
+    asked = []
+
+    async def receive() -> dict:
+        asked.append(given[len(asked)])
+        return asked[-1]
+
+    return receive, asked
+
+
+def body(chunk: bytes, more: bool = False) -> dict:
+    return {"type": "http.request", "body": chunk, "more_body": more}
+
+
+def scope_with(*headers: tuple[bytes, bytes]) -> dict:
+    return {"headers": [(b"host", b"x"), *headers]}
+
+
+def read(scope: dict, receive) -> str:
+    return asyncio.run(read_value(scope, receive))
+
+
+def test_read_value_joins_the_chunks():
+    receive, _ = reader(body(b"ab", more=True), body(b"", more=True), body("cé".encode()))
+    assert read(scope_with(), receive) == "abcé"
+
+
+def test_a_declared_length_over_the_limit_is_refused_without_reading():
+    receive, asked = reader(body(b"x"))
+    scope = scope_with((b"content-length", str(MAX_VALUE_BYTES + 1).encode()))
+    with pytest.raises(ContractError) as refused:
+        read(scope, receive)
+    assert (refused.value.status, refused.value.message) == (413, VALUE_TOO_LARGE)
+    assert refused.value.headers == {"connection": "close"}
+    assert asked == []  # receive() never called: no body byte read, no 100 Continue sent
+
+
+def test_reading_stops_at_the_first_chunk_past_the_limit():
+    chunk = b"x" * 1024
+    receive, asked = reader(*[body(chunk, more=True) for _ in range(1000)])
+    with pytest.raises(ContractError, match=VALUE_TOO_LARGE):
+        read(scope_with(), receive)
+    assert len(asked) == MAX_VALUE_BYTES // len(chunk) + 1
+
+
+def test_exactly_the_limit_is_read_whole():
+    receive, _ = reader(body(b"x" * MAX_VALUE_BYTES))
+    assert len(read(scope_with((b"content-length", b"65536")), receive)) == MAX_VALUE_BYTES
+
+
+def test_a_disconnect_mid_body_is_a_400_that_closes():
+    receive, _ = reader(body(b"ab", more=True), {"type": "http.disconnect"})
+    with pytest.raises(ContractError) as refused:
+        read(scope_with(), receive)
+    assert (refused.value.status, refused.value.message) == (400, BODY_INCOMPLETE)
+    assert refused.value.close
+
+
+def test_check_room_refuses_only_new_keys_once_full():
+    store = {"a": 1, "b": 2}
+    check_room(store, "c", 3)
+    check_room(store, "a", 2)  # an update always fits
+    with pytest.raises(ContractError) as refused:
+        check_room(store, "c", 2)
+    assert (refused.value.status, refused.value.message) == (507, STORE_FULL)
+
+
+def test_max_keys_defaults_reads_the_env_and_never_refuses_the_preload(monkeypatch):
+    monkeypatch.delenv(MAX_KEYS_ENV, raising=False)
+    monkeypatch.delenv(PRELOAD_KEYS_ENV, raising=False)
+    assert max_keys() == MAX_KEYS == 10_000
+    monkeypatch.setenv(MAX_KEYS_ENV, "1500")
+    assert max_keys() == 1500
+    monkeypatch.setenv(PRELOAD_KEYS_ENV, "100000")
+    assert max_keys() == 100_000  # a bigger preload raises the bound: the store starts full
+    monkeypatch.setenv(MAX_KEYS_ENV, "0")
+    with pytest.raises(ValueError, match=MAX_KEYS_ENV):
+        max_keys()

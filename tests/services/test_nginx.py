@@ -1,13 +1,13 @@
 """The nginx peer: its config, and a clear refusal where nginx is not installed."""
 
 import json
-from pathlib import Path
 
+from kvbench.services import get_service
 from peers import nginx
 
 
 def test_config_answers_get_and_serves_debug_vars_on_the_admin_port():
-    text = nginx.config(Path("/p"), "127.0.0.1", 8080, "127.0.0.1", 6060)
+    text = nginx.config("/p", "127.0.0.1", 8080, "127.0.0.1", 6060)
     assert "listen 127.0.0.1:8080 backlog=2048;" in text and "listen 127.0.0.1:6060;" in text
     assert """return 200 '{"key":"$arg_key","value":"test-value"}';""" in text
     assert "access_log off;" in text and "daemon off;" in text
@@ -15,7 +15,7 @@ def test_config_answers_get_and_serves_debug_vars_on_the_admin_port():
 
 
 def test_config_without_an_admin_port_has_one_server_and_brackets_ipv6():
-    text = nginx.config(Path("/p"), "::1", 8080, "127.0.0.1", 0)
+    text = nginx.config("/p", "::1", 8080, "127.0.0.1", 0)
     assert text.count("server {") == 1
     assert "listen [::1]:8080 backlog=2048;" in text
 
@@ -32,3 +32,27 @@ def test_main_refuses_without_nginx_or_off_loopback(monkeypatch, capsys):
     assert "not installed" in capsys.readouterr().err
     assert nginx.main(["--host", "10.0.0.1"]) == 2
     assert "loopback only" in capsys.readouterr().err
+
+
+def test_proxy_config_bounds_clients_and_keeps_upstream_connections():
+    text = nginx.proxy_config("/p", "127.0.0.1", 8000, 9000, 10)
+    for line in [
+        "listen 127.0.0.1:8000 backlog=2048;",
+        "server 127.0.0.1:9000;",
+        "client_header_timeout 10s;",
+        "client_body_timeout 10s;",
+        "client_max_body_size 64k;",
+        "keepalive 64;",
+        'proxy_set_header Connection "";',
+        'return 413 "value too large";',
+    ]:
+        assert line in text, line
+    assert "listen" not in text.split("server {", 1)[0]  # no admin stub: the service has one
+
+
+def test_a_service_behind_nginx_is_named_and_launched_by_the_proxy():
+    service = get_service("optimized+nginx")
+    assert service.command("127.0.0.1", 8000)[1:] == [
+        "-m", "kvbench.proxy", "--host", "127.0.0.1", "--port", "8000", "--upstream", "optimized",
+    ]  # fmt: skip
+    assert get_service("async+nginx").server_args == ("--upstream", "async")

@@ -1,0 +1,221 @@
+"""Hostile-client probes: clients that never finish a request, or send far too much.
+
+Each probe opens raw loopback sockets against a running server and returns plain numbers.
+The hostile test suite (tests/hostile/) asserts on them; `python -m kvbench.measure.hostile`
+runs them against each served configuration and prints what it measured (docs/06).
+"""
+
+import select
+import socket
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from pathlib import Path
+
+# A request line and one header, then nothing: the blank line that ends the head never comes.
+SLOW_HEAD = b"GET /get?key=key-0042 HTTP/1.1\r\nhost: probe\r\n"
+# A whole head that promises 100 body bytes, then 10 of them, then nothing.
+SLOW_BODY = (
+    b"PUT /put?key=slow-body HTTP/1.1\r\nhost: probe\r\ncontent-length: 100\r\n\r\n0123456789"
+)
+HOT_GET = b"GET /get?key=key-0042 HTTP/1.1\r\nhost: probe\r\nconnection: close\r\n\r\n"
+CHUNK = 64 * 1024
+
+
+@dataclass
+class Held:
+    """What a server did with connections that each sent `first` and then nothing."""
+
+    opened: int  # connections the server accepted (a refused connect is not counted)
+    still_open: int  # after wait_s: neither closed nor answered
+    answered: int  # the server wrote something (a 408, a 400) before or instead of closing
+    wait_s: float
+    get_status: int | None  # a normal GET on a fresh connection while they were held
+    get_ms: float | None
+
+
+@dataclass
+class BigBody:
+    """One oversized chunked PUT: the status it got and how much of the body went out."""
+
+    status: int | None
+    sent_bytes: int
+
+
+def connect(host: str, port: int, timeout: float = 5.0) -> socket.socket:
+    sock = socket.create_connection((host, port), timeout=timeout)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    return sock
+
+
+def read_answer(sock: socket.socket, timeout: float = 5.0) -> bytes:
+    """Everything the server sends until it closes, or until `timeout` of silence."""
+    sock.settimeout(timeout)
+    data = b""
+    with suppress(TimeoutError, ConnectionResetError, BrokenPipeError):
+        while chunk := sock.recv(65536):
+            data += chunk
+    return data
+
+
+def status_of(answer: bytes) -> int | None:
+    """The status code of the first response in `answer`, or None when there is none."""
+    line = answer.split(b"\r\n", 1)[0].split(b" ")
+    ok = len(line) >= 2 and line[0].startswith(b"HTTP/1.") and line[1].isdigit()
+    return int(line[1]) if ok else None
+
+
+def timed_get(host: str, port: int, timeout: float = 5.0) -> tuple[int | None, float | None]:
+    """A normal GET on a fresh connection: its status and milliseconds, or (None, None)."""
+    started = time.perf_counter()
+    try:
+        with connect(host, port, timeout) as sock:
+            sock.sendall(HOT_GET)
+            answer = read_answer(sock, timeout)
+    except OSError:
+        return None, None
+    return status_of(answer), (time.perf_counter() - started) * 1e3
+
+
+@contextmanager
+def opened(host: str, port: int, count: int, first: bytes) -> Iterator[list[socket.socket]]:
+    """`count` connections that each sent `first`; all closed when the block ends."""
+    socks: list[socket.socket] = []
+    try:
+        for _ in range(count):
+            try:
+                sock = connect(host, port, timeout=2.0)
+            except OSError:
+                continue  # refused or timed out: the server's choice, counted by the caller
+            socks.append(sock)
+            with suppress(OSError):
+                sock.sendall(first)
+        yield socks
+    finally:
+        for sock in socks:
+            sock.close()
+
+
+def not_held(socks: list[socket.socket]) -> tuple[int, int]:
+    """How many of these connections the server closed, and how many it answered."""
+    closed = answered = 0
+    poller = select.poll()
+    by_fd = {sock.fileno(): sock for sock in socks}
+    for fd in by_fd:
+        poller.register(fd, select.POLLIN)
+    for fd, _ in poller.poll(0):
+        try:
+            data = by_fd[fd].recv(65536, socket.MSG_DONTWAIT)
+        except BlockingIOError:
+            continue
+        except OSError:
+            data = b""
+        if data:
+            answered += 1
+        else:
+            closed += 1
+    return closed, answered
+
+
+def hold(host: str, port: int, count: int, wait_s: float, first: bytes = SLOW_HEAD) -> Held:
+    """`count` connections send `first` and stall; after wait_s, count them and time a GET."""
+    timed_get(host, port)  # a first request warms the server up (imports, thread pool)
+    with opened(host, port, count, first) as socks:
+        time.sleep(wait_s)
+        closed, answered = not_held(socks)
+        status, ms = timed_get(host, port)  # while the rest are still held
+        return Held(len(socks), len(socks) - closed - answered, answered, wait_s, status, ms)
+
+
+def big_body(host: str, port: int, size: int, key: str = "big-body") -> BigBody:
+    """A chunked PUT of `size` bytes (no content-length), sent until the server answers."""
+    head = f"PUT /put?key={key} HTTP/1.1\r\nhost: probe\r\ntransfer-encoding: chunked\r\n\r\n"
+    chunk = b"%x\r\n%s\r\n" % (CHUNK, b"x" * CHUNK)
+    sent = 0
+    with connect(host, port, timeout=30.0) as sock:
+        try:
+            sock.sendall(head.encode())
+            while sent < size and not _readable(sock):
+                sock.sendall(chunk)
+                sent += CHUNK
+            if sent >= size:
+                sock.sendall(b"0\r\n\r\n")
+        except OSError:
+            pass  # the server answered and closed while we were still sending
+        return BigBody(status_of(read_answer(sock, timeout=10.0)), sent)
+
+
+def big_bodies(host: str, port: int, clients: int, size: int) -> list[BigBody]:
+    """`clients` oversized chunked PUTs at once, one thread each."""
+    results: list[BigBody | None] = [None] * clients
+
+    def one(index: int) -> None:
+        results[index] = big_body(host, port, size, key=f"big-body-{index}")
+
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return [r or BigBody(None, 0) for r in results]
+
+
+def _readable(sock: socket.socket) -> bool:
+    return bool(select.select([sock], [], [], 0)[0])
+
+
+# `python -m kvbench.measure.hostile`: every probe against each served configuration, as a table.
+PROBES = {"slow head": SLOW_HEAD, "slow body": SLOW_BODY, "idle": b""}
+CONFIGURATIONS = ("unoptimized", "optimized", "granian", "optimized+nginx")
+
+
+def configuration(name: str):
+    """A service by name; `granian` is the optimized app on granian, as `kvbench peers` runs it."""
+    from kvbench.services import PEERS, get_service
+
+    rows = {row.service.name: row.service for row in PEERS}
+    return rows[name] if name == "granian" else get_service(name)
+
+
+def measure(name: str, connections: int, wait_s: float, big: int, log: Path) -> list[str]:
+    """One table row: each probe on a fresh server, then the big-body probe."""
+    from kvbench.processes import running_server
+
+    cells = [f"`{name}`"]
+    for first in PROBES.values():
+        with running_server(configuration(name), log_path=log) as server:
+            held = hold(server.host, server.port, connections, wait_s, first)
+        get = f"{held.get_status} in {held.get_ms:.1f} ms" if held.get_status else "none in 5 s"
+        cells += [f"{held.still_open:,} of {held.opened:,}", get]
+    with running_server(configuration(name), log_path=log) as server:
+        before = server.debug_vars()["peak_rss_bytes"]
+        statuses = {r.status or 0 for r in big_bodies(server.host, server.port, 4, big)}
+        after = server.debug_vars()["peak_rss_bytes"]
+    cells.append(f"{sorted(statuses)}: {before / 1e6:.0f} -> {after / 1e6:.0f} MB")
+    return cells
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m kvbench.measure.hostile", description=__doc__)
+    parser.add_argument("--services", default=",".join(CONFIGURATIONS), help="comma-separated")
+    parser.add_argument("--connections", type=int, default=3000, help="held per probe")
+    parser.add_argument("--wait", type=float, default=12.0, help="seconds before counting")
+    parser.add_argument("--big-mb", type=int, default=256, help="size of each of 4 PUTs")
+    args = parser.parse_args(argv)
+    heads = [f"{probe}: still open after {args.wait:g} s | GET meanwhile" for probe in PROBES]
+    print(f"| configuration | {' | '.join(heads)} | 4 x {args.big_mb} MB PUTs: peak RSS |")
+    print("| --- " * (2 + 2 * len(PROBES)) + "|")
+    with tempfile.TemporaryDirectory() as tmp:  # the servers' logs, out of the table's way
+        for name in args.services.split(","):
+            row = measure(name, args.connections, args.wait, args.big_mb << 20, Path(tmp) / "log")
+            print("| " + " | ".join(row) + " |", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
