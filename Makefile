@@ -75,9 +75,12 @@ serve-unoptimized: $(STAMP) ## serve the naive service on :8000 (debug vars on 1
 serve-optimized: $(STAMP) ## serve the optimized service on :8000 (debug vars on 127.0.0.1:6060)
 	$(PY) -m kvbench serve optimized
 
-.PHONY: profile
+.PHONY: profile profile-ladder
 profile: $(STAMP) ## py-spy, scalene and memray profiles of both services into bench-results/profiles/
 	$(PY) -m kvbench profile unoptimized optimized
+
+profile-ladder: $(STAMP) ## py-spy CPU views (flamegraph, speedscope) of every ladder rung into bench-results/profiles/ (about 7 min)
+	$(PY) -m kvbench profile --ladder
 
 .PHONY: bench bench-quick bench-ladder
 bench: $(STAMP) ## the main job: benchmark both services into bench-results/ (about 7 min)
@@ -86,7 +89,7 @@ bench: $(STAMP) ## the main job: benchmark both services into bench-results/ (ab
 bench-quick: $(STAMP) ## a short benchmark (under 2 min) into bench-results/quick/
 	$(PY) -m kvbench bench --quick
 
-bench-ladder: $(STAMP) ## measure every rung of the docs/04 ladder into bench-results/ladder/ (about 12 min)
+bench-ladder: $(STAMP) ## measure every rung of the docs/04 ladder into bench-results/ladder/ (about 18 min)
 	$(PY) -m kvbench bench --ladder --layers asgi,http --latency-window 0 --out bench-results/ladder
 
 # Compare, report and the regression gate (kvbench/results/compare.py, kvbench/report/bench.py).

@@ -2,20 +2,41 @@
 
 import shlex
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from kvbench import KvbenchError
 
 Server = Literal["uvicorn", "granian", "python"]
 
-# A plain `pip install uvicorn` runs asyncio + h11 with the access log and proxy headers
-# on; uvicorn would silently pick uvloop and httptools if they are installed, so pin them.
-NAIVE_UVICORN = ("--loop", "asyncio", "--http", "h11", "--access-log")
-TUNED_UVICORN = (
-    "--loop", "uvloop", "--http", "httptools",
-    "--no-access-log", "--no-proxy-headers", "--no-server-header",
-)  # fmt: skip
+
+@dataclass(frozen=True)
+class Uvicorn:
+    """The uvicorn settings the ladder changes, one per rung; `flags` says them as its CLI does.
+
+    A plain `pip install uvicorn` runs asyncio + h11 with the access log, proxy headers and
+    the Server header on; uvicorn would silently pick uvloop and httptools if they are
+    installed, so loop and parser are always said. The other two are said only when off.
+    """
+
+    loop: Literal["asyncio", "uvloop"] = "asyncio"
+    http: Literal["h11", "httptools"] = "h11"
+    access_log: bool = True
+    proxy_headers: bool = True
+    server_header: bool = True
+
+    @property
+    def flags(self) -> tuple[str, ...]:
+        words = ["--loop", self.loop, "--http", self.http]
+        words.append("--access-log" if self.access_log else "--no-access-log")
+        words += [] if self.proxy_headers else ["--no-proxy-headers"]
+        words += [] if self.server_header else ["--no-server-header"]
+        return tuple(words)
+
+
+NAIVE = Uvicorn()
+TUNED = Uvicorn("uvloop", "httptools", access_log=False, proxy_headers=False, server_header=False)
+NAIVE_UVICORN, TUNED_UVICORN = NAIVE.flags, TUNED.flags
 
 
 @dataclass(frozen=True)
@@ -48,13 +69,41 @@ SERVICES = {
 }
 
 
-# The measured ladder of docs/04: each rung changes one thing of the rung before it.
+# granian's access log is off by default; said anyway, as the uvicorn flags say it. Its
+# accept backlog (1,024 by default) is raised to uvicorn's 2,048.
+GRANIAN_FLAGS = (
+    "--loop", "uvloop", "--http", "1", "--no-ws", "--no-access-log", "--log-level", "warning",
+    "--backlog", "2048",
+)  # fmt: skip
+GRANIAN = Service("granian", "optimized.app:app", GRANIAN_FLAGS, server="granian")
+
+# The server rungs: one uvicorn setting each, cumulative, on the naive app. In the order the
+# naive service's CPU profile ranks what they remove (docs/03): h11 is the widest tower, the
+# access log the next, then asyncio's own loop; the proxy-headers middleware and the Server
+# header are slivers, left for last so that they are measured on the fastest server.
+SERVER_STEPS: list[tuple[str, dict, str]] = [
+    ("httptools", {"http": "httptools"}, "HTTP parsed by httptools (C) instead of h11"),
+    ("noaccesslog", {"access_log": False}, "access log off"),
+    ("uvloop", {"loop": "uvloop"}, "uvloop (C) instead of asyncio's event loop"),
+    ("noproxyheaders", {"proxy_headers": False}, "proxy-headers middleware off"),
+    ("noserverheader", {"server_header": False}, "no Server header"),
+]
+
+
+def server_rungs() -> list[tuple[Service, str]]:
+    """The naive app with one more uvicorn setting changed per rung, ending at TUNED."""
+    settings, rungs = NAIVE, []
+    for name, change, what in SERVER_STEPS:
+        settings = replace(settings, **change)
+        rungs.append((Service(name, "unoptimized.app:app", settings.flags), what))
+    return rungs
+
+
+# The measured ladder of docs/04: each rung changes one thing of the rung before it (one
+# uvicorn setting, the code, or the server); tests/services/test_ladder.py checks it.
 LADDER = [
     (SERVICES["unoptimized"], "the naive service, as a plain uvicorn install runs it"),
-    (
-        Service("server", "unoptimized.app:app", TUNED_UVICORN),
-        "server settings only, no code change",
-    ),
+    *server_rungs(),
     (Service("async", "ladder.step2_async:app", TUNED_UVICORN), "async endpoints, no thread pool"),
     (Service("nolocks", "ladder.step3_no_locks:app", TUNED_UVICORN), "no locks on store and stats"),
     (Service("orjson", "ladder.step4_orjson:app", TUNED_UVICORN), "orjson instead of json"),
@@ -62,7 +111,47 @@ LADDER = [
     (Service("leanroute", "ladder.step6_lean_route:app", TUNED_UVICORN), "raw ASGI route for GET"),
     (Service("hotpath", "ladder.step7_hot_path:app", TUNED_UVICORN), "hot GET ahead of Starlette"),
     (SERVICES["optimized"], "preloaded store frozen out of the GC (gc.freeze)"),
+    (GRANIAN, "the same app on granian (Rust) instead of uvicorn"),
 ]
+
+# The in-process layers (pyperf's ASGI suite, allocations, instructions) call the app's
+# ASGI callable directly: no server, so no server flags, and no lifespan scope, so nothing
+# that only the lifespan does. `optimized` is `hotpath` plus gc.freeze() in its lifespan
+# (tests/services/test_ladder.py checks that nothing else differs): the same code there.
+LIFESPAN_ONLY = {"optimized.app:app": "ladder.step7_hot_path:app"}
+
+
+def in_process_code(service: Service) -> str:
+    """The app the in-process layers really run for `service`."""
+    return LIFESPAN_ONLY.get(service.app, service.app)
+
+
+def same_in_process(services: list[Service]) -> dict[str, str]:
+    """Service name -> the earlier service whose in-process code it runs, for those that do."""
+    first: dict[str, str] = {}
+    same = {}
+    for service in services:
+        code = in_process_code(service)
+        if code in first:
+            same[service.name] = first[code]
+        else:
+            first[code] = service.name
+    return same
+
+
+def in_process_services(services: list[Service]) -> list[Service]:
+    """The services the in-process layers measure: each piece of in-process code once."""
+    same = same_in_process(services)
+    return [service for service in services if service.name not in same]
+
+
+def why_same_in_process(before: Service, after: Service) -> str:
+    """Why two services run the same code in-process, in a few words."""
+    if before.app != after.app:
+        return "the apps differ only in their lifespan, which the in-process layers never run"
+    if before.server != after.server:
+        return "only the server differs, and the in-process layers run no server"
+    return "only the server's settings differ, and the in-process layers run no server"
 
 
 @dataclass(frozen=True)
@@ -74,12 +163,6 @@ class Peer:
 
 
 PYTHON_CEILING, FRAMEWORK_FLOOR = "raw-protocol", "bare-asgi"
-# granian's access log is off by default; said anyway, as the uvicorn flags say it. Its
-# accept backlog (1,024 by default) is raised to uvicorn's 2,048.
-GRANIAN_FLAGS = (
-    "--loop", "uvloop", "--http", "1", "--no-ws", "--no-access-log", "--log-level", "warning",
-    "--backlog", "2048",
-)  # fmt: skip
 PEERS = [
     Peer(SERVICES["unoptimized"], "the naive service, as `make bench` runs it"),
     Peer(SERVICES["optimized"], "the optimized service, as `make bench` runs it"),
@@ -87,10 +170,7 @@ PEERS = [
         Service(FRAMEWORK_FLOOR, "peers.bare_asgi:app", TUNED_UVICORN),
         "framework floor: one bare ASGI callable, same store and bytes, same uvicorn flags",
     ),
-    Peer(
-        Service("granian", "optimized.app:app", GRANIAN_FLAGS, server="granian"),
-        "the optimized app on granian (Rust HTTP server, ASGI interface)",
-    ),
+    Peer(GRANIAN, "the optimized app on granian (Rust HTTP server, ASGI interface)"),
     Peer(
         Service("fastapi", "peers.fastapi_app:app", TUNED_UVICORN),
         "FastAPI as its tutorial teaches (async endpoint returning a dict), tuned uvicorn",

@@ -3,7 +3,21 @@ import sys
 import pytest
 
 from kvbench import KvbenchError
-from kvbench.services import LADDER, PEERS, SERVICES, Service, get_service, parse_variant
+from kvbench.services import (
+    LADDER,
+    NAIVE_UVICORN,
+    PEERS,
+    SERVICES,
+    TUNED,
+    TUNED_UVICORN,
+    Service,
+    Uvicorn,
+    get_service,
+    in_process_services,
+    parse_variant,
+    same_in_process,
+    why_same_in_process,
+)
 
 
 def test_parse_variant():
@@ -43,3 +57,31 @@ def test_commands_say_which_server_runs_the_app():
     assert granian[1:3] == ["-m", "granian"] and granian[-1] == "optimized.app:app"
     raw = peers["raw-protocol"].command("::1", 9)
     assert raw == [sys.executable, "-m", "peers.raw_protocol", "--host", "::1", "--port", "9"]
+
+
+def test_uvicorn_settings_say_loop_and_parser_always_and_the_rest_only_when_off():
+    assert Uvicorn().flags == ("--loop", "asyncio", "--http", "h11", "--access-log")
+    assert Uvicorn().flags == NAIVE_UVICORN and TUNED.flags == TUNED_UVICORN
+    assert TUNED_UVICORN[-2:] == ("--no-proxy-headers", "--no-server-header")
+
+
+def test_each_piece_of_in_process_code_is_measured_once():
+    rungs = [service for service, _ in LADDER]
+    same = same_in_process(rungs)
+    # The server rungs run the naive app; optimized and granian run hotpath's code.
+    assert {name for name, twin in same.items() if twin == "unoptimized"} == {
+        s.name for s in rungs[1:] if s.app == "unoptimized.app:app"
+    }
+    assert same["optimized"] == same["granian"] == "hotpath"
+    measured = [s.name for s in in_process_services(rungs)]
+    assert measured == ["unoptimized", "async", "nolocks", "orjson", "prebuilt", "leanroute",
+                        "hotpath"]  # fmt: skip
+    assert in_process_services([SERVICES["optimized"]]) == [SERVICES["optimized"]]
+
+
+def test_why_two_services_are_the_same_in_process():
+    hotpath, optimized = get_service("hotpath"), get_service("optimized")
+    assert "lifespan" in why_same_in_process(hotpath, optimized)
+    assert "only the server differs" in why_same_in_process(optimized, get_service("granian"))
+    naive, parser = get_service("unoptimized"), get_service("httptools")
+    assert "settings" in why_same_in_process(naive, parser)

@@ -14,7 +14,7 @@ from kvbench.measure.pinning import server_cpus
 from kvbench.measure.progress import Progress
 from kvbench.measure.trials import TrialPlan
 from kvbench.results import files
-from kvbench.services import LADDER, Service, get_service, parse_variant
+from kvbench.services import LADDER, Service, get_service, parse_variant, same_in_process
 
 DEFAULT_OUT = Path("bench-results")
 
@@ -53,8 +53,15 @@ def run(args: argparse.Namespace) -> int:
     progress = Progress(estimate_s(bench))
     names = ", ".join(s.name for s in bench.services)
     progress.say(f"benchmarking {names} into {out}/: about {progress.total_s / 60:.0f} min")
+    same = same_in_process(bench.services) if "asgi" in bench.layers else {}
+    if same:
+        twins = ", ".join(f"{name} ({twin}'s)" for name, twin in same.items())
+        progress.say(f"in-process, the same code is measured once: not again for {twins}")
     out.mkdir(parents=True, exist_ok=True)
-    files.write_json(out / "summary.json", Layers(bench, out, progress).run())
+    summary = Layers(bench, out, progress).run()
+    if same:  # which services have no in-process samples of their own, and whose they share
+        summary["environment"]["in_process_same_as"] = same
+    files.write_json(out / "summary.json", summary)
     progress.say(f"done in {progress.elapsed_s() / 60:.1f} min: {out}/summary.json")
     return 0
 

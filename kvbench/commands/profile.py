@@ -8,12 +8,14 @@ from kvbench import KvbenchError
 from kvbench.profiling import memray, pyspy, scalene
 from kvbench.profiling.artifacts import PROFILES_DIR, Artifact, shown
 from kvbench.profiling.index import run_meta, write_manifest, write_readme
-from kvbench.services import Service, get_service
+from kvbench.services import LADDER, Service, get_service
 
 DEFAULT_SERVICES = ("unoptimized", "optimized")
 LOAD_SECONDS = 10.0
 LIVE_SECONDS = 30
 STEPS = ("cpu", "blocking", "lines", "allocs")
+# What docs/03 and docs/04 show of every rung: the CPU view (flamegraph and speedscope).
+LADDER_STEPS = ("cpu",)
 
 EPILOG = """\
 live profiling of a running service (one started by `python -m kvbench serve`; the
@@ -43,6 +45,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     add("--requests", type=int, default=2000,
         help="measured in-process requests for memray, batch size for scalene")  # fmt: skip
     add("--only", action="append", choices=STEPS, help="only these profiles (repeatable)")
+    add("--ladder", action="store_true", help="every rung of docs/04, CPU view only by default")
     add("--pid", type=int, help="attach to this running process instead")
 
 
@@ -57,13 +60,19 @@ def check(args: argparse.Namespace) -> None:
         raise KvbenchError("--rate, --connections and --requests must be positive")
     if args.seconds is not None and args.seconds <= 0:
         raise KvbenchError("--seconds must be positive")
+    if args.ladder and (args.services or args.pid is not None):
+        raise KvbenchError("--ladder profiles every rung: name no services and no --pid")
 
 
 def run(args: argparse.Namespace) -> int:
     check(args)
     if args.pid is not None:
         return live(args)
-    services = [get_service(name) for name in args.services or DEFAULT_SERVICES]
+    if args.ladder:
+        services = [rung for rung, _ in LADDER]
+        args.only = args.only or list(LADDER_STEPS)
+    else:
+        services = [get_service(name) for name in args.services or DEFAULT_SERVICES]
     out = args.out or PROFILES_DIR
     refused = [profile_service(service, out, args) for service in services]
     readme = write_readme(out)

@@ -26,10 +26,17 @@ def spoken(value: float, unit: str) -> tuple[float, str]:
     return 1.0, SPOKEN.get(unit, unit)
 
 
+def counted(value: float, unit: str) -> str:
+    """A number as `number` says it, except whole counts, which read as they are: 3, not 3.00."""
+    if unit == "count" and float(value).is_integer():
+        return f"{int(value):,}"
+    return number(value)
+
+
 def quantity(value: float, unit: str) -> str:
     """A measured value with its unit, as prose says it: `7.99 µs`, `7,150 req/s`."""
     factor, said = spoken(value, unit)
-    return f"{number(value * factor)} {said}".strip()
+    return f"{counted(value * factor, unit)} {said}".strip()
 
 
 def with_range(stat: Summary) -> str:
@@ -38,7 +45,8 @@ def with_range(stat: Summary) -> str:
     if stat.ci is None:
         return text
     factor = spoken(stat.median, stat.unit)[0]
-    return f"{text} ({number(stat.ci[0] * factor)} to {number(stat.ci[1] * factor)})"
+    low, high = (counted(v * factor, stat.unit) for v in stat.ci)
+    return f"{text} ({low} to {high})"
 
 
 def ratio(value: float) -> str:

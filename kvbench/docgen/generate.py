@@ -12,7 +12,7 @@ from pathlib import Path
 
 from kvbench import KvbenchError
 from kvbench.docgen import blocks as tables
-from kvbench.docgen import checks, profiles, snippets
+from kvbench.docgen import checks, evidence, profiles, snippets
 from kvbench.docgen import rungs as ladder
 from kvbench.docgen.markers import Marked, regions, replace
 from kvbench.docgen.sources import NotMeasured, Sources
@@ -30,6 +30,7 @@ BLOCKS: dict[str, Block] = {
     "capacity": lambda s, doc, words: tables.capacity(s, words),
     "ladder": lambda s, doc, words: ladder.overview(s),
     "rung": lambda s, doc, words: ladder.rung_table(s, *words),
+    "gc-step": lambda s, doc, words: ladder.gc_step(s, *words),
     "peers": lambda s, doc, words: profiles.peers(s),
     "curve": lambda s, doc, words: profiles.curve(s, doc, *words),
     "profiles": lambda s, doc, words: profiles.links(s, doc, words),
@@ -38,6 +39,9 @@ BLOCKS: dict[str, Block] = {
     "profile-lines": lambda s, doc, words: profiles.lines(s, *words),
     "profile-allocs": lambda s, doc, words: profiles.allocs(s, *words),
     "plots": lambda s, doc, words: profiles.plots(s, doc),
+    "flamegraph": lambda s, doc, words: profiles.flamegraph(s, doc, *words),
+    "profile-evidence": lambda s, doc, words: evidence.evidence(s, doc, *words),
+    "profile-removed": lambda s, doc, words: evidence.removed(s, *words),
 }
 
 
@@ -55,7 +59,7 @@ def render_block(marked: Marked, sources: Sources, doc: Path) -> str:
     try:
         return BLOCKS[kind](sources, doc, words)
     except NotMeasured as missing:
-        return f"_{missing.part.capitalize()}: {missing}._"
+        return f"_{missing.title}: {missing}._"
     except TypeError:
         raise KvbenchError(f"wrong arguments for `{kind}`: {' '.join(words)!r}") from None
 

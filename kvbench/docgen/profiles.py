@@ -42,6 +42,22 @@ def links(sources: Sources, doc: Path, services: list[str]) -> str:
     return "\n".join(lines) + f"\n\nHow each was made, with the exact commands: [{index}]({index})."
 
 
+def flamegraph(sources: Sources, doc: Path, service: str) -> str:
+    """`flamegraph SERVICE`: py-spy's CPU flame graph as an image, with how to read it."""
+    path = sources.profile_path(service, "cpu.pyspy.svg")
+    if not path.is_file():
+        part = "profiles" if service in ("unoptimized", "optimized") else "ladder-profiles"
+        raise NotMeasured(part, f"no CPU flame graph of `{service}` is committed")
+    link = sources.link(path, doc)
+    return (
+        f"![CPU flame graph of `{service}` under load, py-spy]({link})\n\n"
+        "_How to read it: each box is a function, standing on the box of its caller; its "
+        "width is its share of the samples (not time order: boxes sit alphabetically); wide "
+        f"boxes with nothing on top are where the CPU goes. [Open the SVG]({link}) to zoom "
+        "and search._"
+    )
+
+
 def component(file: str) -> str:
     """Who a source file belongs to: a package, a standard-library module, or this repository."""
     if "site-packages/" in file:

@@ -9,21 +9,25 @@ from kvbench import KvbenchError
 from kvbench.results.resultset import ResultSet, read_results
 from kvbench.results.summary import Summary
 
-# Optional parts of a results folder and the make target that writes each one.
+# Optional parts of a results folder: the file whose presence means the part was committed,
+# the make target that writes it, and what the docs call it.
 PARTS = {
-    "ladder": ("ladder/summary.json", "make bench-ladder"),
-    "peers": ("peers/summary.json", "make bench-peers"),
-    "profiles": ("profiles/README.md", "make profile"),
+    "ladder": ("ladder/summary.json", "make bench-ladder", "Ladder"),
+    "peers": ("peers/summary.json", "make bench-peers", "Peers"),
+    "profiles": ("profiles/README.md", "make profile", "Profiles"),
+    "ladder-profiles": ("profiles/README.md", "make profile-ladder", "Profiles of the rungs"),
 }
 
 
 class NotMeasured(KvbenchError):
     """A part of the results that this folder does not hold; says which target makes it."""
 
-    def __init__(self, part: str) -> None:
+    def __init__(self, part: str, detail: str = "") -> None:
         self.part = part
         self.target = PARTS[part][1] if part in PARTS else "make bench"
-        super().__init__(f"not measured in the committed results; run `{self.target}`")
+        self.title = PARTS[part][2] if part in PARTS else part.capitalize()
+        said = f"not measured yet: {detail}" if detail else "not measured in the committed results"
+        super().__init__(f"{said}; run `{self.target}`")
 
 
 class Sources:

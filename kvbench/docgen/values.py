@@ -4,8 +4,11 @@
     run optimized http_tps ci               the same with its 95% interval
     run optimized http_tps / unoptimized    the ratio of the medians: `10.7x`
     run optimized http_tps % unoptimized    the change of the medians: `+969%`
-    ladder async http_tps share             the rung's share of the whole ladder's gain
+    ladder async http_tps share             the rung's share of the whole saving per request
+                                            (throughput: of the time per request, 1/x)
+    ladder largest-step gc_collections      the rung that cut that cost most: `async`
     profile unoptimized component logging   a component's share of the CPU profile
+    profile httptools frames h11            a target's share of the CPU samples (evidence.py)
     profile unoptimized allocations         memray's allocations per request
     profile unoptimized threads NAME        how many threads of that name the blocking view shows
     profile unoptimized idle                the share of the thread pool's samples spent waiting
@@ -15,7 +18,7 @@
 """
 
 from kvbench import KvbenchError
-from kvbench.docgen import profiles
+from kvbench.docgen import evidence, profiles
 from kvbench.docgen.formatting import change, interval, number, percent, quantity, ratio
 from kvbench.docgen.rungs import Ladder
 from kvbench.docgen.sources import NotMeasured, Sources
@@ -37,6 +40,8 @@ def _value(words: list[str], sources: Sources) -> str:
         return _profile(words[1], words[2], " ".join(words[3:]), sources)
     if words[:1] == ["env"] and len(words) == 3:
         return setting(sources.environment(words[1]), words[2])
+    if words[:2] == ["ladder", "largest-step"] and len(words) == 3:
+        return f"`{Ladder(sources).largest_step(words[2])}`"
     if len(words) == 3:
         stat = sources.stat(*words)
         return quantity(stat.median, stat.unit)
@@ -56,6 +61,8 @@ def _profile(service: str, what: str, name: str, sources: Sources) -> str:
     if what == "component":
         by_component, _, total = profiles.cpu_shares(sources, service)
         return f"{number(by_component[name] / total * 100, 2)}%"
+    if what == "frames":
+        return evidence.share_of(sources, service, name)
     if what == "allocations":
         return number(sources.profile(service, "allocs.memray.json")["allocations_per_request"])
     found = profiles.threads(sources, service)

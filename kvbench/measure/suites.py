@@ -2,6 +2,10 @@
 
 Each runs as a subprocess (pyperf spawns its own workers and wants a process of its own)
 and leaves a file in the results folder; these functions turn the files into samples.
+In-process, services that run the same code (`kvbench.services.same_in_process`: the
+server rungs, a lifespan-only change) are measured once, under the first one's name: two
+measurements of identical code can only differ by noise, and a test would call some of
+those differences significant.
 """
 
 import json
@@ -13,7 +17,7 @@ import pyperf
 
 from kvbench import KvbenchError
 from kvbench.processes import child_env
-from kvbench.services import Service
+from kvbench.services import Service, in_process_services
 
 # Each value is one worker process's mean over its calibrated loops. pyperf runs all the
 # processes of one benchmark before the next; on a machine whose speed drifts over seconds
@@ -64,7 +68,7 @@ def micro(out: Path, quick: bool, cpu: int | None) -> None:
 
 def asgi(out: Path, services: list[Service], quick: bool, cpu: int | None) -> None:
     # Within a round pyperf alternates the apps too: A's processes, then B's, round after round.
-    apps = [f"--app={s.name}={s.app}" for s in services]
+    apps = [f"--app={s.name}={s.app}" for s in in_process_services(services)]
     run_pyperf("kvbench.workers.asgi_bench", out, [*pyperf_args(quick), *apps], cpu, rounds(quick))
 
 
@@ -80,7 +84,7 @@ def allocations(services: list[Service], quick: bool) -> dict[str, dict[str, lis
         "--requests",
         requests,
     ]
-    command += [f"--app={s.name}={s.app}" for s in services]
+    command += [f"--app={s.name}={s.app}" for s in in_process_services(services)]
     done = subprocess.run(command, capture_output=True, text=True, env=child_env())
     if done.returncode != 0:
         raise KvbenchError(f"allocation count failed:\n{done.stderr.strip()[-2000:]}")

@@ -110,9 +110,18 @@ def run_load(port: int, seconds: float, connections: int, cpus: set[int] | None)
         raise KvbenchError(f"the load generator printed no JSON: {done.stdout[:200]!r}") from None
 
 
-def record_flags(view: View, out: Path, rate: int) -> tuple[str, ...]:
+def record_flags(view: View, out: Path, rate: int, server: str = "uvicorn") -> tuple[str, ...]:
+    # granian runs the app in a worker process of its own: follow it (--subprocesses).
+    children = ("--subprocesses",) if server == "granian" else ()
     return (tool("py-spy"), "record", "-o", str(out), "-f", view.format, "-r", str(rate),
-            *view.flags)  # fmt: skip
+            *view.flags, *children)  # fmt: skip
+
+
+def spied(service: Service, view: View, out: Path, rate: int) -> SpiedService:
+    """The service as py-spy's child, its server, settings and environment unchanged."""
+    flags = record_flags(view, out, rate, service.server)
+    return SpiedService(service.name, service.app, service.server_args, server=service.server,
+                        env=service.env, spy=flags)  # fmt: skip
 
 
 def record(
@@ -120,13 +129,12 @@ def record(
 ) -> Artifact:
     """Serve under py-spy, run the load, stop py-spy with SIGINT so it writes the profile."""
     out = out_dir / view.name
-    spied = SpiedService(
-        service.name, service.app, service.server_args, record_flags(view, out, rate)
-    )
     server_cpus, load_cpus = cpu_plan()
     with tempfile.TemporaryDirectory() as tmp:
         log = Path(tmp) / "server.log"
-        command, load, served = serve_under_load(spied, log, seconds, connections)
+        command, load, served = serve_under_load(
+            spied(service, view, out, rate), log, seconds, connections
+        )
         samples = samples_written(log.read_text(errors="replace"))
     if not out.exists() or out.stat().st_size == 0:
         raise KvbenchError(f"py-spy wrote no {out.name}")

@@ -5,6 +5,8 @@ import sys
 import pytest
 
 from kvbench.cli import build_parser, main
+from kvbench.commands import profile
+from kvbench.services import LADDER
 
 
 def dead_pid() -> int:
@@ -48,3 +50,22 @@ def test_profile_command_writes_files_and_index(tmp_path, capsys):
     assert "## optimized" in readme
     assert "[allocs.memray.json](optimized/allocs.memray.json)" in readme
     assert not list(tmp_path.rglob("*.bin"))
+
+
+def test_ladder_refuses_named_services(capsys, tmp_path):
+    assert main(["profile", "--ladder", "optimized", "--out", str(tmp_path)]) == 2
+    assert "--ladder profiles every rung" in capsys.readouterr().err
+
+
+def test_ladder_profiles_every_rung_cpu_view_only(monkeypatch, tmp_path):
+    made: list[tuple[str, tuple]] = []
+
+    def fake(service, out, args):
+        made.append((service.name, tuple(args.only)))
+        return False
+
+    monkeypatch.setattr(profile, "profile_service", fake)
+    monkeypatch.setattr(profile, "write_readme", lambda out: out / "README.md")
+    assert main(["profile", "--ladder", "--out", str(tmp_path)]) == 0
+    assert [name for name, _ in made] == [rung.name for rung, _ in LADDER]
+    assert {only for _, only in made} == {("cpu",)}

@@ -19,32 +19,13 @@ from kvbench.results.summary import Summary
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURE = ROOT / "tests" / "fixtures" / "run"
-# A tiny ladder: throughput climbs 1,000 -> 1,400 -> 2,600 -> 5,000, so the three steps
-# make 10%, 30% and 60% of the whole gain, and the rungs 1.4x, 2.6x and 5x the first.
-LADDER_TPS = {"unoptimized": 1000, "server": 1400, "async": 2600, "optimized": 5000}
-
-
-def spread(centre: float) -> list[float]:
-    return [centre + d for d in (-4, -3, -2, -1, 0, 0, 1, 2, 3, 4)]
-
-
-def ladder_summary() -> dict:
-    services = {}
-    for name, tps in LADDER_TPS.items():
-        metrics = {"http_tps": tps, "server_cpu_us_per_req": 1e6 / tps,
-                   "asgi_ns_per_op": 5e7 / tps, "asgi_allocs_per_op": 4e5 / tps}  # fmt: skip
-        services[name] = {m: stored(spread(v)) for m, v in metrics.items()}
-    return {"schema": 1, "environment": {"http": {"trials": 10}}, "services": services}
 
 
 @pytest.fixture
-def repo(tmp_path) -> Path:
+def repo(tmp_path, write_ladder) -> Path:
     """A small repository: README, two chapters, a source file and bench-results/."""
     shutil.copytree(FIXTURE, tmp_path / "bench-results")
-    (tmp_path / "bench-results" / "ladder").mkdir()
-    (tmp_path / "bench-results" / "ladder" / "summary.json").write_text(
-        json.dumps(ladder_summary())
-    )
+    write_ladder(tmp_path / "bench-results")
     (tmp_path / "pkg").mkdir()
     (tmp_path / "pkg" / "mod.py").write_text(
         "import os\n\n# region hot\ndef hot():\n    return 1\n# endregion hot\n"
@@ -101,10 +82,9 @@ def test_rendering_the_fixture_gives_the_expected_blocks(repo):
     assert (
         "<!-- begin: include pkg/mod.py#hot -->\n\n```python\ndef hot():\n    return 1\n```" in text
     )
-    assert "| `server` | server settings only, no code change | 1,400 (1,400 to 1,400) |" in text
-    assert "| +40% (p=0.000, n=10) | 1.40x (1.39 to 1.41) | 10% (9.8 to 10%) |" in text
-    assert "| 2.60x (2.59 to 2.61) | 30% (30 to 30%) |" in text
-    assert "| 5.00x (4.98 to 5.02) | 60% (60 to 60%) |" in text
+    assert "| `httptools` | HTTP parsed by httptools (C) instead of h11 | 1,220 (" in text
+    assert "| `async` | async endpoints, no thread pool | 2,700 (" in text
+    assert "| 10.0x (9.94 to 10.1) | 10.0% (9.9 to 10%) |" in text  # granian: 190 -> 100 µs
     peers = (repo / "docs" / "01-b.md").read_text()
     assert "not measured in the committed results; run `make bench-peers`" in peers
 

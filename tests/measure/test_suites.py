@@ -6,10 +6,10 @@ import sys
 
 import pytest
 
+from kvbench.measure import suites
 from kvbench.measure.suites import ns_per_op, strip_machine_paths
 from kvbench.processes import child_env
-
-pytestmark = pytest.mark.slow
+from kvbench.services import LADDER
 
 TINY_PYPERF = ["--processes", "1", "--values", "1", "--warmups", "0", "--min-time", "0.001"]
 
@@ -22,6 +22,7 @@ def run(*args: str) -> subprocess.CompletedProcess:
     return done
 
 
+@pytest.mark.slow
 def test_micro_suite_names_each_service(tmp_path):
     out = tmp_path / "micro.json"
     run("kvbench.workers.micro", *TINY_PYPERF, "-o", str(out))
@@ -36,6 +37,7 @@ def test_micro_suite_names_each_service(tmp_path):
     assert all(v > 0 for series in values.values() for v in series)
 
 
+@pytest.mark.slow
 def test_asgi_suite_runs_each_app(tmp_path):
     out = tmp_path / "asgi.json"
     apps = ["--app=unoptimized=unoptimized.app:app", "--app=optimized=optimized.app:app"]
@@ -43,6 +45,7 @@ def test_asgi_suite_runs_each_app(tmp_path):
     assert set(ns_per_op(out)) == {"asgi[unoptimized]", "asgi[optimized]"}
 
 
+@pytest.mark.slow
 def test_asgi_suite_refuses_an_app_that_answers_wrong(tmp_path):
     out = tmp_path / "asgi.json"
     command = [sys.executable, "-m", "kvbench.workers.asgi_bench", *TINY_PYPERF, "-o", str(out)]
@@ -52,6 +55,7 @@ def test_asgi_suite_refuses_an_app_that_answers_wrong(tmp_path):
     assert "failed with exit code" in done.stderr  # the worker's assertion stopped pyperf
 
 
+@pytest.mark.slow
 def test_allocations_are_counted_per_request():
     apps = ["--app=unoptimized=unoptimized.app:app", "--app=optimized=optimized.app:app"]
     done = run("kvbench.workers.allocs", "--requests", "100", "--repeat", "2", *apps)
@@ -64,6 +68,7 @@ def test_allocations_are_counted_per_request():
     assert counts["unoptimized"]["allocs_per_op"][0] > counts["optimized"]["allocs_per_op"][0]
 
 
+@pytest.mark.slow
 def test_committed_suites_carry_no_machine_paths(tmp_path):
     out = tmp_path / "micro.json"
     run("kvbench.workers.micro", *TINY_PYPERF, "-o", str(out))
@@ -71,3 +76,21 @@ def test_committed_suites_carry_no_machine_paths(tmp_path):
     strip_machine_paths(out)
     assert sys.executable not in out.read_text()  # ...and the results folder does not
     assert ns_per_op(out)  # still a suite pyperf reads
+
+
+def test_in_process_layers_measure_each_piece_of_code_once(monkeypatch, tmp_path):
+    seen: list[list[str]] = []
+    monkeypatch.setattr(suites, "run_pyperf", lambda module, out, args, *rest: seen.append(args))
+
+    def fake_run(command, **options):
+        seen.append(command)
+        return subprocess.CompletedProcess(command, 0, "{}", "")
+
+    monkeypatch.setattr(suites.subprocess, "run", fake_run)
+    rungs = [service for service, _ in LADDER]
+    suites.asgi(tmp_path / "asgi.json", rungs, quick=True, cpu=None)
+    suites.allocations(rungs, quick=True)
+    for args in seen:
+        apps = [word.removeprefix("--app=").partition("=")[0] for word in args if "--app=" in word]
+        assert apps == ["unoptimized", "async", "nolocks", "orjson", "prebuilt", "leanroute",
+                        "hotpath"]  # fmt: skip

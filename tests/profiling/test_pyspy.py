@@ -107,3 +107,11 @@ def test_cpu_flamegraph_shows_the_service_serving_requests(name, tmp_path):
     labels = frames(artifact.path)
     assert serving(name, labels), f"no request frames of {name} among {len(labels)} frames"
     assert artifact.details["load"]["errors"] == 0 and artifact.details["samples"] > 0
+
+
+def test_granian_is_followed_into_its_worker_process(tmp_path):
+    granian = get_service("granian")
+    command = pyspy.spied(granian, pyspy.CPU_SVG, tmp_path / "x.svg", 100).command("::1", 8000)
+    split = command.index("--")
+    assert "--subprocesses" in command[:split] and "--gil" in command[:split]
+    assert command[split + 1 :] == granian.command("::1", 8000)

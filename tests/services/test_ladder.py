@@ -10,7 +10,14 @@ import pytest
 from kvbench.processes import free_port
 from kvbench.runtime.contract import MISSING_KEY, NOT_FOUND
 from kvbench.runtime.debugvars import ADMIN_PORT_ENV
-from kvbench.services import LADDER, Service
+from kvbench.services import (
+    LADDER,
+    LIFESPAN_ONLY,
+    NAIVE_UVICORN,
+    PEERS,
+    TUNED_UVICORN,
+    Service,
+)
 from kvbench.workers.inprocess import call, get_scope, http_scope, load_app
 
 RUNGS = [service for service, _ in LADDER]
@@ -35,11 +42,66 @@ def rung(request) -> Service:
     return request.param
 
 
-def test_ladder_runs_from_unoptimized_to_optimized_one_change_at_a_time():
-    assert [RUNGS[0].name, RUNGS[-1].name] == ["unoptimized", "optimized"]
+def uvicorn_settings(words: tuple[str, ...]) -> dict[str, str]:
+    """uvicorn's command-line flags as settings, uvicorn's defaults for those not given."""
+    settings = {"loop": "auto", "http": "auto", "access-log": "on", "proxy-headers": "on",
+                "server-header": "on", "date-header": "on"}  # fmt: skip
+    words = list(words)
+    while words:
+        word = words.pop(0)
+        if word in ("--loop", "--http"):
+            settings[word[2:]] = words.pop(0)
+        else:
+            name = word.removeprefix("--no-").removeprefix("--")
+            assert name in settings, f"a flag this test does not know: {word}"
+            settings[name] = "off" if word.startswith("--no-") else "on"
+    return settings
+
+
+def changed(before: Service, after: Service) -> list[str]:
+    """What differs between two neighbours: the server, the app, or uvicorn settings."""
+    if before.server != after.server:
+        return ["server"] + (["app"] if before.app != after.app else [])
+    if before.app != after.app:
+        return ["app"] + (["flags"] if before.server_args != after.server_args else [])
+    old, new = uvicorn_settings(before.server_args), uvicorn_settings(after.server_args)
+    return [name for name in old if old[name] != new[name]]
+
+
+def test_ladder_runs_from_unoptimized_to_granian_one_change_at_a_time():
+    assert [RUNGS[0].name, RUNGS[-2].name, RUNGS[-1].name] == [
+        "unoptimized", "optimized", "granian",
+    ]  # fmt: skip
     assert len({service.name for service in RUNGS}) == len(RUNGS)
     for before, after in zip(RUNGS, RUNGS[1:], strict=False):
-        assert (before.app, before.server_args) != (after.app, after.server_args)
+        assert len(changed(before, after)) == 1, (before.name, after.name, changed(before, after))
+
+
+def test_the_server_rungs_change_one_uvicorn_setting_each_from_naive_to_tuned():
+    server = [s for s in RUNGS if s.app == "unoptimized.app:app"]
+    assert [s.server_args for s in (server[0], server[-1])] == [NAIVE_UVICORN, TUNED_UVICORN]
+    steps = [changed(a, b) for a, b in zip(server, server[1:], strict=False)]
+    assert sorted(name for [name] in steps) == [
+        "access-log", "http", "loop", "proxy-headers", "server-header",
+    ]  # fmt: skip
+
+
+def test_the_last_rung_serves_the_optimized_app_on_granian():
+    assert RUNGS[-1].server == "granian" and RUNGS[-1].app == RUNGS[-2].app == "optimized.app:app"
+    assert RUNGS[-1] in [peer.service for peer in PEERS]  # the peers run measures the same
+
+
+def test_apps_said_to_differ_only_in_their_lifespan_do():
+    for app, twin in LIFESPAN_ONLY.items():
+        one, other = load_app(app), load_app(twin)
+        assert type(one) is type(other) and one is not other
+        inner, twin_inner = one.app, other.app  # HotPath around Starlette
+        routes = [(r.path, r.endpoint, r.methods) for r in inner.router.routes]
+        assert routes == [(r.path, r.endpoint, r.methods) for r in twin_inner.router.routes]
+        assert inner.exception_handlers == twin_inner.exception_handlers
+        assert inner.user_middleware == twin_inner.user_middleware
+        assert inner.router.redirect_slashes == twin_inner.router.redirect_slashes
+        assert inner.router.lifespan_context != twin_inner.router.lifespan_context
 
 
 def test_rung_answers_a_preloaded_key_exactly(rung):
