@@ -1,0 +1,23 @@
+import pytest
+
+from kvbench.workers.gcwork import measure
+
+
+def test_a_request_that_leaves_a_cycle_is_counted_as_cyclic_garbage():
+    found = measure("tests.apps.garbage:cyclic", 1000)
+    assert found["gc_cycles_per_op"] == pytest.approx(2.0, abs=0.05)
+    assert found["gc_survivors_per_op"] == pytest.approx(2.0, abs=0.05)
+
+
+def test_a_request_that_keeps_an_object_survives_without_being_garbage():
+    found = measure("tests.apps.garbage:hoarding", 1000)
+    assert found["gc_survivors_per_op"] == pytest.approx(1.0, abs=0.05)
+    assert found["gc_cycles_per_op"] == pytest.approx(0.0, abs=0.01)
+
+
+def test_cyclic_garbage_makes_the_collector_run():
+    cyclic = measure("tests.apps.garbage:cyclic", 6400)["gc_collections_per_kreq"]
+    hoarding = measure("tests.apps.garbage:hoarding", 6400)["gc_collections_per_kreq"]
+    # 2 objects per request that only a collection frees: one gen-0 collection per
+    # ~350 requests with the default threshold of 700 (about 2.9 per 1,000).
+    assert cyclic > 2.0 and cyclic > hoarding
