@@ -45,3 +45,10 @@ def test_counters_snapshot_is_a_copy():
     snapshot = counters.snapshot()
     counters.gets += 1
     assert snapshot == {"total": 0, "gets": 2, "puts": 0, "hits": 0, "misses": 0, "errors": 0}
+
+
+def test_reading_the_counters_keeps_them_plain_slots():
+    counters = Counters()
+    counters.hits += 1
+    assert counters.snapshot()["hits"] == 1
+    assert not hasattr(counters, "__dict__")  # no dict to materialize, whatever reads them
