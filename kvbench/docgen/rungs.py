@@ -75,7 +75,7 @@ def part(pair: tuple[float, tuple | None]) -> str:
 def versus(row: Comparison) -> str:
     """The benchstat verdict of a rung against the one before it."""
     n = f"n={row.old.n}" if row.old and row.new and row.old.n == row.new.n else "n differs"
-    if row.verdict == "untested":
+    if row.warnings:
         return f"? ({n}, too few trials to test)"
     if row.verdict == "same":
         return f"~ (p={row.p:.3f}, {n})"
@@ -191,7 +191,7 @@ def _said(row: Comparison, name: str) -> str:
     what = {"http_tps": "throughput", "asgi_ns_per_op": "in-process cost per request"}.get(
         name, "allocations per request"
     )
-    if row.verdict == "untested":
+    if row.warnings:
         return f"{what} not tested (too few trials)"
     if row.verdict == "same":
         return f"no measurable change in {what} (p={row.p:.2f})"

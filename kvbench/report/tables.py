@@ -8,12 +8,10 @@ from itertools import groupby
 
 from kvbench.results.compare import ARTICLE_METRICS, Comparison, geomean
 from kvbench.results.metrics import metric
-from kvbench.results.stats import MIN_TEST_SAMPLES
 from kvbench.results.summary import Summary
 
 FORMATS = ("text", "md", "csv", "json", "article")
 ARROWS = {"higher": "↑", "lower": "↓"}
-NO_TEST = f"need >= {MIN_TEST_SAMPLES} values on each side to test for a difference"
 MIXED_GEOMEAN = (
     "geomean over mixed units: higher-better medians count as their reciprocal, "
     "so a negative change means cheaper overall"
@@ -30,10 +28,15 @@ worse); for lower-better metrics it is the change in percent (`-97%`), plus `(33
 when the new value is at most half the old. `~` marks a change that is not significant.
 
 --fail-on-regression PCT exits 1 when any metric is significantly worse (p <= alpha) by
-more than PCT percent, naming each one on stderr. Pick PCT above the machine's
-run-to-run noise: two runs on a shared machine differ by several percent with nothing
-changed, and with 10 trials a side even that drift is "significant"; a gate tighter than
-the noise fails at random. `make bench-check` uses 10%.
+more than PCT percent (or at all, from a baseline of 0), naming each one on stderr. Pick
+PCT above the machine's run-to-run noise: two runs on a shared machine differ by several
+percent with nothing changed, and with 10 trials a side even that drift is "significant";
+a gate tighter than the noise fails at random. `make bench-check` uses 10%.
+
+--relative-to BASE (two runs) compares each service as a multiple of BASE in its own run:
+by the median of per-round paired ratios (both measured back to back in each round) where
+both runs recorded them, otherwise by a bootstrap of the ratio of medians, which carries
+BASE's own uncertainty instead of dividing by its median as if it were exact.
 """
 
 
@@ -87,13 +90,12 @@ def _delta(r: Comparison, notes: list[str]) -> str:
     if r.old is None or r.new is None or not r.verdict:
         return r.note
     n = f"n={r.old.n}" if r.old.n == r.new.n else f"n={r.old.n}+{r.new.n}"
-    if r.verdict == "untested":
-        return f"? ({n}) {_mark(NO_TEST, notes)}"
+    marks = "".join(f" {_mark(w, notes)}" for w in (*r.warnings, r.basis) if w)
     test = f"(p={r.p:.3f} {n})"
     if r.verdict == "same":
-        return f"~ {test}"
-    change = f"{r.delta_pct:+.2f}%" if r.delta_pct is not None else "n/a"
-    return f"{change} {test} {r.verdict}"
+        return f"~ {test}{marks}"
+    change = "from 0" if r.from_zero else f"{r.delta_pct:+.2f}%"
+    return f"{change} {test} {r.verdict}{marks}"
 
 
 def _geomean_cells(rows: list[Comparison], summary: tuple[float, float, float], notes: list[str]):
@@ -225,7 +227,9 @@ def _article_cells(r: Comparison) -> list[str]:
 def _article_delta(r: Comparison) -> str:
     if r.old is None or r.new is None or not r.verdict:
         return r.note or "n/a"
-    if r.better == "higher":
+    if r.from_zero:
+        text = f"from 0 (p={r.p:.2f})"
+    elif r.better == "higher":
         text = f"{r.new.median / r.old.median:.2f}x" if r.old.median else "n/a"
     else:
         text = f"{r.delta_pct:+.0f}%" if r.delta_pct is not None else "n/a"
@@ -233,7 +237,7 @@ def _article_delta(r: Comparison) -> str:
         return f"~ ({text}, p={r.p:.2f})"
     if r.better == "lower" and r.new.median > 0 and r.old.median / r.new.median >= 2:
         text += f" ({r.old.median / r.new.median:.1f}x less)"
-    return f"{text} (untested)" if r.verdict == "untested" else text
+    return text
 
 
 def _plain(value: float) -> str:

@@ -43,6 +43,21 @@ class ResultSet:
     def environment(self) -> dict:
         return self.summary.get("environment") or {}
 
+    @property
+    def latency(self) -> dict[str, dict]:
+        """service -> its pooled open-loop percentiles (schema 2; empty for older runs)."""
+        found = self.summary.get("latency") or {}
+        return {name: entry for name, entry in found.items() if isinstance(entry, dict)}
+
+    def paired_ratios(self, service: str, base: str) -> Metrics:
+        """metric -> the per-round ratios of `service` to `base`, where the run stored them."""
+        entry = (self.summary.get("paired") or {}).get(service) or {}
+        if entry.get("vs") != base:
+            return {}
+        stored = entry.get("metrics") or {}
+        found = {name: _summary(self.path, name, m, f"x {base}") for name, m in stored.items()}
+        return {name: s for name, s in found.items() if s is not None}
+
 
 def read_results(path: str | Path) -> ResultSet:
     """A results folder, a summary.json, or a pyperf JSON file; KvbenchError when unreadable."""
@@ -83,7 +98,7 @@ def _summary_services(file: Path, data: dict) -> dict[str, Metrics]:
     return result
 
 
-def _summary(file: Path, name: str, entry) -> Summary | None:
+def _summary(file: Path, name: str, entry, unit: str | None = None) -> Summary | None:
     """A stored metric; None when it holds no values (nothing to summarize)."""
     if not isinstance(entry, dict) or not entry.get("values"):
         return None
@@ -93,7 +108,7 @@ def _summary(file: Path, name: str, entry) -> Summary | None:
         raise KvbenchError(f"{file}: metric {name!r} has non-numeric values") from None
     if not all(math.isfinite(v) for v in values):
         raise KvbenchError(f"{file}: metric {name!r} has NaN or infinite values")
-    return Summary.of(values, metric(name).unit)
+    return Summary.of(values, metric(name).unit if unit is None else unit)
 
 
 def _pyperf_services(file: Path) -> dict[str, Metrics]:
