@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from kvbench import KvbenchError
-from kvbench.report.tables import FORMATS, HELP_EPILOG, render
+from kvbench.report.tables import FORMATS, HELP_EPILOG, Context, context_for, render
 from kvbench.results.compare import Comparison, compare_sets, regressions, relative_rows
 from kvbench.results.resultset import Metrics, ResultSet, read_results
 
@@ -43,28 +43,31 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     if not 0 < args.alpha < 1:
         raise KvbenchError(f"--alpha must be between 0 and 1, not {args.alpha}")
-    rows, labels = collect(args)
+    rows, labels, context = collect(args)
     if not rows:
         raise KvbenchError("nothing to compare: the selection left no metrics")
-    print(render(rows, args.format, labels), end="")
+    print(render(rows, args.format, labels, context), end="")
     if args.fail_on_regression is None:
         return 0
     return gate(rows, args.fail_on_regression)
 
 
-def collect(args: argparse.Namespace) -> tuple[list[Comparison], tuple[str, str]]:
+def collect(args: argparse.Namespace) -> tuple[list[Comparison], tuple[str, str], Context]:
     paths = args.paths or ["bench-results"]
     if len(paths) > 2:
         raise KvbenchError(f"expected one or two result sets, got {len(paths)}")
     sets = [read_results(p) for p in paths]
+    context = Context()
     if args.relative_to:
-        return relative(args, sets), run_labels(paths)
+        return relative(args, sets), run_labels(paths), context
     if len(sets) == 1:
         if args.service:
             raise KvbenchError("--service needs two result sets; use --old/--new within one")
         old, new = args.old or "unoptimized", args.new or "optimized"
         pairs = [("", sets[0].service(old), sets[0].service(new))]
         labels = (old, new)
+        if not args.metric:  # the whole comparison: pooled latency and paired ratios too
+            context = context_for(sets[0], old, new)
     else:
         pairs = run_pairs(args, *sets)
         labels = run_labels(paths)
@@ -72,7 +75,7 @@ def collect(args: argparse.Namespace) -> tuple[list[Comparison], tuple[str, str]
     for group, old_side, new_side in pairs:
         old_metrics, new_metrics = only(old_side, args.metric), only(new_side, args.metric)
         rows += compare_sets(old_metrics, new_metrics, args.alpha, group)
-    return rows, labels
+    return rows, labels, context
 
 
 def relative(args: argparse.Namespace, sets: list[ResultSet]) -> list[Comparison]:

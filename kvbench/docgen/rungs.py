@@ -94,6 +94,11 @@ class Ladder:
     def stat(self, rung: str, name: str) -> Summary:
         return self.sources.stat("ladder", rung, name)
 
+    def measured(self, names: tuple[str, ...]) -> list[str]:
+        """The metrics every rung recorded (schema 2 no longer calls 1/throughput CPU)."""
+        services = self.sources.results_set("ladder").services
+        return [m for m in names if all(m in services[r.name] for r in self.rungs)]
+
     def previous(self, rung: str) -> str:
         names = [r.name for r in self.rungs]
         return names[names.index(rung) - 1]
@@ -167,7 +172,7 @@ def rung_table(sources: Sources, name: str) -> str:
     head = ["measure", f"`{prev}`", f"`{name}`", "change (p, n)", "cumulative vs first rung",
             "share of the whole gain"]  # fmt: skip
     lines = [_line(head), _line(["---"] + ["---:"] * 5)]
-    for m in RUNG_METRICS:
+    for m in ladder.measured(RUNG_METRICS):
         cells = [with_range(ladder.stat(r, m)) for r in (prev, name)]
         lines.append(_line([_title(m), *cells, *ladder.cells(name, m)]))
     return "\n".join(lines) + "\n\n" + verdict(ladder, name)
@@ -175,7 +180,8 @@ def rung_table(sources: Sources, name: str) -> str:
 
 def _baseline(ladder: Ladder, name: str) -> str:
     lines = [_line(["measure", f"`{name}`"]), _line(["---", "---:"])]
-    lines += [_line([_title(m), with_range(ladder.stat(name, m))]) for m in RUNG_METRICS]
+    found = ladder.measured(RUNG_METRICS)
+    lines += [_line([_title(m), with_range(ladder.stat(name, m))]) for m in found]
     return "\n".join(lines) + "\n\nThe baseline every later rung is measured against."
 
 

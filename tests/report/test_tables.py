@@ -1,10 +1,11 @@
 """Every output format of `kvbench compare`, against golden files rendered from the fixture."""
 
+import json
 from pathlib import Path
 
 import pytest
 
-from kvbench.report.tables import FORMATS, centre, render
+from kvbench.report.tables import FORMATS, centre, context_for, render
 from kvbench.results.compare import compare_sets
 from kvbench.results.resultset import read_results
 from kvbench.results.summary import Summary
@@ -17,7 +18,8 @@ SUFFIX = {"text": "txt", "md": "md", "csv": "csv", "json": "json", "article": "a
 def test_every_format_matches_its_golden_file(fmt, golden):
     run = read_results(FIXTURE)
     rows = compare_sets(run.service("unoptimized"), run.service("optimized"))
-    golden(f"compare.{SUFFIX[fmt]}", render(rows, fmt, ("unoptimized", "optimized")))
+    context = context_for(run, "unoptimized", "optimized")  # pooled latency, paired ratios
+    golden(f"compare.{SUFFIX[fmt]}", render(rows, fmt, ("unoptimized", "optimized"), context))
 
 
 def test_two_runs_group_rows_by_service(golden):
@@ -26,6 +28,15 @@ def test_two_runs_group_rows_by_service(golden):
     for service in ("unoptimized", "optimized"):
         rows += compare_sets(run.service(service), run.service(service), group=service)
     golden("compare-two-runs.txt", render(rows, "text", ("base", "new")))
+
+
+def test_a_schema_1_run_has_no_context_and_renders_as_before(tmp_path):
+    data = json.loads((FIXTURE / "summary.json").read_text())
+    for key in ("latency", "paired", "rounds", "checks"):
+        del data[key]
+    (tmp_path / "summary.json").write_text(json.dumps(data))
+    context = context_for(read_results(tmp_path), "unoptimized", "optimized")
+    assert not context and context.latency is None and context.paired == {}
 
 
 def test_centre_is_the_median_and_the_wider_side_of_its_interval():
