@@ -8,9 +8,13 @@ import gzip
 import json
 import math
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
+import numpy as np
+
 from kvbench import KvbenchError
+from kvbench.results.latency import pooled
 from kvbench.results.metrics import METRICS, metric
 from kvbench.results.summary import Summary
 
@@ -43,11 +47,27 @@ class ResultSet:
     def environment(self) -> dict:
         return self.summary.get("environment") or {}
 
-    @property
+    @cached_property
     def latency(self) -> dict[str, dict]:
-        """service -> its pooled open-loop percentiles (schema 2; empty for older runs)."""
-        found = self.summary.get("latency") or {}
-        return {name: entry for name, entry in found.items() if isinstance(entry, dict)}
+        """service -> its open-loop requests' percentiles, pooled over the trials.
+
+        Schema 2 stores them; for a schema 1 run they are computed here from its raw
+        latency files, so every reader gets percentiles of requests, never of trials.
+        """
+        if "latency" in self.summary:
+            found = self.summary["latency"] or {}
+            return {name: entry for name, entry in found.items() if isinstance(entry, dict)}
+        files = (self.summary.get("files") or {}).get("latency") or {}
+        rate = (self.environment.get("http") or {}).get("offered_rate")
+        computed = {}
+        for name, rel in files.items():
+            try:
+                values = np.load(self.path.parent / rel, allow_pickle=False)
+            except (OSError, ValueError, EOFError):
+                continue  # the report names an unreadable file where it draws the plot
+            if values.size:
+                computed[name] = pooled(values, rate)
+        return computed
 
     def paired_ratios(self, service: str, base: str) -> Metrics:
         """metric -> the per-round ratios of `service` to `base`, where the run stored them."""

@@ -30,13 +30,20 @@ def test_two_runs_group_rows_by_service(golden):
     golden("compare-two-runs.txt", render(rows, "text", ("base", "new")))
 
 
-def test_a_schema_1_run_has_no_context_and_renders_as_before(tmp_path):
-    data = json.loads((FIXTURE / "summary.json").read_text())
-    for key in ("latency", "paired", "rounds", "checks"):
-        del data[key]
+def test_a_schema_1_run_pools_its_raw_latency_files_and_has_no_paired_ratios(tmp_path):
+    stored = json.loads((FIXTURE / "summary.json").read_text())
+    data = {k: v for k, v in stored.items() if k not in ("latency", "paired", "rounds", "checks")}
     (tmp_path / "summary.json").write_text(json.dumps(data))
+    for name in ("unoptimized", "optimized"):
+        (tmp_path / f"latency-{name}.npy").write_bytes(
+            (FIXTURE / f"latency-{name}.npy").read_bytes()
+        )
     context = context_for(read_results(tmp_path), "unoptimized", "optimized")
-    assert not context and context.latency is None and context.paired == {}
+    # The same percentiles as the stored ones: both come from the raw files, nearest rank.
+    assert context.latency == (stored["latency"]["unoptimized"], stored["latency"]["optimized"])
+    assert context.paired == {}
+    (tmp_path / "latency-optimized.npy").unlink()
+    assert context_for(read_results(tmp_path), "unoptimized", "optimized").latency is None
 
 
 def test_centre_is_the_median_and_the_wider_side_of_its_interval():
