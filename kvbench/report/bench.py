@@ -96,6 +96,7 @@ def write_report(results: Path, out: Path | None = None) -> Path:
         _method(run, env),
         checks_section(run.summary),
         _results(run),
+        _cross_check(run.summary.get("cross_check") or {}),
         _figures(run, out, settings(env)),
     ]
     report = out / "REPORT.md"
@@ -238,6 +239,24 @@ def _results(run: ResultSet) -> str:
         parts.append(f"### {name} vs {base}\n\n" + render(rows, "md", (base, name), context))
         parts.append("In the article's shape:\n\n" + render(rows, "article", (base, name), context))
     return "\n".join(parts)
+
+
+def _cross_check(found: dict) -> str:
+    """`--loadgen both`: the ratio to the base by wrk and by the built-in generator."""
+    if not found:
+        return ""
+    lines = ["## Cross-check with wrk\n",
+             "Each trial measured the same server with the built-in generator and with "
+             "`wrk -t1`, one closed window each, their order alternating by round; both ratios "
+             "are medians of per-round ratios to the base service.\n",
+             "| service | vs | built-in ratio | wrk ratio | wrk / built-in | within 10% |",
+             "| --- | --- | ---: | ---: | ---: | --- |"]  # fmt: skip
+    for name, c in found.items():
+        lines.append(
+            f"| {name} | {c['vs']} | {c['builtin_ratio']:.2f}x | {c['wrk_ratio']:.2f}x | "
+            f"{c['wrk_over_builtin']:.3f} | {'yes' if c['within_10pct'] else 'no'} |"
+        )
+    return "\n".join(lines) + "\n"
 
 
 def _figures(run: ResultSet, out: Path, env: dict) -> str:

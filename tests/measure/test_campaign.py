@@ -3,15 +3,14 @@ import os
 import numpy as np
 import pytest
 
-from kvbench.measure.campaign import Campaign, run_campaign
+from kvbench.measure.campaign import Campaign, cross_check, round_order, run_campaign
 from kvbench.measure.trials import TrialPlan
 from kvbench.services import SERVICES
-
-pytestmark = pytest.mark.slow
 
 SERVICES_AB = [SERVICES["unoptimized"], SERVICES["optimized"]]
 
 
+@pytest.mark.slow
 def test_rounds_run_abba_and_measure_the_ceiling_after_each():
     seen: list[str] = []
     plan = TrialPlan(connections=2, warmup_s=0, duration_s=0.2, latency_s=0)
@@ -40,6 +39,7 @@ def test_rounds_run_abba_and_measure_the_ceiling_after_each():
     assert set(sections["checks"]) >= {"headroom", "saturation", "warnings", "ok"}
 
 
+@pytest.mark.slow
 def test_a_common_rate_is_calibrated_and_recorded(tmp_path):
     plan = TrialPlan(connections=2, warmup_s=0, duration_s=0.2, latency_s=0.3)
     result = run_campaign(Campaign([SERVICES["optimized"]], plan, 1, headroom=False))
@@ -56,9 +56,26 @@ def test_a_common_rate_is_calibrated_and_recorded(tmp_path):
     assert latencies.size > 0 and (tmp_path / written["http"]["optimized"]).is_file()
 
 
+@pytest.mark.slow
 def test_the_load_generator_gets_its_affinity_back():
     before = os.sched_getaffinity(0)
     plan = TrialPlan(connections=1, warmup_s=0, duration_s=0.1, latency_s=0)
     pinned = TrialPlan(**{**plan.__dict__, "server_cpus": frozenset({0})})
     run_campaign(Campaign([SERVICES["optimized"]], pinned, 1, headroom=False))
     assert os.sched_getaffinity(0) == before
+
+
+def test_the_cross_check_compares_the_two_generators_ratios():
+    def stored(values):
+        return {"values": values}
+
+    metrics = {"http_tps": stored([9.0, 10.0, 11.0]), "http_wrk_tps": stored([8.0, 8.5, 9.0])}
+    paired = {"optimized": {"vs": "unoptimized", "metrics": metrics}}
+    found = cross_check(paired)["optimized"]
+    assert found["builtin_ratio"] == 10.0 and found["wrk_ratio"] == 8.5
+    assert found["wrk_over_builtin"] == 0.85 and found["within_10pct"] is False
+
+
+def test_round_order_reverses_every_other_round():
+    names = [[s.name for s in round_order(SERVICES_AB, i)] for i in range(4)]
+    assert names == [["unoptimized", "optimized"], ["optimized", "unoptimized"]] * 2
