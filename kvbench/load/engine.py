@@ -234,7 +234,7 @@ class Run:
         elif self.start_ns <= now < self.end_ns and not self.interval_ns:
             self.tally.add(now - conn.timed_from_ns)  # closed loop: arrived in the window
             if self.tally.count == self.config.max_requests:
-                self.end_ns = now + 1  # the window ends with this answer
+                self.end_ns = now  # the window ends with this answer: nothing more is sent
                 self.close_window(now)
         conn.idle_ns = now
         if not self.interval_ns and self.may_send(now):

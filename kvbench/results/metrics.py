@@ -52,10 +52,10 @@ METRICS = {
         Metric("http_tps", "req/s", "higher", "HTTP throughput"),
         Metric("http_wrk_tps", "req/s", "higher", "HTTP throughput measured by wrk"),
         # Schema 1 named the median of per-trial percentiles as if they were percentiles.
-        Metric("http_p50_ms", "ms", "lower", "latency p50"),
-        Metric("http_p90_ms", "ms", "lower", "latency p90"),
-        Metric("http_p99_ms", "ms", "lower", "latency p99"),
-        Metric("http_p999_ms", "ms", "lower", "latency p99.9"),
+        Metric("http_p50_ms", "ms", "lower", "median of per-trial p50 (schema 1)"),
+        Metric("http_p90_ms", "ms", "lower", "median of per-trial p90 (schema 1)"),
+        Metric("http_p99_ms", "ms", "lower", "median of per-trial p99 (schema 1)"),
+        Metric("http_p999_ms", "ms", "lower", "median of per-trial p99.9 (schema 1)"),
         Metric("http_trial_p50_ms", "ms", "lower", "median of per-trial p50"),
         Metric("http_trial_p90_ms", "ms", "lower", "median of per-trial p90"),
         Metric("http_trial_p99_ms", "ms", "lower", "median of per-trial p99"),
@@ -66,7 +66,12 @@ METRICS = {
         Metric("server_busy", "cores", "higher", "server CPU busy, closed loop", True),
         Metric("loadgen_cpu_share", "cores", "lower", "load generator CPU share", True),
         # Schema 1: CPU over a saturated closed-loop window, which is just 1/throughput.
-        Metric("server_cpu_us_per_req", "us/req", "lower", "server CPU per request"),
+        Metric(
+            "server_cpu_us_per_req",
+            "us/req",
+            "lower",
+            "server CPU over the saturated closed loop (1/throughput)",
+        ),
         Metric(
             "server_open_cpu_us_per_req",
             "us/req",
