@@ -13,6 +13,7 @@ The order of trials and everything around them is `kvbench.measure.campaign`'s.
 """
 
 import dataclasses
+import sys
 import time
 from collections.abc import Callable
 from contextlib import suppress
@@ -65,10 +66,24 @@ def cpu_seconds(pid: int) -> float:
     process = psutil.Process(pid)
     total = 0.0
     for each in [process, *process.children(recursive=True)]:
-        with suppress(psutil.NoSuchProcess):
-            times = each.cpu_times()
-            total += times.user + times.system
+        with suppress(psutil.NoSuchProcess, ProcessLookupError):
+            total += process_cpu_seconds(each)
     return total
+
+
+def process_cpu_seconds(process: psutil.Process) -> float:
+    """One process's CPU time, every thread, to the nanosecond where Linux offers it.
+
+    /proc and psutil count in 10 ms ticks: 7% of the CPU a fast server spends in a 3 s
+    open-loop window. Linux also gives each process a CPU-time clock (the scheduler's
+    runtime, the same time the ticks round), read with clock_gettime: its id is
+    ((~pid) << 3) | 2, the kernel's MAKE_PROCESS_CPUCLOCK(pid, CPUCLOCK_SCHED).
+    """
+    if sys.platform == "linux":
+        with suppress(OSError):
+            return time.clock_gettime(((~process.pid) << 3) | 2)
+    times = process.cpu_times()
+    return times.user + times.system
 
 
 class WindowMarks:

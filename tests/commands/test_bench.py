@@ -32,10 +32,7 @@ def test_http_layer_writes_a_summary_every_tool_can_read(tmp_path):
         for name in ["http_tps", "server_busy", "server_open_cpu_us_per_req", "server_rss_mb"]:
             assert name in METRICS
             assert metrics[name]["n"] == 2
-            # CPU time comes in 10 ms ticks: a 0.3 s open window of a fast server may read 0.
-            assert (
-                metrics[name]["median"] >= 0 if "open_cpu" in name else metrics[name]["median"] > 0
-            )
+            assert metrics[name]["median"] > 0
     env = summary["environment"]
     assert env["http"]["offered_rate"] > 0
     assert env["loadgen_ceiling"]["tps"] > 0

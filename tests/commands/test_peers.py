@@ -48,7 +48,7 @@ def test_a_tiny_run_writes_every_row_curve_and_plot(tmp_path, monkeypatch):
     assert list(summary["services"]) == ROW_NAMES
     for name, metrics in summary["services"].items():
         assert metrics["http_tps"]["median"] > 0, name
-        assert metrics["server_open_cpu_us_per_req"]["n"] == 1, name  # granian's worker too
+        assert metrics["server_open_cpu_us_per_req"]["median"] > 0, name  # granian's worker too
         assert metrics["server_busy"]["median"] > 0, name
         assert metrics["http_trial_p50_ms"]["n"] == 1, name
         assert summary["latency"][name]["n"] == 100, name  # 200 req/s for 0.5 s, pooled

@@ -19,7 +19,7 @@ def test_trial_records_every_metric():
     metrics = result.metrics
     assert metrics["http_tps"] > 0
     assert 0 < metrics["server_busy"] <= 1.2 and 0 < metrics["loadgen_cpu_share"] <= 1.2
-    assert metrics["server_open_cpu_us_per_req"] >= 0  # 10 ms ticks: 200 requests may read 0
+    assert metrics["server_open_cpu_us_per_req"] > 0
     assert "server_cpu_us_per_req" not in metrics  # 1/throughput in a saturated closed loop
     assert metrics["server_rss_mb"] > 1
     # 200 requests: p50 and p90 have at least 10 beyond them, p99 does not.
