@@ -24,7 +24,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--timeout", type=float, default=5.0, help="seconds before a request fails")
     parser.add_argument("--path", help="GET only this path instead of the preloaded keys")
     parser.add_argument("--status", type=int, default=200, help="expected status for --path")
-    parser.add_argument("--body-length", type=int, default=39, help="expected body for --path")
+    parser.add_argument("--body", default="", help="the exact body expected for --path")
+    parser.add_argument(
+        "--content-type", default="application/json", help="the content-type expected for --path"
+    )
     parser.add_argument("--keys", type=int, default=1000, help="cycle over key-0000 ... keys-1")
     parser.add_argument("--cpu", type=int, action="append", help="pin the load generator here")
     parser.add_argument("--json", action="store_true", help="print one JSON line")
@@ -49,7 +52,8 @@ def run(args: argparse.Namespace) -> int:
     except OSError as exc:
         raise KvbenchError(f"cannot pin to CPUs {args.cpu}: {exc.strerror}") from None
     if args.path:
-        probes = [path_probe(args.host, args.port, args.path, args.status, args.body_length)]
+        body, kind = args.body.encode(), args.content_type.encode()
+        probes = [path_probe(args.host, args.port, args.path, args.status, body, kind)]
     else:
         probes = key_workload(args.host, args.port, args.keys)
     if sys.stderr.isatty():

@@ -4,6 +4,7 @@ import argparse
 from pathlib import Path
 
 from kvbench import KvbenchError
+from kvbench.commands.bench import verdict
 from kvbench.measure import curves
 from kvbench.measure.peers import Settings, estimate_s, measure, rows
 from kvbench.measure.progress import Progress
@@ -24,6 +25,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     add("--levels", help="concurrency curve, e.g. 1,8,64,256,1024")
     add("--keys", help="key-count curve, e.g. 1000,100000,1000000")
     add("--workers", help="worker-count curve (default 1 to the CPU count)")
+    add("--strict", action="store_true", help="exit 1 when a headroom or saturation check fails")
 
 
 def settings_from(args: argparse.Namespace) -> Settings:
@@ -66,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
 
     report = write_report(args.out, summary)
     progress.say(f"done in {progress.elapsed_s() / 60:.1f} min: {args.out}/summary.json, {report}")
-    return 0
+    return verdict(summary.get("checks") or {}, args.strict)
 
 
 class Steps(Progress):

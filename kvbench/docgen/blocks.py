@@ -8,7 +8,7 @@ from kvbench.docgen.formatting import number, quantity
 from kvbench.docgen.snippets import fence
 from kvbench.docgen.sources import Sources
 from kvbench.docgen.values import setting
-from kvbench.report.tables import render
+from kvbench.report.tables import context_for, render
 from kvbench.results.compare import compare_sets
 
 # Sizing example of docs/06: a target load and the CPU utilization to plan for.
@@ -27,8 +27,15 @@ SETTINGS = [
     ("closed-loop window (s)", "http.duration_s"),
     ("open-loop window (s)", "http.latency_window_s"),
     ("open-loop offered rate (req/s)", "http.offered_rate"),
+    ("order of the services in a round", "http.order"),
+    ("latency percentiles", "http.latency_method"),
     ("load generator", "http.loadgen"),
     ("load generator alone, canned server (req/s)", "loadgen_ceiling.tps"),
+    (
+        "load generator ceiling checked against (x the fastest service)",
+        "loadgen_ceiling.min_headroom",
+    ),
+    ("closed-loop server busy share checked against", "http.min_busy"),
     ("pyperf settings", "pyperf_args"),
     ("pyperf rounds, interleaved", "pyperf_rounds"),
     ("allocations", "allocations"),
@@ -47,7 +54,8 @@ def rows_for(sources: Sources, set_name: str, old: str, new: str, metrics: list[
 def article(sources: Sources, words: list[str]) -> str:
     """`article [SET OLD NEW]`: the article's delta table (default: run unoptimized optimized)."""
     set_name, old, new = words or ["run", "unoptimized", "optimized"]
-    return render(rows_for(sources, set_name, old, new, None), "article", (old, new))
+    context = context_for(sources.results_set(set_name), old, new)
+    return render(rows_for(sources, set_name, old, new, None), "article", (old, new), context)
 
 
 def compare(sources: Sources, words: list[str]) -> str:
@@ -56,7 +64,8 @@ def compare(sources: Sources, words: list[str]) -> str:
         raise KvbenchError("compare takes: text|md SET OLD NEW [METRIC,...]")
     fmt, set_name, old, new = words[:4]
     metrics = words[4].split(",") if len(words) == 5 else None
-    text = render(rows_for(sources, set_name, old, new, metrics), fmt, (old, new))
+    context = None if metrics else context_for(sources.results_set(set_name), old, new)
+    text = render(rows_for(sources, set_name, old, new, metrics), fmt, (old, new), context)
     return fence(text, "text") if fmt == "text" else text
 
 
@@ -87,6 +96,13 @@ def summary_entry(sources: Sources, words: list[str]) -> str:
     return fence(f'"{service}": {{"{name}": {body},\n  "values": [{listed}]\n}}}}', "json")
 
 
+def cpu_per_request(sources: Sources, set_name: str, service: str):
+    """Server CPU per request below saturation (schema 2), or schema 1's closed-loop figure."""
+    metrics = sources.results_set(set_name).services.get(service) or {}
+    name = "server_open_cpu_us_per_req"
+    return sources.stat(set_name, service, name if name in metrics else "server_cpu_us_per_req")
+
+
 def capacity(sources: Sources, words: list[str]) -> str:
     """`capacity`: server CPU per request, what one core serves, cores for a target load."""
     lines = [
@@ -95,7 +111,7 @@ def capacity(sources: Sources, words: list[str]) -> str:
         "| --- | ---: | ---: | ---: |",
     ]
     for service in ("unoptimized", "optimized"):
-        stat = sources.stat("run", service, "server_cpu_us_per_req")
+        stat = cpu_per_request(sources, "run", service)
         per_core = 1e6 / stat.median
         cores = math.ceil(TARGET_RPS / (per_core * PLANNED_UTILIZATION))
         cost = quantity(stat.median, stat.unit)

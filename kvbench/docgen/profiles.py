@@ -201,7 +201,9 @@ def peers(sources: Sources) -> str:
         versus = "—"
         if base and name != base:
             versus = ratio(tps.median / sources.stat("peers", base, "http_tps").median)
-        cpu = _optional(sources, name, "server_cpu_us_per_req")
+        cpu = _optional(sources, name, "server_open_cpu_us_per_req")
+        if cpu == "—":  # schema 1 measured it over the (saturated) closed loop
+            cpu = _optional(sources, name, "server_cpu_us_per_req")
         lines.append(f"| `{name}` | {what.get(name, '')} | {with_range(tps)} | {versus} | {cpu} |")
     skipped = run.summary.get("skipped") or {}
     if skipped:

@@ -20,10 +20,23 @@ from kvbench.results.metrics import metric
 from kvbench.results.summary import Summary
 from kvbench.services import LADDER, Service, same_in_process, why_same_in_process
 
-SERVER_METRICS = ("http_tps", "server_cpu_us_per_req", "gc_collections", "gc_pause_max_ms")
+# Server CPU per request: schema 1 read it over the saturated closed loop (1/throughput);
+# schema 2 reads it in the open loop, below saturation, when the run has one.
+SERVER_METRICS = (
+    "http_tps",
+    "server_cpu_us_per_req",
+    "server_open_cpu_us_per_req",
+    "gc_collections",
+    "gc_pause_max_ms",
+)
 IN_PROCESS_METRICS = ("asgi_ns_per_op", "asgi_allocs_per_op", "asgi_instructions_per_op")
 # Costs per request add up along the ladder; collections and pauses per window do not.
-PER_REQUEST = ("http_tps", "server_cpu_us_per_req", *IN_PROCESS_METRICS)
+PER_REQUEST = (
+    "http_tps",
+    "server_cpu_us_per_req",
+    "server_open_cpu_us_per_req",
+    *IN_PROCESS_METRICS,
+)
 TITLES = {
     "gc_collections": "GC collections per closed-loop window",
     "gc_pause_max_ms": "Longest GC pause in the window",
@@ -100,7 +113,7 @@ def part(pair: Pair) -> str:
 def versus(row: Comparison) -> str:
     """The benchstat verdict of a rung against the one before it."""
     n = f"n={row.old.n}" if row.old and row.new and row.old.n == row.new.n else "n differs"
-    if row.verdict == "untested":
+    if row.warnings:
         return f"? ({n}, too few trials to test)"
     if row.verdict == "same":
         return f"~ (p={row.p:.3f}, {n})"
@@ -345,7 +358,7 @@ def gc_step(sources: Sources) -> str:
 
 def _said(row: Comparison, name: str) -> str:
     what = SAID.get(name, name)
-    if row.verdict == "untested":
+    if row.warnings:
         return f"{what} not tested (too few trials)"
     if row.verdict == "same":
         return f"no measurable change in {what} (p={row.p:.2f})"

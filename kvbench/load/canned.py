@@ -1,7 +1,10 @@
-"""A canned HTTP server: a raw asyncio Protocol on uvloop that answers every request alike.
+"""A canned HTTP server: a raw asyncio Protocol on uvloop with every answer precomputed.
 
-It does no work per request, so it shows the ceiling of the load generator itself: the
-built-in client must drive it at least twice as fast as the fastest service, or the
+It answers `GET /get?key=KEY` for the preloaded keys with exactly the bytes a service
+sends for that key (status, content-type and the key's own JSON body), found by request
+target in a dictionary, so it does next to no work per request: what the load generator
+reaches against it, every answer checked as in a trial, is the generator's own ceiling.
+The built-in client must drive it at least twice as fast as the fastest service, or the
 load generator, not the service, would be what a benchmark measures.
 
     python -m kvbench.load.canned --port 8080 [--cpu 1]
@@ -16,19 +19,34 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from kvbench import KvbenchError
+from kvbench.load.workload import key_body
 from kvbench.processes import pin
+from kvbench.runtime.contract import NOT_FOUND, PRELOAD_COUNT
 from kvbench.runtime.net import is_loopback, new_loop, stopped_by_signals
 
-BODY = b'{"key":"key-0000","value":"test-value"}'
-RESPONSE = b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: %d\r\n\r\n%s" % (
-    len(BODY),
-    BODY,
-)
 MAX_HEAD_BYTES = 64 * 1024
 
 
+def response(status: bytes, content_type: bytes, body: bytes) -> bytes:
+    head = b"HTTP/1.1 %s\r\ncontent-type: %s\r\ncontent-length: %d\r\n\r\n"
+    return head % (status, content_type, len(body)) + body
+
+
+def key_responses(keys: int = PRELOAD_COUNT) -> dict[bytes, bytes]:
+    """Request target -> the whole response a service gives for it, for key-0000 onwards."""
+    found = {}
+    for i in range(keys):
+        key = f"key-{i:04d}"
+        found[f"/get?key={key}".encode()] = response(b"200 OK", b"application/json", key_body(key))
+    return found
+
+
+RESPONSES = key_responses()
+MISSING = response(b"404 Not Found", b"text/plain; charset=utf-8", NOT_FOUND.encode())
+
+
 class CannedProtocol(asyncio.Protocol):
-    """Answers each request head (our clients send no bodies) with RESPONSE, in order."""
+    """Answers each request head (our clients send no bodies) with its precomputed response."""
 
     def connection_made(self, transport) -> None:
         self.transport = transport
@@ -36,12 +54,15 @@ class CannedProtocol(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         buffer = self.buffer + data if self.buffer else data
-        count = buffer.count(b"\r\n\r\n")
-        if count:
-            self.transport.write(RESPONSE * count)
-            buffer = buffer[buffer.rfind(b"\r\n\r\n") + 4 :]
-        self.buffer = buffer
-        if len(buffer) > MAX_HEAD_BYTES:
+        answers, pos = [], 0
+        while (end := buffer.find(b"\r\n\r\n", pos)) >= 0:
+            start = buffer.find(b" ", pos, end) + 1  # the target follows the method
+            answers.append(RESPONSES.get(buffer[start : buffer.find(b" ", start, end)], MISSING))
+            pos = end + 4
+        if answers:
+            self.transport.write(b"".join(answers))
+        self.buffer = buffer[pos:]
+        if len(self.buffer) > MAX_HEAD_BYTES:
             self.transport.close()
 
 

@@ -1,22 +1,30 @@
 """The built-in HTTP load generator: raw asyncio protocols on uvloop, every answer checked.
 
+Every answer is compared byte for byte with the one expected for the key asked: status,
+content-type and body. A wrong answer is a failure that names the request and the bytes.
+
 Closed loop (each connection sends its next request when the last answer arrives)
-measures throughput. Open loop sends at a fixed offered rate over a pool of connections
-and times each request from its intended send time, so a server that stalls shows its
-queueing delay instead of hiding it (coordinated omission, the reason wrk2 exists). Only
-the generator's own lateness while a connection was free (timer resolution) is left out;
-its worst case is reported as `send_lag_ms`.
+measures throughput: the answers that arrive in the window [start, end), divided by
+end - start, as wrk counts (requests still in flight at the end are cut off, not waited
+for). Open loop sends at a fixed offered rate over a pool of connections and times each
+request from its intended send time, so a server that stalls shows its queueing delay
+instead of hiding it (coordinated omission, the reason wrk2 exists); every request due in
+the window is waited for, so the slowest are never dropped. Only the generator's own
+lateness while a connection was free (timer resolution) is left out; its worst case is
+reported as `send_lag_ms`. `on_window("start")` and `on_window("end")` are called at the
+window's two instants, for whoever reads the server's CPU over exactly that window.
 """
 
 import asyncio
 import time
 from collections import Counter, deque
+from collections.abc import Callable
 
 import numpy as np
 
 from kvbench import KvbenchError
 from kvbench.load.config import LoadConfig
-from kvbench.load.http1 import ProtocolError, ResponseParser
+from kvbench.load.http1 import Head, ProtocolError, ResponseParser
 from kvbench.load.summary import LoadResult
 from kvbench.load.workload import Probe, key_workload
 from kvbench.runtime.net import new_loop
@@ -25,6 +33,7 @@ MAX_SAMPLES = 5
 RECONNECT_DELAY_S = 0.1
 WATCHDOG_S = 0.05
 FAR_FUTURE_NS = 2**62
+WindowHook = Callable[[str], None]  # called with "start" and "end"
 
 
 class Connection(asyncio.Protocol):
@@ -57,12 +66,12 @@ class Connection(asyncio.Protocol):
         except ProtocolError as exc:
             self.fail(str(exc), repr(data[:300]))
 
-    def answered(self, status: int, length: int, head: bytes) -> None:
+    def answered(self, parsed: Head, head: bytes, body: bytes) -> None:
         now = time.perf_counter_ns()
         probe = self.probe
         if probe is None:
-            raise ProtocolError(f"an unrequested {status} response")
-        self.run.answered(self, probe, status, length, head, now)
+            raise ProtocolError(f"an unrequested {parsed[0]} response")
+        self.run.answered(self, probe, parsed, head, body, now)
 
     def fail(self, reason: str, sample: str | None = None) -> None:
         self.run.failed(self, reason, sample)
@@ -99,24 +108,33 @@ class Tally:
         if sample and len(self.samples) < MAX_SAMPLES:
             self.samples.append(f"{reason}: {sample}")
 
-    def wrong_answer(self, probe: Probe, status: int, length: int, head: bytes) -> None:
-        line = head.partition(b"\r\n")[0].decode("latin-1")
+    def wrong_answer(self, probe: Probe, parsed: Head, head: bytes, body: bytes) -> None:
+        status, _, content_type = parsed
+        asked = f"GET {probe.target}"
         if not 200 <= status < 300:
             self.non_2xx += 1
-            reason = line.partition(" ")[2] or str(status)
+            line = head.partition(b"\r\n")[0].decode("latin-1")
+            self.fail(line.partition(" ")[2] or str(status), head[:300].decode("latin-1"))
         elif status != probe.status:
-            reason = f"{status} instead of {probe.status}"
+            self.fail(f"{status} instead of {probe.status}", f"{asked}: {head[:300]!r}")
+        elif content_type != probe.content_type:
+            self.bad_body += 1
+            reason = f"content-type {content_type.decode('latin-1')!r} instead of "
+            self.fail(reason + repr(probe.content_type.decode()), f"{asked}: {head[:300]!r}")
         else:
             self.bad_body += 1
-            reason = f"{status} with a {length}-byte body instead of {probe.body_length}"
-        self.fail(reason, head[:300].decode("latin-1"))
+            got = f"{body[:200]!r}" + (f" ({len(body)} bytes)" if len(body) > 200 else "")
+            self.fail("a body other than the one for the key asked",
+                      f"{asked} received {got}, expected {probe.body!r}")  # fmt: skip
 
 
 class Run:
     """One load run: its connections, its schedule of sends and its tally."""
 
-    def __init__(self, config: LoadConfig, probes: list[Probe], loop) -> None:
-        self.config, self.probes, self.loop = config, probes, loop
+    def __init__(
+        self, config: LoadConfig, probes: list[Probe], loop, on_window: WindowHook | None = None
+    ) -> None:
+        self.config, self.probes, self.loop, self.on_window = config, probes, loop, on_window
         expected = config.max_requests or int(config.duration_s * 50_000)
         self.tally = Tally(min(expected, 4_000_000))
         self.connections: set[Connection] = set()
@@ -126,9 +144,9 @@ class Run:
         self.timer: asyncio.TimerHandle | None = None  # the open loop's next send
         self.watchdog: asyncio.TimerHandle | None = None
         self.index = self.sent = self.in_flight = 0
-        self.started = self.measuring = self.closing = False
-        self.start_ns = self.next_due_ns = self.finished_ns = self.lag_ns = 0
-        self.end_ns = FAR_FUTURE_NS
+        self.started = self.measuring = self.closing = self.window_over = False
+        self.next_due_ns = self.lag_ns = 0
+        self.start_ns = self.end_ns = FAR_FUTURE_NS  # the window [start, end) once measuring
         self.interval_ns = round(1e9 / config.rate) if config.rate and config.mode == "open" else 0
         self.finished = loop.create_future()
 
@@ -143,14 +161,18 @@ class Run:
         self.dispatch(self.next_due_ns)
 
     def start_measuring(self) -> None:
+        if self.on_window:
+            self.on_window("start")
         self.start_ns = time.perf_counter_ns()
         self.end_ns = self.start_ns + round(self.config.duration_s * 1e9)
         self.measuring = True
         self.handles.append(self.loop.call_later(self.config.duration_s, self.window_closed))
 
     def may_send(self, intended_ns: int) -> bool:
-        limit = self.config.max_requests
-        return self.started and intended_ns < self.end_ns and (limit is None or self.sent < limit)
+        if not self.started or intended_ns >= self.end_ns:
+            return False
+        limit = self.config.max_requests  # the open loop's measured sends; closed: answers
+        return limit is None or not self.interval_ns or self.sent < limit
 
     def dispatch(self, now: int) -> None:
         """Give due requests to idle connections; in the open loop, wake up for the next one."""
@@ -175,7 +197,7 @@ class Run:
         server's queue, which must count), minus our own lateness since a connection was
         free (the event loop's timers fire up to a millisecond late: not the server's).
         """
-        measured = self.measuring and intended_ns >= self.start_ns
+        measured = self.interval_ns > 0 and intended_ns >= self.start_ns  # open loop only
         self.sent += measured
         self.in_flight += measured
         could_send_ns = max(intended_ns, conn.idle_ns)
@@ -201,14 +223,19 @@ class Run:
         self.dispatch(conn.idle_ns)
 
     def answered(
-        self, conn: Connection, probe: Probe, status: int, length: int, head: bytes, now: int
+        self, conn: Connection, probe: Probe, parsed: Head, head: bytes, body: bytes, now: int
     ) -> None:
         conn.probe = None
-        if conn.measured:
+        if parsed != probe.head or body != probe.body:
+            self.tally.wrong_answer(probe, parsed, head, body)
+        if conn.measured:  # open loop: due in the window, timed from when it was due
             self.in_flight -= 1
             self.tally.add(now - conn.timed_from_ns)
-        if status != probe.status or length != probe.body_length:
-            self.tally.wrong_answer(probe, status, length, head)
+        elif self.start_ns <= now < self.end_ns and not self.interval_ns:
+            self.tally.add(now - conn.timed_from_ns)  # closed loop: arrived in the window
+            if self.tally.count == self.config.max_requests:
+                self.end_ns = now  # the window ends with this answer: nothing more is sent
+                self.close_window(now)
         conn.idle_ns = now
         if not self.interval_ns and self.may_send(now):
             self.send_next(conn, now, now)  # closed loop: straight back to work
@@ -264,14 +291,30 @@ class Run:
         if now < self.end_ns:  # the loop's clock may round to milliseconds: not quite yet
             delay = (self.end_ns - now) / 1e9 + 0.001
             self.handles.append(self.loop.call_later(delay, self.window_closed))
+            return
+        self.close_window(now)
+
+    def close_window(self, now: int) -> None:
+        self.window_ends()
         self.check_finished(now)
 
+    def window_ends(self) -> None:
+        if not self.window_over:
+            self.window_over = True
+            if self.on_window:
+                self.on_window("end")
+
     def check_finished(self, now: int) -> None:
-        intended = self.next_due_ns if self.interval_ns else now
-        done = self.finished.done() or self.in_flight or self.may_send(intended)
-        if self.measuring and not done:
-            self.finished_ns = now
-            self.finished.set_result(None)
+        """Closed loop: done when the window closes. Open: when every due request is answered."""
+        if not self.measuring or self.finished.done():
+            return
+        if self.interval_ns:
+            if self.in_flight or self.may_send(self.next_due_ns):
+                return
+            self.window_ends()  # sends ran out early (max_requests): the window ends here
+        elif not self.window_over:
+            return
+        self.finished.set_result(None)
 
     async def close(self) -> None:
         self.closing = True
@@ -296,7 +339,7 @@ class Run:
 
     def missed(self) -> int:
         """Open loop: requests due in the window that were never sent, the server being behind."""
-        if not self.interval_ns or self.next_due_ns >= self.end_ns:
+        if not self.interval_ns or not self.measuring or self.next_due_ns >= self.end_ns:
             return 0
         due = -(-(self.end_ns - self.next_due_ns) // self.interval_ns)
         limit = self.config.max_requests
@@ -306,12 +349,12 @@ class Run:
         config, tally = self.config, self.tally
         if missed := self.missed():
             tally.failures["not sent: the server fell behind the offered rate"] += missed
-        end = self.finished_ns or time.perf_counter_ns()
+        end = min(self.end_ns, time.perf_counter_ns())
         return LoadResult(
             mode=config.mode,
             connections=config.connections,
             warmup_s=config.warmup_s,
-            duration_s=(end - self.start_ns) / 1e9,
+            duration_s=max(end - self.start_ns, 0) / 1e9 if self.measuring else 0.0,
             requests=tally.count,
             errors=sum(tally.failures.values()),
             non_2xx=tally.non_2xx,
@@ -324,12 +367,14 @@ class Run:
         )
 
 
-async def generate(config: LoadConfig, probes: list[Probe]) -> LoadResult:
+async def generate(
+    config: LoadConfig, probes: list[Probe], on_window: WindowHook | None = None
+) -> LoadResult:
     """Warm up, then measure, in the running event loop; every wait has a deadline."""
     config.validate()
     if not probes:
         raise KvbenchError("the workload has no requests")
-    run = Run(config, probes, asyncio.get_running_loop())
+    run = Run(config, probes, asyncio.get_running_loop(), on_window)
     try:
         await run.open()
         if config.warmup_s:
@@ -341,10 +386,12 @@ async def generate(config: LoadConfig, probes: list[Probe]) -> LoadResult:
     return run.result()
 
 
-def run_load(config: LoadConfig, probes: list[Probe] | None = None) -> LoadResult:
+def run_load(
+    config: LoadConfig, probes: list[Probe] | None = None, on_window: WindowHook | None = None
+) -> LoadResult:
     """Run one load in a fresh event loop (uvloop where installed) and return its result."""
     config.validate()
     if probes is None:
         probes = key_workload(config.host, config.port)
     with asyncio.Runner(loop_factory=new_loop) as runner:
-        return runner.run(generate(config, probes))
+        return runner.run(generate(config, probes, on_window))

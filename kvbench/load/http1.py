@@ -1,18 +1,21 @@
 """Reading HTTP/1.1 responses off a byte stream: just enough framing for the load generator.
 
 Our services always answer with content-length; anything else (chunked, no length) is
-an error the load generator counts, never something it guesses around.
+an error the load generator counts, never something it guesses around. Bodies are kept
+(they are a few dozen bytes here), so every answer can be compared with the one expected.
 """
 
 MAX_HEAD_BYTES = 64 * 1024
+
+Head = tuple[int, int, bytes]  # status, content-length, content-type (lowercase, b"" if none)
 
 
 class ProtocolError(Exception):
     """An answer that cannot be framed; the connection is closed and counted as failed."""
 
 
-def parse_head(head: bytes) -> tuple[int, int]:
-    """The status and content-length of a response head (without its blank line)."""
+def parse_head(head: bytes) -> Head:
+    """The status, content-length and content-type of a response head (without its blank line)."""
     line, _, fields = head.partition(b"\r\n")
     version, _, rest = line.partition(b" ")
     code = rest[:3]
@@ -22,19 +25,26 @@ def parse_head(head: bytes) -> tuple[int, int]:
     fields = b"\r\n" + fields.lower()
     if b"\r\ntransfer-encoding:" in fields:
         raise ProtocolError(f"{status} with transfer-encoding instead of content-length")
-    start = fields.find(b"\r\ncontent-length:")
-    if start < 0:
+    content_type = _field(fields, b"\r\ncontent-type:") or b""
+    length = _field(fields, b"\r\ncontent-length:")
+    if length is None:
         if status in (204, 304):
-            return status, 0
+            return status, 0, content_type
         raise ProtocolError(f"{status} without content-length")
-    end = fields.find(b"\r\n", start + 17)
-    value = fields[start + 17 : end if end >= 0 else None].strip()
-    if not value.isdigit():
-        raise ProtocolError(f"{status} with a bad content-length {value[:20]!r}")
-    return status, int(value)
+    if not length.isdigit():
+        raise ProtocolError(f"{status} with a bad content-length {length[:20]!r}")
+    return status, int(length), content_type
 
 
-def parse_cached(head: bytes) -> tuple[int, int]:
+def _field(fields: bytes, name: bytes) -> bytes | None:
+    start = fields.find(name)
+    if start < 0:
+        return None
+    end = fields.find(b"\r\n", start + len(name))
+    return fields[start + len(name) : end if end >= 0 else None].strip()
+
+
+def parse_cached(head: bytes) -> Head:
     # A server repeats the same few heads (the Date header changes once a second), so a
     # dictionary hit replaces most parsing; it is emptied rather than allowed to grow.
     if len(HEADS) >= 4096:
@@ -43,7 +53,7 @@ def parse_cached(head: bytes) -> tuple[int, int]:
     return parsed
 
 
-HEADS: dict[bytes, tuple[int, int]] = {}
+HEADS: dict[bytes, Head] = {}
 
 
 class ResponseParser:
@@ -51,29 +61,33 @@ class ResponseParser:
 
     def __init__(self) -> None:
         self.buffer = b""
-        self.skip = 0  # body bytes still to come for `pending`
-        self.pending: tuple[int, int, bytes] | None = None
+        self.need = 0  # body bytes still to come for `pending`
+        self.partial = b""  # the body bytes of `pending` received so far
+        self.pending: tuple[Head, bytes] | None = None
 
     def feed(self, data: bytes, on_response) -> None:
-        """Call `on_response(status, body_length, head)` for each response `data` completes."""
-        if self.skip:
-            if len(data) < self.skip:
-                self.skip -= len(data)
+        """Call `on_response(parsed_head, head, body)` for each response `data` completes."""
+        if self.need:
+            if len(data) < self.need:
+                self.partial += data
+                self.need -= len(data)
                 return
-            data, self.skip = data[self.skip :], 0
-            pending, self.pending = self.pending, None
-            assert pending is not None  # skip > 0 only while a response is pending
-            on_response(*pending)
+            body, data = self.partial + data[: self.need], data[self.need :]
+            pending, self.pending, self.partial, self.need = self.pending, None, b"", 0
+            assert pending is not None
+            on_response(pending[0], pending[1], body)
         buf = self.buffer + data if self.buffer else data
         pos = 0
         while (end := buf.find(b"\r\n\r\n", pos)) >= 0:
             head = buf[pos:end]
-            status, length = HEADS.get(head) or parse_cached(head)
-            pos = end + 4 + length
-            if pos > len(buf):  # the body is still arriving: count it, don't keep it
-                self.skip, self.pending, self.buffer = pos - len(buf), (status, length, head), b""
+            parsed = HEADS.get(head) or parse_cached(head)
+            start = end + 4
+            pos = start + parsed[1]
+            if pos > len(buf):  # the body is still arriving
+                self.partial, self.need = buf[start:], pos - len(buf)
+                self.pending, self.buffer = (parsed, head), b""
                 return
-            on_response(status, length, head)
+            on_response(parsed, head, buf[start:pos])
         self.buffer = buf[pos:]
         if len(self.buffer) > MAX_HEAD_BYTES:
             raise ProtocolError("response head over 64 KiB")

@@ -9,9 +9,29 @@ import numpy as np
 from kvbench import KvbenchError
 from kvbench.load.config import Mode
 
-# Nearest-rank percentiles (numpy's "inverted_cdf"), the HdrHistogram and wrk convention.
-PERCENTILES = {"p50": 50.0, "p90": 90.0, "p99": 99.0, "p999": 99.9, "p9999": 99.99}
+# Nearest-rank percentiles (numpy's "inverted_cdf"), the HdrHistogram and wrk convention,
+# reported only where at least MIN_BEYOND requests lie beyond them (p99.9: 10,000 requests).
+PERCENTILES = {"p50": "50", "p90": "90", "p99": "99", "p999": "99.9", "p9999": "99.99"}
 LATENCY_FIELDS = (*PERCENTILES, "mean", "max")
+MIN_BEYOND = 10
+
+
+def rank(n: int, percent: str) -> int:
+    """The 1-based order statistic numpy's inverted_cdf picks for this percentile of n values."""
+    return int(np.percentile(np.arange(n), float(percent), method="inverted_cdf")) + 1
+
+
+def beyond(n: int, percent: str) -> int:
+    """How many of n values lie beyond (above the rank of) the percentile."""
+    return n - rank(n, percent)
+
+
+def qualifies(n: int, percent: str) -> bool:
+    return n > 0 and beyond(n, percent) >= MIN_BEYOND
+
+
+def percentile_ms(latencies_ns: np.ndarray, percent: str) -> float:
+    return float(np.percentile(latencies_ns, float(percent), method="inverted_cdf")) / 1e6
 
 
 class LoadError(KvbenchError):
@@ -27,10 +47,10 @@ class LoadSummary:
     connections: int
     warmup_s: float
     duration_s: float  # the measured window
-    requests: int  # answers received for requests sent in the window
+    requests: int  # closed loop: answers that arrived in the window; open: requests due in it
     errors: int  # every failure, warm-up included: statuses, bodies, connections, timeouts
     non_2xx: int
-    bad_body: int
+    bad_body: int  # 2xx answers whose content-type or body was not the one for the key asked
     failures: dict[str, int]  # reason -> count
     error_samples: list[str]
     offered_rate: float | None
@@ -48,9 +68,10 @@ class LoadSummary:
         if self.errors:
             counts = sorted(self.failures.items(), key=lambda item: -item[1])
             reasons = ", ".join(f"{reason} x{count:,}" for reason, count in counts)
+            first = f"; first: {self.error_samples[0]}" if self.error_samples else ""
             raise LoadError(
                 f"{self.errors:,} requests failed ({self.requests:,} answered in the "
-                f"measured window): {reasons}"
+                f"measured window): {reasons}{first}"
             )
         if not self.requests:
             raise LoadError("no request was answered in the measured window")
@@ -97,18 +118,18 @@ class LoadResult:
     def throughput(self) -> float:
         return self.requests / self.duration_s if self.duration_s > 0 else 0.0
 
-    def percentile_ms(self, p: float) -> float | None:
-        if not self.latencies_ns.size:
+    def percentile_ms(self, percent: str) -> float | None:
+        """A nearest-rank percentile, None unless MIN_BEYOND requests lie beyond it."""
+        if not qualifies(self.latencies_ns.size, percent):
             return None
-        return float(np.percentile(self.latencies_ns, p, method="inverted_cdf")) / 1e6
+        return percentile_ms(self.latencies_ns, percent)
 
     def summary(self) -> LoadSummary:
         lat = self.latencies_ns
         latency: dict[str, float | None] = dict.fromkeys(LATENCY_FIELDS)
         if lat.size:
-            values = [*np.percentile(lat, list(PERCENTILES.values()), method="inverted_cdf")]
-            values += [lat.mean(), lat.max()]
-            latency = {n: float(v) / 1e6 for n, v in zip(LATENCY_FIELDS, values, strict=True)}
+            latency = {name: self.percentile_ms(p) for name, p in PERCENTILES.items()}
+            latency |= {"mean": float(lat.mean()) / 1e6, "max": float(lat.max()) / 1e6}
         return LoadSummary(
             loadgen="kvbench",
             mode=self.mode,

@@ -1,32 +1,53 @@
-"""What the load generator sends: pre-encoded GET requests and what each answer must be."""
+"""What the load generator sends: pre-encoded GET requests and the exact answer each must get."""
 
 import functools
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from kvbench.runtime.net import url_host
 
 KEY_PROBES = 100_000  # at most this many distinct requests in a spread workload
+JSON = b"application/json"
 
 
 @dataclass(frozen=True)
 class Probe:
-    """One pre-encoded request and what its answer must be."""
+    """One pre-encoded request and its expected answer: status, content-type and body bytes.
+
+    `head` is what the response parser reports for a right answer, so the generator checks
+    an answer with two equalities: the parsed head against `head`, the body against `body`.
+    """
 
     raw: bytes
     status: int
-    body_length: int
+    body: bytes
+    content_type: bytes = JSON
+    head: tuple[int, int, bytes] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "head", (self.status, len(self.body), self.content_type))
+
+    @property
+    def target(self) -> str:
+        """The request target, `/get?key=key-0042`, to name the request in an error."""
+        return self.raw.split(b" ", 2)[1].decode("latin-1")
 
 
-def path_probe(host: str, port: int, path: str, status: int = 200, body_length: int = 39) -> Probe:
+def path_probe(
+    host: str, port: int, path: str, status: int = 200, body: bytes = b"", content_type=JSON
+) -> Probe:
     raw = f"GET {path} HTTP/1.1\r\nHost: {url_host(host)}:{port}\r\n\r\n".encode()
-    return Probe(raw, status, body_length)
+    return Probe(raw, status, body, content_type)
+
+
+def key_body(key: str, value: str = "test-value") -> bytes:
+    """The compact JSON pair every service answers for a stored key."""
+    return json.dumps({"key": key, "value": value}, separators=(",", ":")).encode()
 
 
 def key_probe(host: str, port: int, key: str, value: str = "test-value") -> Probe:
-    """GET /get?key=KEY, answered with the compact JSON pair."""
-    body = json.dumps({"key": key, "value": value}, separators=(",", ":"))
-    return path_probe(host, port, f"/get?key={key}", 200, len(body.encode()))
+    """GET /get?key=KEY, answered 200 with that key's JSON pair."""
+    return path_probe(host, port, f"/get?key={key}", 200, key_body(key, value))
 
 
 def key_workload(host: str, port: int, keys: int = 1000, value: str = "test-value") -> list[Probe]:

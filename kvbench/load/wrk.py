@@ -2,7 +2,7 @@
 
 wrk has no JSON output, so a Lua `done()` hook prints one JSON line, parsed here into
 the `LoadSummary` the built-in generator reports too. wrk keeps no raw latencies and does not
-check body lengths; it counts statuses over 399 as errors (`errors.status`).
+check bodies; it counts statuses over 399 as errors (`errors.status`).
 """
 
 import json

@@ -2,8 +2,11 @@
 
 `bench`, `bench --ladder`, `peers` and every scaling curve run their services through
 `run_campaign`: the load generator pinned away from the servers, a fresh server per
-trial, the services alternating round after round so drift hits them alike, the load
-generator's ceiling measured between rounds, and one open-loop rate common to all.
+trial, the services back to back in every round with their order reversed every other
+round (A B, B A, A B, ...) so drift hits them alike and none always follows the ceiling
+window, the load generator's ceiling measured after each round, and one open-loop rate
+common to all. What it returns (`CampaignResult`) says, per round, how each service
+compared with its base in that same round and whether the round's numbers can be trusted.
 """
 
 import dataclasses
@@ -13,19 +16,34 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from kvbench.measure.headroom import Headroom, headroom
+import numpy as np
+
+from kvbench.measure.headroom import MIN_BUSY, MIN_HEADROOM, Headroom, checks, headroom
 from kvbench.measure.pinning import loadgen_pinned
 from kvbench.measure.trials import TrialPlan, TrialResult, run_trial
 from kvbench.results import files
-from kvbench.results.summary import summaries
+from kvbench.results.latency import METHOD, pooled
+from kvbench.results.summary import Summary, summaries
 from kvbench.services import Service
 
 LATENCY_LOAD = 0.5  # the common open-loop rate, as a share of the slowest service's throughput
 CALIBRATED = "calibrated: half the slowest service's throughput in a short closed-loop trial"
+ORDER = "ABBA: services back to back in each round, their order reversed every other round"
 LOADGENS = {
-    "builtin": "kvbench built-in (uvloop, raw protocols, every response checked)",
+    "builtin": "kvbench built-in (uvloop, raw protocols, every answer checked byte for byte)",
     "wrk": "wrk -t1 for the closed loop (statuses checked, not bodies); built-in for the rest",
+    "both": "kvbench built-in, and a wrk -t1 closed window on the same server in every trial "
+    "(their order alternating by round), as a cross-check",
 }
+# The metrics whose per-round ratio to the base means something (not GC counts or RSS).
+PAIRED_METRICS = (
+    "http_tps",
+    "http_wrk_tps",
+    "server_open_cpu_us_per_req",
+    "http_trial_p50_ms",
+    "http_trial_p99_ms",
+)
+Pairs = tuple[tuple[str, str], ...]  # (service, its base)
 
 
 @dataclass(frozen=True)
@@ -34,8 +52,23 @@ class Campaign:
     plan: TrialPlan
     trials: int
     rate: float | None = None  # the open-loop rate; None calibrates one
-    headroom: bool = True  # measure the load generator's ceiling between rounds
+    headroom: bool = True  # measure the load generator's ceiling after each round
+    pairs: Pairs | None = None  # None: every service against the first
+    check: bool = True  # check headroom and saturation (not for curves of low concurrency)
+    exempt: frozenset[str] = frozenset()  # rows known to outrun the generator (ceilings)
     progress: Callable[[str], None] = field(default=lambda text: None, compare=False)
+
+    @property
+    def base_pairs(self) -> Pairs:
+        if self.pairs is not None:
+            return self.pairs
+        first = self.services[0].name
+        return tuple((s.name, first) for s in self.services[1:])
+
+
+def round_order(services: list[Service], index: int) -> list[Service]:
+    """A B in even rounds, B A in odd ones: no service always follows the ceiling window."""
+    return list(services) if index % 2 == 0 else list(reversed(services))
 
 
 @dataclass
@@ -45,6 +78,8 @@ class CampaignResult:
     rounds: list[dict[str, TrialResult]]  # one per round: service -> its trial
     pinning: str
     headroom: dict = field(default_factory=dict)
+    orders: list[list[str]] = field(default_factory=list)  # who ran when, per round
+    ceilings: list[float] = field(default_factory=list)  # the generator's ceiling, per round
 
     def trials(self, service: str) -> list[TrialResult]:
         return [round_[service] for round_ in self.rounds]
@@ -62,24 +97,84 @@ class CampaignResult:
         """service -> metric -> the summary as summary.json stores it."""
         return {s.name: summaries(self.samples(s.name)) for s in self.campaign.services}
 
+    def ratios(self, service: str, base: str) -> dict[str, list[float]]:
+        """metric -> service / base in each round, for the metrics where a ratio means something."""
+        found: dict[str, list[float]] = {}
+        for round_ in self.rounds:
+            this, that = round_[service].metrics, round_[base].metrics
+            for name in PAIRED_METRICS:
+                if this.get(name) is not None and that.get(name):
+                    found.setdefault(name, []).append(this[name] / that[name])
+        return found
+
+    def paired(self) -> dict:
+        """summary.json's "paired": per service, the median of its per-round ratios to its base."""
+        return {
+            service: {"vs": base, "metrics": summaries(self.ratios(service, base))}
+            for service, base in self.campaign.base_pairs
+        }
+
+    def latency(self) -> dict:
+        """summary.json's "latency": each service's open-loop requests pooled over its trials."""
+        found = {}
+        for service in self.campaign.services:
+            chunks = [
+                t.latencies_ns for t in self.trials(service.name) if t.latencies_ns is not None
+            ]
+            if chunks:
+                found[service.name] = pooled(np.concatenate(chunks), self.plan.rate)
+        return found
+
+    def round_records(self) -> list[dict]:
+        """summary.json's "rounds": order, ceiling, the fastest service, each one's busy share."""
+        records = []
+        for i, round_ in enumerate(self.rounds):
+            record: dict = {"order": self.orders[i] if i < len(self.orders) else list(round_)}
+            tps = {s: t.metrics["http_tps"] for s, t in round_.items() if "http_tps" in t.metrics}
+            checked = {s: v for s, v in tps.items() if s not in self.campaign.exempt}
+            if i < len(self.ceilings) and checked:
+                fastest = max(checked, key=checked.__getitem__)
+                record |= {"ceiling_tps": self.ceilings[i], "fastest": fastest,
+                           "fastest_tps": checked[fastest],
+                           "headroom": self.ceilings[i] / checked[fastest]}  # fmt: skip
+            busy = {s: t.metrics["server_busy"] for s, t in round_.items()
+                    if "server_busy" in t.metrics}  # fmt: skip
+            records.append(record | {"busy": busy})
+        return records
+
+    def sections(self) -> dict:
+        """Everything summary.json holds beside the services: latency, paired, rounds, checks."""
+        rounds, paired = self.round_records(), self.paired()
+        found: dict = {"latency": self.latency(), "paired": paired, "rounds": rounds}
+        if self.campaign.check:
+            cpus = len(self.plan.server_cpus) if self.plan.server_cpus else None
+            found["checks"] = checks(rounds, self.campaign.exempt, cpus)
+        if self.plan.loadgen == "both":
+            found["cross_check"] = cross_check(paired)
+        return {name: value for name, value in found.items() if value}
+
     def environment(self) -> dict:
         """The settings summary.json records under environment."""
         plan, campaign = self.plan, self.campaign
         http = {
             "trials": campaign.trials,
             "interleaved": True,
+            "order": ORDER,
             "concurrency": plan.connections,
             "warmup_s": plan.warmup_s,
             "duration_s": plan.duration_s,
             "latency_window_s": plan.latency_s,
             "offered_rate": plan.rate,
             "rate_source": "given" if campaign.rate else CALIBRATED,
+            "latency_method": METHOD,
             "loadgen": LOADGENS[plan.loadgen],
             "commands": {s.name: s.command("127.0.0.1", 0)[1:] for s in campaign.services},
         }
         found = {"pinning": self.pinning, "http": http}
         if self.headroom:
-            found["loadgen_ceiling"] = self.headroom
+            found["loadgen_ceiling"] = self.headroom | {"min_headroom": MIN_HEADROOM}
+        if campaign.check:
+            http["min_busy"] = MIN_BUSY
         return found
 
     def write(self, out: Path) -> dict:
@@ -97,6 +192,21 @@ class CampaignResult:
         return written
 
 
+def cross_check(paired: dict) -> dict:
+    """The wrk cross-check: each service's ratio to its base by wrk and by the built-in
+    generator, from the same servers and minutes, and how far apart the two are."""
+    found = {}
+    for service, entry in paired.items():
+        metrics = entry["metrics"]
+        if "http_tps" in metrics and "http_wrk_tps" in metrics:
+            builtin = Summary.of(metrics["http_tps"]["values"]).median
+            wrk = Summary.of(metrics["http_wrk_tps"]["values"]).median
+            found[service] = {"vs": entry["vs"], "builtin_ratio": builtin, "wrk_ratio": wrk,
+                              "wrk_over_builtin": wrk / builtin,
+                              "within_10pct": abs(wrk / builtin - 1) <= 0.10}  # fmt: skip
+    return found
+
+
 def run_campaign(campaign: Campaign) -> CampaignResult:
     """Every trial of every service, round after round; the ceiling after each round."""
     with ExitStack() as stack:
@@ -109,25 +219,35 @@ def run_campaign(campaign: Campaign) -> CampaignResult:
             canned = stack.enter_context(headroom(plan))
         if plan.latency_s:
             plan = dataclasses.replace(plan, rate=campaign.rate or common_rate(campaign, plan))
-        rounds = []
+        result = CampaignResult(campaign, plan, [], pinning)
         for trial in range(campaign.trials):
-            rounds.append(run_round(campaign, plan, trial))
+            order = round_order(campaign.services, trial)
+            result.orders.append([s.name for s in order])
+            result.rounds.append(run_round(campaign, plan, trial, order))
             if canned:
-                canned.window()
-        return CampaignResult(campaign, plan, rounds, pinning, canned.summary() if canned else {})
+                result.ceilings.append(canned.window())
+        result.headroom = canned.summary() if canned else {}
+        return result
 
 
-def run_round(campaign: Campaign, plan: TrialPlan, trial: int) -> dict[str, TrialResult]:
+def run_round(
+    campaign: Campaign, plan: TrialPlan, trial: int, order: list[Service]
+) -> dict[str, TrialResult]:
+    # With wrk alongside, the two generators' windows swap places every other round too.
+    plan = dataclasses.replace(plan, wrk_first=trial % 2 == 1)
     found = {}
-    for service in campaign.services:
+    for service in order:
         campaign.progress(f"{service.name} trial {trial + 1}/{campaign.trials}")
         found[service.name] = run_trial(service, plan, f"-{trial}")
-    return found
+    return {s.name: found[s.name] for s in campaign.services}
 
 
 def common_rate(campaign: Campaign, plan: TrialPlan) -> float:
     """Half the slowest service's throughput, rounded: a rate every service sustains."""
     campaign.progress("calibrating the common open-loop rate")
     short = dataclasses.replace(plan, duration_s=min(plan.duration_s, 2.0), latency_s=0)
+    short = dataclasses.replace(
+        short, loadgen="builtin" if plan.loadgen == "both" else plan.loadgen
+    )
     tps = [run_trial(s, short, "-rate").metrics["http_tps"] for s in campaign.services]
     return float(f"{min(tps) * LATENCY_LOAD:.2g}")  # a round number to reuse with --rate

@@ -1,8 +1,10 @@
 """The load generator's own ceiling: closed-loop windows against a canned server, one a round.
 
-The canned server does no work, so what the generator reaches against it is the most it
-can measure. It is measured between trial rounds, alongside the services, because only
-a ceiling measured in the same minutes says the generator was not their bottleneck.
+The canned server answers each key with the exact bytes a service sends, precomputed, so
+what the generator reaches against it (same workload, every answer checked as in a trial)
+is the most it can measure. It is measured between trial rounds, alongside the services,
+because only a ceiling measured in the same minutes says the generator was not their
+bottleneck; the campaign compares each round's ceiling with that round's fastest service.
 """
 
 import dataclasses
@@ -16,7 +18,7 @@ from contextlib import contextmanager
 from kvbench import KvbenchError
 from kvbench.load.config import LoadConfig
 from kvbench.load.engine import run_load
-from kvbench.load.workload import path_probe
+from kvbench.load.workload import key_workload
 from kvbench.measure.pinning import SERVER_CPU, can_pin
 from kvbench.measure.trials import TrialPlan
 from kvbench.processes import free_port, stop
@@ -54,22 +56,25 @@ class Headroom:
 
     def __init__(self, port: int, plan: TrialPlan) -> None:
         self.config = LoadConfig("127.0.0.1", port, plan.connections, plan.duration_s)
-        self.probes = [path_probe("127.0.0.1", port, "/get?key=key-0042")]
+        self.probes = key_workload("127.0.0.1", port)  # as the services are loaded
         self.values: list[float] = []
         if plan.warmup_s:
             run_load(dataclasses.replace(self.config, duration_s=plan.warmup_s), self.probes)
 
-    def window(self) -> None:
+    def window(self) -> float:
         result = run_load(self.config, self.probes)
         result.check()
         self.values.append(result.throughput)
+        return result.throughput
 
     def summary(self) -> dict:
         """As summary.json records it, under environment.loadgen_ceiling."""
         if not self.values:
             return {}
         stored = Summary.of(self.values).to_json()
-        return {**stored, "tps": stored["median"], "server": "kvbench.load.canned"}
+        workload = "the 1,000 preloaded keys, every answer checked byte for byte"
+        return {**stored, "tps": stored["median"], "server": "kvbench.load.canned",
+                "workload": workload}  # fmt: skip
 
 
 @contextmanager
@@ -77,3 +82,42 @@ def headroom(plan: TrialPlan) -> Iterator[Headroom]:
     """A canned server kept up (idle between windows) for a whole run."""
     with canned_server() as port:
         yield Headroom(port, plan)
+
+
+MIN_HEADROOM = 2.0  # the generator's ceiling over the fastest service, in each round
+MIN_BUSY = 0.95  # the server's CPU share of its closed-loop window, per core it is pinned to
+
+
+def checks(rounds: list[dict], exempt: frozenset[str], cpus: int | None) -> dict:
+    """Was the server, not the load generator, the limit? summary.json's "checks".
+
+    Per round, the generator's ceiling must be at least MIN_HEADROOM times the fastest
+    service; per trial, a pinned server must have been busy at least MIN_BUSY of its
+    closed-loop window (a saturated server's CPU time equals the window). Rows in `exempt`
+    (ceilings that outrun the generator by design) are not checked.
+    """
+    warnings, low, idle = [], [], []
+    for i, record in enumerate(rounds, 1):
+        if record.get("headroom", MIN_HEADROOM) < MIN_HEADROOM:
+            low.append(i)
+            warnings.append(
+                f"round {i}: the load generator's ceiling ({record['ceiling_tps']:,.0f} req/s) "
+                f"was {record['headroom']:.2f}x the fastest service ({record['fastest']}, "
+                f"{record['fastest_tps']:,.0f} req/s), under {MIN_HEADROOM:g}x"
+            )
+        for service, busy in record.get("busy", {}).items():
+            if cpus and service not in exempt and busy < MIN_BUSY * cpus:
+                idle.append({"round": i, "service": service, "busy": busy})
+                warnings.append(
+                    f"round {i}: {service}'s server was busy {busy / cpus:.1%} of its "
+                    f"closed-loop window, under {MIN_BUSY:.0%}: not saturated, so the load "
+                    "generator (or another process on the server's CPU) held it back"
+                )
+    measured = any("headroom" in record for record in rounds)
+    return {
+        "headroom": {"min": MIN_HEADROOM, "measured": measured, "rounds_below": low},
+        "saturation": {"min_busy": MIN_BUSY, "checked": bool(cpus), "trials_below": idle},
+        "exempt": sorted(exempt),
+        "warnings": warnings,
+        "ok": not warnings,
+    }

@@ -29,13 +29,22 @@ class BenchPlan:
     trials: int
     quick: bool = False
     rate: float | None = None
+    ladder: bool = False  # pair each rung with the one before it, not with the first
+
+    @property
+    def pairs(self) -> tuple[tuple[str, str], ...]:
+        names = [s.name for s in self.services]
+        if self.ladder:
+            return tuple(zip(names[1:], names[:-1], strict=True))
+        return tuple((name, names[0]) for name in names[1:])
 
 
 def estimate_s(bench: BenchPlan) -> float:
     """Seconds the run should take; said up front, and the basis of "time left"."""
     plan, services = bench.plan, len(bench.services)
     start_and_warm = 1.5 + 1.5 * plan.warmup_s  # the primer takes half the warm-up again
-    per_trial = start_and_warm + plan.duration_s + plan.latency_s
+    wrk = (max(1, round(plan.duration_s)) + 0.5) * (plan.loadgen == "both")
+    per_trial = start_and_warm + plan.duration_s + plan.latency_s + wrk
     total = 0.0
     if "http" in bench.layers:
         total += per_trial * bench.trials * services + plan.duration_s * bench.trials  # ceiling
@@ -51,7 +60,7 @@ class Layers:
     def __init__(self, bench: BenchPlan, out: Path, progress: Progress) -> None:
         self.bench, self.out, self.progress = bench, out, progress
         self.samples: dict[str, dict[str, list[float]]] = {s.name: {} for s in bench.services}
-        self.summary: dict = {"schema": 1, "environment": files.environment(), "files": {}}
+        self.summary: dict = {"schema": 2, "environment": files.environment(), "files": {}}
 
     def run(self) -> dict:
         for layer in LAYERS:
@@ -88,10 +97,16 @@ class Layers:
     def http(self) -> None:
         bench = self.bench
         campaign = Campaign(
-            bench.services, bench.plan, bench.trials, rate=bench.rate, progress=self.progress.step
+            bench.services,
+            bench.plan,
+            bench.trials,
+            rate=bench.rate,
+            pairs=bench.pairs,
+            progress=self.progress.step,
         )
         result = run_campaign(campaign)
         self.summary["environment"].update(result.environment())
+        self.summary.update(result.sections())
         for files_kind, by_service in result.write(self.out).items():
             self.summary["files"][files_kind] = by_service
         for name in self.samples:

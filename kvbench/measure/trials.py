@@ -3,13 +3,17 @@
 One trial of one service:
 1. start the server (pinned to the server CPU) and wait until it answers;
 2. prime it over a few connections, then warm up at the measured concurrency (unrecorded);
-3. closed loop for throughput, with the server's CPU time read around the window;
-4. open loop at the common offered rate, for latency free of coordinated omission;
+3. closed loop for throughput, with the server's CPU read at the window's own start and
+   end (the load generator's hook): its busy share says whether the server, not the
+   generator, set the pace; with `loadgen="both"`, a wrk window on the same server too;
+4. open loop at the common offered rate, for latency free of coordinated omission and for
+   the server's CPU per request below saturation, read over that window the same way;
 5. read peak RSS and the GC pauses of the windows from /debug/vars; stop the server.
 The order of trials and everything around them is `kvbench.measure.campaign`'s.
 """
 
 import dataclasses
+import sys
 import time
 from collections.abc import Callable
 from contextlib import suppress
@@ -26,10 +30,12 @@ from kvbench.load.summary import LoadResult, LoadSummary
 from kvbench.load.workload import Probe
 from kvbench.load.wrk import run_wrk
 from kvbench.processes import START_TIMEOUT_S, RunningServer, running_server
+from kvbench.results.latency import trial_percentiles
 from kvbench.services import Service
 
 PRIMER_CONNECTIONS = 4
-Loadgen = Literal["builtin", "wrk"]
+# "both": the built-in generator's closed window and a wrk window alternate on each server.
+Loadgen = Literal["builtin", "wrk", "both"]
 
 
 @dataclass(frozen=True)
@@ -40,13 +46,12 @@ class TrialPlan:
     latency_s: float = 3.0  # the open-loop window; 0 skips it
     rate: float | None = None  # offered requests/s of the open-loop window
     server_cpus: frozenset[int] | None = None
-    loadgen: Loadgen = "builtin"  # or "wrk", for the closed-loop window only (a cross-check)
+    loadgen: Loadgen = "builtin"  # wrk for the closed loop, or both (a cross-check)
+    wrk_first: bool = False  # with "both": wrk's window before the built-in one
     log_dir: Path | None = None
     # (host, port) -> requests; None is the preloaded 1,000 keys (workload.key_workload).
     workload: Callable[[str, int], list[Probe]] | None = None
-    # Also record server_startup_s and loadgen_cpu_share (the load generator's CPU
-    # seconds per wall second of the closed window, 1.0 = one whole core).
-    extra_metrics: bool = False
+    extra_metrics: bool = False  # also record server_startup_s
     start_timeout_s: float = START_TIMEOUT_S  # a store of a million keys takes a while
 
 
@@ -61,61 +66,105 @@ def cpu_seconds(pid: int) -> float:
     process = psutil.Process(pid)
     total = 0.0
     for each in [process, *process.children(recursive=True)]:
-        with suppress(psutil.NoSuchProcess):
-            times = each.cpu_times()
-            total += times.user + times.system
+        with suppress(psutil.NoSuchProcess, ProcessLookupError):
+            total += process_cpu_seconds(each)
     return total
 
 
-def drive(server: RunningServer, plan: TrialPlan, duration: float, **options) -> LoadResult:
+def process_cpu_seconds(process: psutil.Process) -> float:
+    """One process's CPU time, every thread, to the nanosecond where Linux offers it.
+
+    /proc and psutil count in 10 ms ticks: 7% of the CPU a fast server spends in a 3 s
+    open-loop window. Linux also gives each process a CPU-time clock (the scheduler's
+    runtime, the same time the ticks round), read with clock_gettime: its id is
+    ((~pid) << 3) | 2, the kernel's MAKE_PROCESS_CPUCLOCK(pid, CPUCLOCK_SCHED).
+    """
+    if sys.platform == "linux":
+        with suppress(OSError):
+            return time.clock_gettime(((~process.pid) << 3) | 2)
+    times = process.cpu_times()
+    return times.user + times.system
+
+
+class WindowMarks:
+    """The clock, the server's CPU and our own CPU at the load generator's window instants."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self.marks: dict[str, tuple[float, float, float]] = {}
+
+    def __call__(self, event: str) -> None:
+        self.marks[event] = (time.perf_counter(), cpu_seconds(self.pid), time.process_time())
+
+    def spent(self) -> tuple[float, float, float]:
+        """Wall seconds, server CPU seconds and load generator CPU seconds between the marks."""
+        start, end = self.marks["start"], self.marks["end"]
+        return end[0] - start[0], end[1] - start[1], end[2] - start[2]
+
+
+def drive(
+    server: RunningServer, plan: TrialPlan, duration: float, marks=None, **options
+) -> LoadResult:
     """One load window against the server; any error fails the trial loudly."""
     config = LoadConfig(server.host, server.port, plan.connections, duration, **options)
     probes = plan.workload(server.host, server.port) if plan.workload else None
-    result = run_load(config, probes)
+    result = run_load(config, probes, marks)
     result.check()  # a trial with any error fails loudly: a fast wrong answer is not fast
     return result
 
 
-def closed_load(server: RunningServer, plan: TrialPlan) -> LoadSummary:
-    """The closed-loop window's summary, from our generator or from wrk; errors fail it."""
-    if plan.loadgen != "wrk":
-        return drive(server, plan, plan.duration_s).summary()
-    summary = run_wrk(server.host, server.port, plan.connections, plan.duration_s)
+def closed_builtin(server: RunningServer, plan: TrialPlan) -> dict[str, float]:
+    """The built-in generator's closed window: throughput, server busy share, our CPU share."""
+    marks = WindowMarks(server.pid)
+    summary = drive(server, plan, plan.duration_s, marks).summary()
+    wall, server_cpu, own_cpu = marks.spent()
+    metrics = {
+        "http_tps": summary.throughput,
+        "server_busy": server_cpu / wall,
+        "loadgen_cpu_share": own_cpu / wall,
+    }
+    if summary.latency_ms["p99"] is not None:
+        metrics["http_closed_p99_ms"] = summary.latency_ms["p99"]
+    return metrics
+
+
+def closed_wrk(server: RunningServer, plan: TrialPlan) -> tuple[float, float]:
+    """A wrk window (statuses checked, not bodies): throughput, and the server's busy share
+    read around the whole wrk run (wrk has no hook at its window's instants)."""
+    before = cpu_seconds(server.pid)
+    summary: LoadSummary = run_wrk(server.host, server.port, plan.connections, plan.duration_s)
     summary.check()
-    return summary
+    return summary.throughput, (cpu_seconds(server.pid) - before) / summary.duration_s
 
 
 def closed_window(server: RunningServer, plan: TrialPlan) -> dict[str, float]:
     server.debug_vars()  # starts the GC window
-    cpu_before = cpu_seconds(server.pid)
-    own_before, wall_before = time.process_time(), time.monotonic()
-    summary = closed_load(server, plan)
-    own = (time.process_time() - own_before) / (time.monotonic() - wall_before)
-    cpu = cpu_seconds(server.pid) - cpu_before
+    if plan.loadgen == "wrk":
+        tps, busy = closed_wrk(server, plan)
+        metrics = {"http_tps": tps, "server_busy": busy}
+    elif plan.loadgen == "both" and plan.wrk_first:
+        wrk_tps = closed_wrk(server, plan)[0]
+        metrics = closed_builtin(server, plan) | {"http_wrk_tps": wrk_tps}
+    elif plan.loadgen == "both":
+        metrics = closed_builtin(server, plan)
+        metrics["http_wrk_tps"] = closed_wrk(server, plan)[0]
+    else:
+        metrics = closed_builtin(server, plan)
     gc = server.debug_vars()["gc"]["since_last_read"]
-    metrics = {
-        "http_tps": summary.throughput,
-        "server_cpu_us_per_req": cpu / summary.requests * 1e6,
-        "gc_pause_max_ms": gc["pause_max_ms"],
-        "gc_collections": gc["collections"],
-        "http_closed_p99_ms": summary.latency_ms["p99"],
-    }
-    if plan.extra_metrics:
-        metrics["loadgen_cpu_share"] = own
-    return metrics
+    return metrics | {"gc_pause_max_ms": gc["pause_max_ms"], "gc_collections": gc["collections"]}
 
 
 def open_window(server: RunningServer, plan: TrialPlan) -> tuple[dict[str, float], LoadResult]:
-    result = drive(server, plan, plan.latency_s, mode="open", rate=plan.rate)
+    """Latency at the offered rate, and the server's CPU per request below saturation."""
+    marks = WindowMarks(server.pid)
+    result = drive(server, plan, plan.latency_s, marks, mode="open", rate=plan.rate)
     # drive() checked the run: every request answered, at least one.
-    ms = np.percentile(result.latencies_ns, [50, 90, 99, 99.9], method="inverted_cdf") / 1e6
+    _, server_cpu, _ = marks.spent()
     metrics = {
-        "http_p50_ms": float(ms[0]),
-        "http_p90_ms": float(ms[1]),
-        "http_p99_ms": float(ms[2]),
-        "http_p999_ms": float(ms[3]),
-        "http_achieved_rate": result.throughput,
+        f"http_trial_{name}_ms": ms for name, ms in trial_percentiles(result.latencies_ns).items()
     }
+    metrics["http_achieved_rate"] = result.throughput
+    metrics["server_open_cpu_us_per_req"] = server_cpu / result.requests * 1e6
     return metrics, result
 
 

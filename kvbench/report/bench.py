@@ -10,7 +10,7 @@ import numpy as np
 
 from kvbench import KvbenchError
 from kvbench.report import plots
-from kvbench.report.tables import render
+from kvbench.report.tables import context_for, render
 from kvbench.results.compare import compare_sets
 from kvbench.results.resultset import ResultSet, read_results
 
@@ -24,7 +24,16 @@ METHOD = [
         "Throughput: {trials} trials per service, measured closed loop with {concurrency} "
         "connections (each sends its next request when the previous answer arrives).",
     ),
-    (("interleaved",), "Trials of the services alternate (A B A B ...), so drift hits all alike."),
+    (
+        ("interleaved",),
+        "Trials of the services alternate (A B A B ...), so drift hits all alike.",
+    ),
+    (
+        ("order",),
+        "In every round the services run back to back, and their order reverses every "
+        "other round (A B, B A, A B, ...), so drift hits all alike and none always "
+        "follows the load generator's ceiling window.",
+    ),
     (
         ("warmup_s", "duration_s"),
         "Each trial warms up for {warmup_s} s, then measures {duration_s} s.",
@@ -34,6 +43,21 @@ METHOD = [
         "Latency: open loop at a fixed offered rate of {offered_rate} requests/s, each request "
         "timed from its intended send time, so a slow server shows its queueing delay "
         "instead of hiding it (no coordinated omission).",
+    ),
+    (
+        ("latency_method",),
+        "Latency percentiles are of every request of a service, pooled over its trials "
+        "(nearest rank), each with its 95% interval from order statistics, and shown only "
+        "where at least 10 requests lie beyond them (p99.9 needs 10,000 requests).",
+    ),
+    (
+        ("min_busy",),
+        "Server CPU per request is measured over the open-loop window at that rate, where "
+        "the server is not saturated (in a saturated closed loop it would only be "
+        "1/throughput); in the closed loop the run records instead how busy the server was "
+        "(its CPU seconds per second of the window): busy the whole window, it and not the "
+        "load generator set the pace. Both windows read the server's CPU at the load "
+        "generator's own window instants, and count the answers that arrive inside them.",
     ),
     (("pinning",), "CPU pinning: {pinning}."),
     (("loadgen",), "Load generator: {loadgen}."),
@@ -48,7 +72,13 @@ METHOD = [
 STATISTICS = (
     "Tables show the median of the trials ± the 95% confidence interval of the median (from "
     "binomial order statistics), the change of the medians, and the two-sided Mann-Whitney U "
-    "p-value; `~` means no difference at alpha = 0.05, as in Go's benchstat."
+    "p-value (exact up to 25 values a side, ties included); `~` means no difference at "
+    "alpha = 0.05, as in Go's benchstat."
+)
+PAIRED = (
+    "Paired ratios divide each service by its base in the same round (the two measured back "
+    "to back, minutes apart at most) and report the median of those per-round ratios with "
+    "its 95% interval: on a machine whose speed drifts, this is the figure that stays narrow."
 )
 
 
@@ -64,11 +94,13 @@ def write_report(results: Path, out: Path | None = None) -> Path:
         _header(run),
         _environment(env),
         _method(run, env),
+        checks_section(run.summary),
         _results(run),
+        _cross_check(run.summary.get("cross_check") or {}),
         _figures(run, out, settings(env)),
     ]
     report = out / "REPORT.md"
-    report.write_text("\n".join(sections), encoding="utf-8")
+    report.write_text("\n".join(s for s in sections if s), encoding="utf-8")
     return report
 
 
@@ -90,12 +122,20 @@ def _environment(env: dict) -> str:
     flat.pop("http", None)
     keys = [k for k in ENV_ORDER if k in flat] + [k for k in flat if k not in ENV_ORDER]
     lines = ["## Environment\n", "| what | value |", "| --- | --- |"]
-    lines += [f"| {_label(k)} | {_value(flat[k])} |" for k in keys if k != "commands"]
+    shown = {**flat, "loadgen_ceiling": _ceiling_cell(flat.get("loadgen_ceiling"))}
+    lines += [f"| {_label(k)} | {_value(shown[k])} |" for k in keys if k != "commands"]
     commands = flat.get("commands") or {}
     if commands:
         lines += ["", "Server commands, exactly as run:", ""]
         lines += [f"- {name}: `{_command(cmd)}`" for name, cmd in commands.items()]
     return "\n".join(lines) + "\n"
+
+
+def _ceiling_cell(ceiling):
+    """The ceiling's median and n (schema 2 stores its whole summary, values included)."""
+    if not isinstance(ceiling, dict) or "n" not in ceiling:
+        return ceiling
+    return {"tps": ceiling.get("tps"), "n": ceiling["n"]}
 
 
 def _value(value) -> str:
@@ -128,10 +168,13 @@ def _command(cmd) -> str:
 def _method(run: ResultSet, env: dict) -> str:
     """The methodology paragraph, stating only what the run's environment records."""
     flat = settings(env)
+    if "order" in flat:
+        flat.pop("interleaved", None)  # the order says it, and more exactly
     values = {k: _value(v) for k, v in flat.items()}
     said = [text.format(**values) for keys, text in METHOD if all(k in flat for k in keys)]
     said += _ceiling(run, flat.get("loadgen_ceiling"))
-    return "## Method\n\n" + " ".join([*said, STATISTICS]) + "\n"
+    said += [STATISTICS] + ([PAIRED] if run.summary.get("paired") else [])
+    return "## Method\n\n" + " ".join(said) + "\n"
 
 
 def _ceiling(run: ResultSet, ceiling) -> list[str]:
@@ -142,9 +185,44 @@ def _ceiling(run: ResultSet, ceiling) -> list[str]:
     text = (
         f"The load generator alone reached {ceiling['tps']:,.0f} requests/s against a canned server"
     )
-    if tps and max(tps) > 0:
-        text += f", {ceiling['tps'] / max(tps):.1f}x the fastest service here"
+    headroom = [r["headroom"] for r in run.summary.get("rounds") or [] if "headroom" in r]
+    if headroom:  # schema 2: measured after every round, next to that round's fastest service
+        text += (
+            f" ({ceiling.get('workload', 'the same workload')}), measured after every round: "
+            f"from {min(headroom):.2f}x to {max(headroom):.2f}x that round's fastest service "
+            f"(the check asks for {ceiling.get('min_headroom', 2):g}x)"
+        )
+    elif tps and max(tps) > 0:
+        text += f", {ceiling['tps'] / max(tps):.2f}x the fastest service here"
     return [text + "."]
+
+
+def checks_section(summary: dict) -> str:
+    """Was the server, not the load generator, the limit? Said per round and per trial."""
+    checks = summary.get("checks")
+    if not isinstance(checks, dict):
+        return ""  # schema 1 runs did not check
+    warnings = checks.get("warnings") or []
+    rounds = len(summary.get("rounds") or [])
+    if not warnings:
+        said = f"All {rounds} rounds passed: the load generator's ceiling was at least "
+        said += f"{checks['headroom']['min']:g}x the fastest service"
+        if checks["saturation"].get("checked"):
+            said += (f", and every server was busy at least {checks['saturation']['min_busy']:.0%}"
+                     " of its closed-loop window")  # fmt: skip
+        return f"## Checks\n\n{said}{_exempt(checks)}.\n"
+    lines = [f"- Warning: {w}." for w in warnings]
+    head = (f"{len(warnings)} warning(s): the figures of these rounds may be bounded by the load "
+            "generator, not the server (`kvbench bench --strict` fails such a run).")  # fmt: skip
+    return "## Checks\n\n" + head + _exempt(checks) + "\n\n" + "\n".join(lines) + "\n"
+
+
+def _exempt(checks: dict) -> str:
+    rows = checks.get("exempt") or []
+    if not rows:
+        return ""
+    names = ", ".join(f"`{name}`" for name in rows)
+    return f" (not checked: {names}, ceilings that may outrun the load generator by design)"
 
 
 def _results(run: ResultSet) -> str:
@@ -157,9 +235,28 @@ def _results(run: ResultSet) -> str:
     parts = ["## Results\n"]
     for name in others:
         rows = compare_sets(run.services[base], run.services[name])
-        parts.append(f"### {name} vs {base}\n\n" + render(rows, "md", (base, name)))
-        parts.append("In the article's shape:\n\n" + render(rows, "article", (base, name)))
+        context = context_for(run, base, name)
+        parts.append(f"### {name} vs {base}\n\n" + render(rows, "md", (base, name), context))
+        parts.append("In the article's shape:\n\n" + render(rows, "article", (base, name), context))
     return "\n".join(parts)
+
+
+def _cross_check(found: dict) -> str:
+    """`--loadgen both`: the ratio to the base by wrk and by the built-in generator."""
+    if not found:
+        return ""
+    lines = ["## Cross-check with wrk\n",
+             "Each trial measured the same server with the built-in generator and with "
+             "`wrk -t1`, one closed window each, their order alternating by round; both ratios "
+             "are medians of per-round ratios to the base service.\n",
+             "| service | vs | built-in ratio | wrk ratio | wrk / built-in | within 10% |",
+             "| --- | --- | ---: | ---: | ---: | --- |"]  # fmt: skip
+    for name, c in found.items():
+        lines.append(
+            f"| {name} | {c['vs']} | {c['builtin_ratio']:.2f}x | {c['wrk_ratio']:.2f}x | "
+            f"{c['wrk_over_builtin']:.3f} | {'yes' if c['within_10pct'] else 'no'} |"
+        )
+    return "\n".join(lines) + "\n"
 
 
 def _figures(run: ResultSet, out: Path, env: dict) -> str:
@@ -190,7 +287,7 @@ def _latency_plot(run: ResultSet, folder: Path, env: dict) -> str:
     curves, problems = {}, []
     for name, rel in files.items():
         try:
-            curves[name] = _latencies_ms(run.path.parent / rel)
+            curves[name] = _latencies_ns(run.path.parent / rel)
         except KvbenchError as exc:
             problems.append(str(exc))
     notes = "".join(f"\nNote: {p}.\n" for p in problems)
@@ -203,16 +300,16 @@ def _latency_plot(run: ResultSet, folder: Path, env: dict) -> str:
     return text + notes
 
 
-def _latencies_ms(path: Path) -> np.ndarray:
-    """The raw latencies of one service: nanoseconds on disk (`loadgen`), milliseconds here."""
+def _latencies_ns(path: Path) -> np.ndarray:
+    """The raw latencies of one service, in nanoseconds as the load generator saves them."""
     try:
         values = np.load(path, allow_pickle=False)
     except (OSError, ValueError, EOFError) as exc:
         raise KvbenchError(f"{path.name}: unreadable latency file ({type(exc).__name__})") from None
-    values = np.asarray(values, dtype=np.float64).ravel()
+    values = np.asarray(values).ravel()
     if values.size == 0:
         raise KvbenchError(f"{path.name}: no latencies recorded")
-    return values / 1e6
+    return values.astype(np.int64)
 
 
 def _skipped(title: str, why: str) -> str:

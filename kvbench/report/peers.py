@@ -8,19 +8,22 @@ from pathlib import Path
 import numpy as np
 
 from kvbench.report import plots
+from kvbench.report.bench import checks_section
 from kvbench.report.tables import centre
 from kvbench.results.summary import Summary
 from kvbench.services import FRAMEWORK_FLOOR, PYTHON_CEILING
 
 METHOD = (
     "Every row answers the same `GET /get?key=...` workload (the 1,000 preloaded keys in "
-    "turn) from the same built-in load generator, and every answer's status and body length "
-    "is checked, so no row wins by answering wrong. Each trial starts a fresh server; rows "
-    "alternate trial by trial (A B C ... A B C ...) so drift on a shared machine hits all "
-    "alike. Throughput is closed loop; p99 is open loop at one offered rate for every row, "
-    "so no row's latency is just its own queue; server CPU is user + system time of the "
-    "server's processes per request. Medians ± the 95% confidence interval of the median "
-    "(none below 6 trials). Ratios are of medians, to the Python ceiling (`raw-protocol`)."
+    "turn) from the same built-in load generator, and every answer's status, content-type "
+    "and body are checked byte for byte, so no row wins by answering wrong. Each trial starts "
+    "a fresh server; in every round the rows run back to back, their order reversed every "
+    "other round, so drift on a shared machine hits all alike. Throughput is closed loop; "
+    "p99 is open loop at one offered rate for every row (all requests of a row pooled, "
+    "nearest rank), so no row's latency is just its own queue; server CPU is user + system "
+    "time of the server's processes per request over that open-loop window, below "
+    "saturation. Medians ± the 95% confidence interval of the median (none below 6 "
+    "trials). Ratios are of medians, to the Python ceiling (`raw-protocol`)."
 )
 
 
@@ -29,6 +32,7 @@ def peers_table(summary: dict) -> str:
     services, ratios = summary.get("services") or {}, summary.get("ratio_to_ceiling") or {}
     rate = (summary.get("environment") or {}).get("http", {}).get("offered_rate")
     at = f" at {rate:,.0f} req/s" if rate else ""
+    latency = summary.get("latency") or {}
     lines = [
         f"| row | throughput (req/s) | p99{at} (ms) | server CPU (µs/req) | vs ceiling |",
         "| --- | ---: | ---: | ---: | ---: |",
@@ -36,8 +40,10 @@ def peers_table(summary: dict) -> str:
     for name, metrics in services.items():
         cells = [
             _centre(metrics.get("http_tps")),
-            _centre(metrics.get("http_p99_ms")),
-            _centre(metrics.get("server_cpu_us_per_req")),
+            _pooled_p99(latency.get(name)) if latency else _centre(metrics.get("http_p99_ms")),
+            _centre(metrics.get("server_open_cpu_us_per_req"))
+            if latency
+            else _centre(metrics.get("server_cpu_us_per_req")),
             _ratio(ratios.get(name)),
         ]
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
@@ -64,12 +70,28 @@ def _centre(entry: dict | None) -> str:
     return centre(Summary.from_json(entry))
 
 
+def _pooled_p99(entry: dict | None) -> str:
+    """p99 of all of a row's requests, with its 95% interval (schema 2)."""
+    if not entry or "p99" not in entry:
+        return "–"
+    p99 = entry["p99"]
+    low, high = p99.get("ci_low"), p99.get("ci_high")
+    bounds = f" ({low:.3g} to {high:.3g})" if low is not None and high is not None else ""
+    return f"{p99['ms']:.3g}{bounds}"
+
+
 def _ratio(value: float | None) -> str:
     return "–" if value is None else f"{value:.2f}×"
 
 
 def curve_table(curve: dict, point: str, columns: list[tuple[str, str]]) -> str:
-    """One scaling curve as a markdown table: a row per (service, point), medians only."""
+    """One scaling curve as a markdown table: a row per (service, point), and n said below.
+
+    Only the columns the curve recorded (schema 1 recorded CPU per request, which in a
+    saturated closed loop is 1/throughput; schema 2 the server's busy share instead).
+    """
+    recorded = {name for by_point in curve.values() for m in by_point.values() for name in m}
+    columns = [(name, title) for name, title in columns if name in recorded]
     head = [point, "service", *(title for _, title in columns)]
     lines = ["| " + " | ".join(head) + " |", "| ---: | --- |" + " ---: |" * len(columns)]
     points = sorted({int(p) for by_point in curve.values() for p in by_point})
@@ -78,7 +100,16 @@ def curve_table(curve: dict, point: str, columns: list[tuple[str, str]]) -> str:
             metrics = by_point.get(str(p), {})
             cells = [_centre(metrics.get(name)) for name, _ in columns]
             lines.append(f"| {p:,} | {service} | " + " | ".join(cells) + " |")
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines) + "\n\n" + _curve_counts(curve) + "\n"
+
+
+def _curve_counts(curve: dict) -> str:
+    counts = sorted({m["n"] for by_point in curve.values() for ms in by_point.values()
+                     for m in ms.values() if isinstance(m, dict) and "n" in m})  # fmt: skip
+    n = "/".join(str(c) for c in counts) or "?"
+    if counts and counts[0] >= 6:
+        return f"Medians of n = {n} trials per point ± the wider side of their 95% interval."
+    return f"Medians of n = {n} trials per point: too few for an interval, so none is claimed."
 
 
 CURVE_COLUMNS = {
@@ -86,6 +117,7 @@ CURVE_COLUMNS = {
         ("http_tps", "throughput (req/s)"),
         ("http_closed_p99_ms", "p99, closed loop (ms)"),
         ("server_cpu_us_per_req", "server CPU (µs/req)"),
+        ("server_busy", "server busy (cores)"),
     ],
     "keys": [
         ("http_tps", "throughput (req/s)"),
@@ -96,6 +128,7 @@ CURVE_COLUMNS = {
     "workers": [
         ("http_tps", "throughput (req/s)"),
         ("server_cpu_us_per_req", "server CPU (µs/req)"),
+        ("server_busy", "server busy (cores)"),
         ("loadgen_cpu_share", "load generator CPU (cores)"),
     ],
 }
@@ -109,13 +142,14 @@ def write_report(out: Path, summary: dict) -> Path:
         "Generated by `make bench-peers` (`python -m kvbench peers`) from `summary.json`; "
         "every number below is in that file, and the one command reproduces them all.\n",
         "## Method\n\n" + METHOD + "\n\n" + _settings(summary) + "\n",
+        checks_section(summary),
         "## Rows\n\n" + peers_table(summary) + "\n" + _headline(summary) + "\n",
         "## What each row runs\n\n" + _rows(summary) + "\n",
         _row_plots(summary, out),
         "## Scaling curves\n\n" + _curves(summary, out),
     ]
     report = out / "REPORT.md"
-    report.write_text("\n".join(sections), encoding="utf-8")
+    report.write_text("\n".join(s for s in sections if s), encoding="utf-8")
     return report
 
 
@@ -157,7 +191,11 @@ def _headline(summary: dict) -> str:
             f"{ratios.get(FRAMEWORK_FLOOR) or 0:.2f}×."
         )
     ceiling = (summary.get("environment") or {}).get("loadgen_ceiling") or {}
-    tps = [m["http_tps"]["median"] for m in summary.get("services", {}).values() if "http_tps" in m]
+    exempt = set((summary.get("checks") or {}).get("exempt") or [])
+    services = summary.get("services", {})
+    tps = [
+        m["http_tps"]["median"] for n, m in services.items() if "http_tps" in m and n not in exempt
+    ]
     if ceiling.get("tps") and tps and ceiling["tps"] < 2 * max(tps):
         said.append(
             "Caution: the load generator's ceiling is under twice the fastest row, so the "
@@ -195,7 +233,7 @@ def _row_plots(summary: dict, out: Path) -> str:
         parts.append(plots.link("Throughput per row", paths, out))
     curves = {}
     for name, rel in ((summary.get("files") or {}).get("latency") or {}).items():
-        values = np.load(out / rel, allow_pickle=False).astype(np.float64) / 1e6
+        values = np.load(out / rel, allow_pickle=False).astype(np.int64)
         if values.size:
             curves[name] = values
     if curves:

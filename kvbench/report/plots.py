@@ -7,8 +7,9 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter, NullLocator
 
+from kvbench.results.latency import MIN_BEYOND, PERCENTILES, estimate, qualifies
+
 # Percentiles on the latency plots' x-axis; the axis itself is in "nines", -log10(1 - p).
-NINES = {0.5: "p50", 0.9: "p90", 0.99: "p99", 0.999: "p99.9", 0.9999: "p99.99"}
 COLORS = ["#4c72b0", "#dd8452", "#55a868", "#c44e52", "#8172b3", "#937860", "#da8bc3"]
 
 
@@ -70,30 +71,53 @@ def _bar_label(value: float, summary: dict, has_ci: bool) -> str:
     return text if has_ci else f"{text}\n(no CI: n={summary.get('n', '?')})"
 
 
-def latency(curves: dict[str, np.ndarray], stem: Path, offered_rate=None) -> list[Path]:
-    """Latency against percentile, p50 to p99.99 on a log "nines" axis, one line per service."""
+def latency(curves_ns: dict[str, np.ndarray], stem: Path, offered_rate=None) -> list[Path]:
+    """Latency against percentile on a log "nines" axis, one line per service, trials pooled.
+
+    The same nearest-rank percentiles as the tables (numpy's inverted_cdf), drawn up to the
+    last percentile with at least MIN_BEYOND requests beyond it; the named percentiles are
+    markers with their 95% intervals, exactly the values summary.json holds.
+    """
     fig = _figure()
     ax = fig.add_subplot()
-    for i, (name, ms) in enumerate(curves.items()):
-        top = min(max(NINES), 1 - 1 / len(ms))  # beyond this the sample has no data
-        x = np.linspace(_nines(0.5), _nines(top), 200)
-        p = 1 - 10.0**-x
-        ax.plot(
-            x,
-            np.percentile(ms, p * 100),
-            color=color(i),
-            label=f"{name} ({len(ms):,} requests, trials pooled)",
-        )
-    ax.set_xticks([_nines(p) for p in NINES], list(NINES.values()))
+    top = 0.5
+    for i, (name, raw) in enumerate(curves_ns.items()):
+        ns = np.sort(np.asarray(raw, dtype=np.int64))
+        last = (ns.size - MIN_BEYOND - 1) / ns.size  # beyond this, under 10 requests remain
+        if last <= 0.5:
+            continue
+        top = max(top, last)
+        x = np.linspace(_nines(0.5), _nines(last), 200)
+        p = (1 - 10.0**-x) * 100
+        y = np.percentile(ns, p, method="inverted_cdf") / 1e6
+        label_text = f"{name} ({ns.size:,} requests, trials pooled)"
+        ax.plot(x, y, color=color(i), label=label_text)
+        _named_points(ax, ns, color(i))
+    named = [p for p in PERCENTILES.values() if float(p) / 100 <= top]
+    ax.set_xticks([_nines(float(p) / 100) for p in named], [f"p{p}" for p in named])
     ax.set_yscale("log")
     plain_numbers(ax.yaxis)
     rate = f" at {float(offered_rate):,.0f} req/s offered (open loop)" if offered_rate else ""
     ax.set_title(f"Latency by percentile{rate}")
-    ax.set_xlabel("percentile (log scale of nines)")
+    ax.set_xlabel("percentile, nearest rank (log scale of nines); markers: 95% intervals")
     ax.set_ylabel("latency (ms, log scale)")
     ax.legend(loc="lower right")
     ax.grid(which="both", alpha=0.3)
     return save(fig, stem)
+
+
+def _named_points(ax, sorted_ns: np.ndarray, line_color: str) -> None:
+    """The table's percentiles as markers with their order-statistic intervals."""
+    for percent in PERCENTILES.values():
+        if not qualifies(sorted_ns.size, percent):
+            continue
+        found = estimate(sorted_ns, percent)
+        y = found["ms"]
+        low = y - found["ci_low"] if found["ci_low"] is not None else 0.0
+        high = found["ci_high"] - y if found["ci_high"] is not None else 0.0
+        x = _nines(float(percent) / 100)
+        ax.errorbar([x], [y], yerr=[[low], [high]], fmt="o", color=line_color, capsize=3,
+                    markersize=4)  # fmt: skip
 
 
 def _nines(p: float) -> float:

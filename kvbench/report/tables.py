@@ -4,16 +4,17 @@ import csv
 import io
 import json
 import math
+from dataclasses import dataclass, field
 from itertools import groupby
 
 from kvbench.results.compare import ARTICLE_METRICS, Comparison, geomean
+from kvbench.results.latency import PERCENTILES, label, requests_needed
 from kvbench.results.metrics import metric
-from kvbench.results.stats import MIN_TEST_SAMPLES
+from kvbench.results.resultset import Metrics, ResultSet
 from kvbench.results.summary import Summary
 
 FORMATS = ("text", "md", "csv", "json", "article")
 ARROWS = {"higher": "↑", "lower": "↓"}
-NO_TEST = f"need >= {MIN_TEST_SAMPLES} values on each side to test for a difference"
 MIXED_GEOMEAN = (
     "geomean over mixed units: higher-better medians count as their reciprocal, "
     "so a negative change means cheaper overall"
@@ -30,21 +31,55 @@ worse); for lower-better metrics it is the change in percent (`-97%`), plus `(33
 when the new value is at most half the old. `~` marks a change that is not significant.
 
 --fail-on-regression PCT exits 1 when any metric is significantly worse (p <= alpha) by
-more than PCT percent, naming each one on stderr. Pick PCT above the machine's
-run-to-run noise: two runs on a shared machine differ by several percent with nothing
-changed, and with 10 trials a side even that drift is "significant"; a gate tighter than
-the noise fails at random. `make bench-check` uses 10%.
+more than PCT percent (or at all, from a baseline of 0), naming each one on stderr. Pick
+PCT above the machine's run-to-run noise: two runs on a shared machine differ by several
+percent with nothing changed, and with 10 trials a side even that drift is "significant";
+a gate tighter than the noise fails at random. `make bench-check` uses 10%.
+
+--relative-to BASE (two runs) compares each service as a multiple of BASE in its own run:
+by the median of per-round paired ratios (both measured back to back in each round) where
+both runs recorded them, otherwise by a bootstrap of the ratio of medians, which carries
+BASE's own uncertainty instead of dividing by its median as if it were exact.
 """
 
 
+@dataclass(frozen=True)
+class Context:
+    """What a run holds for two of its services beyond their per-trial samples (schema 2)."""
+
+    latency: tuple[dict, dict] | None = None  # each side's pooled open-loop percentiles
+    paired: Metrics = field(default_factory=dict)  # new / old, the per-round ratios
+
+    def __bool__(self) -> bool:
+        return bool(self.latency or self.paired)
+
+
+def context_for(run: ResultSet, old: str, new: str) -> Context:
+    """The pooled latencies of both services and new's paired ratios to old, where recorded."""
+    latency = run.latency
+    both = (latency[old], latency[new]) if old in latency and new in latency else None
+    return Context(both, run.paired_ratios(new, old))
+
+
 def render(
-    rows: list[Comparison], fmt: str = "text", labels: tuple[str, str] = ("old", "new")
+    rows: list[Comparison],
+    fmt: str = "text",
+    labels: tuple[str, str] = ("old", "new"),
+    context: Context | None = None,
 ) -> str:
-    """The rows as text (aligned), md, csv, json or article; ends with a newline."""
+    """The rows as text (aligned), md, csv, json or article; ends with a newline.
+
+    With a `context` (two services of one run), text and md add the pooled latency and the
+    paired ratios after the rows, json adds them as keys, and the article shows the pooled
+    percentiles and the paired throughput ratio.
+    """
     renderers = {"text": _text, "md": _markdown, "csv": _csv, "json": _json, "article": _article}
     if fmt not in renderers:
         raise ValueError(f"unknown format {fmt!r}; one of {', '.join(FORMATS)}")
-    return renderers[fmt](rows, labels)
+    text = renderers[fmt](rows, labels, context or Context())
+    if context and fmt in ("text", "md"):
+        text += "".join("\n" + _table(lines, fmt) for lines in _extras(context, labels))
+    return text
 
 
 def _groups(rows: list[Comparison]) -> list[tuple[str, list[Comparison]]]:
@@ -87,13 +122,12 @@ def _delta(r: Comparison, notes: list[str]) -> str:
     if r.old is None or r.new is None or not r.verdict:
         return r.note
     n = f"n={r.old.n}" if r.old.n == r.new.n else f"n={r.old.n}+{r.new.n}"
-    if r.verdict == "untested":
-        return f"? ({n}) {_mark(NO_TEST, notes)}"
+    marks = "".join(f" {_mark(w, notes)}" for w in (*r.warnings, r.basis) if w)
     test = f"(p={r.p:.3f} {n})"
     if r.verdict == "same":
-        return f"~ {test}"
-    change = f"{r.delta_pct:+.2f}%" if r.delta_pct is not None else "n/a"
-    return f"{change} {test} {r.verdict}"
+        return f"~ {test}{marks}"
+    change = "from 0" if r.from_zero else f"{r.delta_pct:+.2f}%"
+    return f"{change} {test} {r.verdict}{marks}"
 
 
 def _geomean_cells(rows: list[Comparison], summary: tuple[float, float, float], notes: list[str]):
@@ -126,7 +160,7 @@ def _footer(notes: list[str]) -> str:
     return "".join(f"{'¹²³⁴⁵⁶⁷⁸⁹'[i]} {note}\n" for i, note in enumerate(notes))
 
 
-def _text(rows: list[Comparison], labels: tuple[str, str]) -> str:
+def _text(rows: list[Comparison], labels: tuple[str, str], context: Context) -> str:
     parts = []
     for group, members in _groups(rows):
         lines, notes = _cells(members, labels)
@@ -140,7 +174,7 @@ def _text(rows: list[Comparison], labels: tuple[str, str]) -> str:
     return "\n".join(parts)
 
 
-def _markdown(rows: list[Comparison], labels: tuple[str, str]) -> str:
+def _markdown(rows: list[Comparison], labels: tuple[str, str], context: Context) -> str:
     parts = []
     for group, members in _groups(rows):
         lines, notes = _cells(members, labels)
@@ -177,7 +211,7 @@ def _record(r: Comparison) -> dict:
     return record
 
 
-def _csv(rows: list[Comparison], labels: tuple[str, str]) -> str:
+def _csv(rows: list[Comparison], labels: tuple[str, str], context: Context) -> str:
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=CSV_FIELDS, lineterminator="\n")
     writer.writeheader()
@@ -186,27 +220,33 @@ def _csv(rows: list[Comparison], labels: tuple[str, str]) -> str:
     return out.getvalue()
 
 
-def _json(rows: list[Comparison], labels: tuple[str, str]) -> str:
+def _json(rows: list[Comparison], labels: tuple[str, str], context: Context) -> str:
     geomeans = []
     for group, members in _groups(rows):
         summary = geomean(members)
         if summary:
             old, new, change = summary
             geomeans.append({"group": group, "old": old, "new": new, "delta_pct": change})
-    doc = {"old": labels[0], "new": labels[1], "rows": [_record(r) for r in rows]}
+    doc: dict = {"old": labels[0], "new": labels[1], "rows": [_record(r) for r in rows]}
     doc["geomean"] = geomeans
+    if context.latency:
+        doc["latency"] = dict(zip(labels, context.latency, strict=True))
+    if context.paired:
+        doc["paired"] = {name: s.to_json() for name, s in context.paired.items()}
     return json.dumps(doc, indent=2, allow_nan=False) + "\n"
 
 
-def _article(rows: list[Comparison], labels: tuple[str, str]) -> str:
+def _article(rows: list[Comparison], labels: tuple[str, str], context: Context) -> str:
     parts = []
     for group, members in _groups(rows):
         chosen = {r.metric: r for r in members if r.metric in ARTICLE_METRICS}
         header = ["Metric", labels[0].capitalize(), labels[1].capitalize(), "Delta"]
         table = [_md_line(header), _md_line(["---", "---:", "---:", "---:"])]
         for name in ARTICLE_METRICS:
-            if name in chosen:
-                table.append(_md_line(_article_cells(chosen[name])))
+            if name == "http_p99_ms" and context.latency:
+                table += [_md_line(cells) for cells in _article_latency(context.latency)]
+            elif name in chosen:
+                table.append(_md_line(_article_cells(chosen[name], context.paired)))
         heading = f"**{group}**\n\n" if group else ""
         if not chosen:
             table = ["(none of the article's metrics are in these results)"]
@@ -214,18 +254,38 @@ def _article(rows: list[Comparison], labels: tuple[str, str]) -> str:
     return "\n".join(parts)
 
 
-def _article_cells(r: Comparison) -> list[str]:
+def _article_cells(r: Comparison, paired: Metrics | None = None) -> list[str]:
     title = metric(r.metric).title
     name = f"{title[:1].upper()}{title[1:]} ({r.unit})"
     old = _plain(r.old.median) if r.old else "—"
     new = _plain(r.new.median) if r.new else "—"
+    ratio = (paired or {}).get(r.metric)
+    if ratio is not None and r.better == "higher" and ratio.ci and r.verdict != "same":
+        low, high = ratio.ci  # the per-round paired ratio, not a ratio of two medians
+        return [name, old, new, f"{ratio.median:.2f}x ({low:.2f} to {high:.2f}, paired)"]
     return [name, old, new, _article_delta(r)]
+
+
+def _article_latency(latency: tuple[dict, dict]) -> list[list[str]]:
+    """p99 and p99.9 of all requests pooled, at the offered rate, where both qualify."""
+    old, new = latency
+    rate = old.get("offered_rate")
+    at = f" at {rate:,.0f} req/s" if rate else ""
+    found = []
+    for name in ("p99", "p999"):
+        if name in old and name in new:
+            a, b = old[name]["ms"], new[name]["ms"]
+            delta = f"{(b - a) / a * 100:+.0f}%" + (f" ({a / b:.1f}x less)" if a / b >= 2 else "")
+            found.append([f"Latency {label(name)}{at} (ms)", _plain(a), _plain(b), delta])
+    return found
 
 
 def _article_delta(r: Comparison) -> str:
     if r.old is None or r.new is None or not r.verdict:
         return r.note or "n/a"
-    if r.better == "higher":
+    if r.from_zero:
+        text = f"from 0 (p={r.p:.2f})"
+    elif r.better == "higher":
         text = f"{r.new.median / r.old.median:.2f}x" if r.old.median else "n/a"
     else:
         text = f"{r.delta_pct:+.0f}%" if r.delta_pct is not None else "n/a"
@@ -233,7 +293,7 @@ def _article_delta(r: Comparison) -> str:
         return f"~ ({text}, p={r.p:.2f})"
     if r.better == "lower" and r.new.median > 0 and r.old.median / r.new.median >= 2:
         text += f" ({r.old.median / r.new.median:.1f}x less)"
-    return f"{text} (untested)" if r.verdict == "untested" else text
+    return text
 
 
 def _plain(value: float) -> str:
@@ -241,3 +301,68 @@ def _plain(value: float) -> str:
     if not math.isfinite(value):
         return str(value)
     return f"{value:,.0f}" if abs(value) >= 100 else f"{value:#.3g}".rstrip(".")
+
+
+def _extras(context: Context, labels: tuple[str, str]) -> list[list[list[str]]]:
+    """The pooled latency table and the paired-ratio table, as lines of cells."""
+    tables = []
+    if context.latency:
+        tables.append(_latency_lines(context.latency, labels))
+    if context.paired:
+        tables.append(_paired_lines(context.paired, labels))
+    return tables
+
+
+def _latency_lines(latency: tuple[dict, dict], labels: tuple[str, str]) -> list[list[str]]:
+    """Percentiles of every open-loop request pooled over the trials, with their intervals."""
+    rate = latency[0].get("offered_rate")
+    at = f", open loop at {rate:,.0f} req/s" if rate else ", open loop"
+    lines = [[f"latency, all requests pooled{at}", labels[0], labels[1], "vs base"]]
+    for name, percent in PERCENTILES.items():
+        cells = [_percentile_cell(side, name, percent) for side in latency]
+        if name in latency[0] and name in latency[1]:
+            a, b = latency[0][name]["ms"], latency[1][name]["ms"]
+            cells.append(f"{(b - a) / a * 100:+.1f}%" if a else "")
+        else:
+            cells.append("")
+        lines.append([label(name), *cells])
+    lines.append(["requests (n)", *(f"{side['n']:,}" for side in latency), ""])
+    return lines
+
+
+def _percentile_cell(side: dict, name: str, percent: str) -> str:
+    entry = side.get(name)
+    if entry is None:
+        return f"— (needs {requests_needed(percent):,} requests)"
+    low, high = entry.get("ci_low"), entry.get("ci_high")
+    bounds = (
+        f"{_num(low) if low is not None else '-∞'} to {_num(high) if high is not None else '∞'}"
+    )
+    return f"{_num(entry['ms'])} ms ({bounds})"
+
+
+def _paired_lines(paired: Metrics, labels: tuple[str, str]) -> list[list[str]]:
+    """The median of per-round ratios new / old, with its order-statistic interval."""
+    lines = [[f"paired, {labels[1]} / {labels[0]} per round", "median ratio", "95% CI", "n"]]
+    for name, ratio in paired.items():
+        ci = (
+            f"{ratio.ci[0]:.3g} to {ratio.ci[1]:.3g} (± {ratio.spread_pct:.1f}%)"
+            if ratio.ci
+            else "—"
+        )
+        lines.append([name, f"{ratio.median:.3g}", ci, str(ratio.n)])
+    return lines
+
+
+def _table(lines: list[list[str]], fmt: str) -> str:
+    if fmt == "md":
+        rule = ["---"] + ["---:"] * (len(lines[0]) - 1)
+        return "\n".join(_md_line(line) for line in [lines[0], rule, *lines[1:]]) + "\n"
+    widths = [max(len(line[i]) for line in lines) for i in range(len(lines[0]))]
+    return (
+        "\n".join(
+            "  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)).rstrip()
+            for line in lines
+        )
+        + "\n"
+    )

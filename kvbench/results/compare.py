@@ -1,18 +1,24 @@
 """benchstat for this project: two sides of each metric, the change of the medians, the test.
 
 Compare two services of one run, or the same services across two runs; the rows go to
-`kvbench.report.tables` to be printed, and the gate reads `regressions`.
+`kvbench.report.tables` to be printed, and the gate reads `regressions`. Across two runs,
+`relative_rows` compares each service relative to a base service of its own run: by the
+per-round paired ratios where both runs recorded them, otherwise by a bootstrap of the
+ratio of medians (so the base's own uncertainty is carried, not divided away).
 """
 
 import statistics
 from dataclasses import dataclass
 
+import numpy as np
+
 from kvbench.results.metrics import METRICS, metric
 from kvbench.results.resultset import Metrics, ResultSet
-from kvbench.results.stats import mann_whitney
+from kvbench.results.stats import mann_whitney, samples_to_detect
 from kvbench.results.summary import Summary
 
 # The article's own table: throughput, in-process cost, allocations, tail latency, GC.
+# (Runs that pool their latencies show the pooled percentiles instead of http_p99_ms.)
 ARTICLE_METRICS = (
     "http_tps",
     "asgi_ns_per_op",
@@ -21,6 +27,9 @@ ARTICLE_METRICS = (
     "http_p99_ms",
     "gc_pause_max_ms",
 )
+PAIRED = "paired: the median of per-round ratios (each round measures both back to back)"
+BOOTSTRAP = "bootstrap of the ratio of medians (10,000 resamples of each side and its base)"
+BOOTSTRAP_ROUNDS = 10_000
 
 
 @dataclass
@@ -33,10 +42,16 @@ class Comparison:
     better: str
     old: Summary | None = None
     new: Summary | None = None
-    delta_pct: float | None = None
+    delta_pct: float | None = None  # None when the old median is 0 (see `from_zero`)
     p: float | None = None
-    verdict: str = ""  # better, worse, same (p > alpha), untested (too few values), or ""
+    verdict: str = ""  # better, worse, same (p > alpha, or equal medians), or "" (not compared)
     note: str = ""
+    warnings: tuple[str, ...] = ()  # footnotes the tables print, as benchstat's
+    basis: str = ""  # how a relative row was tested: PAIRED or BOOTSTRAP
+
+    @property
+    def from_zero(self) -> bool:
+        return bool(self.old and self.new and self.old.median == 0 and self.new.median != 0)
 
 
 def compare_sets(old: Metrics, new: Metrics, alpha: float = 0.05, group: str = "") -> list:
@@ -69,21 +84,35 @@ def compare_samples(
 
 
 def _judge(row: Comparison, old: Summary, new: Summary, alpha: float) -> None:
-    if old.median != 0:
-        row.delta_pct = (new.median - old.median) / abs(old.median) * 100
+    """benchstat's rules: `~` when p > alpha, warned when the sizes could never reach alpha."""
     row.p = mann_whitney(old.values, new.values)
-    if row.p is None:
-        row.verdict = "untested"
-    elif row.p > alpha or not row.delta_pct:
+    need = samples_to_detect(alpha)
+    if row.p > alpha and old.n < need and new.n < need:
+        row.warnings = (f"need >= {need} values on each side to detect a difference "
+                        f"at alpha {alpha:g}",)  # fmt: skip
+    _verdict(row, old.median, new.median, alpha)
+
+
+def _verdict(row: Comparison, old: float, new: float, alpha: float) -> None:
+    if old != 0:
+        row.delta_pct = (new - old) / abs(old) * 100
+    if row.p is None or row.p > alpha or new == old:
         row.verdict = "same"
-    else:
-        improved = (row.delta_pct > 0) == (row.better == "higher")
-        row.verdict = "better" if improved else "worse"
+        return
+    # From a zero baseline the change has no percentage, but it has a direction.
+    improved = (new > old) == (row.better == "higher")
+    row.verdict = "better" if improved else "worse"
 
 
 def regressions(rows: list[Comparison], pct: float) -> list[Comparison]:
-    """Rows significantly worse by more than `pct` percent."""
-    return [r for r in rows if r.verdict == "worse" and abs(r.delta_pct or 0) > pct]
+    """Rows significantly worse by more than `pct` percent (from a zero baseline: any amount)."""
+    return [
+        r
+        for r in rows
+        if r.verdict == "worse"
+        and not metric(r.metric).diagnostic
+        and (r.from_zero or abs(r.delta_pct or 0) > pct)
+    ]
 
 
 def geomean(rows: list[Comparison]) -> tuple[float, float, float] | None:
@@ -91,9 +120,16 @@ def geomean(rows: list[Comparison]) -> tuple[float, float, float] | None:
 
     When the rows mix directions, higher-better medians enter as their reciprocal
     (req/s -> s/req) so every factor is a cost and a negative change means cheaper;
-    benchstat needs no such rule because it makes one table per unit.
+    benchstat needs no such rule because it makes one table per unit. Diagnostics (the
+    server's busy share, the load generator's CPU) say how a run went, not what it found,
+    and stay out.
     """
-    usable = [r for r in rows if r.old and r.new and r.old.median > 0 and r.new.median > 0]
+    usable = [
+        r
+        for r in rows
+        if r.old and r.new and r.old.median > 0 and r.new.median > 0
+        and not metric(r.metric).diagnostic
+    ]  # fmt: skip
     if not usable:
         return None
     invert = len({r.better for r in usable}) > 1
@@ -106,19 +142,90 @@ def geomean(rows: list[Comparison]) -> tuple[float, float, float] | None:
     return old, new, (new - old) / old * 100
 
 
-def relative(results: ResultSet, base: str) -> ResultSet:
-    """Every metric as a multiple of `base`'s median in the same run (the base itself: 1x).
+def relative_rows(
+    old: ResultSet,
+    new: ResultSet,
+    base: str,
+    services: list[str],
+    alpha: float = 0.05,
+    names: list[str] | None = None,
+) -> list[Comparison]:
+    """Each service relative to `base` in its own run, compared across the two runs.
 
-    Both services of a run alternate trial by trial, so a slow hour slows both alike; the
-    ratio survives it where the absolute figure does not.
+    A machine that is 2x slower today slows both services alike, so the ratio survives
+    where the absolute figure does not. Per metric: the per-round paired ratios where both
+    runs stored them (tested with Mann-Whitney like any sample), else a bootstrap of the
+    ratio of medians, which carries the base's own error instead of dividing by its median
+    as if it were exact.
     """
-    reference = results.service(base)
-    services = {}
-    for name, metrics in results.services.items():
-        services[name] = {
-            metric_name: Summary.of([v / reference[metric_name].median for v in s.values],
-                                    f"x {base}")
-            for metric_name, s in metrics.items()
-            if metric_name in reference and reference[metric_name].median > 0
-        }  # fmt: skip
-    return ResultSet(results.path, services, results.summary)
+    rows = []
+    for service in services:
+        if service == base:
+            continue
+        found = set(old.service(service)) | set(new.service(service))
+        for name in sorted(found, key=_metric_order):
+            if names and name not in names:
+                continue
+            rows.append(_relative_row(old, new, base, service, name, alpha))
+    return rows
+
+
+def _relative_row(old: ResultSet, new: ResultSet, base: str, service: str, name: str, alpha):
+    unit = f"x {base}"
+    pairs = [run.paired_ratios(service, base).get(name) for run in (old, new)]
+    if pairs[0] is not None and pairs[1] is not None:
+        row = compare_samples(pairs[0].with_unit(unit), pairs[1].with_unit(unit), alpha,
+                              service, name)  # fmt: skip
+        row.basis = PAIRED if row.verdict else ""
+        return row
+    old_sides, new_sides = _sides(old, base, service, name), _sides(new, base, service, name)
+    if old_sides is None or new_sides is None:
+        missing = "old" if old_sides is None else "new"
+        return Comparison(service, name, unit, metric(name).better,
+                          note=f"not in the {missing} run with a non-zero {base}")  # fmt: skip
+    return _bootstrap_row(service, name, unit, old_sides, new_sides, alpha)
+
+
+Sides = tuple[Summary, Summary]  # a service's metric and its base's, in one run
+
+
+def _sides(run: ResultSet, base: str, service: str, name: str) -> Sides | None:
+    this, reference = run.service(service).get(name), run.service(base).get(name)
+    if this is None or reference is None or reference.median == 0:
+        return None
+    return this, reference
+
+
+def _bootstrap_row(
+    group: str, name: str, unit: str, old_sides: Sides, new_sides: Sides, alpha: float
+) -> Comparison:
+    """One metric as a ratio to the base, both runs resampled with their bases."""
+    rng = np.random.default_rng(0)  # seeded: the same results give the same table
+    old_ratios = _resampled_ratio(rng, *old_sides)
+    new_ratios = _resampled_ratio(rng, *new_sides)
+    change = new_ratios / old_ratios
+    p = min(1.0, 2 * min(float((change <= 1).mean()), float((change >= 1).mean())))
+    row = Comparison(group, name, unit, metric(name).better, p=p, basis=BOOTSTRAP)
+    row.old = _ratio_summary(old_sides, old_ratios, unit)
+    row.new = _ratio_summary(new_sides, new_ratios, unit)
+    _verdict(row, row.old.median, row.new.median, alpha)
+    return row
+
+
+def _resampled_ratio(rng, this: Summary, reference: Summary) -> np.ndarray:
+    def medians(summary: Summary) -> np.ndarray:
+        values = np.asarray(summary.values)
+        picks = rng.integers(0, values.size, size=(BOOTSTRAP_ROUNDS, values.size))
+        return np.median(values[picks], axis=1)
+
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return medians(this) / medians(reference)
+
+
+def _ratio_summary(sides: Sides, ratios: np.ndarray, unit: str) -> Summary:
+    """The values over the base's median; the interval is the bootstrap's, not the values'."""
+    this, reference = sides
+    finite = ratios[np.isfinite(ratios)]
+    low, high = np.percentile(finite, [2.5, 97.5], method="inverted_cdf")
+    scaled = Summary.of([v / reference.median for v in this.values], unit)
+    return scaled.with_ci((float(low), float(high)))

@@ -1,23 +1,34 @@
 """The metrics a run records: one place for their names, units and which way is better.
 
-`bench-results/summary.json` looks like this (every metric of every service alike):
+`bench-results/summary.json` (schema 2) looks like this:
 
     {
-      "schema": 1,
+      "schema": 2,
       "environment": {"cpu_model": ..., "cores": ..., "python": ..., "packages": {...},
-                      "date": ..., "pinning": ..., "loadgen_ceiling": {"tps": ...},
+                      "date": ..., "pinning": ..., "loadgen_ceiling": {"tps": ..., ...},
                       "pyperf_args": [...], "allocations": ...,
-                      "http": {"trials": ..., "interleaved": true, "concurrency": ...,
+                      "http": {"trials": ..., "order": ..., "concurrency": ...,
                                "offered_rate": ..., "loadgen": ..., "commands": {...}}},
-      "services": {
+      "services": {    # every metric of every service alike, one value per trial
         "unoptimized": {"http_tps": {"median": 2400.0, "ci_low": 2350.0, "ci_high": 2450.0,
                                      "n": 10, "values": [...]}, ...},
         "optimized": {...}
       },
-      "files": {"micro": "micro.json", "asgi": "asgi.json", ...},
-      "sweep": {"unoptimized": {"1": {"http_tps": {...}, "http_closed_p99_ms": {...}}}}
-                                                                          (optional)
+      "latency": {     # every open-loop request of a service, pooled over its trials
+        "unoptimized": {"n": 33000, "offered_rate": 1100.0,
+                        "p99": {"ms": 6.4, "ci_low": 6.1, "ci_high": 6.8, "beyond": 330}, ...}
+      },
+      "paired": {      # per-round ratios to a base measured in the same round
+        "optimized": {"vs": "unoptimized", "metrics": {"http_tps": {"median": 10.4, ...}}}
+      },
+      "rounds": [{"order": [...], "ceiling_tps": ..., "fastest": ..., "headroom": ...,
+                  "busy": {...}}, ...],
+      "checks": {"headroom": {...}, "saturation": {...}, "warnings": [...], "ok": true},
+      "files": {"micro": "micro.json", "asgi": "asgi.json", ...}
     }
+
+Schema 1 (the committed runs before it) had no latency, paired, rounds or checks, and
+called the median of per-trial percentiles `http_p99_ms`; those names stay readable.
 """
 
 from dataclasses import dataclass
@@ -32,22 +43,41 @@ class Metric:
     unit: str
     better: Better
     title: str
+    diagnostic: bool = False  # says how the run went (saturation, generator load), not a result
 
 
 METRICS = {
     m.name: m
     for m in [
         Metric("http_tps", "req/s", "higher", "HTTP throughput"),
-        Metric("http_p50_ms", "ms", "lower", "latency p50"),
-        Metric("http_p90_ms", "ms", "lower", "latency p90"),
-        Metric("http_p99_ms", "ms", "lower", "latency p99"),
-        Metric("http_p999_ms", "ms", "lower", "latency p99.9"),
+        Metric("http_wrk_tps", "req/s", "higher", "HTTP throughput measured by wrk"),
+        # Schema 1 named the median of per-trial percentiles as if they were percentiles.
+        Metric("http_p50_ms", "ms", "lower", "median of per-trial p50 (schema 1)"),
+        Metric("http_p90_ms", "ms", "lower", "median of per-trial p90 (schema 1)"),
+        Metric("http_p99_ms", "ms", "lower", "median of per-trial p99 (schema 1)"),
+        Metric("http_p999_ms", "ms", "lower", "median of per-trial p99.9 (schema 1)"),
+        Metric("http_trial_p50_ms", "ms", "lower", "median of per-trial p50"),
+        Metric("http_trial_p90_ms", "ms", "lower", "median of per-trial p90"),
+        Metric("http_trial_p99_ms", "ms", "lower", "median of per-trial p99"),
         Metric("http_closed_p99_ms", "ms", "lower", "latency p99, closed loop"),
         Metric("http_achieved_rate", "req/s", "higher", "open-loop achieved rate"),
         Metric("gc_collections", "count", "lower", "GC collections per trial"),
         Metric("server_startup_s", "s", "lower", "server start-up time"),
-        Metric("loadgen_cpu_share", "cores", "lower", "load generator CPU share"),
-        Metric("server_cpu_us_per_req", "us/req", "lower", "server CPU per request"),
+        Metric("server_busy", "cores", "higher", "server CPU busy, closed loop", True),
+        Metric("loadgen_cpu_share", "cores", "lower", "load generator CPU share", True),
+        # Schema 1: CPU over a saturated closed-loop window, which is just 1/throughput.
+        Metric(
+            "server_cpu_us_per_req",
+            "us/req",
+            "lower",
+            "server CPU over the saturated closed loop (1/throughput)",
+        ),
+        Metric(
+            "server_open_cpu_us_per_req",
+            "us/req",
+            "lower",
+            "server CPU per request, open loop (below saturation)",
+        ),
         Metric("server_rss_mb", "MB", "lower", "server peak RSS"),
         Metric("gc_pause_max_ms", "ms", "lower", "GC pause max"),
         Metric("asgi_ns_per_op", "ns/op", "lower", "in-process ASGI request"),

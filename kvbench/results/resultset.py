@@ -8,9 +8,13 @@ import gzip
 import json
 import math
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
+import numpy as np
+
 from kvbench import KvbenchError
+from kvbench.results.latency import pooled
 from kvbench.results.metrics import METRICS, metric
 from kvbench.results.summary import Summary
 
@@ -42,6 +46,37 @@ class ResultSet:
     @property
     def environment(self) -> dict:
         return self.summary.get("environment") or {}
+
+    @cached_property
+    def latency(self) -> dict[str, dict]:
+        """service -> its open-loop requests' percentiles, pooled over the trials.
+
+        Schema 2 stores them; for a schema 1 run they are computed here from its raw
+        latency files, so every reader gets percentiles of requests, never of trials.
+        """
+        if "latency" in self.summary:
+            found = self.summary["latency"] or {}
+            return {name: entry for name, entry in found.items() if isinstance(entry, dict)}
+        files = (self.summary.get("files") or {}).get("latency") or {}
+        rate = (self.environment.get("http") or {}).get("offered_rate")
+        computed = {}
+        for name, rel in files.items():
+            try:
+                values = np.load(self.path.parent / rel, allow_pickle=False)
+            except (OSError, ValueError, EOFError):
+                continue  # the report names an unreadable file where it draws the plot
+            if values.size:
+                computed[name] = pooled(values, rate)
+        return computed
+
+    def paired_ratios(self, service: str, base: str) -> Metrics:
+        """metric -> the per-round ratios of `service` to `base`, where the run stored them."""
+        entry = (self.summary.get("paired") or {}).get(service) or {}
+        if entry.get("vs") != base:
+            return {}
+        stored = entry.get("metrics") or {}
+        found = {name: _summary(self.path, name, m, f"x {base}") for name, m in stored.items()}
+        return {name: s for name, s in found.items() if s is not None}
 
 
 def read_results(path: str | Path) -> ResultSet:
@@ -83,7 +118,7 @@ def _summary_services(file: Path, data: dict) -> dict[str, Metrics]:
     return result
 
 
-def _summary(file: Path, name: str, entry) -> Summary | None:
+def _summary(file: Path, name: str, entry, unit: str | None = None) -> Summary | None:
     """A stored metric; None when it holds no values (nothing to summarize)."""
     if not isinstance(entry, dict) or not entry.get("values"):
         return None
@@ -93,7 +128,7 @@ def _summary(file: Path, name: str, entry) -> Summary | None:
         raise KvbenchError(f"{file}: metric {name!r} has non-numeric values") from None
     if not all(math.isfinite(v) for v in values):
         raise KvbenchError(f"{file}: metric {name!r} has NaN or infinite values")
-    return Summary.of(values, metric(name).unit)
+    return Summary.of(values, metric(name).unit if unit is None else unit)
 
 
 def _pyperf_services(file: Path) -> dict[str, Metrics]:

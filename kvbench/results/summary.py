@@ -54,6 +54,16 @@ class Summary:
             "values": list(self.values),
         }
 
+    def with_unit(self, unit: str) -> "Summary":
+        return Summary(self.values, unit).with_ci(self.ci)
+
+    def with_ci(self, ci: tuple[float, float] | None) -> "Summary":
+        """A copy whose interval was computed elsewhere (a bootstrap that carries more error)."""
+        copy = Summary(self.values, self.unit)
+        object.__setattr__(copy, "ci", ci)
+        object.__setattr__(copy, "warnings", () if ci else (NO_CI,))
+        return copy
+
     @classmethod
     def from_json(cls, entry: dict, unit: str = "") -> "Summary":
         """A summary as summary.json stores it (the values are what counts)."""

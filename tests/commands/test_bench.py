@@ -1,4 +1,5 @@
 import json
+import shutil
 import signal
 import subprocess
 import sys
@@ -8,6 +9,7 @@ import psutil
 import pyperf
 import pytest
 
+from kvbench.commands.bench import verdict
 from kvbench.results.metrics import METRICS
 
 pytestmark = pytest.mark.slow
@@ -24,20 +26,44 @@ def test_http_layer_writes_a_summary_every_tool_can_read(tmp_path):
     done = bench("--layers", "http", "--quick", *TINY, "--out", str(tmp_path))
     assert done.returncode == 0, done.stderr
     summary = json.loads((tmp_path / "summary.json").read_text())
-    assert summary["schema"] == 1
+    assert summary["schema"] == 2
     assert set(summary["services"]) == {"unoptimized", "optimized"}
     for metrics in summary["services"].values():
-        for name in ["http_tps", "http_p99_ms", "server_cpu_us_per_req", "server_rss_mb"]:
+        for name in ["http_tps", "server_busy", "server_open_cpu_us_per_req", "server_rss_mb"]:
             assert name in METRICS
             assert metrics[name]["n"] == 2
             assert metrics[name]["median"] > 0
     env = summary["environment"]
     assert env["http"]["offered_rate"] > 0
     assert env["loadgen_ceiling"]["tps"] > 0
+    assert summary["latency"]["optimized"]["n"] > 0
+    assert summary["paired"]["optimized"]["metrics"]["http_tps"]["n"] == 2
+    assert len(summary["rounds"]) == 2 and "ok" in summary["checks"]
     for name, path in summary["files"]["http"].items():
         suite = pyperf.BenchmarkSuite.load(str(tmp_path / path))
         assert "http_tps" in suite.get_benchmark_names(), name
     assert (tmp_path / summary["files"]["latency"]["optimized"]).exists()
+
+
+@pytest.mark.skipif(shutil.which("wrk") is None, reason="wrk is not installed")
+def test_the_wrk_cross_check_records_both_ratios(tmp_path):
+    done = bench("--layers", "http", "--loadgen", "both", *TINY, "--duration", "1",
+                 "--latency-window", "0", "--out", str(tmp_path))  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["services"]["optimized"]["http_wrk_tps"]["n"] == 2
+    check = summary["cross_check"]["optimized"]
+    assert check["vs"] == "unoptimized" and check["wrk_ratio"] > 0 and check["builtin_ratio"] > 0
+    assert check["wrk_over_builtin"] == check["wrk_ratio"] / check["builtin_ratio"]
+
+
+def test_strict_fails_a_run_whose_checks_failed_and_says_why(capsys):
+    failed = {"ok": False, "warnings": ["round 3: the ceiling was 1.5x"]}
+    assert verdict(failed, strict=False) == 0
+    assert verdict(failed, strict=True) == 1
+    err = capsys.readouterr().err
+    assert err.count("warning: round 3: the ceiling was 1.5x") == 2 and "--strict" in err
+    assert verdict({"ok": True, "warnings": []}, strict=True) == 0
 
 
 def test_ctrl_c_stops_the_run_and_every_server(tmp_path):

@@ -48,8 +48,13 @@ def test_a_tiny_run_writes_every_row_curve_and_plot(tmp_path, monkeypatch):
     assert list(summary["services"]) == ROW_NAMES
     for name, metrics in summary["services"].items():
         assert metrics["http_tps"]["median"] > 0, name
-        assert metrics["server_cpu_us_per_req"]["median"] > 0, name  # granian: its worker too
-        assert metrics["http_p99_ms"]["n"] == 1, name
+        assert metrics["server_open_cpu_us_per_req"]["median"] > 0, name  # granian's worker too
+        assert metrics["server_busy"]["median"] > 0, name
+        assert metrics["http_trial_p50_ms"]["n"] == 1, name
+        assert summary["latency"][name]["n"] == 100, name  # 200 req/s for 0.5 s, pooled
+    assert set(summary["paired"]) == set(ROW_NAMES) - {"optimized"}
+    assert {entry["vs"] for entry in summary["paired"].values()} == {"optimized"}
+    assert summary["checks"]["exempt"] == [PYTHON_CEILING]
     assert summary["ratio_to_ceiling"][PYTHON_CEILING] == 1.0
     assert summary["skipped"] == {"nginx": "skipped: nginx is not installed on this machine"}
     curves = summary["curves"]

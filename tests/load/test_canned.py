@@ -5,10 +5,11 @@ import sys
 
 import pytest
 
-from kvbench.load.canned import BODY, RESPONSE, main, serve_in_thread
+from kvbench.load.canned import MISSING, RESPONSES, main, serve_in_thread
 from kvbench.processes import PROJECT_ROOT
 
 REQUEST = b"GET /get?key=key-0001 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+RESPONSE = RESPONSES[b"/get?key=key-0001"]
 
 
 def exchange(port: int, chunks: list[bytes], expected: int) -> bytes:
@@ -23,9 +24,25 @@ def exchange(port: int, chunks: list[bytes], expected: int) -> bytes:
         return received
 
 
-def test_answer_is_the_39_byte_key_json():
-    assert BODY == b'{"key":"key-0000","value":"test-value"}' and len(BODY) == 39
-    assert RESPONSE.endswith(b"content-length: 39\r\n\r\n" + BODY)
+def request(key: str) -> bytes:
+    return f"GET /get?key={key} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode()
+
+
+def test_each_key_gets_its_own_body_as_the_services_answer_it():
+    assert len(RESPONSES) == 1000
+    body = b'{"key":"key-0001","value":"test-value"}'
+    assert RESPONSE.endswith(b"content-length: 39\r\n\r\n" + body)
+    assert b"\r\ncontent-type: application/json\r\n" in RESPONSE
+    assert RESPONSES[b"/get?key=key-0999"].endswith(b'{"key":"key-0999","value":"test-value"}')
+
+
+def test_answers_each_key_in_order_and_an_unknown_one_with_404():
+    keys = ["key-0042", "key-0000", "key-9999", "key-0042"]
+    expected = [RESPONSES.get(f"/get?key={k}".encode(), MISSING) for k in keys]
+    with serve_in_thread() as port:
+        got = exchange(port, [b"".join(request(k) for k in keys)], sum(map(len, expected)))
+    assert got == b"".join(expected)
+    assert MISSING.startswith(b"HTTP/1.1 404 ")
 
 
 def test_answers_each_request_on_one_keep_alive_connection():

@@ -1,24 +1,25 @@
 import asyncio
 import json
+import re
 import time
 
 import numpy as np
 import pytest
 
 from kvbench import KvbenchError, cli
-from kvbench.load.canned import RESPONSE, CannedProtocol, serve_in_thread
+from kvbench.load.canned import RESPONSES, CannedProtocol, response, serve_in_thread
 from kvbench.load.config import LoadConfig
 from kvbench.load.engine import Run, run_load
 from kvbench.load.summary import LoadError, LoadResult
-from kvbench.load.workload import key_workload, path_probe
+from kvbench.load.workload import key_body, key_workload
 from kvbench.processes import free_port
 
-OK_HEAD = b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 39"
 ERROR_500 = b"HTTP/1.1 500 Internal Server Error\r\ncontent-length: 5\r\n\r\noops!"
+TARGET = re.compile(rb"GET (\S+) HTTP/1.1\r\n")
 
 
 class Scripted(asyncio.Protocol):
-    """A test server: each request head gets `answer(n)` (n counts from 0) after `delay_s`."""
+    """A test server: request n (from 0) gets `answer(n, target)` after `delay_s`."""
 
     served = 0
     delay_s = 0.0
@@ -29,22 +30,22 @@ class Scripted(asyncio.Protocol):
         self.transport = transport
 
     def data_received(self, data: bytes) -> None:
-        for _ in range(data.count(b"\r\n\r\n")):
+        for target in TARGET.findall(data):
             n = type(self).served
             type(self).served += 1
             if n == self.stall_at:
                 time.sleep(self.stall_s)  # blocks this server's loop: every connection waits
             if self.delay_s:
-                asyncio.get_running_loop().call_later(self.delay_s, self.reply, n)
+                asyncio.get_running_loop().call_later(self.delay_s, self.reply, n, target)
             else:
-                self.reply(n)
+                self.reply(n, target)
 
-    def reply(self, n: int) -> None:
+    def reply(self, n: int, target: bytes) -> None:
         if not self.transport.is_closing():
-            self.transport.write(self.answer(n))
+            self.transport.write(self.answer(n, target))
 
-    def answer(self, n: int) -> bytes:
-        return RESPONSE
+    def answer(self, n: int, target: bytes) -> bytes:
+        return RESPONSES[target]
 
 
 def scripted(**attributes) -> type[Scripted]:
@@ -57,7 +58,7 @@ def serve(factory):
 
 
 def canned_load(port: int, probes=None, **options):
-    probes = probes or [path_probe("127.0.0.1", port, "/get")]
+    probes = probes or key_workload("127.0.0.1", port)
     return run_load(LoadConfig(port=port, **options), probes)
 
 
@@ -66,15 +67,20 @@ def test_key_workload_cycles_the_preloaded_keys():
     assert len(probes) == 1000
     assert probes[0].raw == b"GET /get?key=key-0000 HTTP/1.1\r\nHost: 127.0.0.1:8000\r\n\r\n"
     assert probes[999].raw.startswith(b"GET /get?key=key-0999 ")
-    assert {(p.status, p.body_length) for p in probes} == {(200, 39)}
-    assert key_workload("::1", 80, keys=12_346)[12_345].body_length == 40
+    assert probes[42].body == b'{"key":"key-0042","value":"test-value"}'
+    assert {(p.status, len(p.body), p.content_type) for p in probes} == {
+        (200, 39, b"application/json")
+    }
+    assert key_workload("::1", 80, keys=12_346)[12_345].body == key_body("key-12345")
 
 
 def test_result_summary_uses_nearest_rank_percentiles():
     latencies = np.arange(1, 101, dtype=np.int64) * 1_000_000
     result = LoadResult("closed", 4, 0.0, 2.0, 100, 0, 0, 0, {}, [], latencies)
     summary = result.summary().to_dict()
-    assert summary["p50_ms"] == 50 and summary["p99_ms"] == 99 and summary["p9999_ms"] == 100
+    assert summary["p50_ms"] == 50 and summary["p90_ms"] == 90
+    # p99 of 100 requests has 1 beyond it: too few to say anything, so it is not reported.
+    assert summary["p99_ms"] is None and summary["p9999_ms"] is None
     assert summary["mean_ms"] == 50.5 and summary["max_ms"] == 100
     assert summary["throughput"] == 50 and summary["offered_rate"] is None
     assert json.loads(json.dumps(summary)) == summary
@@ -82,7 +88,7 @@ def test_result_summary_uses_nearest_rank_percentiles():
 
 def test_empty_result_has_no_percentiles_and_fails_the_check():
     result = LoadResult("open", 4, 0.0, 1.0, 0, 0, 0, 0, {}, [], np.empty(0, np.int64), 100.0)
-    assert result.summary().latency_ms["p99"] is None and result.percentile_ms(50) is None
+    assert result.summary().latency_ms["p99"] is None and result.percentile_ms("50") is None
     with pytest.raises(LoadError, match="no request was answered"):
         result.check()
 
@@ -95,17 +101,42 @@ def test_closed_loop_times_every_answer_of_a_slow_server():
     assert result.errors == 0 and result.requests > 0
     assert result.latencies_ns.size == result.requests
     assert result.latencies_ns.min() >= 20_000_000
-    # Closed loop: at most one request per connection every 20 ms.
+    # Closed loop: at most one request per connection every 20 ms, over exactly the window.
+    assert result.duration_s == 0.5
     assert result.requests <= 4 * (result.duration_s / 0.02 + 1)
-    assert result.throughput == pytest.approx(result.requests / result.duration_s)
+    assert result.throughput == result.requests / 0.5
     result.check()
+
+
+@pytest.mark.timing
+def test_closed_loop_counts_answers_inside_the_window_and_waits_for_none_after_it():
+    # Each answer takes 0.2 s: two arrive in the 0.3 s window; the two sent at 0.2 s would
+    # arrive at 0.4 s, after it ends, and are cut off rather than stretching the window.
+    began = time.monotonic()
+    with serve(scripted(delay_s=0.2)) as port:
+        result = canned_load(port, connections=2, duration_s=0.3)
+    assert result.requests == 2 and result.duration_s == 0.3 and result.errors == 0
+    assert time.monotonic() - began < 0.38
+
+
+def test_the_window_hook_fires_at_start_and_end_once_each():
+    calls: list[tuple[str, int]] = []
+    with serve_in_thread() as port:
+        config = LoadConfig(port=port, connections=2, duration_s=0.2)
+        hook = lambda event: calls.append((event, time.perf_counter_ns()))  # noqa: E731
+        result = run_load(config, key_workload("127.0.0.1", port), hook)
+    assert [event for event, _ in calls] == ["start", "end"]
+    assert calls[1][1] - calls[0][1] >= 0.2e9 and result.requests > 0
 
 
 def test_max_requests_stops_at_exactly_that_many():
     with serve_in_thread() as port:
         result = canned_load(port, connections=4, duration_s=10, max_requests=100)
+        opened = canned_load(port, connections=4, duration_s=10, max_requests=50, mode="open",
+                             rate=1000)  # fmt: skip
     assert result.requests == 100 and result.errors == 0
     assert result.duration_s < 10
+    assert opened.requests == 50 and opened.errors == 0 and opened.duration_s < 1
 
 
 @pytest.mark.timing
@@ -132,7 +163,7 @@ def test_open_loop_counts_a_stall_from_the_intended_send_times():
     with serve(server) as port:
         result = canned_load(port, connections=2, duration_s=1.0, mode="open", rate=200)
     assert result.errors == 0
-    assert result.percentile_ms(99) >= 250
+    assert result.percentile_ms("90") >= 100  # ~40 of 200 requests were due during the stall
     # Timed from the actual sends, at most one request per connection could see the stall;
     # timed from the intended ones, every request due while it lasted shows its wait.
     assert (result.latencies_ns >= 250_000_000).sum() > 2 * 2
@@ -168,7 +199,7 @@ def test_open_loop_latency_counts_from_when_a_request_could_first_be_sent(idle_n
 
 
 def test_server_errors_fail_the_check_by_name():
-    server = scripted(answer=lambda self, n: RESPONSE if n % 2 else ERROR_500)
+    server = scripted(answer=lambda self, n, target: RESPONSES[target] if n % 2 else ERROR_500)
     with serve(server) as port:
         result = canned_load(port, connections=2, duration_s=0.3)
     assert result.non_2xx > 0 and result.errors >= result.non_2xx
@@ -176,29 +207,63 @@ def test_server_errors_fail_the_check_by_name():
         result.check()
 
 
-def test_wrong_body_length_fails_the_check():
-    short = b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n{}"
-    with serve(scripted(answer=lambda self, n: short)) as port:
+def stale(self, n: int, target: bytes) -> bytes:
+    """The right status, content-type and length, but key-0000's body for every key."""
+    return RESPONSES[b"/get?key=key-0000"]
+
+
+def test_the_wrong_keys_body_of_the_right_length_fails_naming_the_key_and_the_bytes():
+    with serve(scripted(answer=stale)) as port:
+        result = canned_load(port, connections=1, duration_s=0.3)
+    assert result.bad_body == result.errors > 0 and result.requests > 0
+    with pytest.raises(LoadError) as failed:
+        result.check()
+    message = str(failed.value)
+    assert "a body other than the one for the key asked x" in message
+    assert "GET /get?key=key-0001 received " in message  # key-0000 is the only right answer
+    assert """b'{"key":"key-0000","value":"test-value"}'""" in message
+    assert """expected b'{"key":"key-0001","value":"test-value"}'""" in message
+
+
+def test_a_wrong_content_type_fails_the_check():
+    def text(self, n: int, target: bytes) -> bytes:
+        return response(b"200 OK", b"text/html", RESPONSES[target].partition(b"\r\n\r\n")[2])
+
+    with serve(scripted(answer=text)) as port:
         result = canned_load(port, connections=2, duration_s=0.3)
     assert result.bad_body == result.errors > 0
-    with pytest.raises(LoadError, match="200 with a 2-byte body instead of 39"):
+    with pytest.raises(LoadError, match="content-type 'text/html' instead of 'application/json'"):
+        result.check()
+
+
+def test_a_short_body_fails_the_check():
+    def short(self, n: int, target: bytes) -> bytes:
+        return response(b"200 OK", b"application/json", b"{}")
+
+    with serve(scripted(answer=short)) as port:
+        result = canned_load(port, connections=2, duration_s=0.3)
+    with pytest.raises(LoadError, match=r"received b'\{\}', expected"):
         result.check()
 
 
 def test_unframed_answers_are_errors_and_the_run_goes_on():
     unframed = b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n0\r\n\r\n"
-    with serve(scripted(answer=lambda self, n: unframed if n == 3 else RESPONSE)) as port:
+
+    def answer(self, n: int, target: bytes) -> bytes:
+        return unframed if n == 3 else RESPONSES[target]
+
+    with serve(scripted(answer=answer)) as port:
         result = canned_load(port, connections=2, duration_s=0.3)
     assert result.failures == {"200 with transfer-encoding instead of content-length": 1}
     assert result.requests > 10
 
 
 class Resetting(Scripted):
-    def reply(self, n: int) -> None:
+    def reply(self, n: int, target: bytes) -> None:
         if n == 5:
             self.transport.abort()  # a reset mid-run, with a request in flight
         else:
-            super().reply(n)
+            super().reply(n, target)
 
 
 def test_a_connection_reset_mid_run_is_an_error_and_the_run_goes_on():
@@ -211,7 +276,10 @@ def test_a_connection_reset_mid_run_is_an_error_and_the_run_goes_on():
 
 @pytest.mark.timing
 def test_unanswered_requests_time_out():
-    with serve(scripted(answer=lambda self, n: b"" if n == 0 else RESPONSE)) as port:
+    def answer(self, n: int, target: bytes) -> bytes:
+        return b"" if n == 0 else RESPONSES[target]
+
+    with serve(scripted(answer=answer)) as port:
         result = canned_load(port, connections=2, duration_s=0.6, timeout_s=0.2)
     assert result.failures == {"timeout: no answer in 0.2 s": 1}
     assert result.requests > 0
@@ -221,10 +289,10 @@ class SlowFirst(Scripted):
     """Answers the very first request (sent before the measured window) only after 0.5 s."""
 
     def data_received(self, data: bytes) -> None:
-        for _ in range(data.count(b"\r\n\r\n")):
+        for target in TARGET.findall(data):
             n = type(self).served
             type(self).served += 1
-            asyncio.get_running_loop().call_later(0.5 if n == 0 else 0, self.reply, n)
+            asyncio.get_running_loop().call_later(0.5 if n == 0 else 0, self.reply, n, target)
 
 
 @pytest.mark.timing

@@ -1,15 +1,20 @@
 import pytest
 
-from kvbench.load.canned import RESPONSE
+from kvbench.load.canned import RESPONSES
 from kvbench.load.http1 import ProtocolError, ResponseParser, parse_head
 
 OK_HEAD = b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 39"
+RESPONSE = RESPONSES[b"/get?key=key-0007"]
+BODY = b'{"key":"key-0007","value":"test-value"}'
+JSON = b"application/json"
 
 
-def test_parse_head_reads_status_and_content_length():
-    assert parse_head(OK_HEAD) == (200, 39)
-    assert parse_head(b"HTTP/1.1 404 Not Found\r\nContent-Length: 13\r\nX: y") == (404, 13)
-    assert parse_head(b"HTTP/1.0 204 No Content\r\nserver: x") == (204, 0)
+def test_parse_head_reads_status_content_length_and_content_type():
+    assert parse_head(OK_HEAD) == (200, 39, JSON)
+    assert parse_head(b"HTTP/1.1 404 Not Found\r\nContent-Length: 13\r\nX: y") == (404, 13, b"")
+    assert parse_head(b"HTTP/1.0 204 No Content\r\nserver: x") == (204, 0, b"")
+    head = b"HTTP/1.1 200 OK\r\nContent-Type: Text/Plain; charset=utf-8\r\ncontent-length: 2"
+    assert parse_head(head) == (200, 2, b"text/plain; charset=utf-8")
 
 
 @pytest.mark.parametrize(
@@ -27,25 +32,25 @@ def test_parse_head_rejects_unframed_answers(head):
         parse_head(head)
 
 
-def feed_all(chunks: list[bytes]) -> list[tuple[int, int]]:
+def feed_all(chunks: list[bytes]) -> list[tuple[int, bytes]]:
     parser, answers = ResponseParser(), []
     for chunk in chunks:
-        parser.feed(chunk, lambda status, length, head: answers.append((status, length)))
+        parser.feed(chunk, lambda parsed, head, body: answers.append((parsed[0], body)))
     return answers
 
 
 def test_parser_joins_a_response_split_at_every_byte():
     stream = RESPONSE * 2
-    assert feed_all([stream[i : i + 1] for i in range(len(stream))]) == [(200, 39)] * 2
+    assert feed_all([stream[i : i + 1] for i in range(len(stream))]) == [(200, BODY)] * 2
 
 
 def test_parser_splits_several_responses_in_one_read():
     other = b"HTTP/1.1 500 Internal Server Error\r\ncontent-length: 5\r\n\r\noops!"
-    assert feed_all([RESPONSE + other + RESPONSE]) == [(200, 39), (500, 5), (200, 39)]
+    assert feed_all([RESPONSE + other + RESPONSE]) == [(200, BODY), (500, b"oops!"), (200, BODY)]
 
 
-def test_parser_handles_a_body_longer_than_the_reads():
-    body = b"x" * 10_000
-    stream = b"HTTP/1.1 200 OK\r\ncontent-length: 10000\r\n\r\n" + body + RESPONSE
+def test_parser_keeps_a_body_longer_than_the_reads():
+    body = bytes(range(256)) * 40
+    stream = b"HTTP/1.1 200 OK\r\ncontent-length: 10240\r\n\r\n" + body + RESPONSE
     chunks = [stream[i : i + 1000] for i in range(0, len(stream), 1000)]
-    assert feed_all(chunks) == [(200, 10_000), (200, 39)]
+    assert feed_all(chunks) == [(200, body), (200, BODY)]

@@ -3,30 +3,43 @@ import os
 import numpy as np
 import pytest
 
-from kvbench.measure.campaign import Campaign, run_campaign
+from kvbench.measure.campaign import Campaign, cross_check, round_order, run_campaign
 from kvbench.measure.trials import TrialPlan
 from kvbench.services import SERVICES
-
-pytestmark = pytest.mark.slow
 
 SERVICES_AB = [SERVICES["unoptimized"], SERVICES["optimized"]]
 
 
-def test_rounds_alternate_services_and_measure_the_ceiling_after_each():
+@pytest.mark.slow
+def test_rounds_run_abba_and_measure_the_ceiling_after_each():
     seen: list[str] = []
     plan = TrialPlan(connections=2, warmup_s=0, duration_s=0.2, latency_s=0)
-    result = run_campaign(Campaign(SERVICES_AB, plan, 2, progress=seen.append))
+    result = run_campaign(Campaign(SERVICES_AB, plan, 3, progress=seen.append))
     assert [s for s in seen if "trial" in s] == [
-        "unoptimized trial 1/2",
-        "optimized trial 1/2",
-        "unoptimized trial 2/2",
-        "optimized trial 2/2",
+        "unoptimized trial 1/3",
+        "optimized trial 1/3",
+        "optimized trial 2/3",
+        "unoptimized trial 2/3",
+        "unoptimized trial 3/3",
+        "optimized trial 3/3",
     ]
-    assert [sorted(r) for r in result.rounds] == [["optimized", "unoptimized"]] * 2
-    assert result.headroom["n"] == 2 and result.headroom["tps"] > 0
-    assert len(result.samples("optimized")["http_tps"]) == 2
+    assert [list(r) for r in result.rounds] == [["unoptimized", "optimized"]] * 3
+    assert result.headroom["n"] == 3 and result.headroom["tps"] > 0
+    assert len(result.samples("optimized")["http_tps"]) == 3
+    sections = result.sections()
+    rounds = sections["rounds"]
+    assert [r["order"] for r in rounds][:2] == [["unoptimized", "optimized"],
+                                                ["optimized", "unoptimized"]]  # fmt: skip
+    assert all(r["headroom"] == r["ceiling_tps"] / r["fastest_tps"] for r in rounds)
+    ratios = sections["paired"]["optimized"]
+    assert ratios["vs"] == "unoptimized" and ratios["metrics"]["http_tps"]["n"] == 3
+    new, base = result.samples("optimized")["http_tps"], result.samples("unoptimized")["http_tps"]
+    expected = [o / u for o, u in zip(new, base, strict=True)]
+    assert ratios["metrics"]["http_tps"]["values"] == expected
+    assert set(sections["checks"]) >= {"headroom", "saturation", "warnings", "ok"}
 
 
+@pytest.mark.slow
 def test_a_common_rate_is_calibrated_and_recorded(tmp_path):
     plan = TrialPlan(connections=2, warmup_s=0, duration_s=0.2, latency_s=0.3)
     result = run_campaign(Campaign([SERVICES["optimized"]], plan, 1, headroom=False))
@@ -34,15 +47,35 @@ def test_a_common_rate_is_calibrated_and_recorded(tmp_path):
     assert rate and float(f"{rate:.2g}") == rate
     http = result.environment()["http"]
     assert http["offered_rate"] == rate and http["rate_source"].startswith("calibrated")
+    (pooled,) = result.sections()["latency"].values()
+    assert pooled["n"] == result.trials("optimized")[0].latencies_ns.size
+    assert pooled["offered_rate"] == rate
     assert "loadgen_ceiling" not in result.environment()
     written = result.write(tmp_path)
     latencies = np.load(tmp_path / written["latency"]["optimized"])
     assert latencies.size > 0 and (tmp_path / written["http"]["optimized"]).is_file()
 
 
+@pytest.mark.slow
 def test_the_load_generator_gets_its_affinity_back():
     before = os.sched_getaffinity(0)
     plan = TrialPlan(connections=1, warmup_s=0, duration_s=0.1, latency_s=0)
     pinned = TrialPlan(**{**plan.__dict__, "server_cpus": frozenset({0})})
     run_campaign(Campaign([SERVICES["optimized"]], pinned, 1, headroom=False))
     assert os.sched_getaffinity(0) == before
+
+
+def test_the_cross_check_compares_the_two_generators_ratios():
+    def stored(values):
+        return {"values": values}
+
+    metrics = {"http_tps": stored([9.0, 10.0, 11.0]), "http_wrk_tps": stored([8.0, 8.5, 9.0])}
+    paired = {"optimized": {"vs": "unoptimized", "metrics": metrics}}
+    found = cross_check(paired)["optimized"]
+    assert found["builtin_ratio"] == 10.0 and found["wrk_ratio"] == 8.5
+    assert found["wrk_over_builtin"] == 0.85 and found["within_10pct"] is False
+
+
+def test_round_order_reverses_every_other_round():
+    names = [[s.name for s in round_order(SERVICES_AB, i)] for i in range(4)]
+    assert names == [["unoptimized", "optimized"], ["optimized", "unoptimized"]] * 2

@@ -39,13 +39,13 @@ def test_points_count_services_times_points():
     assert scaling.points(scaling.Curves(names=("keys",), keys=(1000,))) == 2
 
 
-def test_spread_workload_covers_the_key_range_with_the_right_lengths():
+def test_spread_workload_covers_the_key_range_with_each_keys_own_body():
     probes = scaling.spread_workload("127.0.0.1", 9, 1_000_000)
     assert len(probes) == scaling.KEY_PROBES
     assert probes[0].raw.startswith(b"GET /get?key=key-0000 ")
     assert probes[-1].raw.startswith(b"GET /get?key=key-999990 ")
     body = json.dumps({"key": "key-999990", "value": "test-value"}, separators=(",", ":"))
-    assert probes[-1].body_length == len(body) and probes[-1].status == 200
+    assert probes[-1].body == body.encode() and probes[-1].status == 200
     assert len(scaling.spread_workload("127.0.0.1", 9, 1000)) == 1000
 
 

@@ -1,14 +1,40 @@
 import psutil
 import pytest
 
-from kvbench.measure.headroom import headroom
+from kvbench.measure.headroom import checks, headroom
 from kvbench.measure.trials import TrialPlan
-
-pytestmark = pytest.mark.slow
 
 PLAN = TrialPlan(connections=4, warmup_s=0.1, duration_s=0.3, latency_s=0)
 
 
+def record(ceiling: float, fastest_tps: float, busy: dict[str, float]) -> dict:
+    return {"ceiling_tps": ceiling, "fastest": "optimized", "fastest_tps": fastest_tps,
+            "headroom": ceiling / fastest_tps, "busy": busy}  # fmt: skip
+
+
+def test_a_round_under_twice_the_fastest_service_is_a_warning():
+    rounds = [record(50_000, 24_000, {}), record(27_600, 24_000, {})]
+    found = checks(rounds, frozenset(), None)
+    assert found["headroom"]["rounds_below"] == [2] and not found["ok"]
+    assert found["warnings"] == [
+        "round 2: the load generator's ceiling (27,600 req/s) was 1.15x the fastest service "
+        "(optimized, 24,000 req/s), under 2x"
+    ]
+    assert checks(rounds[:1], frozenset(), None)["ok"]
+
+
+def test_a_pinned_server_busy_under_95_percent_is_a_warning_unless_exempt():
+    rounds = [record(90_000, 20_000, {"optimized": 0.999, "raw-protocol": 0.6}),
+              record(90_000, 20_000, {"optimized": 0.93, "raw-protocol": 0.6})]  # fmt: skip
+    found = checks(rounds, frozenset({"raw-protocol"}), 1)
+    assert found["saturation"]["trials_below"] == [
+        {"round": 2, "service": "optimized", "busy": 0.93}
+    ]
+    assert "93.0% of its closed-loop window" in found["warnings"][0]
+    assert checks(rounds, frozenset({"raw-protocol"}), None)["ok"]  # unpinned: not checked
+
+
+@pytest.mark.slow
 def test_headroom_measures_one_window_per_call_and_stops_its_server():
     others = set(psutil.Process().children())  # session-scoped servers of other tests
     with headroom(PLAN) as canned:

@@ -78,3 +78,19 @@ def test_report_needs_a_summary(tmp_path):
         write_report(FIXTURE / "asgi.json", tmp_path)
     with pytest.raises(KvbenchError, match="no such file"):
         write_report(tmp_path / "absent", tmp_path)
+
+
+def test_the_wrk_cross_check_gets_its_own_table(tmp_path):
+    def add(data):
+        data["cross_check"] = {"optimized": {"vs": "unoptimized", "builtin_ratio": 9.7,
+                                             "wrk_ratio": 8.7, "wrk_over_builtin": 8.7 / 9.7,
+                                             "within_10pct": False}}  # fmt: skip
+
+    text = write_report(edited(tmp_path, add)).read_text()
+    assert "| optimized | unoptimized | 9.70x | 8.70x | 0.897 | no |" in text
+
+
+def test_a_run_with_warnings_lists_them_under_checks(rendered):
+    text = rendered.read_text()
+    checks = text.split("## Checks")[1].split("## Results")[0]
+    assert "1 warning(s)" in checks and "round 7: the load generator's ceiling" in checks

@@ -37,10 +37,23 @@ def test_peers_table_without_intervals_says_so():
 def test_curve_table_one_line_per_point_and_service():
     curve = fake_summary()["curves"]["concurrency"]
     table = curve_table(curve, "connections", [("http_tps", "throughput (req/s)")])
-    assert [line.split(" | ")[:2] for line in table.splitlines()[2:]] == [
+    assert [line.split(" | ")[:2] for line in table.splitlines()[2:4]] == [
         ["| 1", "optimized"],
         ["| 1,000", "optimized"],
     ]
+    assert (
+        table.splitlines()[-1] == "Medians of n = 6 trials per point ± the wider side of "
+        "their 95% interval."
+    )
+
+
+def test_curve_table_below_six_trials_says_n_and_claims_no_interval():
+    curve = fake_summary(trials=3)["curves"]["concurrency"]
+    table = curve_table(curve, "connections", [("http_tps", "throughput (req/s)"),
+                                               ("server_busy", "server busy (cores)")])  # fmt: skip
+    assert "±" not in table and "server busy" not in table  # not recorded: no column
+    assert table.endswith("Medians of n = 3 trials per point: too few for an interval, so none "
+                          "is claimed.\n")  # fmt: skip
 
 
 def test_write_report_writes_markdown_and_plots(tmp_path, golden):

@@ -1,10 +1,11 @@
 """Every output format of `kvbench compare`, against golden files rendered from the fixture."""
 
+import json
 from pathlib import Path
 
 import pytest
 
-from kvbench.report.tables import FORMATS, centre, render
+from kvbench.report.tables import FORMATS, centre, context_for, render
 from kvbench.results.compare import compare_sets
 from kvbench.results.resultset import read_results
 from kvbench.results.summary import Summary
@@ -17,7 +18,8 @@ SUFFIX = {"text": "txt", "md": "md", "csv": "csv", "json": "json", "article": "a
 def test_every_format_matches_its_golden_file(fmt, golden):
     run = read_results(FIXTURE)
     rows = compare_sets(run.service("unoptimized"), run.service("optimized"))
-    golden(f"compare.{SUFFIX[fmt]}", render(rows, fmt, ("unoptimized", "optimized")))
+    context = context_for(run, "unoptimized", "optimized")  # pooled latency, paired ratios
+    golden(f"compare.{SUFFIX[fmt]}", render(rows, fmt, ("unoptimized", "optimized"), context))
 
 
 def test_two_runs_group_rows_by_service(golden):
@@ -26,6 +28,22 @@ def test_two_runs_group_rows_by_service(golden):
     for service in ("unoptimized", "optimized"):
         rows += compare_sets(run.service(service), run.service(service), group=service)
     golden("compare-two-runs.txt", render(rows, "text", ("base", "new")))
+
+
+def test_a_schema_1_run_pools_its_raw_latency_files_and_has_no_paired_ratios(tmp_path):
+    stored = json.loads((FIXTURE / "summary.json").read_text())
+    data = {k: v for k, v in stored.items() if k not in ("latency", "paired", "rounds", "checks")}
+    (tmp_path / "summary.json").write_text(json.dumps(data))
+    for name in ("unoptimized", "optimized"):
+        (tmp_path / f"latency-{name}.npy").write_bytes(
+            (FIXTURE / f"latency-{name}.npy").read_bytes()
+        )
+    context = context_for(read_results(tmp_path), "unoptimized", "optimized")
+    # The same percentiles as the stored ones: both come from the raw files, nearest rank.
+    assert context.latency == (stored["latency"]["unoptimized"], stored["latency"]["optimized"])
+    assert context.paired == {}
+    (tmp_path / "latency-optimized.npy").unlink()
+    assert context_for(read_results(tmp_path), "unoptimized", "optimized").latency is None
 
 
 def test_centre_is_the_median_and_the_wider_side_of_its_interval():

@@ -1,20 +1,27 @@
 import csv
 import io
 import json
+import math
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
-from scipy.stats import mannwhitneyu
 
 from kvbench import KvbenchError
 from kvbench.cli import main as cli
-from kvbench.report.tables import render
-from kvbench.results.compare import compare_sets, geomean, regressions, relative
+from kvbench.report.tables import context_for, render
+from kvbench.results.compare import (
+    BOOTSTRAP,
+    PAIRED,
+    compare_sets,
+    geomean,
+    regressions,
+    relative_rows,
+)
 from kvbench.results.resultset import read_results as load
-from kvbench.results.stats import median
 from kvbench.results.summary import Summary
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -34,8 +41,9 @@ def test_row_median_interval_and_p_value_match_independent_values():
     assert row.old.ci == (9.8, 10.4)
     assert row.new.median == pytest.approx(8.15)
     assert row.delta_pct == pytest.approx((8.15 - 10.05) / 10.05 * 100)
-    expected = mannwhitneyu(OLD, NEW, alternative="two-sided", method="asymptotic").pvalue
-    assert row.p == pytest.approx(expected)  # OLD has a tie (10.0 twice): tie-corrected
+    # Every NEW value is below every OLD one: 1 of the C(20, 10) splits is this extreme, ties
+    # within OLD (10.0 twice) or not; two-sided, twice that.
+    assert row.p == pytest.approx(2 / math.comb(20, 10))
     assert row.verdict == "better"
 
 
@@ -67,11 +75,23 @@ def test_unequal_sizes_show_both_counts():
     assert "n=10+12" in render([row])
 
 
-def test_small_samples_get_footnotes_instead_of_numbers():
+def test_small_samples_get_footnotes_as_benchstat_prints_them():
     text = render(compare_sets(ns([1.0, 2.0, 3.0]), ns([4.0, 5.0, 6.0])))
-    assert "2.000 ± ∞ ¹" in text and "? (n=3) ²" in text
+    # Three a side can never reach p <= 0.05 (the least p is 2 / C(6, 3) = 0.1).
+    assert "2.000 ± ∞ ¹" in text and "~ (p=0.100 n=3) ²" in text
     assert "¹ need >= 6 values for a 95% confidence interval" in text
-    assert "² need >= 4 values on each side to test for a difference" in text
+    assert "² need >= 4 values on each side to detect a difference at alpha 0.05" in text
+
+
+def test_a_zero_baseline_is_reported_and_gated_not_called_the_same():
+    rows = compare_sets(ns([0.0] * 10, "gc_pause_max_ms", "ms"),
+                        ns([3.0, 4.0, 3.0, 5.0, 4.0, 3.0, 4.0, 5.0, 3.0, 4.0], "gc_pause_max_ms",
+                           "ms"))  # fmt: skip
+    (row,) = rows
+    assert row.from_zero and row.delta_pct is None and row.verdict == "worse"
+    assert "from 0 (p=0.000 n=10) worse" in render(rows)
+    assert regressions(rows, 10) == [row]
+    assert "from 0" in render(rows, "article")
 
 
 def test_metric_on_one_side_only_is_a_row_with_a_note():
@@ -133,9 +153,26 @@ def test_article_table_shape_and_delta_convention():
     rows = compare_sets(load(FIXTURE).services["unoptimized"], load(FIXTURE).services["optimized"])
     lines = render(rows, "article", ("unoptimized", "optimized")).splitlines()
     assert lines[0] == "| Metric | Unoptimized | Optimized | Delta |"
-    assert len(lines) == 2 + 6
+    assert len(lines) == 2 + 5  # no http_p99_ms (schema 2), no context given: no pooled rows
     assert lines[2].startswith("| HTTP throughput (req/s) |") and f"| {tps:.2f}x |" in lines[2]
     assert "-85% (6.9x less)" in lines[4]  # allocations: 1100 -> 160
+
+
+def test_article_with_the_runs_context_shows_pooled_tails_and_the_paired_ratio():
+    run = load(FIXTURE)
+    rows = compare_sets(run.services["unoptimized"], run.services["optimized"])
+    context = context_for(run, "unoptimized", "optimized")
+    lines = render(rows, "article", ("unoptimized", "optimized"), context).splitlines()
+    stored = json.loads((FIXTURE / "summary.json").read_text())
+    ratio = stored["paired"]["optimized"]["metrics"]["http_tps"]
+    expected = f"{ratio['median']:.2f}x ({ratio['ci_low']:.2f} to {ratio['ci_high']:.2f}, paired)"
+    assert lines[2].endswith(f"| {expected} |")
+    p99 = [line for line in lines if line.startswith("| Latency p99 at 1,000 req/s (ms) |")]
+    p999 = [line for line in lines if line.startswith("| Latency p99.9 at 1,000 req/s (ms) |")]
+    assert len(p99) == len(p999) == 1
+    unoptimized = np.load(FIXTURE / "latency-unoptimized.npy")
+    pooled_p99 = np.percentile(unoptimized, 99, method="inverted_cdf") / 1e6
+    assert f"| {pooled_p99:#.3g} |" in p99[0]  # recomputed from the raw file
 
 
 def test_pyperf_suite_values_become_ns_per_op():
@@ -151,7 +188,7 @@ def test_http_trial_suite_takes_its_service_from_the_file_name():
     suite = load(FIXTURE / "http-optimized.json").services
     summary = load(FIXTURE).services["optimized"]
     assert list(suite) == ["optimized"]
-    for name in ("http_tps", "http_p99_ms", "server_cpu_us_per_req", "server_rss_mb"):
+    for name in ("http_tps", "http_trial_p99_ms", "server_open_cpu_us_per_req", "server_rss_mb"):
         got = suite["optimized"][name]
         assert got.unit == summary[name].unit  # seconds and bytes back to ms, us/req, MB
         assert got.values == pytest.approx(summary[name].values)
@@ -205,13 +242,21 @@ def test_script_reports_bad_input_in_one_line(tmp_path):
         assert "Traceback" not in done.stderr and done.stdout == ""
 
 
-def planted(tmp_path, factor: float) -> Path:
-    """A copy of the fixture run whose optimized throughput is scaled by `factor`."""
-    run = tmp_path / f"run-{factor}"
+def planted(tmp_path, factor: float, name: str = "http_tps", others: float = 1.0) -> Path:
+    """A copy of the fixture run: optimized's `name` scaled by `factor`, unoptimized's by
+    `others` (a machine that is slower for both), the paired ratios recomputed to match."""
+    run = tmp_path / f"run-{name}-{factor}-{others}"
     shutil.copytree(FIXTURE, run)
     data = json.loads((run / "summary.json").read_text())
-    tps = data["services"]["optimized"]["http_tps"]
-    tps["values"] = [v * factor for v in tps["values"]]
+    services = data["services"]
+    for service, scale in (("optimized", factor), ("unoptimized", others)):
+        services[service][name] = Summary.of(
+            [v * scale for v in services[service][name]["values"]]
+        ).to_json()
+    paired = data["paired"]["optimized"]["metrics"]
+    if name in paired:
+        new, base = services["optimized"][name]["values"], services["unoptimized"][name]["values"]
+        paired[name] = Summary.of([a / b for a, b in zip(new, base, strict=True)]).to_json()
     (run / "summary.json").write_text(json.dumps(data))
     return run
 
@@ -235,43 +280,54 @@ def test_gate_passes_without_a_regression(tmp_path):
 
 
 def test_gate_ignores_regressions_under_the_threshold(tmp_path):
-    rows = compare_sets(
-        load(FIXTURE).services["optimized"], load(planted(tmp_path, 0.95)).services["optimized"]
-    )
-    assert [r.metric for r in rows if r.verdict == "worse"] == ["http_tps"]
+    slower = planted(tmp_path, 1.08, "micro_store_get_ns_per_op")
+    rows = compare_sets(load(FIXTURE).services["optimized"], load(slower).services["optimized"])
+    assert [r.metric for r in rows if r.verdict == "worse"] == ["micro_store_get_ns_per_op"]
     assert regressions(rows, 10) == []
-    assert [r.metric for r in regressions(rows, 4)] == ["http_tps"]
+    assert [r.metric for r in regressions(rows, 4)] == ["micro_store_get_ns_per_op"]
 
 
-def slower_machine(tmp_path, factor: float) -> Path:
-    """A copy of the fixture run in which every service's throughput is scaled alike."""
-    run = tmp_path / f"slow-{factor}"
-    shutil.copytree(FIXTURE, run)
-    data = json.loads((run / "summary.json").read_text())
-    for metrics in data["services"].values():
-        metrics["http_tps"]["values"] = [v * factor for v in metrics["http_tps"]["values"]]
-    (run / "summary.json").write_text(json.dumps(data))
-    return run
+GATE = ["--fail-on-regression", "10", "--service", "optimized", "--relative-to", "unoptimized"]
 
 
-def test_relative_gate_forgives_a_slower_machine_but_not_a_slower_service(tmp_path):
-    gate = ["--fail-on-regression", "10", "--service", "optimized", "--metric", "http_tps"]
-    slow = str(slower_machine(tmp_path, 0.6))
-    assert main([*gate, str(FIXTURE), slow]) == 1  # absolute: everything looks 40% worse
-    assert main([*gate, "--relative-to", "unoptimized", str(FIXTURE), slow]) == 0
-    worse = str(planted(tmp_path, 0.6))  # only optimized lost 40%
-    assert main([*gate, "--relative-to", "unoptimized", str(FIXTURE), worse]) == 1
+def test_relative_gate_uses_the_paired_ratios_and_forgives_a_slower_machine(tmp_path):
+    gate = [*GATE, "--metric", "http_tps"]
+    slow = planted(tmp_path, 0.6, others=0.6)  # both services 40% slower: the ratio holds
+    assert main([*gate[:4], "--metric", "http_tps", str(FIXTURE), str(slow)]) == 1  # absolute
+    assert main([*gate, str(FIXTURE), str(slow)]) == 0
+    worse = planted(tmp_path, 0.85)  # optimized alone lost 15%, inside its own ±20% noise
+    assert main([*gate, str(FIXTURE), str(worse)]) == 1
+    (row,) = relative_rows(load(FIXTURE), load(worse), "unoptimized", ["optimized"],
+                           names=["http_tps"])  # fmt: skip
+    assert row.basis == PAIRED and row.verdict == "worse"
+    assert row.delta_pct == pytest.approx(-15.0)
+    assert row.new.values == pytest.approx([v * 0.85 for v in row.old.values])
 
 
-def test_relative_values_are_multiples_of_the_base_median():
-    absolute, run = load(FIXTURE), relative(load(FIXTURE), "unoptimized")
-    base = absolute.services["unoptimized"]["http_tps"].values
-    new = run.services["optimized"]["http_tps"]
-    assert new.unit == "x unoptimized"
-    assert list(new.values) == [
-        v / median(base) for v in absolute.services["optimized"]["http_tps"].values
-    ]
-    assert median(run.services["unoptimized"]["http_tps"].values) == pytest.approx(1.0)
+def test_relative_gate_bootstraps_a_metric_without_paired_ratios(tmp_path, capsys):
+    gate = [*GATE, "--metric", "asgi_ns_per_op"]
+    slow = planted(tmp_path, 1.5, "asgi_ns_per_op", others=1.5)
+    assert main([*gate, str(FIXTURE), str(slow)]) == 0
+    worse = planted(tmp_path, 1.25, "asgi_ns_per_op")
+    assert main([*gate, str(FIXTURE), str(worse)]) == 1
+    assert "regression: asgi_ns_per_op [optimized] +25.00% worse" in capsys.readouterr().err
+    (row,) = relative_rows(load(FIXTURE), load(worse), "unoptimized", ["optimized"],
+                           names=["asgi_ns_per_op"])  # fmt: skip
+    assert row.basis == BOOTSTRAP and row.p < 0.05
+    # The interval carries the base's error: wider than the values' own over its median.
+    naive = row.old.with_ci(Summary.of(row.old.values).ci)
+    assert row.old.spread_pct > naive.spread_pct
+
+
+def test_relative_gate_reads_a_run_without_paired_ratios(tmp_path):
+    old = tmp_path / "schema1"
+    shutil.copytree(FIXTURE, old)
+    data = json.loads((old / "summary.json").read_text())
+    del data["paired"]
+    (old / "summary.json").write_text(json.dumps(data))
+    (row,) = relative_rows(load(old), load(FIXTURE), "unoptimized", ["optimized"],
+                           names=["http_tps"])  # fmt: skip
+    assert row.basis == BOOTSTRAP and row.verdict == "same"
 
 
 def main(argv: list[str]) -> int:
