@@ -16,12 +16,19 @@ PRELOAD_KEYS_ENV = "KVBENCH_PRELOAD_KEYS"
 PRELOAD_COUNT = 1_000
 PRELOAD_VALUE = "test-value"
 
+# Where the optimized service keeps its data: set only for `optimized.redis_app`, to the
+# redis:// URL that every worker and every replica shares. KVBENCH_REDIS_BATCH=0 sends one
+# GET per request instead of one MGET per event-loop turn (the step docs/06 measures).
+STORE_ENV = "KVBENCH_STORE"
+REDIS_BATCH_ENV = "KVBENCH_REDIS_BATCH"
+
 MISSING_KEY = "missing key"
 KEY_TOO_LONG = "key too long"
 BAD_KEY_ENCODING = "key is not valid percent-encoded UTF-8"
 NOT_FOUND = "key not found"
 VALUE_TOO_LARGE = "value too large"
 BAD_VALUE_ENCODING = "value is not valid UTF-8"
+STORE_UNAVAILABLE = "store unavailable"  # 503: a shared store did not answer in time
 
 _HEX = frozenset(b"0123456789abcdefABCDEF")
 
