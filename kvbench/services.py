@@ -2,12 +2,15 @@
 
 import shlex
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from kvbench import KvbenchError
+from kvbench.runtime.contract import REDIS_BATCH_ENV
 
 Server = Literal["uvicorn", "granian", "python"]
+MEMORY = "memory"  # the store of `Service.store`: a dict in each process
+PRIVATE_REDIS = "redis"  # a redis-server of the run's own (kvbench/redis_server.py)
 
 # A plain `pip install uvicorn` runs asyncio + h11 with the access log and proxy headers
 # on; uvicorn would silently pick uvloop and httptools if they are installed, so pin them.
@@ -28,10 +31,19 @@ class Service:
     # module part of `app`), a server of its own that takes --host and --port.
     server: Server = field(default="uvicorn", kw_only=True)
     env: tuple[tuple[str, str], ...] = field(default=(), kw_only=True)  # extra environment
+    # More than one: uvicorn's command run by kvbench.runtime.supervisor, a socket a worker.
+    workers: int = field(default=1, kw_only=True)
+    # MEMORY, PRIVATE_REDIS or a redis:// URL; the app must be one that reads KVBENCH_STORE.
+    store: str = field(default=MEMORY, kw_only=True)
 
     def command(self, host: str, port: int) -> list[str]:
         """The server command line, the same whether a reader or the benchmark runs it."""
         where = ["--host", host, "--port", str(port)]
+        if self.workers > 1:
+            if self.server != "uvicorn":
+                raise KvbenchError(f"{self.name}: --workers needs a service served by uvicorn")
+            supervisor = [sys.executable, "-m", "kvbench.runtime.supervisor", self.app]
+            return [*supervisor, *where, *self.server_args, "--workers", str(self.workers)]
         if self.server == "granian":
             # granian's "asgi" interface runs the lifespan (asginl would not); app goes last.
             base = [sys.executable, "-m", "granian", "--interface", "asgi"]
@@ -104,6 +116,37 @@ NGINX = Peer(
     Service("nginx", "peers.nginx:main", (), server="python"),
     "system ceiling: nginx answering a JSON body from its config, no store",
 )
+
+
+# The services that can keep their answers on a shared store, and the app that does.
+SHARED_STORE_APPS = {"optimized": "optimized.redis_app:app"}
+
+
+def with_store(service: Service, store: str, batch: bool = True) -> Service:
+    """The service on another store: MEMORY (as it is), PRIVATE_REDIS or a redis:// URL."""
+    if store == MEMORY:
+        return service
+    if store != PRIVATE_REDIS and not store.startswith("redis://"):
+        raise KvbenchError(f"--store takes memory, redis or redis://HOST:PORT/DB; got {store!r}")
+    if service.name not in SHARED_STORE_APPS:
+        known = ", ".join(SHARED_STORE_APPS)
+        raise KvbenchError(f"{service.name} has no shared store; only {known} does")
+    env = (*service.env, (REDIS_BATCH_ENV, "1" if batch else "0"))
+    return replace(service, app=SHARED_STORE_APPS[service.name], store=store, env=env)
+
+
+# The stores compared in docs/06 (`make bench-stores`): the optimized service's answers in
+# each process, on a Redis shared by every worker, and that with its GETs batched; one
+# worker and two, in one interleaved run.
+STORES = [
+    (replace(with_store(SERVICES["optimized"], store, batch), name=f"{name}-{n}", workers=n), what)
+    for n in (1, 2)
+    for name, store, batch, what in [
+        ("memory", MEMORY, True, "answers in a dict of each worker"),
+        ("redis", PRIVATE_REDIS, False, "answers on Redis, one GET a request"),
+        ("redis-mget", PRIVATE_REDIS, True, "answers on Redis, one MGET an event-loop turn"),
+    ]
+]
 
 
 def get_service(name: str) -> Service:

@@ -20,6 +20,7 @@ from typing import Literal
 import numpy as np
 import psutil
 
+from kvbench import redis_server
 from kvbench.load.config import LoadConfig
 from kvbench.load.engine import run_load
 from kvbench.load.summary import LoadResult, LoadSummary
@@ -86,13 +87,15 @@ def closed_load(server: RunningServer, plan: TrialPlan) -> LoadSummary:
 
 
 def closed_window(server: RunningServer, plan: TrialPlan) -> dict[str, float]:
-    server.debug_vars()  # starts the GC window
+    before = server.debug_vars()  # starts the GC window
     cpu_before = cpu_seconds(server.pid)
+    store_before = redis_server.usage(server.store.url) if server.store else None
     own_before, wall_before = time.process_time(), time.monotonic()
     summary = closed_load(server, plan)
     own = (time.process_time() - own_before) / (time.monotonic() - wall_before)
     cpu = cpu_seconds(server.pid) - cpu_before
-    gc = server.debug_vars()["gc"]["since_last_read"]
+    after = server.debug_vars()
+    gc = after["gc"]["since_last_read"]
     metrics = {
         "http_tps": summary.throughput,
         "server_cpu_us_per_req": cpu / summary.requests * 1e6,
@@ -100,9 +103,34 @@ def closed_window(server: RunningServer, plan: TrialPlan) -> dict[str, float]:
         "gc_collections": gc["collections"],
         "http_closed_p99_ms": summary.latency_ms["p99"],
     }
+    if store_before and server.store:
+        metrics.update(store_metrics(store_before, server.store.url, summary.requests))
+    if "workers" in after:
+        metrics.update(worker_spread(before["workers"], after["workers"]))
     if plan.extra_metrics:
         metrics["loadgen_cpu_share"] = own
     return metrics
+
+
+def store_metrics(before: tuple[float, int], url: str, requests: int) -> dict[str, float]:
+    """Redis's CPU and commands per request of the window, from two INFO reads around it."""
+    cpu, commands = redis_server.usage(url)
+    commands -= 1  # the first INFO is among them
+    return {
+        "redis_cpu_us_per_req": (cpu - before[0]) / requests * 1e6,
+        "redis_cmds_per_req": (commands - before[1]) / requests,
+    }
+
+
+def worker_spread(before: list[dict], after: list[dict]) -> dict[str, float]:
+    """How evenly the window's requests and new connections fell on the workers."""
+    pairs = list(zip(before, after, strict=True))
+    requests = [a["counters"]["total"] - b["counters"]["total"] for b, a in pairs]
+    accepted = [a["connections"]["accepted"] - b["connections"]["accepted"] for b, a in pairs]
+    return {
+        "worker_request_share_min": min(requests) / max(sum(requests), 1),
+        "worker_connection_share_min": min(accepted) / max(sum(accepted), 1),
+    }
 
 
 def open_window(server: RunningServer, plan: TrialPlan) -> tuple[dict[str, float], LoadResult]:

@@ -48,6 +48,12 @@ METRICS = {
         Metric("server_startup_s", "s", "lower", "server start-up time"),
         Metric("loadgen_cpu_share", "cores", "lower", "load generator CPU share"),
         Metric("server_cpu_us_per_req", "us/req", "lower", "server CPU per request"),
+        Metric("redis_cpu_us_per_req", "us/req", "lower", "Redis CPU per request"),
+        Metric("redis_cmds_per_req", "cmds/req", "lower", "Redis commands per request"),
+        Metric("worker_request_share_min", "share", "higher", "least-loaded worker's requests"),
+        Metric(
+            "worker_connection_share_min", "share", "higher", "least-loaded worker's connections"
+        ),
         Metric("server_rss_mb", "MB", "lower", "server peak RSS"),
         Metric("gc_pause_max_ms", "ms", "lower", "GC pause max"),
         Metric("asgi_ns_per_op", "ns/op", "lower", "in-process ASGI request"),
