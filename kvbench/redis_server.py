@@ -25,6 +25,7 @@ from kvbench.runtime.contract import preload_items
 from kvbench.runtime.supervisor import die_with_parent
 from optimized.store import encode  # the service's own encoding: the very same bytes
 
+PACKAGES = ("redis", "hiredis")  # the service's client, recorded in a run's environment
 INSTALL_HINT = "redis-server is not installed; on Debian or Ubuntu: apt-get install redis-server"
 MAXMEMORY = "256mb"  # full: a PUT answers 503 (noeviction), nothing is silently dropped
 START_TIMEOUT_S = 10.0
@@ -140,6 +141,19 @@ def shared_store(store: str, cpus: set[int] | None = None) -> Iterator[RedisServ
     with private_redis(cpus) as server:
         preload(server.url)
         yield server
+
+
+def describe() -> dict:
+    """How a run's Redis was set up and measured, for summary.json's environment."""
+    exe = shutil.which("redis-server")
+    version = subprocess.run([exe, "--version"], capture_output=True, text=True) if exe else None
+    return {
+        "server": version.stdout.split(" sha=")[0] if version else "not installed",
+        "private": f"a fresh redis-server per trial on 127.0.0.1, preloaded; no persistence, "
+        f"maxmemory {MAXMEMORY} (noeviction); pinned with the service",
+        "cpu": "INFO cpu: used_cpu_user + used_cpu_sys, read around the closed-loop window",
+        "commands": "INFO stats: total_commands_processed, around the same window",
+    }
 
 
 def redis_py():

@@ -150,7 +150,7 @@ STORES = [
 
 
 def get_service(name: str) -> Service:
-    rungs = {service.name: service for service, _ in LADDER}
+    rungs = {service.name: service for service, _ in LADDER + STORES}
     try:
         return SERVICES.get(name) or rungs[name]
     except KeyError:

@@ -8,13 +8,13 @@ import argparse
 import dataclasses
 from pathlib import Path
 
-from kvbench import KvbenchError
+from kvbench import KvbenchError, redis_server
 from kvbench.measure.layers import LAYERS, BenchPlan, Layers, estimate_s
 from kvbench.measure.pinning import server_cpus
 from kvbench.measure.progress import Progress
 from kvbench.measure.trials import TrialPlan
 from kvbench.results import files
-from kvbench.services import LADDER, Service, get_service, parse_variant
+from kvbench.services import LADDER, MEMORY, STORES, Service, get_service, parse_variant
 
 DEFAULT_OUT = Path("bench-results")
 
@@ -41,7 +41,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="closed-loop load from the built-in generator or, as a cross-check, wrk",
     )
     add("--ladder", action="store_true", help="every rung of docs/04's ladder")
-    add("--layers", default=",".join(LAYERS), help="any of micro,asgi,http")
+    add(
+        "--stores",
+        action="store_true",
+        help="optimized on memory, Redis and Redis with MGET, 1 and 2 workers (HTTP only)",
+    )
+    add("--layers", help="any of micro,asgi,http (default all; http with --stores)")
     add("--warmup", type=float, help="unrecorded seconds before each window")
     add("--duration", type=float, help="closed-loop seconds per trial")
     add("--latency-window", type=float, help="open-loop seconds per trial (0 skips latency)")
@@ -49,20 +54,32 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     bench = bench_plan(args)
-    out = args.out or (DEFAULT_OUT / "quick" if args.quick else DEFAULT_OUT)
+    out = args.out or out_folder(args.quick, args.stores)
     progress = Progress(estimate_s(bench))
     names = ", ".join(s.name for s in bench.services)
     progress.say(f"benchmarking {names} into {out}/: about {progress.total_s / 60:.0f} min")
     out.mkdir(parents=True, exist_ok=True)
-    files.write_json(out / "summary.json", Layers(bench, out, progress).run())
+    summary = Layers(bench, out, progress).run()
+    if any(service.store != MEMORY for service in bench.services):
+        summary["environment"]["stores"] = redis_server.describe()
+        summary["environment"]["packages"].update(files.versions(redis_server.PACKAGES))
+    files.write_json(out / "summary.json", summary)
     progress.say(f"done in {progress.elapsed_s() / 60:.1f} min: {out}/summary.json")
     return 0
 
 
+def out_folder(quick: bool, stores: bool) -> Path:
+    base = DEFAULT_OUT / "quick" if quick else DEFAULT_OUT
+    return base / "stores" if stores else base
+
+
 def bench_plan(args: argparse.Namespace) -> BenchPlan:
-    layers = frozenset(args.layers.split(","))
+    layers = frozenset((args.layers or ("http" if args.stores else ",".join(LAYERS))).split(","))
     if not layers <= set(LAYERS):
         raise KvbenchError(f"--layers takes {','.join(LAYERS)}; got {args.layers}")
+    if args.stores and layers != {"http"}:
+        # In-process layers would need a Redis per pyperf worker; the store is a network hop.
+        raise KvbenchError("--stores measures the HTTP layer only (--layers http)")
     trials = args.trials or (4 if args.quick else 10)
     if trials < 1 or args.concurrency < 1:
         raise KvbenchError("--trials and --concurrency must be at least 1")
@@ -81,6 +98,8 @@ def bench_plan(args: argparse.Namespace) -> BenchPlan:
 def chosen_services(args: argparse.Namespace) -> list[Service]:
     if args.ladder:
         names = [rung.name for rung, _ in LADDER]
+    elif args.stores:
+        names = [variant.name for variant, _ in STORES]
     else:
         names = [n for n in args.services.split(",") if n]
     services = [get_service(n) for n in names] + [parse_variant(v) for v in args.variant]

@@ -121,8 +121,9 @@ def record(
     """Serve under py-spy, run the load, stop py-spy with SIGINT so it writes the profile."""
     out = out_dir / view.name
     spied = SpiedService(
-        service.name, service.app, service.server_args, record_flags(view, out, rate)
-    )
+        service.name, service.app, service.server_args, record_flags(view, out, rate),
+        server=service.server, env=service.env, store=service.store,
+    )  # fmt: skip
     server_cpus, load_cpus = cpu_plan()
     with tempfile.TemporaryDirectory() as tmp:
         log = Path(tmp) / "server.log"
