@@ -12,7 +12,7 @@ from pathlib import Path
 
 from kvbench import KvbenchError
 from kvbench.docgen import blocks as tables
-from kvbench.docgen import checks, profiles, snippets
+from kvbench.docgen import checks, profiles, snippets, stores
 from kvbench.docgen import rungs as ladder
 from kvbench.docgen.markers import Marked, regions, replace
 from kvbench.docgen.sources import NotMeasured, Sources
@@ -28,6 +28,8 @@ BLOCKS: dict[str, Block] = {
     "environment": lambda s, doc, words: tables.environment(s, words),
     "summary-entry": lambda s, doc, words: tables.summary_entry(s, words),
     "capacity": lambda s, doc, words: tables.capacity(s, words),
+    "stores": lambda s, doc, words: stores.stores(s, words),
+    "replicas": lambda s, doc, words: stores.replicas(s, words),
     "ladder": lambda s, doc, words: ladder.overview(s),
     "rung": lambda s, doc, words: ladder.rung_table(s, *words),
     "peers": lambda s, doc, words: profiles.peers(s),
