@@ -1,9 +1,21 @@
 import sys
+from dataclasses import replace
 
 import pytest
 
 from kvbench import KvbenchError
-from kvbench.services import LADDER, PEERS, SERVICES, Service, get_service, parse_variant
+from kvbench.services import (
+    LADDER,
+    MEMORY,
+    PEERS,
+    PRIVATE_REDIS,
+    SERVICES,
+    STORES,
+    Service,
+    get_service,
+    parse_variant,
+    with_store,
+)
 
 
 def test_parse_variant():
@@ -43,3 +55,37 @@ def test_commands_say_which_server_runs_the_app():
     assert granian[1:3] == ["-m", "granian"] and granian[-1] == "optimized.app:app"
     raw = peers["raw-protocol"].command("::1", 9)
     assert raw == [sys.executable, "-m", "peers.raw_protocol", "--host", "::1", "--port", "9"]
+
+
+def test_more_than_one_worker_runs_uvicorns_command_under_the_supervisor():
+    one = SERVICES["optimized"].command("127.0.0.1", 8000)
+    two = replace(SERVICES["optimized"], workers=2).command("127.0.0.1", 8000)
+    assert two[1:3] == ["-m", "kvbench.runtime.supervisor"]
+    assert two[3:-2] == one[3:] and two[-2:] == ["--workers", "2"]
+    granian = next(p.service for p in PEERS if p.service.name == "granian")
+    with pytest.raises(KvbenchError, match="served by uvicorn"):
+        replace(granian, workers=2).command("127.0.0.1", 8000)
+
+
+def test_with_store_swaps_the_app_and_keeps_the_flags():
+    optimized = SERVICES["optimized"]
+    assert with_store(optimized, MEMORY) is optimized
+    redis = with_store(optimized, PRIVATE_REDIS, batch=False)
+    assert (redis.app, redis.store, redis.server_args) == (
+        "optimized.redis_app:app",
+        PRIVATE_REDIS,
+        optimized.server_args,
+    )
+    assert ("KVBENCH_REDIS_BATCH", "0") in redis.env
+    assert with_store(optimized, "redis://10.0.0.5:6379/2").store == "redis://10.0.0.5:6379/2"
+    with pytest.raises(KvbenchError, match="no shared store"):
+        with_store(SERVICES["unoptimized"], PRIVATE_REDIS)
+    with pytest.raises(KvbenchError, match="--store takes"):
+        with_store(optimized, "rediss://x")
+
+
+def test_the_stores_variants_are_found_by_name():
+    names = [service.name for service, _ in STORES]
+    assert names == ["memory-1", "redis-1", "redis-mget-1", "memory-2", "redis-2", "redis-mget-2"]
+    assert get_service("memory-1").command("h", 1) == SERVICES["optimized"].command("h", 1)
+    assert get_service("redis-mget-2").workers == 2

@@ -144,6 +144,6 @@ def test_a_killed_supervisor_takes_its_workers_along(tmp_path):
 @pytest.mark.slow
 def test_a_worker_that_cannot_start_fails_the_start(tmp_path):
     broken = dataclasses.replace(OPTIMIZED, app="tests.apps.nowhere:app", workers=2)
-    with pytest.raises(ServerError, match="exited with code 1"):
-        with running_server(broken, log_path=tmp_path / "log", start_timeout_s=20):
-            pass
+    failed = pytest.raises(ServerError, match="exited with code 1")
+    with failed, running_server(broken, log_path=tmp_path / "log", start_timeout_s=20):
+        pass
