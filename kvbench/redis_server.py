@@ -29,7 +29,8 @@ PACKAGES = ("redis", "hiredis")  # the service's client, recorded in a run's env
 INSTALL_HINT = "redis-server is not installed; on Debian or Ubuntu: apt-get install redis-server"
 MAXMEMORY = "256mb"  # full: a PUT answers 503 (noeviction), nothing is silently dropped
 START_TIMEOUT_S = 10.0
-KEY_PREFIX = b"kvbench:"  # optimized/redis_store.py's namespace
+KEY_PREFIX = b"kvbench:"  # optimized/redis_store.py's namespace, and its key count
+KEY_COUNT = b"kvbench-meta:keys"
 TIMEOUT_S = 5.0  # the harness's own calls to Redis: preload and INFO
 
 
@@ -166,12 +167,16 @@ def redis_py():
 
 
 def preload(url: str) -> None:
-    """SET the contract's keys to their encoded answers: the data every trial starts from."""
+    """The namespace as every run starts: the contract's keys and answers, nothing else."""
     redis = redis_py()
+    items = preload_items()
     try:
         with client(url) as redis_client, redis_client.pipeline(transaction=False) as pipe:
-            for key, value in preload_items():
+            for name in redis_client.scan_iter(match=KEY_PREFIX + b"*", count=1000):
+                pipe.unlink(name)  # keys PUT by an earlier run on a Redis of one's own
+            for key, value in items:
                 pipe.set(KEY_PREFIX + key.encode(), encode(key, value)[1])
+            pipe.set(KEY_COUNT, len(items))
             pipe.execute()
     except (redis.RedisError, OSError) as exc:
         raise KvbenchError(f"Redis at {url}: {exc}") from None

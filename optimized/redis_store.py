@@ -20,6 +20,26 @@ from kvbench.runtime.contract import STORE_UNAVAILABLE, ContractError, preload_i
 from optimized.store import encode
 
 KEY_PREFIX = b"kvbench:"  # a namespace: a shared Redis may hold other keys too
+KEY_COUNT = b"kvbench-meta:keys"  # how many keys the namespace holds (outside it: any key
+# string is a valid contract key, "#keys" too)
+STORE_FULL = "store is full: no new keys"  # the contract's 507 (issue 15's STORE_FULL)
+
+# region bounded-put
+# A PUT within the bound, in one atomic step: an update always fits, a new key only while
+# the namespace holds fewer than the bound. Returns 1 when stored, 0 when full.
+BOUNDED_PUT = """
+if redis.call('EXISTS', KEYS[1]) == 1 then
+    redis.call('SET', KEYS[1], ARGV[1])
+    return 1
+end
+if tonumber(redis.call('GET', KEYS[2]) or '0') >= tonumber(ARGV[2]) then
+    return 0
+end
+redis.call('SET', KEYS[1], ARGV[1])
+redis.call('INCR', KEYS[2])
+return 1
+"""
+# endregion bounded-put
 
 # region timeouts
 # redis-py's defaults wait for a Redis that is down or hung: 5 s socket timeouts, up to 10
@@ -114,12 +134,18 @@ class GetBatcher:
 
 
 class RedisStore:
-    """Answers by key on Redis; `batch` puts the GETs of one event-loop turn in one MGET."""
+    """Answers by key on Redis; `batch` puts the GETs of one event-loop turn in one MGET.
 
-    def __init__(self, url: str, batch: bool = True) -> None:
+    With `max_keys` a PUT of a new key past that many keys is refused (507), as the memory
+    store's check_room does; None leaves the store unbounded (Redis's maxmemory still is).
+    """
+
+    def __init__(self, url: str, batch: bool = True, max_keys: int | None = None) -> None:
         self.url = url
         self.redis = client(url)
         self.batcher = GetBatcher(self.redis) if batch else None
+        self.max_keys = max_keys
+        self.bounded_put = self.redis.register_script(BOUNDED_PUT)
 
     async def get(self, key: str) -> bytes | None:
         """The stored answer body, or None for a key never PUT; StoreUnavailable on failure."""
@@ -133,13 +159,18 @@ class RedisStore:
             raise StoreUnavailable(exc) from None
 
     async def put(self, key: str, value: str) -> None:
-        """SET the encoded answer; returns once Redis acknowledged it, so a 204 means stored."""
-        body = encode(key, value)[1]
+        """Store the encoded answer; returns once Redis acknowledged it: a 204 means stored."""
+        name, body = KEY_PREFIX + key.encode(), encode(key, value)[1]
         try:
             async with asyncio.timeout(DEADLINE_S):
-                await self.redis.execute_command("SET", KEY_PREFIX + key.encode(), body)
+                if self.max_keys is None:
+                    stored = await self.redis.execute_command("SET", name, body)
+                else:
+                    stored = await self.bounded_put([name, KEY_COUNT], [body, self.max_keys])
         except FAILURES as exc:
             raise StoreUnavailable(exc) from None
+        if not stored:
+            raise ContractError(507, STORE_FULL)
 
     async def preload(self) -> None:
         """The contract's keys, SET NX: fills an empty Redis, never overwrites a PUT."""
@@ -148,7 +179,8 @@ class RedisStore:
                 async with self.redis.pipeline(transaction=False) as pipe:
                     for key, value in preload_items():
                         pipe.set(KEY_PREFIX + key.encode(), encode(key, value)[1], nx=True)
-                    await pipe.execute()
+                    added = sum(map(bool, await pipe.execute()))
+                await self.redis.incrby(KEY_COUNT, added)  # each key counted by who set it
         except FAILURES as exc:
             raise StoreUnavailable(exc) from None
 

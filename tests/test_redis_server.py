@@ -29,13 +29,24 @@ def test_private_redis_is_preloaded_measured_and_gone_afterwards():
         assert server.url.startswith("redis://127.0.0.1:") and server.pid
         with redis_server.client(server.url) as client:
             assert client.get(b"kvbench:key-0042") == b'{"key":"key-0042","value":"test-value"}'
-            assert client.dbsize() == PRELOAD_COUNT
+            assert client.dbsize() == PRELOAD_COUNT + 1  # and the key count
+            assert int(client.get(redis_server.KEY_COUNT)) == PRELOAD_COUNT
             assert client.config_get("save") == {"save": ""}
             assert client.config_get("maxmemory-policy")["maxmemory-policy"] == "noeviction"
         cpu, commands = redis_server.usage(server.url)
         assert cpu >= 0 and commands >= PRELOAD_COUNT
         process = server.process
     assert process.returncode is not None and not running(process.pid)
+
+
+def test_preload_resets_the_namespace_to_the_contracts_keys():
+    with redis_server.private_redis() as server, redis_server.client(server.url) as client:
+        client.set(b"kvbench:left-over", b"x")
+        client.set(b"someone-else", b"y")
+        redis_server.preload(server.url)
+        assert client.get(b"kvbench:left-over") is None
+        assert client.get(b"someone-else") == b"y"
+        assert int(client.get(redis_server.KEY_COUNT)) == PRELOAD_COUNT
 
 
 def test_private_redis_is_stopped_when_the_block_fails():

@@ -13,9 +13,14 @@ import pytest
 
 from kvbench import redis_server
 from kvbench.processes import RunningServer, running_server
-from kvbench.runtime.contract import MAX_VALUE_BYTES, STORE_UNAVAILABLE
+from kvbench.runtime.contract import (
+    MAX_VALUE_BYTES,
+    PRELOAD_COUNT,
+    STORE_UNAVAILABLE,
+    ContractError,
+)
 from kvbench.services import MEMORY, PRIVATE_REDIS, SERVICES, with_store
-from optimized.redis_store import DEADLINE_S
+from optimized.redis_store import DEADLINE_S, RedisStore
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("redis_checked")]
 OPTIMIZED = SERVICES["optimized"]
@@ -205,3 +210,25 @@ def test_a_503_says_why_in_one_line(tmp_path):
         status, kind, body = ask(server, "GET", "/get?key=key-0001")
     assert (status, kind) == (503, "text/plain; charset=utf-8")
     assert body.decode().startswith(f"{STORE_UNAVAILABLE}: ") and b"\n" not in body
+
+
+def test_a_bounded_redis_store_refuses_new_keys_past_the_bound_but_not_updates():
+    async def main(url: str) -> list[int]:
+        store = RedisStore(url, max_keys=PRELOAD_COUNT + 1)
+        statuses = []
+        try:
+            await store.preload()  # the harness did already: adds nothing, counts nothing
+            for key in ("bound-a", "bound-b", "bound-a", "key-0001"):
+                try:
+                    await store.put(key, "v")
+                    statuses.append(204)
+                except ContractError as exc:
+                    statuses.append(exc.status)
+        finally:
+            await store.close()
+        return statuses
+
+    with redis_server.shared_store(PRIVATE_REDIS) as server:
+        assert asyncio.run(main(server.url)) == [204, 507, 204, 204]
+        with redis_server.client(server.url) as client:
+            assert int(client.get(redis_server.KEY_COUNT)) == PRELOAD_COUNT + 1
