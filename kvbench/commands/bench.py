@@ -61,7 +61,8 @@ def run(args: argparse.Namespace) -> int:
     out.mkdir(parents=True, exist_ok=True)
     summary = Layers(bench, out, progress).run()
     if any(service.store != MEMORY for service in bench.services):
-        summary["environment"]["stores"] = redis_server.describe()
+        variants = {s.name: {"store": s.store, "env": dict(s.env)} for s in bench.services}
+        summary["environment"]["stores"] = {**redis_server.describe(), "variants": variants}
         summary["environment"]["packages"].update(files.versions(redis_server.PACKAGES))
     files.write_json(out / "summary.json", summary)
     progress.say(f"done in {progress.elapsed_s() / 60:.1f} min: {out}/summary.json")
