@@ -75,14 +75,17 @@ serve-unoptimized: $(STAMP) ## serve the naive service on :8000 (debug vars on 1
 serve-optimized: $(STAMP) ## serve the optimized service on :8000 (debug vars on 127.0.0.1:6060)
 	$(PY) -m kvbench serve optimized
 
-.PHONY: profile profile-ladder
+.PHONY: profile profile-ladder profile-stores
 profile: $(STAMP) ## py-spy, scalene and memray profiles of both services into bench-results/profiles/
 	$(PY) -m kvbench profile unoptimized optimized
 
 profile-ladder: $(STAMP) ## py-spy CPU views (flamegraph, speedscope) of every ladder rung into bench-results/profiles/ (about 7 min)
 	$(PY) -m kvbench profile --ladder
 
-.PHONY: bench bench-quick bench-ladder
+profile-stores: $(STAMP) ## py-spy CPU profiles of optimized on Redis, GET by GET and with MGET, into bench-results/profiles/
+	$(PY) -m kvbench profile redis-1 redis-mget-1 --only cpu
+
+.PHONY: bench bench-quick bench-ladder bench-stores
 bench: $(STAMP) ## the main job: benchmark both services into bench-results/ (about 7 min)
 	$(PY) -m kvbench bench
 
@@ -91,6 +94,9 @@ bench-quick: $(STAMP) ## a short benchmark (under 2 min) into bench-results/quic
 
 bench-ladder: $(STAMP) ## measure every rung of the docs/04 ladder into bench-results/ladder/ (about 18 min)
 	$(PY) -m kvbench bench --ladder --layers asgi,http --latency-window 0 --out bench-results/ladder
+
+bench-stores: $(STAMP) ## memory vs Redis vs Redis+MGET, 1 and 2 workers, into bench-results/stores/ (about 12 min; needs redis-server)
+	$(PY) -m kvbench bench --stores --out bench-results/stores
 
 # Compare, report and the regression gate (kvbench/results/compare.py, kvbench/report/bench.py).
 .PHONY: compare report bench-check

@@ -8,14 +8,17 @@ import subprocess
 import time
 import urllib.request
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
-from dataclasses import dataclass
+from contextlib import ExitStack, contextmanager, suppress
+from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
 
 from kvbench import KvbenchError
+from kvbench.redis_server import RedisServer, shared_store
+from kvbench.runtime.contract import STORE_ENV
 from kvbench.runtime.debugvars import ADMIN_HOST_ENV, ADMIN_PORT_ENV, SETTINGS_ENV
 from kvbench.runtime.net import url_host
-from kvbench.services import Service
+from kvbench.services import MEMORY, Service
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 START_TIMEOUT_S = 30.0
@@ -35,6 +38,7 @@ class RunningServer:
     command: list[str]
     log_path: Path | None
     admin_host: str = "127.0.0.1"  # Loopback by default, whatever `host` is.
+    store: RedisServer | None = None  # the shared store of a Redis-backed service
 
     @property
     def pid(self) -> int:
@@ -64,6 +68,17 @@ def pin(pid: int, cpus: set[int] | None) -> bool:
         return False
     os.sched_setaffinity(pid, cpus)
     return True
+
+
+def pinning(cpus: set[int] | None):
+    """What pins a child to CPUs between fork and exec, or None where nothing should.
+
+    A supervisor's workers then inherit the pinning from their start; pinning after Popen
+    would race with the workers the supervisor starts.
+    """
+    if not cpus or not hasattr(os, "sched_setaffinity"):
+        return None
+    return partial(os.sched_setaffinity, 0, cpus)
 
 
 def child_env(extra: dict[str, str] | None = None) -> dict[str, str]:
@@ -98,25 +113,32 @@ def running_server(
     log_path: Path | None = None,
     start_timeout_s: float = START_TIMEOUT_S,
 ) -> Iterator[RunningServer]:
-    """Run a service until the block ends; its whole process group is stopped afterwards."""
-    port = port or free_port(host)
-    admin_port = admin_port or free_port(admin_host)
-    command = service.command(host, port)
-    env = server_env(service, command, admin_host, admin_port)
-    log = open(log_path, "wb") if log_path else None  # noqa: SIM115 - closed below
-    process = subprocess.Popen(
-        command, env=env, cwd=PROJECT_ROOT, stdout=log, stderr=subprocess.STDOUT if log else None,
-        stdin=subprocess.DEVNULL, start_new_session=True,
-    )  # fmt: skip
-    server = RunningServer(service, process, host, port, admin_port, command, log_path, admin_host)
-    try:
-        pin(process.pid, cpus)
+    """Run a service until the block ends; its whole process group is stopped afterwards.
+
+    A Redis-backed service gets its store first (a private redis-server on the same CPUs,
+    preloaded), and loses it after the service has stopped.
+    """
+    with ExitStack() as stack:
+        store = None
+        if service.store != MEMORY:
+            store = stack.enter_context(shared_store(service.store, cpus))
+            service = replace(service, env=(*service.env, (STORE_ENV, store.url)))
+        port = port or free_port(host)
+        admin_port = admin_port or free_port(admin_host)
+        command = service.command(host, port)
+        env = server_env(service, command, admin_host, admin_port)
+        log = stack.enter_context(open(log_path, "wb")) if log_path else None
+        process = subprocess.Popen(
+            command, env=env, cwd=PROJECT_ROOT, stdout=log,
+            stderr=subprocess.STDOUT if log else None, stdin=subprocess.DEVNULL,
+            start_new_session=True, preexec_fn=pinning(cpus),
+        )  # fmt: skip
+        stack.callback(stop, process)
+        server = RunningServer(
+            service, process, host, port, admin_port, command, log_path, admin_host, store
+        )
         wait_until_ready(server, start_timeout_s)
         yield server
-    finally:
-        stop(process)
-        if log:
-            log.close()
 
 
 def wait_until_ready(server: RunningServer, timeout: float = START_TIMEOUT_S) -> None:

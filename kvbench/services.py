@@ -6,8 +6,11 @@ from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from kvbench import KvbenchError
+from kvbench.runtime.contract import REDIS_BATCH_ENV
 
 Server = Literal["uvicorn", "granian", "python"]
+MEMORY = "memory"  # the store of `Service.store`: a dict in each process
+PRIVATE_REDIS = "redis"  # a redis-server of the run's own (kvbench/redis_server.py)
 
 
 @dataclass(frozen=True)
@@ -49,10 +52,19 @@ class Service:
     # module part of `app`), a server of its own that takes --host and --port.
     server: Server = field(default="uvicorn", kw_only=True)
     env: tuple[tuple[str, str], ...] = field(default=(), kw_only=True)  # extra environment
+    # More than one: uvicorn's command run by kvbench.runtime.supervisor, a socket a worker.
+    workers: int = field(default=1, kw_only=True)
+    # MEMORY, PRIVATE_REDIS or a redis:// URL; the app must be one that reads KVBENCH_STORE.
+    store: str = field(default=MEMORY, kw_only=True)
 
     def command(self, host: str, port: int) -> list[str]:
         """The server command line, the same whether a reader or the benchmark runs it."""
         where = ["--host", host, "--port", str(port)]
+        if self.workers > 1:
+            if self.server != "uvicorn":
+                raise KvbenchError(f"{self.name}: --workers needs a service served by uvicorn")
+            supervisor = [sys.executable, "-m", "kvbench.runtime.supervisor", self.app]
+            return [*supervisor, *where, *self.server_args, "--workers", str(self.workers)]
         if self.server == "granian":
             # granian's "asgi" interface runs the lifespan (asginl would not); app goes last.
             base = [sys.executable, "-m", "granian", "--interface", "asgi"]
@@ -186,6 +198,37 @@ NGINX = Peer(
 )
 
 
+# The services that can keep their answers on a shared store, and the app that does.
+SHARED_STORE_APPS = {"optimized": "optimized.redis_app:app"}
+
+
+def with_store(service: Service, store: str, batch: bool = True) -> Service:
+    """The service on another store: MEMORY (as it is), PRIVATE_REDIS or a redis:// URL."""
+    if store == MEMORY:
+        return service
+    if store != PRIVATE_REDIS and not store.startswith("redis://"):
+        raise KvbenchError(f"--store takes memory, redis or redis://HOST:PORT/DB; got {store!r}")
+    if service.name not in SHARED_STORE_APPS:
+        known = ", ".join(SHARED_STORE_APPS)
+        raise KvbenchError(f"{service.name} has no shared store; only {known} does")
+    env = (*service.env, (REDIS_BATCH_ENV, "1" if batch else "0"))
+    return replace(service, app=SHARED_STORE_APPS[service.name], store=store, env=env)
+
+
+# The stores compared in docs/06 (`make bench-stores`): the optimized service's answers in
+# each process, on a Redis shared by every worker, and that with its GETs batched; one
+# worker and two, in one interleaved run.
+STORES = [
+    (replace(with_store(SERVICES["optimized"], store, batch), name=f"{name}-{n}", workers=n), what)
+    for n in (1, 2)
+    for name, store, batch, what in [
+        ("memory", MEMORY, True, "answers in a dict of each worker"),
+        ("redis", PRIVATE_REDIS, False, "answers on Redis, one GET a request"),
+        ("redis-mget", PRIVATE_REDIS, True, "answers on Redis, one MGET an event-loop turn"),
+    ]
+]
+
+
 # A service behind a reverse proxy is named NAME+PROXY, e.g. `optimized+nginx`.
 PROXIES = ("nginx",)
 
@@ -201,7 +244,7 @@ def get_service(name: str) -> Service:
     base, plus, proxy = name.partition("+")
     if plus and proxy in PROXIES:
         return behind_proxy(get_service(base), proxy)
-    rungs = {service.name: service for service, _ in LADDER}
+    rungs = {service.name: service for service, _ in LADDER + STORES}
     try:
         return SERVICES.get(name) or rungs[name]
     except KeyError:

@@ -10,21 +10,11 @@ store frozen out of the garbage collector's sight.
 import gc
 from contextlib import asynccontextmanager
 
-from starlette.applications import Starlette
-from starlette.exceptions import HTTPException
-from starlette.requests import Request
-from starlette.responses import PlainTextResponse, Response
-from starlette.routing import Route
+from starlette.responses import PlainTextResponse
 
-from kvbench.runtime.contract import (
-    NOT_FOUND,
-    ContractError,
-    check_room,
-    max_keys,
-    parse_key,
-    read_value,
-)
+from kvbench.runtime.contract import NOT_FOUND, ContractError, check_room, max_keys, parse_key
 from kvbench.runtime.debugvars import admin_listener
+from optimized import routes
 from optimized.store import Counters, encode, preloaded
 
 counters = Counters()
@@ -83,26 +73,14 @@ _READS = frozenset({"GET", "HEAD"})
 # endregion hot-get
 
 
-async def put(request: Request) -> Response:
-    counters.total += 1
-    counters.puts += 1
-    try:
-        key = parse_key(request.scope["query_string"])
-        value = await read_value(request.scope, request.receive)
-        check_room(answers, key, key_bound)
-    except ContractError as exc:
-        counters.errors += 1
-        return PlainTextResponse(exc.message, exc.status, headers=exc.headers)
+async def save(key: str, value: str) -> None:
+    """A PUT's last step: the answer is encoded once, here, and every GET reuses it."""
+    check_room(answers, key, key_bound)
     answers[key] = encode(key, value)
-    return Response(status_code=204)
 
 
-async def http_error(request: Request, exc: Exception) -> Response:
-    # Unknown paths (404) and wrong methods (405) are requests too: count them.
-    counters.total += 1
-    counters.errors += 1
-    assert isinstance(exc, HTTPException)
-    return PlainTextResponse(exc.detail, exc.status_code, headers=exc.headers)
+put = routes.put_endpoint(counters, save)
+http_error = routes.error_endpoint(counters)
 
 
 def serve_debug_vars(app):
@@ -123,15 +101,8 @@ async def lifespan(app):
 
 
 # region app
-routes = [Route("/get", hot_get, methods=["GET"]), Route("/put", put, methods=["PUT"])]
-
-
-def starlette_app(lifespan=lifespan) -> Starlette:
-    app = Starlette(
-        routes=routes, exception_handlers={HTTPException: http_error}, lifespan=lifespan
-    )
-    app.router.redirect_slashes = False  # /get/ is another path: 404, as in unoptimized
-    return app
+def starlette_app(lifespan=lifespan):
+    return routes.starlette_app(hot_get, put, http_error, lifespan)
 
 
 # The hot GET is answered in front of Starlette; everything else goes through it.

@@ -2,14 +2,18 @@
 
 import asyncio
 import http.client
+import shutil
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from pathlib import Path
 
+import psutil
 import pytest
 
 from kvbench.processes import RunningServer, running_server
+from kvbench.redis_server import INSTALL_HINT
 from kvbench.services import SERVICES, get_service
 from kvbench.workers.inprocess import call, http_scope, load_app
 
@@ -126,3 +130,20 @@ def client(request, make_client) -> AsgiClient | HttpClient:
 def unique_key() -> Callable[[str], str]:
     """Fresh keys for PUTs: in-process services keep their store for the whole session."""
     return lambda prefix="k": f"{prefix}-{uuid.uuid4().hex[:12]}"
+
+
+def redis_servers() -> set[int]:
+    return {p.pid for p in psutil.process_iter(["name"]) if p.info["name"] == "redis-server"}
+
+
+@pytest.fixture
+def redis_checked() -> Iterator[None]:
+    """Skip where redis-server cannot be had (saying how to get it); fail on one left behind."""
+    if shutil.which("redis-server") is None:
+        pytest.skip(INSTALL_HINT)
+    before = redis_servers()
+    yield
+    deadline = time.monotonic() + 5
+    while (redis_servers() - before) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not redis_servers() - before, "a test left a redis-server running"

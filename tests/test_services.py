@@ -1,13 +1,17 @@
 import sys
+from dataclasses import replace
 
 import pytest
 
 from kvbench import KvbenchError
 from kvbench.services import (
     LADDER,
+    MEMORY,
     NAIVE_UVICORN,
     PEERS,
+    PRIVATE_REDIS,
     SERVICES,
+    STORES,
     TUNED,
     TUNED_UVICORN,
     Service,
@@ -17,6 +21,7 @@ from kvbench.services import (
     parse_variant,
     same_in_process,
     why_same_in_process,
+    with_store,
 )
 
 
@@ -85,3 +90,37 @@ def test_why_two_services_are_the_same_in_process():
     assert "only the server differs" in why_same_in_process(optimized, get_service("granian"))
     naive, parser = get_service("unoptimized"), get_service("httptools")
     assert "settings" in why_same_in_process(naive, parser)
+
+
+def test_more_than_one_worker_runs_uvicorns_command_under_the_supervisor():
+    one = SERVICES["optimized"].command("127.0.0.1", 8000)
+    two = replace(SERVICES["optimized"], workers=2).command("127.0.0.1", 8000)
+    assert two[1:3] == ["-m", "kvbench.runtime.supervisor"]
+    assert two[3:-2] == one[3:] and two[-2:] == ["--workers", "2"]
+    granian = next(p.service for p in PEERS if p.service.name == "granian")
+    with pytest.raises(KvbenchError, match="served by uvicorn"):
+        replace(granian, workers=2).command("127.0.0.1", 8000)
+
+
+def test_with_store_swaps_the_app_and_keeps_the_flags():
+    optimized = SERVICES["optimized"]
+    assert with_store(optimized, MEMORY) is optimized
+    redis = with_store(optimized, PRIVATE_REDIS, batch=False)
+    assert (redis.app, redis.store, redis.server_args) == (
+        "optimized.redis_app:app",
+        PRIVATE_REDIS,
+        optimized.server_args,
+    )
+    assert ("KVBENCH_REDIS_BATCH", "0") in redis.env
+    assert with_store(optimized, "redis://10.0.0.5:6379/2").store == "redis://10.0.0.5:6379/2"
+    with pytest.raises(KvbenchError, match="no shared store"):
+        with_store(SERVICES["unoptimized"], PRIVATE_REDIS)
+    with pytest.raises(KvbenchError, match="--store takes"):
+        with_store(optimized, "rediss://x")
+
+
+def test_the_stores_variants_are_found_by_name():
+    names = [service.name for service, _ in STORES]
+    assert names == ["memory-1", "redis-1", "redis-mget-1", "memory-2", "redis-2", "redis-mget-2"]
+    assert get_service("memory-1").command("h", 1) == SERVICES["optimized"].command("h", 1)
+    assert get_service("redis-mget-2").workers == 2

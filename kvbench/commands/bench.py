@@ -11,14 +11,22 @@ import dataclasses
 import sys
 from pathlib import Path
 
-from kvbench import KvbenchError
+from kvbench import KvbenchError, redis_server
 from kvbench.load.wrk import wrk_path
 from kvbench.measure.layers import LAYERS, BenchPlan, Layers, estimate_s
 from kvbench.measure.pinning import server_cpus
 from kvbench.measure.progress import Progress
 from kvbench.measure.trials import TrialPlan
 from kvbench.results import files
-from kvbench.services import LADDER, Service, get_service, parse_variant, same_in_process
+from kvbench.services import (
+    LADDER,
+    MEMORY,
+    STORES,
+    Service,
+    get_service,
+    parse_variant,
+    same_in_process,
+)
 
 DEFAULT_OUT = Path("bench-results")
 
@@ -47,7 +55,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     add("--strict", action="store_true", help="exit 1 when a headroom or saturation check fails")
     add("--ladder", action="store_true", help="every rung of docs/04's ladder")
-    add("--layers", default=",".join(LAYERS), help="any of micro,asgi,http")
+    add(
+        "--stores",
+        action="store_true",
+        help="optimized on memory, Redis and Redis with MGET, 1 and 2 workers (HTTP only)",
+    )
+    add("--layers", help="any of micro,asgi,http (default all; http with --stores)")
     add("--warmup", type=float, help="unrecorded seconds before each window")
     add("--duration", type=float, help="closed-loop seconds per trial")
     add("--latency-window", type=float, help="open-loop seconds per trial (0 skips latency)")
@@ -55,7 +68,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     bench = bench_plan(args)
-    out = args.out or (DEFAULT_OUT / "quick" if args.quick else DEFAULT_OUT)
+    out = args.out or out_folder(args.quick, args.stores)
     progress = Progress(estimate_s(bench))
     names = ", ".join(s.name for s in bench.services)
     progress.say(f"benchmarking {names} into {out}/: about {progress.total_s / 60:.0f} min")
@@ -67,6 +80,10 @@ def run(args: argparse.Namespace) -> int:
     summary = Layers(bench, out, progress).run()
     if same:  # which services have no in-process samples of their own, and whose they share
         summary["environment"]["in_process_same_as"] = same
+    if any(service.store != MEMORY for service in bench.services):
+        variants = {s.name: {"store": s.store, "env": dict(s.env)} for s in bench.services}
+        summary["environment"]["stores"] = {**redis_server.describe(), "variants": variants}
+        summary["environment"]["packages"].update(files.versions(redis_server.PACKAGES))
     files.write_json(out / "summary.json", summary)
     progress.say(f"done in {progress.elapsed_s() / 60:.1f} min: {out}/summary.json")
     return verdict(summary.get("checks") or {}, args.strict)
@@ -82,10 +99,18 @@ def verdict(checks: dict, strict: bool) -> int:
     return 0
 
 
+def out_folder(quick: bool, stores: bool) -> Path:
+    base = DEFAULT_OUT / "quick" if quick else DEFAULT_OUT
+    return base / "stores" if stores else base
+
+
 def bench_plan(args: argparse.Namespace) -> BenchPlan:
-    layers = frozenset(args.layers.split(","))
+    layers = frozenset((args.layers or ("http" if args.stores else ",".join(LAYERS))).split(","))
     if not layers <= set(LAYERS):
         raise KvbenchError(f"--layers takes {','.join(LAYERS)}; got {args.layers}")
+    if args.stores and layers != {"http"}:
+        # In-process layers would need a Redis per pyperf worker; the store is a network hop.
+        raise KvbenchError("--stores measures the HTTP layer only (--layers http)")
     trials = args.trials or (4 if args.quick else 10)
     if trials < 1 or args.concurrency < 1:
         raise KvbenchError("--trials and --concurrency must be at least 1")
@@ -107,6 +132,8 @@ def bench_plan(args: argparse.Namespace) -> BenchPlan:
 def chosen_services(args: argparse.Namespace) -> list[Service]:
     if args.ladder:
         names = [rung.name for rung, _ in LADDER]
+    elif args.stores:
+        names = [variant.name for variant, _ in STORES]
     else:
         names = [n for n in args.services.split(",") if n]
     services = [get_service(n) for n in names] + [parse_variant(v) for v in args.variant]

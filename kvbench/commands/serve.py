@@ -7,9 +7,18 @@ import signal
 
 from kvbench import KvbenchError
 from kvbench.processes import running_server
+from kvbench.redis_server import RedisServer
 from kvbench.runtime.contract import MAX_KEYS, MAX_KEYS_ENV
 from kvbench.runtime.net import is_loopback, url_host
-from kvbench.services import LADDER, PROXIES, SERVICES, behind_proxy, get_service
+from kvbench.services import (
+    LADDER,
+    MEMORY,
+    PROXIES,
+    SERVICES,
+    behind_proxy,
+    get_service,
+    with_store,
+)
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -30,10 +39,34 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--proxy", choices=PROXIES, help="serve behind nginx: client timeouts, 64 KiB body limit"
     )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="worker processes, each with its own SO_REUSEPORT socket (default 1)",
+    )
+    parser.add_argument(
+        "--store",
+        default=MEMORY,
+        metavar="memory|redis|redis://HOST:PORT/DB",
+        help="where optimized keeps its answers: each process (default), a private "
+        "redis-server started for the run, or that Redis",
+    )
+    parser.add_argument(
+        "--no-batch",
+        dest="batch",
+        action="store_false",
+        help="with Redis: one GET per request instead of one MGET per event-loop turn",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
-    service = get_service(args.service)
+    if args.workers < 1:
+        raise KvbenchError("--workers must be at least 1")
+    if args.proxy and (args.workers != 1 or args.store != MEMORY):
+        raise KvbenchError("--proxy puts nginx in front of one process on the memory store")
+    service = with_store(get_service(args.service), args.store, args.batch)
+    service = dataclasses.replace(service, workers=args.workers)
     if args.max_keys is not None:  # read by the service's store, as KVBENCH_PRELOAD_KEYS is
         if args.max_keys < 1:
             raise KvbenchError("--max-keys must be at least 1")
@@ -51,6 +84,11 @@ def run(args: argparse.Namespace) -> int:
             service, args.host, args.port, admin_host, args.admin_port, cpus=cpus
         ) as server:
             print(f"running: {shlex.join(server.command)}", flush=True)
+            if server.store:
+                ours = (
+                    f" (private redis-server, pid {server.store.pid})" if server.store.pid else ""
+                )
+                print(f"store:   {server.store.url}{ours}", flush=True)
             service_url = f"http://{url_host(args.host)}:{server.port}/get?key=key-0042"
             debug_url = f"http://{url_host(admin_host)}:{server.admin_port}/debug/vars"
             print(f"service: {service_url}", flush=True)
@@ -64,3 +102,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _raise_interrupt(signum, frame) -> None:
     raise KeyboardInterrupt
+
+
+def describe(store: RedisServer) -> str:
+    return f"{store.url} (private redis-server, pid {store.pid})" if store.pid else store.url

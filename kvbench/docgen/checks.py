@@ -33,6 +33,7 @@ PRODUCTS = [
     ("profiles/README.md", "profiles/README.md", "make profile"),
     *((f"profiles/*/{name}", "profiles/README.md", "make profile") for name in PROFILE_FILES),
     ("peers/*", "peers/summary.json", "make bench-peers"),
+    ("stores/*", "stores/summary.json", "make bench-stores"),
 ]  # fmt: skip
 
 

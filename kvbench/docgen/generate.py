@@ -12,7 +12,7 @@ from pathlib import Path
 
 from kvbench import KvbenchError
 from kvbench.docgen import blocks as tables
-from kvbench.docgen import checks, evidence, profiles, snippets
+from kvbench.docgen import checks, evidence, profiles, snippets, stores
 from kvbench.docgen import rungs as ladder
 from kvbench.docgen.markers import Marked, regions, replace
 from kvbench.docgen.sources import NotMeasured, Sources
@@ -28,6 +28,8 @@ BLOCKS: dict[str, Block] = {
     "environment": lambda s, doc, words: tables.environment(s, words),
     "summary-entry": lambda s, doc, words: tables.summary_entry(s, words),
     "capacity": lambda s, doc, words: tables.capacity(s, words),
+    "stores": lambda s, doc, words: stores.stores(s, words),
+    "replicas": lambda s, doc, words: stores.replicas(s, words),
     "ladder": lambda s, doc, words: ladder.overview(s),
     "rung": lambda s, doc, words: ladder.rung_table(s, *words),
     "gc-step": lambda s, doc, words: ladder.gc_step(s, *words),

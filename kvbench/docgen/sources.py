@@ -14,6 +14,7 @@ from kvbench.results.summary import Summary
 PARTS = {
     "ladder": ("ladder/summary.json", "make bench-ladder", "Ladder"),
     "peers": ("peers/summary.json", "make bench-peers", "Peers"),
+    "stores": ("stores/summary.json", "make bench-stores", "Stores"),
     "profiles": ("profiles/README.md", "make profile", "Profiles"),
     "ladder-profiles": ("profiles/README.md", "make profile-ladder", "Profiles of the rungs"),
 }
@@ -65,14 +66,18 @@ class Sources:
     def peers(self) -> ResultSet | None:
         return self._optional("peers")
 
+    @cached_property
+    def stores(self) -> ResultSet | None:
+        return self._optional("stores")
+
     def _optional(self, part: str) -> ResultSet | None:
         path = self.results / PARTS[part][0]
         return read_results(path) if path.is_file() else None
 
     def results_set(self, name: str) -> ResultSet:
-        """`run`, `ladder` or `peers`; NotMeasured when that part was not committed."""
-        if name not in ("run", "ladder", "peers"):
-            raise KvbenchError(f"unknown result set {name!r}; one of run, ladder, peers")
+        """`run`, `ladder`, `peers` or `stores`; NotMeasured when that part was not committed."""
+        if name not in ("run", "ladder", "peers", "stores"):
+            raise KvbenchError(f"unknown result set {name!r}; one of run, ladder, peers, stores")
         found = getattr(self, name)
         if found is None:
             raise NotMeasured(name)

@@ -14,7 +14,9 @@
     profile unoptimized idle                the share of the thread pool's samples spent waiting
     env run http.trials                     a setting the run recorded (dotted path)
 
-`run`, `ladder` and `peers` name the result sets of `results.Sources`.
+    stores redis-mget-1 redis_cmds_per_req  the shared-store comparison (`make bench-stores`)
+
+`run`, `ladder`, `peers` and `stores` name the result sets of `results.Sources`.
 """
 
 from kvbench import KvbenchError

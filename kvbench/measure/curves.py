@@ -3,8 +3,10 @@
 - concurrency: throughput and closed-loop p99 at 1 to 1,024 connections;
 - keys: throughput, peak RSS and start-up time with 1k to 1M preloaded keys, the requests
   spread over the whole key range (so lookups are not served from a few hot cache lines);
-- workers: throughput with 1 to CPU-count uvicorn workers, neither side pinned, with the
-  load generator's own CPU share recorded, since it competes for the same cores.
+- workers: throughput with 1 to CPU-count worker processes (kvbench.runtime.supervisor:
+  a SO_REUSEPORT socket per worker), neither side pinned, with the load generator's own
+  CPU share recorded, since it competes for the same cores, and the least-loaded
+  worker's share of the requests and of the connections, from each worker's counters.
 Each point is a few interleaved trials of `kvbench.measure.trials`, like every row (ABBA
 order, the same checks of every answer). Three trials a point keep the peers run near 13
 minutes; with fewer than 6 a median has no interval, so the tables and plots show bare
@@ -35,7 +37,13 @@ START_S_PER_MILLION_KEYS = 12.0  # for the time estimate only: building a millio
 METRICS = {
     "concurrency": ("http_tps", "http_closed_p99_ms", "server_busy"),
     "keys": ("http_tps", "server_rss_mb", "server_startup_s"),
-    "workers": ("http_tps", "server_busy", "loadgen_cpu_share"),
+    "workers": (
+        "http_tps",
+        "server_busy",
+        "loadgen_cpu_share",
+        "worker_request_share_min",
+        "worker_connection_share_min",
+    ),
 }
 
 
@@ -134,8 +142,7 @@ def workers(curves: Curves, plan: TrialPlan, trials: int, progress: Progress) ->
     unpinned = dataclasses.replace(plan, server_cpus=None, extra_metrics=True)
     points = {}
     for count in curves.worker_counts:
-        flags = ("--workers", str(count))
-        services = [dataclasses.replace(s, server_args=s.server_args + flags) for s in _services()]
+        services = [dataclasses.replace(s, workers=count) for s in _services()]
         points[count] = _point(services, unpinned, trials, progress, f"{count} workers")
     return _by_service(points, METRICS["workers"])
 
@@ -177,5 +184,6 @@ def describe(curves: Curves, trials: int) -> dict:
         "key_probes": KEY_PROBES,
         "workers": list(curves.worker_counts),
         "workers_pinning": "none: servers and the load generator share all CPUs",
+        "workers_sockets": "one SO_REUSEPORT listening socket per worker",
         "latency": "closed loop: p99 at a fixed number of connections",
     }

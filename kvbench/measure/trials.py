@@ -24,6 +24,7 @@ from typing import Literal
 import numpy as np
 import psutil
 
+from kvbench import redis_server
 from kvbench.load.config import LoadConfig
 from kvbench.load.engine import run_load
 from kvbench.load.summary import LoadResult, LoadSummary
@@ -138,7 +139,7 @@ def closed_wrk(server: RunningServer, plan: TrialPlan) -> tuple[float, float]:
 
 
 def closed_window(server: RunningServer, plan: TrialPlan) -> dict[str, float]:
-    server.debug_vars()  # starts the GC window
+    before = server.debug_vars()  # starts the GC window
     if plan.loadgen == "wrk":
         tps, busy = closed_wrk(server, plan)
         metrics = {"http_tps": tps, "server_busy": busy}
@@ -150,13 +151,38 @@ def closed_window(server: RunningServer, plan: TrialPlan) -> dict[str, float]:
         metrics["http_wrk_tps"] = closed_wrk(server, plan)[0]
     else:
         metrics = closed_builtin(server, plan)
-    gc = server.debug_vars()["gc"]["since_last_read"]
+    after = server.debug_vars()
+    if "workers" in after:  # several worker processes: how evenly the window fell on them
+        metrics.update(worker_spread(before["workers"], after["workers"]))
+    gc = after["gc"]["since_last_read"]
     return metrics | {"gc_pause_max_ms": gc["pause_max_ms"], "gc_collections": gc["collections"]}
+
+
+def store_metrics(before: tuple[float, int], url: str, requests: int) -> dict[str, float]:
+    """Redis's CPU and commands per answered request, from two INFO reads around a window."""
+    cpu, commands = redis_server.usage(url)
+    commands -= 1  # the first INFO is among them
+    return {
+        "redis_cpu_us_per_req": (cpu - before[0]) / requests * 1e6,
+        "redis_cmds_per_req": (commands - before[1]) / requests,
+    }
+
+
+def worker_spread(before: list[dict], after: list[dict]) -> dict[str, float]:
+    """How evenly the window's requests and new connections fell on the workers."""
+    pairs = list(zip(before, after, strict=True))
+    requests = [a["counters"]["total"] - b["counters"]["total"] for b, a in pairs]
+    accepted = [a["connections"]["accepted"] - b["connections"]["accepted"] for b, a in pairs]
+    return {
+        "worker_request_share_min": min(requests) / max(sum(requests), 1),
+        "worker_connection_share_min": min(accepted) / max(sum(accepted), 1),
+    }
 
 
 def open_window(server: RunningServer, plan: TrialPlan) -> tuple[dict[str, float], LoadResult]:
     """Latency at the offered rate, and the server's CPU per request below saturation."""
     marks = WindowMarks(server.pid)
+    store_before = redis_server.usage(server.store.url) if server.store else None
     result = drive(server, plan, plan.latency_s, marks, mode="open", rate=plan.rate)
     # drive() checked the run: every request answered, at least one.
     _, server_cpu, _ = marks.spent()
@@ -165,6 +191,8 @@ def open_window(server: RunningServer, plan: TrialPlan) -> tuple[dict[str, float
     }
     metrics["http_achieved_rate"] = result.throughput
     metrics["server_open_cpu_us_per_req"] = server_cpu / result.requests * 1e6
+    if store_before and server.store:  # Redis's own work, below saturation like the server's
+        metrics.update(store_metrics(store_before, server.store.url, result.requests))
     return metrics, result
 
 

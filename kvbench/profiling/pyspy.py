@@ -120,8 +120,15 @@ def record_flags(view: View, out: Path, rate: int, server: str = "uvicorn") -> t
 def spied(service: Service, view: View, out: Path, rate: int) -> SpiedService:
     """The service as py-spy's child, its server, settings and environment unchanged."""
     flags = record_flags(view, out, rate, service.server)
-    return SpiedService(service.name, service.app, service.server_args, server=service.server,
-                        env=service.env, spy=flags)  # fmt: skip
+    return SpiedService(
+        service.name,
+        service.app,
+        service.server_args,
+        server=service.server,
+        env=service.env,
+        store=service.store,
+        spy=flags,
+    )
 
 
 def record(

@@ -130,6 +130,8 @@ CURVE_COLUMNS = {
         ("server_cpu_us_per_req", "server CPU (µs/req)"),
         ("server_busy", "server busy (cores)"),
         ("loadgen_cpu_share", "load generator CPU (cores)"),
+        ("worker_request_share_min", "least-loaded worker: requests"),
+        ("worker_connection_share_min", "least-loaded worker: connections"),
     ],
 }
 CURVE_POINTS = {"concurrency": "connections", "keys": "keys", "workers": "workers"}
@@ -248,13 +250,13 @@ CURVE_TEXT = {
     "keys": "Throughput, peak RSS and start-up time (from launch until /debug/vars and the "
     "port answer) against the number of preloaded keys; requests are spread evenly over "
     "the whole key range, up to {key_probes:,} distinct keys.",
-    "workers": "Throughput against uvicorn worker processes. Here neither the servers nor "
-    "the load generator is pinned: they share all {cores} cores, and the load generator's "
-    "own CPU (in cores, 1.00 = one whole core) is what it took from the servers. Caution: "
-    "uvicorn's workers share one listening socket, and the load generator opens all its "
-    "connections at once; a check with per-worker counters (/debug/vars, one worker per "
-    "read) found one worker holding every connection and the other idle, so more than one "
-    "worker here may measure one worker. Spread the connections before reading this curve.",
+    "workers": "Throughput against worker processes, each with its own SO_REUSEPORT "
+    "listening socket (kvbench.runtime.supervisor), so the kernel spreads the connections "
+    "the load generator opens all at once. Neither the servers nor the load generator is "
+    "pinned: they share all {cores} cores, and the load generator's own CPU (in cores, "
+    "1.00 = one whole core) is what it took from the servers. The last two columns are "
+    "the least-loaded worker's share of the window's requests and new connections, from "
+    "each worker's counters in /debug/vars (an even split of N workers is 1/N).",
 }
 CURVE_PANELS = {
     "concurrency": (
@@ -270,8 +272,9 @@ CURVE_PANELS = {
     ),
     "workers": (
         [("http_tps", "requests per second (median)", False),
-         ("loadgen_cpu_share", "load generator CPU (cores)", False)],
-        "uvicorn worker processes",
+         ("loadgen_cpu_share", "load generator CPU (cores)", False),
+         ("worker_request_share_min", "least-loaded worker's share of requests", False)],
+        "worker processes",
     ),
 }  # fmt: skip
 

@@ -78,6 +78,18 @@ METRICS = {
             "lower",
             "server CPU per request, open loop (below saturation)",
         ),
+        Metric("redis_cpu_us_per_req", "us/req", "lower", "Redis CPU per request, open loop"),
+        Metric("redis_cmds_per_req", "cmds/req", "lower", "Redis commands per request, open loop"),
+        Metric(
+            "worker_request_share_min", "share", "higher", "least-loaded worker's requests", True
+        ),
+        Metric(
+            "worker_connection_share_min",
+            "share",
+            "higher",
+            "least-loaded worker's connections",
+            True,
+        ),
         Metric("server_rss_mb", "MB", "lower", "server peak RSS"),
         Metric("gc_pause_max_ms", "ms", "lower", "GC pause max"),
         Metric("asgi_ns_per_op", "ns/op", "lower", "in-process ASGI request"),

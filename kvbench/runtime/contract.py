@@ -28,6 +28,12 @@ PRELOAD_VALUE = "test-value"
 MAX_KEYS_ENV = "KVBENCH_MAX_KEYS"
 MAX_KEYS = 10_000
 
+# Where the optimized service keeps its data: set only for `optimized.redis_app`, to the
+# redis:// URL that every worker and every replica shares. KVBENCH_REDIS_BATCH=0 sends one
+# GET per request instead of one MGET per event-loop turn (the step docs/06 measures).
+STORE_ENV = "KVBENCH_STORE"
+REDIS_BATCH_ENV = "KVBENCH_REDIS_BATCH"
+
 MISSING_KEY = "missing key"
 KEY_TOO_LONG = "key too long"
 BAD_KEY_ENCODING = "key is not valid percent-encoded UTF-8"
@@ -36,6 +42,7 @@ VALUE_TOO_LARGE = "value too large"
 BAD_VALUE_ENCODING = "value is not valid UTF-8"
 BODY_INCOMPLETE = "request body incomplete"
 STORE_FULL = "store is full: no new keys"
+STORE_UNAVAILABLE = "store unavailable"  # 503: a shared store did not answer in time
 
 _HEX = frozenset(b"0123456789abcdefABCDEF")
 

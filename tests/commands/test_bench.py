@@ -89,3 +89,5 @@ def test_bad_arguments_get_one_clear_line(tmp_path):
     assert "Traceback" not in done.stderr
     done = bench("--services", "nginx", "--out", str(tmp_path))
     assert done.returncode == 2 and "unknown service 'nginx'" in done.stderr
+    done = bench("--stores", "--layers", "asgi,http", "--out", str(tmp_path))
+    assert done.returncode == 2 and "--stores measures the HTTP layer only" in done.stderr

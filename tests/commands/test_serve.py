@@ -17,6 +17,7 @@ from contextlib import contextmanager, suppress
 import psutil
 import pytest
 
+from kvbench.cli import main
 from kvbench.processes import PROJECT_ROOT
 from peers import nginx
 
@@ -190,3 +191,59 @@ def test_serve_max_keys_bounds_the_store(extra):
         assert [put(service_url, k) for k in ("one", "two", "one")] == [204, 507, 204]
         serve.process.send_signal(signal.SIGTERM)
         assert serve.finish().count("Traceback") == 0
+
+
+def running(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
+@pytest.mark.slow
+@pytest.mark.usefixtures("redis_checked")
+def test_serve_workers_on_redis_and_ctrl_c_leaves_nothing_running():
+    args = ("--workers", "2", "--store", "redis", "--port", "0", "--admin-port", "0")
+    with serving("optimized", *args) as serve:
+        running_line = serve.wait_for("running: ")
+        assert "-m kvbench.runtime.supervisor optimized.redis_app:app" in running_line
+        assert running_line.rstrip().endswith("--workers 2")
+        redis_pid = int(re.search(r"private redis-server, pid (\d+)", serve.wait_for("store: "))[1])
+        service_url = printed_url(serve.wait_for("service: "))
+        debug_url = printed_url(serve.wait_for("debug: "))
+        assert fetch(service_url) == (200, b'{"key":"key-0042","value":"test-value"}')
+        found = json.loads(fetch(debug_url)[1])
+        serve.server_pid = found["pid"]
+        pids = [serve.server_pid, redis_pid, *(w["pid"] for w in found["workers"])]
+        assert len(pids) == 4 and all(map(running, pids))
+        serve.process.send_signal(signal.SIGINT)
+        output = serve.finish()
+    assert serve.process.returncode == 0, output
+    assert "stopped" in output and "Traceback" not in output
+    assert not any(map(running, pids))
+
+
+@pytest.mark.slow
+def test_serve_store_redis_without_redis_server_says_how_to_get_it():
+    result = subprocess.run(
+        [sys.executable, "-m", "kvbench", "serve", "optimized", "--store", "redis"],
+        cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=30,
+        env={**os.environ, "PATH": "/nonexistent"},
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "error: redis-server is not installed; on Debian or Ubuntu: apt-get install redis-server"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("unoptimized", "--store", "redis"), "unoptimized has no shared store"),
+        (("optimized", "--store", "mysql://x"), "--store takes memory, redis or redis://"),
+        (("optimized", "--workers", "0"), "--workers must be at least 1"),
+    ],
+)
+def test_serve_refuses_what_it_cannot_run(args, message, capsys):
+    assert main(["serve", *args]) == 2
+    assert message in capsys.readouterr().err

@@ -1,9 +1,11 @@
+import dataclasses
+
 import psutil
 import pytest
 
 from kvbench.load.summary import LoadError
-from kvbench.measure.trials import TrialPlan, run_trial
-from kvbench.services import SERVICES, parse_variant
+from kvbench.measure.trials import TrialPlan, run_trial, worker_spread
+from kvbench.services import SERVICES, get_service, parse_variant
 
 pytestmark = pytest.mark.slow
 
@@ -42,3 +44,25 @@ def test_server_errors_fail_the_trial_loudly_and_leave_no_process():
     with pytest.raises(LoadError, match="500"):
         run_trial(erroring, TINY)
     assert children() <= before
+
+
+def test_worker_spread_is_the_least_loaded_workers_share_of_the_window():
+    def worker(total: int, accepted: int) -> dict:
+        return {"counters": {"total": total}, "connections": {"accepted": accepted}}
+
+    before = [worker(10, 4), worker(5, 4)]
+    after = [worker(70, 40), worker(45, 32)]
+    assert worker_spread(before, after) == {
+        "worker_request_share_min": 0.4,
+        "worker_connection_share_min": 28 / 64,
+    }
+
+
+@pytest.mark.usefixtures("redis_checked")
+def test_a_redis_backed_trial_with_two_workers_records_the_store_and_the_spread():
+    plan = dataclasses.replace(TINY, connections=16)
+    metrics = run_trial(get_service("redis-mget-2"), plan).metrics
+    assert metrics["redis_cpu_us_per_req"] > 0
+    assert 0 < metrics["redis_cmds_per_req"] <= 1.1
+    assert 0 <= metrics["worker_request_share_min"] <= 0.5
+    assert 0 <= metrics["worker_connection_share_min"] <= 0.5
