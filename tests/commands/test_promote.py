@@ -13,7 +13,7 @@ def test_promote_copies_the_latest_run_then_writes_its_report(tmp_path, capsys):
     reference = tmp_path / "bench-results"
     reference.mkdir()
     run = runs.start("r1", reference)
-    for path in FIXTURE.iterdir():
+    for path in FIXTURE.glob("*.*"):  # the main files, not the fixture's own runs/
         (run / path.name).write_bytes(path.read_bytes())
     assert main(["promote", "--reference", str(reference)]) == 0
     out = capsys.readouterr().out

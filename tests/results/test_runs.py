@@ -59,8 +59,9 @@ def test_find_says_how_to_make_a_run_when_there_is_none(tmp_path):
 
 def reference_and_run(tmp_path):
     reference = tmp_path / "bench-results"
-    for name in ["summary.json", "http-old.json", "REPORT.md", "plots/a.png", "ladder/summary.json"]:
+    for name in ["summary.json", "http-old.json", "REPORT.md", "plots/a.png"]:
         write(reference / name, "reference")
+    write(reference / "ladder" / "summary.json", "reference")
     write(reference / "profiles" / "README.md", "reference")
     run = runs.start("r1", reference)
     for name in ["summary.json", "http-optimized.json", "REPORT.md", "plots/b.png"]:
@@ -102,4 +103,3 @@ def test_promote_refuses_an_empty_run_and_the_reference_itself(tmp_path):
         runs.promote(runs.start("empty", reference), reference)
     with pytest.raises(KvbenchError, match="the reference itself"):
         runs.promote(reference, reference)
-
