@@ -1,7 +1,8 @@
 """`kvbench bench`: micro, in-process ASGI and HTTP layers, written to one results folder.
 
 The HTTP layer pins each server to one CPU and this process, the load generator, to
-another; services alternate trial by trial; every response is checked.
+another; services alternate trial by trial; every response is checked. Results go to a
+run folder of yours (`kvbench.results.runs`), never into the committed reference.
 """
 
 import argparse
@@ -11,18 +12,22 @@ from pathlib import Path
 from kvbench import KvbenchError
 from kvbench.measure.layers import LAYERS, BenchPlan, Layers, estimate_s
 from kvbench.measure.pinning import server_cpus
-from kvbench.measure.progress import Progress
+from kvbench.measure.progress import Progress, minutes
 from kvbench.measure.trials import TrialPlan
-from kvbench.results import files
+from kvbench.results import files, runs
 from kvbench.services import LADDER, Service, get_service, parse_variant
 
-DEFAULT_OUT = Path("bench-results")
+RUN_HELP = (
+    "the run folder under bench-results/runs/: new, latest or a run's name (default: new; "
+    "latest with --ladder, which adds ladder/ to it)"
+)
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
     add = parser.add_argument
-    add("--out", type=Path, help="results folder (default bench-results/)")
-    add("--quick", action="store_true", help="few short trials, into quick/")
+    add("--run", metavar="RUN", help=RUN_HELP)
+    add("--out", type=Path, help="write here instead of a run folder")
+    add("--quick", action="store_true", help="few short trials")
     add("--trials", type=int, help="HTTP trials per service (default 10)")
     add("--concurrency", type=int, default=64, help="connections (default 64)")
     add("--rate", type=float, help="open-loop offered rate (default: calibrated)")
@@ -49,14 +54,49 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     bench = bench_plan(args)
-    out = args.out or (DEFAULT_OUT / "quick" if args.quick else DEFAULT_OUT)
+    out = output(args)
     progress = Progress(estimate_s(bench))
     names = ", ".join(s.name for s in bench.services)
-    progress.say(f"benchmarking {names} into {out}/: about {progress.total_s / 60:.0f} min")
+    shown = runs.shown(out)
+    progress.say(f"benchmarking {names} into {shown}/: about {minutes(progress.total_s)}")
     out.mkdir(parents=True, exist_ok=True)
     files.write_json(out / "summary.json", Layers(bench, out, progress).run())
-    progress.say(f"done in {progress.elapsed_s() / 60:.1f} min: {out}/summary.json")
+    progress.say(f"done in {progress.elapsed_s() / 60:.1f} min: {shown}/summary.json")
+    progress.say(next_step(args, out))
     return 0
+
+
+def output(args: argparse.Namespace) -> Path:
+    """`--out`, else the run folder `--run` names (ladder/ in it with --ladder)."""
+    if args.out:
+        return args.out
+    folder = runs.start(args.run or (runs.LATEST if args.ladder else runs.NEW))
+    return folder / "ladder" if args.ladder else folder
+
+
+def next_step(args: argparse.Namespace, out: Path) -> str:
+    """How to compare what was just written."""
+    if args.out:
+        return f"compare its services: kvbench compare {runs.shown(out)}"
+    if args.ladder:
+        ladder = runs.shown(runs.REFERENCE / "ladder")
+        return f"compare it with the reference: kvbench compare {ladder} {runs.shown(out)}"
+    latest = runs.shown(runs.runs_folder() / runs.LATEST)
+    return (
+        f"your run: {runs.shown(out)}/ ({latest} points to it); compare it: make compare "
+        f"(its services, then the run against the committed reference)"
+    )
+
+
+def estimate(argv: list[str]) -> float:
+    """Seconds `kvbench bench ARGV` should take, as the command says when it starts."""
+    parser = argparse.ArgumentParser(prog="kvbench bench")
+    configure(parser)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit:  # argparse has printed why
+        raise KvbenchError(f"kvbench bench does not take {' '.join(argv)!r}") from None
+    return estimate_s(bench_plan(args))
 
 
 def bench_plan(args: argparse.Namespace) -> BenchPlan:

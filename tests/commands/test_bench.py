@@ -1,8 +1,10 @@
 import json
+import shutil
 import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import psutil
 import pyperf
@@ -11,6 +13,7 @@ import pytest
 from kvbench.results.metrics import METRICS
 
 pytestmark = pytest.mark.slow
+ROOT = Path(__file__).resolve().parents[2]
 
 TINY = ["--trials", "2", "--warmup", "0.2", "--duration", "0.5", "--latency-window", "0.3"]
 
@@ -63,3 +66,38 @@ def test_bad_arguments_get_one_clear_line(tmp_path):
     assert "Traceback" not in done.stderr
     done = bench("--services", "nginx", "--out", str(tmp_path))
     assert done.returncode == 2 and "unknown service 'nginx'" in done.stderr
+
+
+def tree(root) -> dict[str, tuple[int, int]]:
+    """Every file under root but bytecode: size and modification time."""
+    return {
+        str(p.relative_to(root)): (p.stat().st_size, p.stat().st_mtime_ns)
+        for p in root.rglob("*")
+        if p.is_file() and "__pycache__" not in p.parts
+    }
+
+
+def test_a_run_writes_into_its_run_folder_and_nowhere_else(tmp_path):
+    """A copy of the checkout: after `kvbench bench --quick`, only bench-results/runs/ changed."""
+    checkout = tmp_path / "checkout"
+    ignore = shutil.ignore_patterns("__pycache__", "runs", "*.egg-info")
+    for name in ["kvbench", "unoptimized", "optimized", "ladder", "peers", "bench-results"]:
+        shutil.copytree(ROOT / name, checkout / name, ignore=ignore)
+    before, repository = tree(checkout), git_status()
+    done = bench("--quick", *TINY, cwd=checkout)  # `-m kvbench` imports the copy
+    assert done.returncode == 0, done.stderr
+    after = tree(checkout)
+    changed = {p for p in before.keys() | after.keys() if before.get(p) != after.get(p)}
+    latest = checkout / "bench-results" / "runs" / "latest"
+    run = latest.resolve().relative_to(checkout)
+    assert changed and all(Path(p).is_relative_to(run) for p in changed), changed
+    assert {"summary.json", "micro.json", "asgi.json"} <= {Path(p).name for p in changed}
+    assert f"your run: {run}/" in done.stderr and "make compare" in done.stderr
+    assert git_status() == repository  # the real checkout is untouched
+
+
+def git_status() -> str:
+    done = subprocess.run(
+        ["git", "status", "--porcelain", "--ignored"], cwd=ROOT, capture_output=True, text=True
+    )
+    return "\n".join(line for line in done.stdout.splitlines() if "__pycache__" not in line)
