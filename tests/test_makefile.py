@@ -1,5 +1,6 @@
 """The Makefile's knobs reach the commands, and each target writes where it says (`make -n`)."""
 
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -7,14 +8,18 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+KNOBS = ("RUN", "TRIALS", "DURATION", "WARMUP", "LATENCY_WINDOW", "CONCURRENCY", "GATE_PCT")
 pytestmark = pytest.mark.skipif(not shutil.which("make"), reason="make is not installed")
 
 
 def dry_run(*argv: str) -> list[str]:
     """The command lines `make` would run; the venv is taken as installed."""
+    # Under `make test TRIALS=...`: neither the outer make's flags nor its variables.
+    outer = {"MAKEFLAGS", "MFLAGS", "MAKELEVEL", *KNOBS}
+    env = {k: v for k, v in os.environ.items() if k not in outer}
     done = subprocess.run(
         ["make", "-n", "-o", ".venv/.installed", *argv],
-        cwd=ROOT, capture_output=True, text=True, timeout=30, check=True,
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=30, check=True,
     )  # fmt: skip
     joined = done.stdout.replace("\\\n", " ")  # continuation lines make one command
     return [" ".join(line.split()) for line in joined.splitlines()]
