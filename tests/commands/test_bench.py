@@ -23,26 +23,6 @@ def bench(*args: str, **options) -> subprocess.CompletedProcess:
     return subprocess.run(command, capture_output=True, text=True, timeout=240, **options)
 
 
-def test_http_layer_writes_a_summary_every_tool_can_read(tmp_path):
-    done = bench("--layers", "http", "--quick", *TINY, "--out", str(tmp_path))
-    assert done.returncode == 0, done.stderr
-    summary = json.loads((tmp_path / "summary.json").read_text())
-    assert summary["schema"] == 1
-    assert set(summary["services"]) == {"unoptimized", "optimized"}
-    for metrics in summary["services"].values():
-        for name in ["http_tps", "http_p99_ms", "server_cpu_us_per_req", "server_rss_mb"]:
-            assert name in METRICS
-            assert metrics[name]["n"] == 2
-            assert metrics[name]["median"] > 0
-    env = summary["environment"]
-    assert env["http"]["offered_rate"] > 0
-    assert env["loadgen_ceiling"]["tps"] > 0
-    for name, path in summary["files"]["http"].items():
-        suite = pyperf.BenchmarkSuite.load(str(tmp_path / path))
-        assert "http_tps" in suite.get_benchmark_names(), name
-    assert (tmp_path / summary["files"]["latency"]["optimized"]).exists()
-
-
 def test_ctrl_c_stops_the_run_and_every_server(tmp_path):
     command = [sys.executable, "-m", "kvbench", "bench", "--layers", "http", "--out", str(tmp_path)]
     process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
@@ -68,17 +48,8 @@ def test_bad_arguments_get_one_clear_line(tmp_path):
     assert done.returncode == 2 and "unknown service 'nginx'" in done.stderr
 
 
-def tree(root) -> dict[str, tuple[int, int]]:
-    """Every file under root but bytecode: size and modification time."""
-    return {
-        str(p.relative_to(root)): (p.stat().st_size, p.stat().st_mtime_ns)
-        for p in root.rglob("*")
-        if p.is_file() and "__pycache__" not in p.parts
-    }
-
-
-def test_a_run_writes_into_its_run_folder_and_nowhere_else(tmp_path):
-    """A copy of the checkout: after `kvbench bench --quick`, only bench-results/runs/ changed."""
+def test_a_quick_run_writes_its_run_folder_and_nothing_else(tmp_path):
+    """In a copy of the checkout, `kvbench bench --quick` changes bench-results/runs/ only."""
     checkout = tmp_path / "checkout"
     ignore = shutil.ignore_patterns("__pycache__", "runs", "*.egg-info")
     for name in ["kvbench", "unoptimized", "optimized", "ladder", "peers", "bench-results"]:
@@ -88,12 +59,40 @@ def test_a_run_writes_into_its_run_folder_and_nowhere_else(tmp_path):
     assert done.returncode == 0, done.stderr
     after = tree(checkout)
     changed = {p for p in before.keys() | after.keys() if before.get(p) != after.get(p)}
-    latest = checkout / "bench-results" / "runs" / "latest"
-    run = latest.resolve().relative_to(checkout)
-    assert changed and all(Path(p).is_relative_to(run) for p in changed), changed
-    assert {"summary.json", "micro.json", "asgi.json"} <= {Path(p).name for p in changed}
-    assert f"your run: {run}/" in done.stderr and "make compare" in done.stderr
+    run = (checkout / "bench-results" / "runs" / "latest").resolve()
+    assert changed and all((checkout / p).is_relative_to(run) for p in changed), changed
+    assert f"your run: {run.relative_to(checkout)}/" in done.stderr
+    assert "make compare" in done.stderr
     assert git_status() == repository  # the real checkout is untouched
+    every_tool_can_read(run)
+
+
+def every_tool_can_read(run: Path) -> None:
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["schema"] == 1
+    assert set(summary["services"]) == {"unoptimized", "optimized"}
+    for metrics in summary["services"].values():
+        for name in ["http_tps", "http_p99_ms", "server_cpu_us_per_req", "asgi_ns_per_op"]:
+            assert name in METRICS
+            assert metrics[name]["median"] > 0
+        assert metrics["http_tps"]["n"] == 2
+    env = summary["environment"]
+    assert env["http"]["offered_rate"] > 0
+    assert env["loadgen_ceiling"]["tps"] > 0
+    for name, path in summary["files"]["http"].items():
+        suite = pyperf.BenchmarkSuite.load(str(run / path))
+        assert "http_tps" in suite.get_benchmark_names(), name
+    assert (run / summary["files"]["latency"]["optimized"]).exists()
+    assert {"micro.json", "asgi.json"} <= {p.name for p in run.iterdir()}
+
+
+def tree(root: Path) -> dict[str, tuple[int, int]]:
+    """Every file under root but bytecode: size and modification time."""
+    return {
+        str(p.relative_to(root)): (p.stat().st_size, p.stat().st_mtime_ns)
+        for p in root.rglob("*")
+        if p.is_file() and "__pycache__" not in p.parts
+    }
 
 
 def git_status() -> str:
