@@ -28,7 +28,10 @@ def render(reference: ResultSet, run: ResultSet, old: str, new: str, only=None) 
     """The side-by-side table, a line per side saying what it ran on, and version warnings."""
     header = ["metric", "unit", old, new, "ratio", old, new, "ratio", "vs reference"]
     lines, paired = [header], False
-    for name in names(reference, run, old, new, only):
+    chosen = names(reference, run, old, new, only)
+    if not chosen:
+        return f"no metric of {old} and {new} in both the reference and your run\n"
+    for name in chosen:
         ratios = [ratio(results, new, old, name) for results in (reference, run)]
         paired = paired or any(r and r.paired for r in ratios)
         lines.append(_cells(name, [reference, run], old, new, ratios))

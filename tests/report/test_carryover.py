@@ -37,3 +37,8 @@ def test_each_differing_package_is_one_warning():
         "warning: uvicorn 0.30 in a, 0.31 in b: not the same code was measured",
     ]
     assert differences(old, old, ("a", "b")) == []
+
+
+def test_services_the_reference_lacks_leave_nothing_to_put_beside():
+    text = render(results(1, {}), results(1, {}), "hotpath", "optimized")
+    assert text == "no metric of hotpath and optimized in both the reference and your run\n"
