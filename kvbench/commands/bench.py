@@ -83,8 +83,8 @@ def next_step(args: argparse.Namespace, out: Path) -> str:
         return f"compare it with the reference: kvbench compare {ladder} {runs.shown(out)}"
     latest = runs.shown(runs.runs_folder() / runs.LATEST)
     return (
-        f"your run: {runs.shown(out)}/ ({latest} points to it); compare it: make compare "
-        f"(its services, then the run against the committed reference)"
+        f"your run: {runs.shown(out)}/ ({latest} points to it)\n"
+        "compare it: make compare (its two services, then the run beside the committed reference)"
     )
 
 
