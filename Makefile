@@ -3,13 +3,16 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+KVBENCH := $(VENV)/bin/kvbench
 LOCK := requirements.lock
 
 .DEFAULT_GOAL := help
 .PHONY: help test test-fast check format venv serve-unoptimized serve-optimized
 
-help: ## list the targets
+help: ## list the targets, then the variables that shape a run
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-20s %s\n", $$1, $$2}'
+	@echo "variables, e.g. make bench TRIALS=2:"
+	@grep -hE '^## [A-Z_]+=' $(MAKEFILE_LIST) | sed 's/^## /  /'
 
 # The venv is exactly the lock: created afresh from it whenever the lock changes (the
 # locked pip first, which installs the rest in a third less time than the venv's own), then
@@ -70,36 +73,62 @@ test-fast: $(STAMP) ## the edit-test loop: pytest without real servers or wall-c
 	$(PY) -m pytest -m "not slow and not timing"
 
 serve-unoptimized: $(STAMP) ## serve the naive service on :8000 (debug vars on 127.0.0.1:6060)
-	$(PY) -m kvbench serve unoptimized
+	$(KVBENCH) serve unoptimized
 
 serve-optimized: $(STAMP) ## serve the optimized service on :8000 (debug vars on 127.0.0.1:6060)
-	$(PY) -m kvbench serve optimized
+	$(KVBENCH) serve optimized
+
+# Where results go (kvbench/results/runs.py). bench-results/ holds the committed reference
+# run, which the docs and reports quote; nothing but `make promote` writes into it. Each run
+# of yours gets its own git-ignored folder, bench-results/runs/<UTC time>/, laid out like the
+# reference, and bench-results/runs/latest points to the run written last. `make bench` starts
+# a new run; bench-ladder, bench-peers and profile add their part (ladder/, peers/, profiles/)
+# to the latest one; compare and report read the latest one. RUN picks another.
+## RUN=NAME             the run folder: new, latest, or a run's name (default: new for bench, bench-quick and bench-check; latest for the rest)
+## TRIALS=N             HTTP trials per service (bench targets, bench-peers)
+## DURATION=S           closed-loop seconds per trial (bench targets)
+## WARMUP=S             unrecorded warm-up seconds before each window (bench targets)
+## LATENCY_WINDOW=S     open-loop seconds per trial, 0 skips latency (bench targets)
+## CONCURRENCY=N        connections (bench targets, bench-peers)
+RUN ?=
+TRIALS ?=
+DURATION ?=
+WARMUP ?=
+LATENCY_WINDOW ?=
+CONCURRENCY ?=
+RUN_FLAG = $(if $(RUN),--run $(RUN))
+BENCH_ARGS = $(strip $(RUN_FLAG) $(if $(TRIALS),--trials $(TRIALS)) \
+	$(if $(DURATION),--duration $(DURATION)) $(if $(WARMUP),--warmup $(WARMUP)) \
+	$(if $(LATENCY_WINDOW),--latency-window $(LATENCY_WINDOW)) \
+	$(if $(CONCURRENCY),--concurrency $(CONCURRENCY)))
+PEERS_ARGS = $(strip $(RUN_FLAG) $(if $(TRIALS),--trials $(TRIALS)) \
+	$(if $(CONCURRENCY),--concurrency $(CONCURRENCY)))
 
 .PHONY: profile profile-ladder profile-stores
-profile: $(STAMP) ## py-spy, scalene and memray profiles of both services into bench-results/profiles/
-	$(PY) -m kvbench profile unoptimized optimized
+profile: $(STAMP) ## py-spy, scalene and memray profiles of both services into the latest run's profiles/
+	$(KVBENCH) profile unoptimized optimized $(RUN_FLAG)
 
-profile-ladder: $(STAMP) ## py-spy CPU views (flamegraph, speedscope) of every ladder rung into bench-results/profiles/ (about 7 min)
-	$(PY) -m kvbench profile --ladder
+profile-ladder: $(STAMP) ## py-spy CPU views (flamegraph, speedscope) of every ladder rung into the latest run's profiles/
+	$(KVBENCH) profile --ladder $(RUN_FLAG)
 
-profile-stores: $(STAMP) ## py-spy CPU profiles of optimized on Redis, GET by GET and with MGET, into bench-results/profiles/
-	$(PY) -m kvbench profile redis-1 redis-mget-1 --only cpu
+profile-stores: $(STAMP) ## py-spy CPU profiles of optimized on Redis, GET by GET and with MGET, into the latest run's profiles/
+	$(KVBENCH) profile redis-1 redis-mget-1 --only cpu $(RUN_FLAG)
 
 .PHONY: bench bench-quick bench-ladder bench-stores
-bench: $(STAMP) ## the main job: benchmark both services into bench-results/ (about 7 min)
-	$(PY) -m kvbench bench
+bench: $(STAMP) ## the main job: benchmark both services into a new run folder (says how long at the start)
+	$(KVBENCH) bench $(BENCH_ARGS)
 
-bench-quick: $(STAMP) ## a short benchmark (under 2 min) into bench-results/quick/
-	$(PY) -m kvbench bench --quick
+bench-quick: $(STAMP) ## a smoke run: few trials with short windows, into a new run folder
+	$(KVBENCH) bench --quick $(BENCH_ARGS)
 
-bench-ladder: $(STAMP) ## measure every rung of the docs/04 ladder into bench-results/ladder/ (about 18 min)
-	$(PY) -m kvbench bench --ladder --layers asgi,http --latency-window 0 --out bench-results/ladder
+bench-ladder: $(STAMP) ## measure every rung of the docs/04 ladder into the latest run's ladder/
+	$(KVBENCH) bench --ladder --layers asgi,http --latency-window 0 $(BENCH_ARGS)
 
-bench-stores: $(STAMP) ## memory vs Redis vs Redis+MGET, 1 and 2 workers, into bench-results/stores/ (about 12 min; needs redis-server)
-	$(PY) -m kvbench bench --stores --out bench-results/stores
+bench-stores: $(STAMP) ## memory vs Redis vs Redis+MGET, 1 and 2 workers, into the latest run's stores/ (needs redis-server)
+	$(KVBENCH) bench --stores $(BENCH_ARGS)
 
 # Compare, report and the regression gate (kvbench/results/compare.py, kvbench/report/bench.py).
-.PHONY: compare report bench-check
+.PHONY: compare report bench-check promote
 # region gate-settings
 # The gate's threshold must sit above this machine's run-to-run noise: two runs of the same
 # code on a shared 2-core machine differ by several percent, and with enough trials the
@@ -116,31 +145,36 @@ GATE_METRICS ?= http_tps asgi_ns_per_op asgi_allocs_per_op \
 	asgi_bytes_per_op micro_store_get_ns_per_op micro_encode_ns_per_op
 # endregion gate-settings
 
-compare: $(STAMP) ## compare unoptimized with optimized in bench-results/, benchstat style
-	$(PY) scripts/compare.py --old unoptimized --new optimized bench-results
+compare: $(STAMP) ## benchstat style: your latest run's services, then the run beside the committed reference
+	$(PY) scripts/compare.py $(RUN_FLAG)
 
-report: $(STAMP) ## write bench-results/REPORT.md with the tables and plots (PNG, SVG)
-	$(PY) -m kvbench report bench-results
+report: $(STAMP) ## write REPORT.md with the tables and plots (PNG, SVG) into your latest run
+	$(KVBENCH) report bench-results/runs/$(or $(RUN),latest)
+
+# For maintainers: a run becomes the reference, and the reports and docs follow it.
+promote: $(STAMP) ## maintainers: copy a run (RUN, default latest) into bench-results/, regenerate reports and docs
+	$(KVBENCH) promote $(or $(RUN),latest)
+	$(KVBENCH) docs
 
 # region gate
 # The check runs the committed run's windows with fewer trials: a --quick run's shorter
 # windows change the ratio itself (the naive service never warms up in 1.5 s).
-bench-check: $(STAMP) ## a 6-trial bench (about 5 min), then fail if optimized got > GATE_PCT% worse
-	$(PY) -m kvbench bench --trials 6 --out bench-results/quick
+bench-check: $(STAMP) ## a 6-trial bench into a new run, then fail if optimized got > GATE_PCT% worse than in the reference
+	$(KVBENCH) bench --trials 6 $(BENCH_ARGS)
 	$(PY) scripts/compare.py --service optimized --relative-to unoptimized \
 		--fail-on-regression $(GATE_PCT) \
-		$(addprefix --metric ,$(GATE_METRICS)) bench-results bench-results/quick
+		$(addprefix --metric ,$(GATE_METRICS)) bench-results bench-results/runs/latest
 # endregion gate
 
 # The docs' generated blocks (kvbench/docgen/generate.py): tables, numbers and snippets between markers.
 .PHONY: docs docs-check
-docs: $(STAMP) ## regenerate every table, number and snippet in docs/ and README.md
-	$(PY) -m kvbench docs
+docs: $(STAMP) ## regenerate every table, number and snippet in docs/ and README.md from the reference
+	$(KVBENCH) docs
 
-docs-check: $(STAMP) ## fail if docs/ or README.md differ from bench-results/ and the sources
-	$(PY) -m kvbench docs --check
+docs-check: $(STAMP) ## fail if docs/ or README.md differ from the reference in bench-results/ and the sources
+	$(KVBENCH) docs --check
 
 # Peers, ceilings and scaling curves (kvbench/commands/peers.py, kvbench/measure/curves.py, peers/).
 .PHONY: bench-peers
-bench-peers: $(STAMP) ## the services beside a bare ASGI app, granian, FastAPI and two ceilings, plus scaling curves (about 13 min)
-	$(PY) -m kvbench peers --out bench-results/peers
+bench-peers: $(STAMP) ## the services beside a bare ASGI app, granian, FastAPI and two ceilings, plus scaling curves, into the latest run's peers/
+	$(KVBENCH) peers $(PEERS_ARGS)

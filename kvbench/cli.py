@@ -16,10 +16,11 @@ COMMANDS = {
     "loadgen": "put HTTP load on a loopback server, every answer checked",
     "bench": "benchmark the services: micro, in-process ASGI and HTTP layers",
     "peers": "the services next to their peers, ceilings and scaling curves",
-    "compare": "compare two result sets like benchstat; gate on regressions",
+    "compare": "compare your run, or any two result sets, like benchstat; gate on regressions",
     "report": "write REPORT.md with tables and plots from a results folder",
     "profile": "CPU, blocking, line and allocation profiles; or attach",
     "docs": "regenerate or check docs/ from the committed results",
+    "promote": "make a run of yours the committed reference (maintainers)",
 }
 
 

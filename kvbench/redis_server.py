@@ -21,9 +21,8 @@ from functools import partial
 from pathlib import Path
 
 from kvbench import KvbenchError
-from kvbench.runtime.contract import preload_items
+from kvbench.runtime.contract import answer_body, preload_items
 from kvbench.runtime.supervisor import die_with_parent
-from optimized.store import encode  # the service's own encoding: the very same bytes
 
 PACKAGES = ("redis", "hiredis")  # the service's client, recorded in a run's environment
 INSTALL_HINT = "redis-server is not installed; on Debian or Ubuntu: apt-get install redis-server"
@@ -175,7 +174,7 @@ def preload(url: str) -> None:
             for name in redis_client.scan_iter(match=KEY_PREFIX + b"*", count=1000):
                 pipe.unlink(name)  # keys PUT by an earlier run on a Redis of one's own
             for key, value in items:
-                pipe.set(KEY_PREFIX + key.encode(), encode(key, value)[1])
+                pipe.set(KEY_PREFIX + key.encode(), answer_body(key, value))
             pipe.set(KEY_COUNT, len(items))
             pipe.execute()
     except (redis.RedisError, OSError) as exc:

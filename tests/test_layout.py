@@ -38,6 +38,16 @@ def test_services_import_only_the_runtime_of_the_harness():
             assert all(m.startswith("kvbench.runtime") for m in harness), (name, harness)
 
 
+def test_only_child_programs_of_the_harness_import_the_services():
+    # Only kvbench is installed: the `kvbench` command must start from any directory, so
+    # the services are imported only by programs run as children with the checkout on
+    # their PYTHONPATH (kvbench.workers), never by the harness process itself.
+    for name, imported in imports().items():
+        if name.startswith("kvbench") and not name.startswith("kvbench.workers"):
+            services = {m for m in imported if m.startswith(SERVICES)}
+            assert not services, (name, services)
+
+
 def test_the_runtime_imports_nothing_else_of_the_harness():
     for name, imported in imports().items():
         if name.startswith("kvbench.runtime"):

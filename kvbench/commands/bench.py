@@ -3,7 +3,8 @@
 The HTTP layer pins each server to one CPU and this process, the load generator, to
 another; services run back to back in each round, in ABBA order; every answer is checked
 byte for byte. Rounds whose load generator had under 2x headroom, and closed-loop windows
-whose server was not saturated, are warnings; `--strict` makes them a failed run.
+whose server was not saturated, are warnings; `--strict` makes them a failed run. Results
+go to a run folder of yours (`kvbench.results.runs`), never into the committed reference.
 """
 
 import argparse
@@ -15,9 +16,9 @@ from kvbench import KvbenchError, redis_server
 from kvbench.load.wrk import wrk_path
 from kvbench.measure.layers import LAYERS, BenchPlan, Layers, estimate_s
 from kvbench.measure.pinning import server_cpus
-from kvbench.measure.progress import Progress
+from kvbench.measure.progress import Progress, minutes
 from kvbench.measure.trials import TrialPlan
-from kvbench.results import files
+from kvbench.results import files, runs
 from kvbench.services import (
     LADDER,
     MEMORY,
@@ -28,13 +29,17 @@ from kvbench.services import (
     same_in_process,
 )
 
-DEFAULT_OUT = Path("bench-results")
+RUN_HELP = (
+    "the run folder under bench-results/runs/: new, latest or a run's name (default: new; "
+    "latest with --ladder, which adds ladder/ to it)"
+)
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
     add = parser.add_argument
-    add("--out", type=Path, help="results folder (default bench-results/)")
-    add("--quick", action="store_true", help="few short trials, into quick/")
+    add("--run", metavar="RUN", help=RUN_HELP)
+    add("--out", type=Path, help="write here instead of a run folder")
+    add("--quick", action="store_true", help="few short trials")
     add("--trials", type=int, help="HTTP trials per service (default 10)")
     add("--concurrency", type=int, default=64, help="connections (default 64)")
     add("--rate", type=float, help="open-loop offered rate (default: calibrated)")
@@ -68,10 +73,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     bench = bench_plan(args)
-    out = args.out or out_folder(args.quick, args.stores)
+    out = output(args)
     progress = Progress(estimate_s(bench))
     names = ", ".join(s.name for s in bench.services)
-    progress.say(f"benchmarking {names} into {out}/: about {progress.total_s / 60:.0f} min")
+    shown = runs.shown(out)
+    progress.say(f"benchmarking {names} into {shown}/: about {minutes(progress.total_s)}")
     same = same_in_process(bench.services) if "asgi" in bench.layers else {}
     if same:
         twins = ", ".join(f"{name} ({twin}'s)" for name, twin in same.items())
@@ -85,7 +91,8 @@ def run(args: argparse.Namespace) -> int:
         summary["environment"]["stores"] = {**redis_server.describe(), "variants": variants}
         summary["environment"]["packages"].update(files.versions(redis_server.PACKAGES))
     files.write_json(out / "summary.json", summary)
-    progress.say(f"done in {progress.elapsed_s() / 60:.1f} min: {out}/summary.json")
+    progress.say(f"done in {progress.elapsed_s() / 60:.1f} min: {shown}/summary.json")
+    progress.say(next_step(args, out))
     return verdict(summary.get("checks") or {}, args.strict)
 
 
@@ -99,9 +106,43 @@ def verdict(checks: dict, strict: bool) -> int:
     return 0
 
 
-def out_folder(quick: bool, stores: bool) -> Path:
-    base = DEFAULT_OUT / "quick" if quick else DEFAULT_OUT
-    return base / "stores" if stores else base
+def part(args: argparse.Namespace) -> str | None:
+    """The part of a run folder this run writes: ladder/, stores/, or the main files."""
+    return "ladder" if args.ladder else "stores" if args.stores else None
+
+
+def output(args: argparse.Namespace) -> Path:
+    """`--out`, else the run folder `--run` names (its ladder/ or stores/ for those runs)."""
+    if args.out:
+        return args.out
+    name = part(args)
+    folder = runs.start(args.run or (runs.LATEST if name else runs.NEW))
+    return folder / name if name else folder
+
+
+def next_step(args: argparse.Namespace, out: Path) -> str:
+    """How to compare what was just written."""
+    if args.out:
+        return f"compare its services: kvbench compare {runs.shown(out)}"
+    if name := part(args):
+        reference = runs.shown(runs.REFERENCE / name)
+        return f"compare it with the reference: kvbench compare {reference} {runs.shown(out)}"
+    latest = runs.shown(runs.runs_folder() / runs.LATEST)
+    return (
+        f"your run: {runs.shown(out)}/ ({latest} points to it)\n"
+        "compare it: make compare (its two services, then the run beside the committed reference)"
+    )
+
+
+def estimate(argv: list[str]) -> float:
+    """Seconds `kvbench bench ARGV` should take, as the command says when it starts."""
+    parser = argparse.ArgumentParser(prog="kvbench bench")
+    configure(parser)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit:  # argparse has printed why
+        raise KvbenchError(f"kvbench bench does not take {' '.join(argv)!r}") from None
+    return estimate_s(bench_plan(args))
 
 
 def bench_plan(args: argparse.Namespace) -> BenchPlan:

@@ -1,6 +1,8 @@
 """`kvbench compare`: benchstat for this project (medians, 95% intervals, Mann-Whitney U).
 
-Compare two services of one run (`--old unoptimized --new optimized [DIR]`), or the same
+With no RESULTS, your run (`--run`, default the latest in bench-results/runs/): its two
+services compared, then the run beside the committed reference, ratio by ratio. With
+RESULTS, two services of one run (`--old unoptimized --new optimized DIR`), or the same
 services across two runs (`BASE NEW`), where each side is a results folder, its
 summary.json, or a pyperf JSON file. `--fail-on-regression PCT` turns it into a gate.
 """
@@ -10,7 +12,9 @@ import sys
 from pathlib import Path
 
 from kvbench import KvbenchError
+from kvbench.report import carryover
 from kvbench.report.tables import FORMATS, HELP_EPILOG, Context, context_for, render
+from kvbench.results import runs
 from kvbench.results.compare import Comparison, compare_sets, regressions, relative_rows
 from kvbench.results.resultset import Metrics, ResultSet, read_results
 
@@ -18,7 +22,19 @@ from kvbench.results.resultset import Metrics, ResultSet, read_results
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
     parser.epilog = HELP_EPILOG
-    parser.add_argument("paths", nargs="*", metavar="RESULTS", help="default: bench-results")
+    parser.add_argument("paths", nargs="*", metavar="RESULTS", help="default: your run, see --run")
+    parser.add_argument(
+        "--run",
+        metavar="RUN",
+        help="with no RESULTS: which run of yours (latest, the default, or a run's name): its "
+        "services compared, then the run against the reference",
+    )
+    parser.add_argument(
+        "--reference",
+        type=Path,
+        default=runs.REFERENCE,
+        help="the committed reference run (default bench-results/)",
+    )
     parser.add_argument("--old", metavar="SERVICE", help="base service (default unoptimized)")
     parser.add_argument("--new", metavar="SERVICE", help="new service (default optimized)")
     parser.add_argument("--service", action="append", help="with two runs: compare only this")
@@ -43,6 +59,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     if not 0 < args.alpha < 1:
         raise KvbenchError(f"--alpha must be between 0 and 1, not {args.alpha}")
+    if not args.paths:
+        return your_run(args)
+    if args.run:
+        raise KvbenchError("give --run or RESULTS, not both")
     rows, labels, context = collect(args)
     if not rows:
         raise KvbenchError("nothing to compare: the selection left no metrics")
@@ -52,11 +72,33 @@ def run(args: argparse.Namespace) -> int:
     return gate(rows, args.fail_on_regression)
 
 
+def your_run(args: argparse.Namespace) -> int:
+    """A run of yours: its two services side by side, then beside the committed reference."""
+    if args.format != "text" or args.service or args.relative_to or args.fail_on_regression:
+        raise KvbenchError(
+            "--format, --service, --relative-to and --fail-on-regression need RESULTS: name "
+            "the folders, e.g. kvbench compare bench-results bench-results/runs/latest"
+        )
+    folder = runs.find(args.run or runs.LATEST, args.reference)
+    run, reference = read_results(folder), read_results(args.reference)
+    old, new = args.old or "unoptimized", args.new or "optimized"
+    old_metrics, new_metrics = (only(run.service(s), args.metric) for s in (old, new))
+    rows = compare_sets(old_metrics, new_metrics, args.alpha)
+    print(f"your run: {runs.shown(folder)}\n\n{old} vs {new} in your run")
+    print(render(rows, "text", (old, new)))
+    print(f"your run against the committed reference ({runs.shown(args.reference)})")
+    print(carryover.render(reference, run, old, new, args.metric), end="")
+    return 0
+
+
 def collect(args: argparse.Namespace) -> tuple[list[Comparison], tuple[str, str], Context]:
-    paths = args.paths or ["bench-results"]
+    paths = args.paths
     if len(paths) > 2:
         raise KvbenchError(f"expected one or two result sets, got {len(paths)}")
     sets = [read_results(p) for p in paths]
+    if len(sets) == 2:
+        for warning in carryover.differences(sets[0], sets[1], run_labels(paths)):
+            print(warning, file=sys.stderr)
     context = Context()
     if args.relative_to:
         return relative(args, sets), run_labels(paths), context

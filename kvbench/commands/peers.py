@@ -7,15 +7,15 @@ from kvbench import KvbenchError
 from kvbench.commands.bench import verdict
 from kvbench.measure import curves
 from kvbench.measure.peers import Settings, estimate_s, measure, rows
-from kvbench.measure.progress import Progress
-from kvbench.results import files
-
-DEFAULT_OUT = Path("bench-results/peers")
+from kvbench.measure.progress import Progress, minutes
+from kvbench.results import files, runs
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
     add = parser.add_argument
-    add("--out", type=Path, default=DEFAULT_OUT, help="results folder")
+    add("--run", metavar="RUN", help="the run folder under bench-results/runs/ that gets "
+        "peers/: latest (the default), new or a run's name")  # fmt: skip
+    add("--out", type=Path, help="write here instead of the run folder's peers/")
     add("--quick", action="store_true", help="1 trial, 0.5 s windows (a smoke run)")
     add("--trials", type=int, help="trials per row (default 10)")
     add("--curve-trials", type=int, help="trials per curve point (default 3)")
@@ -52,22 +52,26 @@ def _given(value: int | None, default: int) -> int:
 def run(args: argparse.Namespace) -> int:
     settings = settings_from(args)
     chosen, skipped = rows()
+    out = args.out or runs.start(args.run or runs.LATEST) / "peers"
     progress = Steps(estimate_s(settings, len(chosen)))
     progress.say(
         f"peers: {len(chosen)} rows x {settings.trials} trials, then "
         f"{', '.join(settings.curves.names) or 'no'} curves ({settings.curve_trials} trials "
-        f"a point) into {args.out}/: about {progress.total_s / 60:.0f} min"
+        f"a point) into {runs.shown(out)}/: about {minutes(progress.total_s)}"
     )
-    args.out.mkdir(parents=True, exist_ok=True)
+    out.mkdir(parents=True, exist_ok=True)
     try:
-        summary = measure(settings, chosen, skipped, args.out, progress)
+        summary = measure(settings, chosen, skipped, out, progress)
     except KvbenchError as exc:  # say which server and trial it was
         raise KvbenchError(f"{progress.last}: {exc}") from None
-    files.write_json(args.out / "summary.json", summary)
+    files.write_json(out / "summary.json", summary)
     from kvbench.report.peers import write_report  # matplotlib only once there is data
 
-    report = write_report(args.out, summary)
-    progress.say(f"done in {progress.elapsed_s() / 60:.1f} min: {args.out}/summary.json, {report}")
+    report = write_report(out, summary)
+    done = f"{runs.shown(out)}/summary.json, {runs.shown(report)}"
+    progress.say(f"done in {progress.elapsed_s() / 60:.1f} min: {done}")
+    reference = runs.shown(runs.REFERENCE / "peers")
+    progress.say(f"compare it with the reference: kvbench compare {reference} {runs.shown(out)}")
     return verdict(summary.get("checks") or {}, args.strict)
 
 

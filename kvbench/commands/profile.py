@@ -1,4 +1,7 @@
-"""`python -m kvbench profile`: CPU, blocking, line and allocation profiles of each service."""
+"""`kvbench profile`: CPU, blocking, line and allocation profiles of each service.
+
+Profiles go to the run folder's profiles/ (`kvbench.results.runs`), never into the reference.
+"""
 
 import argparse
 import sys
@@ -6,8 +9,9 @@ from pathlib import Path
 
 from kvbench import KvbenchError
 from kvbench.profiling import memray, pyspy, scalene
-from kvbench.profiling.artifacts import PROFILES_DIR, Artifact, shown
+from kvbench.profiling.artifacts import Artifact, shown
 from kvbench.profiling.index import run_meta, write_manifest, write_readme
+from kvbench.results import runs
 from kvbench.services import LADDER, Service, get_service
 
 DEFAULT_SERVICES = ("unoptimized", "optimized")
@@ -18,10 +22,10 @@ STEPS = ("cpu", "blocking", "lines", "allocs")
 LADDER_STEPS = ("cpu",)
 
 EPILOG = """\
-live profiling of a running service (one started by `python -m kvbench serve`; the
-uvicorn pid is "pid" in its /debug/vars):
-  python -m kvbench profile --pid PID --seconds 30   attach, write a flamegraph, print a dump
-  py-spy top --pid PID                                a live, top-like view of the same process
+live profiling of a running service (one started by `kvbench serve`; the uvicorn pid
+is "pid" in its /debug/vars):
+  kvbench profile --pid PID --seconds 30   attach, write a flamegraph, print a dump
+  py-spy top --pid PID                      a live, top-like view of the same process
 
 Attaching to a running process needs ptrace: run as root or with CAP_SYS_PTRACE, or set
 /proc/sys/kernel/yama/ptrace_scope to 0; on Kubernetes add the capability with
@@ -37,7 +41,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     default = " ".join(DEFAULT_SERVICES)
     add = parser.add_argument
     add("services", nargs="*", metavar="SERVICE", help=f"what to profile (default: {default})")
-    add("--out", type=Path, help=f"output directory (default {shown(PROFILES_DIR)})")
+    add("--run", metavar="RUN", help="the run folder under bench-results/runs/ that gets "
+        "profiles/: latest (the default), new or a run's name")  # fmt: skip
+    add("--out", type=Path, help="write here instead of the run folder's profiles/")
     add("--seconds", type=float, help=f"measured load per py-spy run (default {LOAD_SECONDS:g}); "
         f"with --pid, how long to record (default {LIVE_SECONDS})")  # fmt: skip
     add("--rate", type=int, default=100, help="py-spy samples per second (default %(default)s)")
@@ -73,7 +79,7 @@ def run(args: argparse.Namespace) -> int:
         args.only = args.only or list(LADDER_STEPS)
     else:
         services = [get_service(name) for name in args.services or DEFAULT_SERVICES]
-    out = args.out or PROFILES_DIR
+    out = args.out or runs.start(args.run or runs.LATEST) / "profiles"
     refused = [profile_service(service, out, args) for service in services]
     readme = write_readme(out)
     print(f"wrote {shown(readme)} and {', '.join(shown(out / s.name) for s in services)}")
@@ -109,8 +115,8 @@ def make(step: str, service: Service, out: Path, args: argparse.Namespace) -> li
 def live(args: argparse.Namespace) -> int:
     """Attach to a running process: print one dump, then record a flamegraph."""
     seconds = max(1, round(args.seconds or LIVE_SECONDS))  # py-spy takes whole seconds
-    out_dir = args.out or PROFILES_DIR / "live"
     print(pyspy.dump(args.pid), flush=True)
+    out_dir = args.out or runs.start(args.run or runs.LATEST) / "profiles" / "live"
     out_dir.mkdir(parents=True, exist_ok=True)
     note(f"recording pid {args.pid} for {seconds} s at {args.rate} Hz ...")
     out = out_dir / f"live-{args.pid}.pyspy.svg"

@@ -13,6 +13,7 @@
     profile unoptimized threads NAME        how many threads of that name the blocking view shows
     profile unoptimized idle                the share of the thread pool's samples spent waiting
     env run http.trials                     a setting the run recorded (dotted path)
+    estimate bench --trials 2               how long `kvbench bench --trials 2` says it takes
 
     stores redis-mget-1 redis_cmds_per_req  the shared-store comparison (`make bench-stores`)
 
@@ -20,10 +21,12 @@
 """
 
 from kvbench import KvbenchError
+from kvbench.commands import bench  # the command's own defaults make its estimate
 from kvbench.docgen import evidence, profiles
 from kvbench.docgen.formatting import change, interval, number, percent, quantity, ratio
 from kvbench.docgen.rungs import Ladder
 from kvbench.docgen.sources import NotMeasured, Sources
+from kvbench.measure.progress import minutes
 
 POOL = "AnyIO worker thread"
 
@@ -40,6 +43,8 @@ def value(spec: str, sources: Sources) -> str:
 def _value(words: list[str], sources: Sources) -> str:
     if words[:1] == ["profile"] and len(words) >= 3:
         return _profile(words[1], words[2], " ".join(words[3:]), sources)
+    if words[:2] == ["estimate", "bench"]:
+        return estimate(words[2:])
     if words[:1] == ["env"] and len(words) == 3:
         return setting(sources.environment(words[1]), words[2])
     if words[:2] == ["ladder", "largest-step"] and len(words) == 3:
@@ -73,6 +78,11 @@ def _profile(service: str, what: str, name: str, sources: Sources) -> str:
     if what == "idle" and found.get(POOL):
         return f"{number(found[POOL][2] / found[POOL][1] * 100, 2)}%"
     raise KvbenchError(f"unknown profile value {what!r}")
+
+
+def estimate(argv: list[str]) -> str:
+    """The time estimate of `kvbench bench ARGV`, said as the command says it when it starts."""
+    return minutes(bench.estimate(argv))
 
 
 def setting(env: dict, path: str) -> str:

@@ -1,9 +1,9 @@
 """What the load generator sends: pre-encoded GET requests and the exact answer each must get."""
 
 import functools
-import json
 from dataclasses import dataclass, field
 
+from kvbench.runtime.contract import PRELOAD_VALUE, answer_body
 from kvbench.runtime.net import url_host
 
 KEY_PROBES = 100_000  # at most this many distinct requests in a spread workload
@@ -40,9 +40,9 @@ def path_probe(
     return Probe(raw, status, body, content_type)
 
 
-def key_body(key: str, value: str = "test-value") -> bytes:
+def key_body(key: str, value: str = PRELOAD_VALUE) -> bytes:
     """The compact JSON pair every service answers for a stored key."""
-    return json.dumps({"key": key, "value": value}, separators=(",", ":")).encode()
+    return answer_body(key, value)
 
 
 def key_probe(host: str, port: int, key: str, value: str = "test-value") -> Probe:

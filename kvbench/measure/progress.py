@@ -28,3 +28,8 @@ class Progress:
         print(
             f"[{elapsed / 60:4.1f} min, ~{left / 60:.1f} left] {text}", file=self.stream, flush=True
         )
+
+
+def minutes(seconds: float) -> str:
+    """An estimate as the commands say it and the docs quote it: `7 min`."""
+    return f"{max(1, round(seconds / 60))} min"

@@ -4,6 +4,7 @@ Both services import this module so that the only difference between them is the
 optimization itself, never a rule of the contract.
 """
 
+import json
 import os
 from collections.abc import Awaitable, Callable, Collection, Mapping
 from urllib.parse import unquote_to_bytes
@@ -85,6 +86,13 @@ def _count_from_env(name: str, default: int) -> int:
 def preload_items() -> list[tuple[str, str]]:
     """The distinct keys key-0000 ... key-0999 (or more, see above), each with the same value."""
     return [(f"key-{i:04d}", PRELOAD_VALUE) for i in range(preload_count())]
+
+
+def answer_body(key: str, value: str) -> bytes:
+    """The body of a GET that found `key`: the compact JSON pair, UTF-8 (as JSONResponse
+    and orjson write it). The services build it their own way; checkers use this one."""
+    pair = {"key": key, "value": value}
+    return json.dumps(pair, ensure_ascii=False, separators=(",", ":")).encode()
 
 
 def parse_key(query_string: bytes) -> str:

@@ -4,6 +4,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import psutil
 import pyperf
@@ -13,6 +14,7 @@ from kvbench.commands.bench import verdict
 from kvbench.results.metrics import METRICS
 
 pytestmark = pytest.mark.slow
+ROOT = Path(__file__).resolve().parents[2]
 
 TINY = ["--trials", "2", "--warmup", "0.2", "--duration", "0.5", "--latency-window", "0.3"]
 
@@ -91,3 +93,57 @@ def test_bad_arguments_get_one_clear_line(tmp_path):
     assert done.returncode == 2 and "unknown service 'nginx'" in done.stderr
     done = bench("--stores", "--layers", "asgi,http", "--out", str(tmp_path))
     assert done.returncode == 2 and "--stores measures the HTTP layer only" in done.stderr
+
+
+def test_a_quick_run_writes_its_run_folder_and_nothing_else(tmp_path):
+    """In a copy of the checkout, `kvbench bench --quick` changes bench-results/runs/ only."""
+    checkout = tmp_path / "checkout"
+    ignore = shutil.ignore_patterns("__pycache__", "runs", "*.egg-info")
+    for name in ["kvbench", "unoptimized", "optimized", "ladder", "peers", "bench-results"]:
+        shutil.copytree(ROOT / name, checkout / name, ignore=ignore)
+    before, repository = tree(checkout), git_status()
+    done = bench("--quick", *TINY, cwd=checkout)  # `-m kvbench` imports the copy
+    assert done.returncode == 0, done.stderr
+    after = tree(checkout)
+    changed = {p for p in before.keys() | after.keys() if before.get(p) != after.get(p)}
+    run = (checkout / "bench-results" / "runs" / "latest").resolve()
+    assert changed and all((checkout / p).is_relative_to(run) for p in changed), changed
+    assert f"your run: {run.relative_to(checkout)}/" in done.stderr
+    assert "make compare" in done.stderr
+    assert git_status() == repository  # the real checkout is untouched
+    every_tool_can_read(run)
+
+
+def every_tool_can_read(run: Path) -> None:
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["schema"] == 2
+    assert set(summary["services"]) == {"unoptimized", "optimized"}
+    for metrics in summary["services"].values():
+        for name in ["http_tps", "server_open_cpu_us_per_req", "asgi_ns_per_op"]:
+            assert name in METRICS
+            assert metrics[name]["median"] > 0
+        assert metrics["http_tps"]["n"] == 2
+    env = summary["environment"]
+    assert env["http"]["offered_rate"] > 0
+    assert env["loadgen_ceiling"]["tps"] > 0
+    for name, path in summary["files"]["http"].items():
+        suite = pyperf.BenchmarkSuite.load(str(run / path))
+        assert "http_tps" in suite.get_benchmark_names(), name
+    assert (run / summary["files"]["latency"]["optimized"]).exists()
+    assert {"micro.json", "asgi.json"} <= {p.name for p in run.iterdir()}
+
+
+def tree(root: Path) -> dict[str, tuple[int, int]]:
+    """Every file under root but bytecode: size and modification time."""
+    return {
+        str(p.relative_to(root)): (p.stat().st_size, p.stat().st_mtime_ns)
+        for p in root.rglob("*")
+        if p.is_file() and "__pycache__" not in p.parts
+    }
+
+
+def git_status() -> str:
+    done = subprocess.run(
+        ["git", "status", "--porcelain", "--ignored"], cwd=ROOT, capture_output=True, text=True
+    )
+    return "\n".join(line for line in done.stdout.splitlines() if "__pycache__" not in line)

@@ -1,0 +1,76 @@
+"""The Makefile's knobs reach the commands, and each target writes where it says (`make -n`)."""
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+KNOBS = ("RUN", "TRIALS", "DURATION", "WARMUP", "LATENCY_WINDOW", "CONCURRENCY", "GATE_PCT")
+pytestmark = pytest.mark.skipif(not shutil.which("make"), reason="make is not installed")
+
+
+def dry_run(*argv: str) -> list[str]:
+    """The command lines `make` would run; the venv is taken as installed."""
+    # Under `make test TRIALS=...`: neither the outer make's flags nor its variables.
+    outer = {"MAKEFLAGS", "MFLAGS", "MAKELEVEL", *KNOBS}
+    env = {k: v for k, v in os.environ.items() if k not in outer}
+    done = subprocess.run(
+        ["make", "-n", "-o", ".venv/.installed", *argv],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=30, check=True,
+    )  # fmt: skip
+    joined = done.stdout.replace("\\\n", " ")  # continuation lines make one command
+    return [" ".join(line.split()) for line in joined.splitlines()]
+
+
+def test_a_short_run_of_the_real_thing_passes_every_setting():
+    argv = ["TRIALS=2", "DURATION=1.5", "WARMUP=0.5", "LATENCY_WINDOW=1", "CONCURRENCY=16"]
+    (line,) = dry_run("bench", *argv)
+    assert line == (
+        ".venv/bin/kvbench bench --trials 2 --duration 1.5 --warmup 0.5 --latency-window 1 "
+        "--concurrency 16"
+    )
+
+
+def test_the_defaults_are_the_commands_own():
+    assert dry_run("bench") == [".venv/bin/kvbench bench"]
+    assert dry_run("compare") == [".venv/bin/python scripts/compare.py"]
+    assert dry_run("profile") == [".venv/bin/kvbench profile unoptimized optimized"]
+    assert dry_run("bench-peers") == [".venv/bin/kvbench peers"]
+
+
+def test_run_picks_the_folder_for_every_target():
+    assert dry_run("bench", "RUN=mine") == [".venv/bin/kvbench bench --run mine"]
+    assert dry_run("compare", "RUN=mine") == [".venv/bin/python scripts/compare.py --run mine"]
+    assert dry_run("report", "RUN=mine") == [".venv/bin/kvbench report bench-results/runs/mine"]
+    assert dry_run("bench-ladder", "RUN=mine", "TRIALS=3") == [
+        ".venv/bin/kvbench bench --ladder --layers asgi,http --latency-window 0 --run mine "
+        "--trials 3"
+    ]
+    assert dry_run("bench-peers", "RUN=mine", "TRIALS=1") == [
+        ".venv/bin/kvbench peers --run mine --trials 1"
+    ]
+
+
+def test_promote_copies_the_latest_run_by_default_then_regenerates_the_docs():
+    assert dry_run("promote") == [
+        ".venv/bin/kvbench promote latest",
+        ".venv/bin/kvbench docs",
+    ]
+    assert dry_run("promote", "RUN=20261127T101500Z")[0].endswith("promote 20261127T101500Z")
+
+
+def test_the_gate_compares_its_own_run_with_the_reference():
+    bench, compare = dry_run("bench-check", "TRIALS=3")
+    assert bench == ".venv/bin/kvbench bench --trials 6 --trials 3"  # the last one wins
+    assert compare.endswith("bench-results bench-results/runs/latest")
+
+
+def test_nothing_but_promote_and_docs_writes_into_the_reference():
+    targets = ["bench", "bench-quick", "bench-ladder", "bench-peers", "profile", "report"]
+    for target in targets:
+        for line in dry_run(target):
+            assert "--out" not in line, line
+            assert "bench-results " not in f"{line} " or "runs/" in line, line
