@@ -127,6 +127,25 @@ bench-ladder: $(STAMP) ## measure every rung of the docs/04 ladder into the late
 bench-stores: $(STAMP) ## memory vs Redis vs Redis+MGET, 1 and 2 workers, into the latest run's stores/ (needs redis-server)
 	$(KVBENCH) bench --stores $(BENCH_ARGS)
 
+# The measurements behind single claims of the docs, each into a part of the latest run.
+.PHONY: bench-crosscheck bench-proxy bench-put bench-hostile
+# A part's folder in the run RUN names (latest by default), made if absent.
+PART_DIR = $$($(PY) -c 'from kvbench.results import runs; print(runs.start("$(or $(RUN),latest)"))')
+
+bench-crosscheck: $(STAMP) ## wrk and the built-in generator alternating on the same servers, into the latest run's crosscheck/ (needs wrk)
+	$(KVBENCH) bench --part crosscheck --layers http --loadgen both --latency-window 0 $(BENCH_ARGS)
+
+bench-proxy: $(STAMP) ## optimized with and without nginx in front, into the latest run's proxy/ (needs nginx)
+	$(KVBENCH) bench --part proxy --layers http --services optimized,optimized+nginx $(BENCH_ARGS)
+
+bench-put: $(STAMP) ## what a PUT and its body read cost in-process (pyperf), into the latest run's put/
+	@dir=$(PART_DIR)/put && mkdir -p $$dir && rm -f $$dir/put.json && \
+		PYTHONPATH=$(CURDIR) $(PY) -m kvbench.workers.put_bench --quiet --affinity 0 -o $$dir/put.json && \
+		echo "wrote $$dir/put.json"
+
+bench-hostile: $(STAMP) ## slow and oversized clients against each served configuration, into the latest run's hostile/
+	@dir=$(PART_DIR)/hostile && $(PY) -m kvbench.measure.hostile --out $$dir && echo "wrote $$dir/summary.json"
+
 # Compare, report and the regression gate (kvbench/results/compare.py, kvbench/report/bench.py).
 .PHONY: compare report bench-check promote
 # region gate-settings

@@ -66,6 +66,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="optimized on memory, Redis and Redis with MGET, 1 and 2 workers (HTTP only)",
     )
     add("--layers", help="any of micro,asgi,http (default all; http with --stores)")
+    add(
+        "--part",
+        choices=sorted(set(runs.PARTS) - {"ladder", "stores", "profiles", "peers", "hostile"}),
+        help="write into this part of the run folder (a cross-check or a variant run)",
+    )
     add("--warmup", type=float, help="unrecorded seconds before each window")
     add("--duration", type=float, help="closed-loop seconds per trial")
     add("--latency-window", type=float, help="open-loop seconds per trial (0 skips latency)")
@@ -107,12 +112,12 @@ def verdict(checks: dict, strict: bool) -> int:
 
 
 def part(args: argparse.Namespace) -> str | None:
-    """The part of a run folder this run writes: ladder/, stores/, or the main files."""
-    return "ladder" if args.ladder else "stores" if args.stores else None
+    """The part of a run folder this run writes: ladder/, stores/, --part's, or the main files."""
+    return "ladder" if args.ladder else "stores" if args.stores else args.part
 
 
 def output(args: argparse.Namespace) -> Path:
-    """`--out`, else the run folder `--run` names (its ladder/ or stores/ for those runs)."""
+    """`--out`, else the run folder `--run` names (the part's folder in it, for a part)."""
     if args.out:
         return args.out
     name = part(args)

@@ -8,6 +8,8 @@ from kvbench.docgen.formatting import number, quantity
 from kvbench.docgen.snippets import fence
 from kvbench.docgen.sources import Sources
 from kvbench.docgen.values import setting
+from kvbench.report.bench import cross_check_table
+from kvbench.report.hostile import table as hostile_table
 from kvbench.report.tables import context_for, render
 from kvbench.results.compare import compare_sets
 
@@ -119,3 +121,16 @@ def capacity(sources: Sources, words: list[str]) -> str:
             cost += f" ({number(stat.ci[0])} to {number(stat.ci[1])})"
         lines.append(f"| `{service}` | {cost} | {number(per_core)} | {cores} |")
     return "\n".join(lines)
+
+
+def cross_check(sources: Sources) -> str:
+    """`cross-check`: the optimized/unoptimized ratio by wrk and by the built-in generator."""
+    found = sources.results_set("crosscheck").summary.get("cross_check") or {}
+    if not found:
+        raise KvbenchError("the crosscheck run recorded no cross_check (run with --loadgen both)")
+    return cross_check_table(found)
+
+
+def hostile(sources: Sources) -> str:
+    """`hostile`: what each served configuration did with slow and oversized clients."""
+    return hostile_table(sources.part_json("hostile"))

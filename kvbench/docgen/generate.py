@@ -28,6 +28,8 @@ BLOCKS: dict[str, Block] = {
     "environment": lambda s, doc, words: tables.environment(s, words),
     "summary-entry": lambda s, doc, words: tables.summary_entry(s, words),
     "capacity": lambda s, doc, words: tables.capacity(s, words),
+    "cross-check": lambda s, doc, words: tables.cross_check(s),
+    "hostile": lambda s, doc, words: tables.hostile(s),
     "stores": lambda s, doc, words: stores.stores(s, words),
     "replicas": lambda s, doc, words: stores.replicas(s, words),
     "ladder": lambda s, doc, words: ladder.overview(s),

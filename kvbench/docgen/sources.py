@@ -15,9 +15,16 @@ PARTS = {
     "ladder": ("ladder/summary.json", "make bench-ladder", "Ladder"),
     "peers": ("peers/summary.json", "make bench-peers", "Peers"),
     "stores": ("stores/summary.json", "make bench-stores", "Stores"),
+    "crosscheck": ("crosscheck/summary.json", "make bench-crosscheck", "The wrk cross-check"),
+    "proxy": ("proxy/summary.json", "make bench-proxy", "nginx in front"),
+    "put": ("put/put.json", "make bench-put", "The cost of a PUT"),
+    "hostile": ("hostile/summary.json", "make bench-hostile", "Hostile clients"),
     "profiles": ("profiles/README.md", "make profile", "Profiles"),
     "ladder-profiles": ("profiles/README.md", "make profile-ladder", "Profiles of the rungs"),
 }
+
+# The parts read as result sets (services and metrics), by name in blocks and values.
+RESULT_SETS = ("ladder", "peers", "stores", "crosscheck", "proxy", "put")
 
 
 class NotMeasured(KvbenchError):
@@ -37,6 +44,7 @@ class Sources:
     def __init__(self, results: Path, root: Path) -> None:
         self.results = results
         self.root = root
+        self._sets: dict[str, ResultSet | None] = {}
 
     def require(self) -> None:
         """Fail early and plainly when the folder holds no summary.json at all."""
@@ -58,30 +66,29 @@ class Sources:
         self.require()
         return read_results(self.results)
 
-    @cached_property
-    def ladder(self) -> ResultSet | None:
-        return self._optional("ladder")
-
-    @cached_property
-    def peers(self) -> ResultSet | None:
-        return self._optional("peers")
-
-    @cached_property
-    def stores(self) -> ResultSet | None:
-        return self._optional("stores")
-
     def _optional(self, part: str) -> ResultSet | None:
         path = self.results / PARTS[part][0]
         return read_results(path) if path.is_file() else None
 
     def results_set(self, name: str) -> ResultSet:
-        """`run`, `ladder`, `peers` or `stores`; NotMeasured when that part was not committed."""
-        if name not in ("run", "ladder", "peers", "stores"):
-            raise KvbenchError(f"unknown result set {name!r}; one of run, ladder, peers, stores")
-        found = getattr(self, name)
+        """`run` or a part holding results (RESULT_SETS); NotMeasured when not committed."""
+        if name == "run":
+            return self.run
+        if name not in RESULT_SETS:
+            raise KvbenchError(f"unknown result set {name!r}; one of run, {', '.join(RESULT_SETS)}")
+        if name not in self._sets:
+            self._sets[name] = self._optional(name)
+        found = self._sets[name]
         if found is None:
             raise NotMeasured(name)
         return found
+
+    def part_json(self, name: str) -> dict:
+        """A part's JSON file as it is (one that is no result set, e.g. hostile/)."""
+        path = self.results / PARTS[name][0]
+        if not path.is_file():
+            raise NotMeasured(name)
+        return json.loads(path.read_text(encoding="utf-8"))
 
     def stat(self, set_name: str, service: str, metric: str) -> Summary:
         """One metric of one service in a result set; KvbenchError when it was not measured."""

@@ -1,8 +1,8 @@
 """Hostile-client probes: clients that never finish a request, or send far too much.
 
 Each probe opens raw loopback sockets against a running server and returns plain numbers.
-The hostile test suite (tests/hostile/) asserts on them; `python -m kvbench.measure.hostile`
-runs them against each served configuration and prints what it measured (docs/06).
+The hostile test suite (tests/hostile/) asserts on them; `make bench-hostile` runs them
+against each served configuration and keeps what it measured (docs/06 quotes it).
 """
 
 import select
@@ -12,7 +12,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 # A request line and one header, then nothing: the blank line that ends the head never comes.
@@ -167,53 +167,55 @@ def _readable(sock: socket.socket) -> bool:
     return bool(select.select([sock], [], [], 0)[0])
 
 
-# `python -m kvbench.measure.hostile`: every probe against each served configuration, as a table.
+# `kvbench hostile`: every probe against each served configuration, into a results part.
 PROBES = {"slow head": SLOW_HEAD, "slow body": SLOW_BODY, "idle": b""}
 CONFIGURATIONS = ("unoptimized", "optimized", "granian", "optimized+nginx")
+BIG_CLIENTS = 4
 
 
-def configuration(name: str):
-    """A service by name; `granian` is the optimized app on granian, as `kvbench peers` runs it."""
-    from kvbench.services import PEERS, get_service
-
-    rows = {row.service.name: row.service for row in PEERS}
-    return rows[name] if name == "granian" else get_service(name)
-
-
-def measure(name: str, connections: int, wait_s: float, big: int, log: Path) -> list[str]:
-    """One table row: each probe on a fresh server, then the big-body probe."""
+def measure(name: str, connections: int, wait_s: float, big: int, log: Path) -> dict:
+    """Each probe on a fresh server of the configuration, then the big-body probe."""
     from kvbench.processes import running_server
+    from kvbench.services import get_service
 
-    cells = [f"`{name}`"]
-    for first in PROBES.values():
-        with running_server(configuration(name), log_path=log) as server:
+    service = get_service(name)
+    found: dict = {"name": name, "probes": {}}
+    for probe, first in PROBES.items():
+        with running_server(service, log_path=log) as server:
             held = hold(server.host, server.port, connections, wait_s, first)
-        get = f"{held.get_status} in {held.get_ms:.1f} ms" if held.get_status else "none in 5 s"
-        cells += [f"{held.still_open:,} of {held.opened:,}", get]
-    with running_server(configuration(name), log_path=log) as server:
+        found["probes"][probe] = asdict(held)
+    with running_server(service, log_path=log) as server:
         before = server.debug_vars()["peak_rss_bytes"]
-        statuses = {r.status or 0 for r in big_bodies(server.host, server.port, 4, big)}
+        answers = big_bodies(server.host, server.port, BIG_CLIENTS, big)
         after = server.debug_vars()["peak_rss_bytes"]
-    cells.append(f"{sorted(statuses)}: {before / 1e6:.0f} -> {after / 1e6:.0f} MB")
-    return cells
+    statuses = sorted({answer.status or 0 for answer in answers})
+    found["big_bodies"] = {"statuses": statuses, "peak_rss_before": before, "peak_rss": after}
+    return found
 
 
 def main(argv: list[str] | None = None) -> int:
     import argparse
+    import json
+
+    from kvbench.report.hostile import table
 
     parser = argparse.ArgumentParser(prog="python -m kvbench.measure.hostile", description=__doc__)
     parser.add_argument("--services", default=",".join(CONFIGURATIONS), help="comma-separated")
     parser.add_argument("--connections", type=int, default=3000, help="held per probe")
     parser.add_argument("--wait", type=float, default=12.0, help="seconds before counting")
     parser.add_argument("--big-mb", type=int, default=256, help="size of each of 4 PUTs")
+    parser.add_argument("--out", type=Path, help="write summary.json into this folder too")
     args = parser.parse_args(argv)
-    heads = [f"{probe}: still open after {args.wait:g} s | GET meanwhile" for probe in PROBES]
-    print(f"| configuration | {' | '.join(heads)} | 4 x {args.big_mb} MB PUTs: peak RSS |")
-    print("| --- " * (2 + 2 * len(PROBES)) + "|")
+    settings = {"connections": args.connections, "wait_s": args.wait, "big_mb": args.big_mb}
+    summary: dict = {"settings": {**settings, "big_clients": BIG_CLIENTS}, "configurations": []}
     with tempfile.TemporaryDirectory() as tmp:  # the servers' logs, out of the table's way
         for name in args.services.split(","):
-            row = measure(name, args.connections, args.wait, args.big_mb << 20, Path(tmp) / "log")
-            print("| " + " | ".join(row) + " |", flush=True)
+            found = measure(name, args.connections, args.wait, args.big_mb << 20, Path(tmp) / "log")
+            summary["configurations"].append(found)
+    if args.out:
+        args.out.mkdir(parents=True, exist_ok=True)
+        (args.out / "summary.json").write_text(json.dumps(summary, indent=1) + "\n")
+    print(table(summary), flush=True)
     return 0
 
 

@@ -242,11 +242,12 @@ def _results(run: ResultSet) -> str:
 
 
 def _cross_check(found: dict) -> str:
+    return "## Cross-check with wrk\n\n" + cross_check_table(found) if found else ""
+
+
+def cross_check_table(found: dict) -> str:
     """`--loadgen both`: the ratio to the base by wrk and by the built-in generator."""
-    if not found:
-        return ""
-    lines = ["## Cross-check with wrk\n",
-             "Each trial measured the same server with the built-in generator and with "
+    lines = ["Each trial measured the same server with the built-in generator and with "
              "`wrk -t1`, one closed window each, their order alternating by round; both ratios "
              "are medians of per-round ratios to the base service.\n",
              "| service | vs | built-in ratio | wrk ratio | wrk / built-in | within 10% |",

@@ -4,8 +4,9 @@
     bench-results/runs/<UTC time>/   one run of yours, laid out like the reference (git-ignored)
     bench-results/runs/latest        a symlink to the run written last
 
-A run holds the main files at its top (`kvbench bench`) and `ladder/`, `peers/` and
-`profiles/` when those commands wrote into it. `promote` makes a run the reference.
+A run holds the main files at its top (`kvbench bench`) and a folder for each part
+another command wrote into it (`ladder/`, `peers/`, `profiles/` and the rest of PARTS).
+`promote` makes a run the reference.
 """
 
 import datetime
@@ -23,6 +24,10 @@ PARTS = {
     "ladder": "summary.json",
     "peers": "summary.json",
     "stores": "summary.json",
+    "crosscheck": "summary.json",  # the built-in generator and wrk, alternating
+    "proxy": "summary.json",  # optimized with and without nginx in front
+    "put": "put.json",  # what a PUT and its body read cost, in-process (pyperf)
+    "hostile": "summary.json",  # slow and big clients against each configuration
     "profiles": "README.md",
 }
 # Made from a run's data by the reports (and `live/` by attaching to a process): promotion

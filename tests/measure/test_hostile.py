@@ -1,12 +1,13 @@
 """The hostile-client probes and their command, run with tiny settings."""
 
+import json
 import subprocess
 import sys
 
 import pytest
 
 from kvbench.measure import hostile
-from kvbench.processes import PROJECT_ROOT, running_server
+from kvbench.processes import PROJECT_ROOT, child_env, running_server
 from kvbench.services import SERVICES
 
 
@@ -25,11 +26,16 @@ def test_probes_against_a_real_server():
 
 
 @pytest.mark.slow
-def test_the_command_prints_one_row_per_configuration():
+def test_the_command_keeps_one_row_per_configuration(tmp_path):
     command = [sys.executable, "-m", "kvbench.measure.hostile", "--services", "optimized"]
-    command += ["--connections", "10", "--wait", "0.2", "--big-mb", "1"]
-    done = subprocess.run(command, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120)
+    command += ["--connections", "10", "--wait", "0.2", "--big-mb", "1", "--out", str(tmp_path)]
+    done = subprocess.run(
+        command, cwd=PROJECT_ROOT, env=child_env(), capture_output=True, text=True, timeout=120
+    )
     assert done.returncode == 0, done.stderr
-    rows = done.stdout.splitlines()
+    (found,) = json.loads((tmp_path / "summary.json").read_text())["configurations"]
+    assert found["name"] == "optimized" and found["big_bodies"]["statuses"] == [413]
+    assert found["probes"]["slow head"]["opened"] == 10
+    rows = done.stdout.splitlines()  # the same table the docs show
     assert len(rows) == 3 and rows[2].startswith("| `optimized` | 10 of 10 | 200 in ")
-    assert rows[2].endswith("MB |") and "[413]" in rows[2]
+    assert rows[2].endswith("MB |") and "413;" in rows[2]
