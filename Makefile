@@ -83,14 +83,14 @@ profile-ladder: $(STAMP) ## py-spy CPU views (flamegraph, speedscope) of every l
 	$(PY) -m kvbench profile --ladder
 
 .PHONY: bench bench-quick bench-ladder
-bench: $(STAMP) ## the main job: benchmark both services into bench-results/ (about 7 min)
+bench: $(STAMP) ## the main job: benchmark both services into bench-results/ (about 8 min)
 	$(PY) -m kvbench bench
 
 bench-quick: $(STAMP) ## a short benchmark (under 2 min) into bench-results/quick/
 	$(PY) -m kvbench bench --quick
 
-bench-ladder: $(STAMP) ## measure every rung of the docs/04 ladder into bench-results/ladder/ (about 18 min)
-	$(PY) -m kvbench bench --ladder --layers asgi,http --latency-window 0 --out bench-results/ladder
+bench-ladder: $(STAMP) ## measure every rung of the docs/04 ladder into bench-results/ladder/ (about 22 min)
+	$(PY) -m kvbench bench --ladder --layers asgi,instructions,http --latency-window 0 --out bench-results/ladder
 
 # Compare, report and the regression gate (kvbench/results/compare.py, kvbench/report/bench.py).
 .PHONY: compare report bench-check

@@ -1,4 +1,4 @@
-"""`kvbench bench`: micro, in-process ASGI and HTTP layers, written to one results folder.
+"""`kvbench bench`: micro, in-process ASGI, instructions and HTTP layers, into one results folder.
 
 The HTTP layer pins each server to one CPU and this process, the load generator, to
 another; services alternate trial by trial; every response is checked.
@@ -41,7 +41,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="closed-loop load from the built-in generator or, as a cross-check, wrk",
     )
     add("--ladder", action="store_true", help="every rung of docs/04's ladder")
-    add("--layers", default=",".join(LAYERS), help="any of micro,asgi,http")
+    add("--layers", default=",".join(LAYERS), help=f"any of {','.join(LAYERS)}")
     add("--warmup", type=float, help="unrecorded seconds before each window")
     add("--duration", type=float, help="closed-loop seconds per trial")
     add("--latency-window", type=float, help="open-loop seconds per trial (0 skips latency)")
@@ -53,7 +53,8 @@ def run(args: argparse.Namespace) -> int:
     progress = Progress(estimate_s(bench))
     names = ", ".join(s.name for s in bench.services)
     progress.say(f"benchmarking {names} into {out}/: about {progress.total_s / 60:.0f} min")
-    same = same_in_process(bench.services) if "asgi" in bench.layers else {}
+    in_process = bench.layers & {"asgi", "instructions"}
+    same = same_in_process(bench.services) if in_process else {}
     if same:
         twins = ", ".join(f"{name} ({twin}'s)" for name, twin in same.items())
         progress.say(f"in-process, the same code is measured once: not again for {twins}")

@@ -7,6 +7,13 @@
       "environment": {"cpu_model": ..., "cores": ..., "python": ..., "packages": {...},
                       "date": ..., "pinning": ..., "loadgen_ceiling": {"tps": ...},
                       "pyperf_args": [...], "allocations": ...,
+                      "instructions": {"method": ..., "valgrind": ..., "requests": ...,
+                                       "warmup": ..., "repeats": ..., "hash_seed": ...,
+                                       "services": {NAME: {"spread_pct": ...,
+                                                           "fixed_cost_spread": ...,
+                                                           "totals": [[...]],
+                                                           "hits_checked": ...}}}
+                                      (or {"skipped": why}),
                       "http": {"trials": ..., "interleaved": true, "concurrency": ...,
                                "offered_rate": ..., "loadgen": ..., "commands": {...}}},
       "services": {
@@ -53,6 +60,9 @@ METRICS = {
         Metric("asgi_ns_per_op", "ns/op", "lower", "in-process ASGI request"),
         Metric("asgi_allocs_per_op", "allocs/op", "lower", "allocations per request"),
         Metric("asgi_bytes_per_op", "B/op", "lower", "bytes allocated per request"),
+        Metric(
+            "asgi_instructions_per_op", "instr/op", "lower", "instructions per request (valgrind)"
+        ),
         Metric("micro_store_get_ns_per_op", "ns/op", "lower", "store get + stats"),
         Metric("micro_encode_ns_per_op", "ns/op", "lower", "response body encoding"),
     ]
