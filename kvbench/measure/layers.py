@@ -82,6 +82,10 @@ class Layers:
         for service, counts in suites.allocations(services, quick).items():
             self.samples[service]["asgi_allocs_per_op"] = counts["allocs_per_op"]
             self.samples[service]["asgi_bytes_per_op"] = counts["bytes_per_op"]
+        self.progress.step("what requests leave for the GC (gc module)")
+        for service, found in suites.gc_work(services).items():
+            for name, value in found.items():
+                self.samples[service][name] = [value]
         env = self.summary["environment"]
         env["pyperf_args"] = suites.pyperf_args(quick)
         env["pyperf_rounds"] = suites.rounds(quick)

@@ -63,6 +63,13 @@ METRICS = {
         Metric(
             "asgi_instructions_per_op", "instr/op", "lower", "instructions per request (valgrind)"
         ),
+        Metric(
+            "gc_survivors_per_op", "objects/op", "lower", "tracked objects left alive per request"
+        ),
+        Metric("gc_cycles_per_op", "objects/op", "lower", "objects only the GC frees, per request"),
+        Metric(
+            "gc_collections_per_kreq", "per 1k req", "lower", "GC collections with 64 in flight"
+        ),
         Metric("micro_store_get_ns_per_op", "ns/op", "lower", "store get + stats"),
         Metric("micro_encode_ns_per_op", "ns/op", "lower", "response body encoding"),
     ]
