@@ -109,10 +109,20 @@ def test_counted_processes_differ_only_in_n(tmp_path, monkeypatch):
     tool = fake_valgrind(tmp_path)
     measure(tool, f"{COUNTED}:app", requests=1000, repeats=1)
     small, large = (json.loads((tmp_path / f"{n:09d}.json").read_text()) for n in (1000, 2000))
-    assert small["env"] == large["env"] == instructions.fixed_env()
+    assert small["env"] == large["env"]
+    assert set(small["env"]) == set(instructions.fixed_env(tmp_path))
     assert "HOME" not in small["env"] and "VALGRIND_OPTS" not in small["env"]
+    assert small["env"]["PYTHONDONTWRITEBYTECODE"] == "1"
     assert small["cwd"] == large["cwd"] == "/"
     assert [len(a) for a in small["argv"]] == [len(a) for a in large["argv"]]
+
+
+@pytest.mark.slow
+def test_an_app_that_answers_wrong_fails_before_valgrind_runs(tmp_path):
+    tool = fake_valgrind(tmp_path)
+    with pytest.raises(KvbenchError, match="wrong answer"):
+        measure(tool, "tests.apps.erroring:app", requests=10, repeats=1)
+    assert not list(tmp_path.glob("*.json"))  # the fake valgrind never ran
 
 
 @pytest.mark.slow
