@@ -122,7 +122,7 @@ bench-quick: $(STAMP) ## a smoke run: few trials with short windows, into a new 
 	$(KVBENCH) bench --quick $(BENCH_ARGS)
 
 bench-ladder: $(STAMP) ## measure every rung of the docs/04 ladder into the latest run's ladder/
-	$(KVBENCH) bench --ladder --layers asgi,http --latency-window 0 $(BENCH_ARGS)
+	$(KVBENCH) bench --ladder --layers asgi,instructions,http --latency-window 0 $(BENCH_ARGS)
 
 bench-stores: $(STAMP) ## memory vs Redis vs Redis+MGET, 1 and 2 workers, into the latest run's stores/ (needs redis-server)
 	$(KVBENCH) bench --stores $(BENCH_ARGS)
@@ -160,7 +160,7 @@ GATE_PCT ?= 10
 # trial length, which --quick shortens, and open-loop latencies, open-loop CPU per request
 # and the achieved rate depend on the offered rate each run calibrates for itself; none of
 # them compare across the runs. (Closed-loop CPU per request was 1/throughput: not gated.)
-GATE_METRICS ?= http_tps asgi_ns_per_op asgi_allocs_per_op \
+GATE_METRICS ?= asgi_instructions_per_op http_tps asgi_ns_per_op asgi_allocs_per_op \
 	asgi_bytes_per_op micro_store_get_ns_per_op micro_encode_ns_per_op
 # endregion gate-settings
 

@@ -45,10 +45,9 @@ def test_run_picks_the_folder_for_every_target():
     assert dry_run("bench", "RUN=mine") == [".venv/bin/kvbench bench --run mine"]
     assert dry_run("compare", "RUN=mine") == [".venv/bin/python scripts/compare.py --run mine"]
     assert dry_run("report", "RUN=mine") == [".venv/bin/kvbench report bench-results/runs/mine"]
-    assert dry_run("bench-ladder", "RUN=mine", "TRIALS=3") == [
-        ".venv/bin/kvbench bench --ladder --layers asgi,http --latency-window 0 --run mine "
-        "--trials 3"
-    ]
+    (ladder,) = dry_run("bench-ladder", "RUN=mine", "TRIALS=3")
+    assert ladder.startswith(".venv/bin/kvbench bench --ladder ")
+    assert ladder.endswith(" --run mine --trials 3")
     assert dry_run("bench-peers", "RUN=mine", "TRIALS=1") == [
         ".venv/bin/kvbench peers --run mine --trials 1"
     ]

@@ -1,4 +1,4 @@
-"""`kvbench bench`: micro, in-process ASGI and HTTP layers, written to one results folder.
+"""`kvbench bench`: micro, in-process ASGI, instructions and HTTP layers, into one results folder.
 
 The HTTP layer pins each server to one CPU and this process, the load generator, to
 another; services run back to back in each round, in ABBA order; every answer is checked
@@ -65,7 +65,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="optimized on memory, Redis and Redis with MGET, 1 and 2 workers (HTTP only)",
     )
-    add("--layers", help="any of micro,asgi,http (default all; http with --stores)")
+    add("--layers", help=f"any of {','.join(LAYERS)} (default all; http with --stores)")
     add(
         "--part",
         choices=sorted(set(runs.PARTS) - {"ladder", "stores", "profiles", "peers", "hostile"}),
@@ -83,7 +83,8 @@ def run(args: argparse.Namespace) -> int:
     names = ", ".join(s.name for s in bench.services)
     shown = runs.shown(out)
     progress.say(f"benchmarking {names} into {shown}/: about {minutes(progress.total_s)}")
-    same = same_in_process(bench.services) if "asgi" in bench.layers else {}
+    in_process = bench.layers & {"asgi", "instructions"}
+    same = same_in_process(bench.services) if in_process else {}
     if same:
         twins = ", ".join(f"{name} ({twin}'s)" for name, twin in same.items())
         progress.say(f"in-process, the same code is measured once: not again for {twins}")

@@ -116,8 +116,8 @@ def versus(row: Comparison) -> str:
     if row.warnings:
         return f"? ({n}, too few trials to test)"
     if row.verdict == "same":
-        return f"~ (p={row.p:.3f}, {n})"
-    return f"{percent(row.delta_pct or 0.0)} (p={row.p:.3f}, {n})"
+        return f"~ ({row.evidence}, {n})"
+    return f"{percent(row.delta_pct or 0.0)} ({row.evidence}, {n})"
 
 
 class Ladder:
@@ -361,8 +361,8 @@ def _said(row: Comparison, name: str) -> str:
     if row.warnings:
         return f"{what} not tested (too few trials)"
     if row.verdict == "same":
-        return f"no measurable change in {what} (p={row.p:.2f})"
-    return f"{what} {percent(row.delta_pct or 0.0)}, {row.verdict} (p={row.p:.3f})"
+        return f"no measurable change in {what} ({row.evidence})"
+    return f"{what} {percent(row.delta_pct or 0.0)}, {row.verdict} ({row.evidence})"
 
 
 def _title(name: str) -> str:

@@ -1,13 +1,14 @@
-"""The three layers of `kvbench bench` (micro, in-process ASGI, HTTP) into one summary.
+"""The layers of `kvbench bench` (micro, in-process ASGI, instructions, HTTP) into one summary.
 
-Micro and ASGI run as pyperf suites in child processes pinned to the server's CPU; the
-HTTP layer is one campaign (`kvbench.measure.campaign`).
+Micro and ASGI run as pyperf suites in child processes pinned to the server's CPU;
+instructions are counted by valgrind (`kvbench.measure.instructions`); the HTTP layer is
+one campaign (`kvbench.measure.campaign`).
 """
 
 from dataclasses import dataclass
 from pathlib import Path
 
-from kvbench.measure import suites
+from kvbench.measure import instructions, suites
 from kvbench.measure.campaign import Campaign, run_campaign
 from kvbench.measure.pinning import SERVER_CPU
 from kvbench.measure.progress import Progress
@@ -16,7 +17,7 @@ from kvbench.results import files
 from kvbench.results.summary import summaries
 from kvbench.services import Service
 
-LAYERS = ("micro", "asgi", "http")
+LAYERS = ("micro", "asgi", "instructions", "http")
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,7 @@ def estimate_s(bench: BenchPlan) -> float:
         total += (start_and_warm + 2) * services * bool(plan.latency_s)  # calibration
     total += (20 if bench.quick else 60) * ("micro" in bench.layers)
     total += (30 if bench.quick else 80) * ("asgi" in bench.layers)
+    total += instructions.estimate_s(bench.services) * ("instructions" in bench.layers)
     return total
 
 
@@ -89,10 +91,27 @@ class Layers:
         for service, counts in suites.allocations(services, quick).items():
             self.samples[service]["asgi_allocs_per_op"] = counts["allocs_per_op"]
             self.samples[service]["asgi_bytes_per_op"] = counts["bytes_per_op"]
+        self.progress.step("what requests leave for the GC (gc module)")
+        for service, found in suites.gc_work(services).items():
+            for name, value in found.items():
+                self.samples[service][name] = [value]
         env = self.summary["environment"]
         env["pyperf_args"] = suites.pyperf_args(quick)
         env["pyperf_rounds"] = suites.rounds(quick)
         env["allocations"] = suites.ALLOCATION_METHOD
+
+    def instructions(self) -> None:
+        env = self.summary["environment"]
+        tool = instructions.valgrind()
+        if tool is None:  # the rest of the run goes on; the summary says why this layer is absent
+            self.progress.say(f"instructions layer skipped: {instructions.INSTALL_HINT}")
+            env["instructions"] = {"skipped": instructions.INSTALL_HINT}
+            return
+        self.progress.step("instructions per request (valgrind)")
+        results = instructions.measure_services(tool, self.bench.services)
+        for service, result in results.items():
+            self.samples[service]["asgi_instructions_per_op"] = result.values
+        env["instructions"] = instructions.environment(tool, results)
 
     def http(self) -> None:
         bench = self.bench

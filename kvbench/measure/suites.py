@@ -1,4 +1,4 @@
-"""The in-process layers: pyperf's micro and ASGI suites and the exact allocation counts.
+"""The in-process layers: pyperf's micro and ASGI suites, exact allocation and GC counts.
 
 Each runs as a subprocess (pyperf spawns its own workers and wants a process of its own)
 and leaves a file in the results folder; these functions turn the files into samples.
@@ -88,6 +88,16 @@ def allocations(services: list[Service], quick: bool) -> dict[str, dict[str, lis
     done = subprocess.run(command, capture_output=True, text=True, env=child_env())
     if done.returncode != 0:
         raise KvbenchError(f"allocation count failed:\n{done.stderr.strip()[-2000:]}")
+    return json.loads(done.stdout)
+
+
+def gc_work(services: list[Service]) -> dict[str, dict[str, float]]:
+    """Per service: GC survivors and cyclic garbage per request, collections per 1k requests."""
+    command = [sys.executable, "-m", "kvbench.workers.gcwork"]
+    command += [f"--app={s.name}={s.app}" for s in in_process_services(services)]
+    done = subprocess.run(command, capture_output=True, text=True, env=child_env())
+    if done.returncode != 0:
+        raise KvbenchError(f"GC count failed:\n{done.stderr.strip()[-2000:]}")
     return json.loads(done.stdout)
 
 

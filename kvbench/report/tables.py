@@ -123,7 +123,7 @@ def _delta(r: Comparison, notes: list[str]) -> str:
         return r.note
     n = f"n={r.old.n}" if r.old.n == r.new.n else f"n={r.old.n}+{r.new.n}"
     marks = "".join(f" {_mark(w, notes)}" for w in (*r.warnings, r.basis) if w)
-    test = f"(p={r.p:.3f} {n})"
+    test = f"({r.evidence} {n})"
     if r.verdict == "same":
         return f"~ {test}{marks}"
     change = "from 0" if r.from_zero else f"{r.delta_pct:+.2f}%"

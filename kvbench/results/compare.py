@@ -22,6 +22,7 @@ from kvbench.results.summary import Summary
 ARTICLE_METRICS = (
     "http_tps",
     "asgi_ns_per_op",
+    "asgi_instructions_per_op",
     "asgi_allocs_per_op",
     "asgi_bytes_per_op",
     "http_p99_ms",
@@ -48,6 +49,12 @@ class Comparison:
     note: str = ""
     warnings: tuple[str, ...] = ()  # footnotes the tables print, as benchstat's
     basis: str = ""  # how a relative row was tested: PAIRED or BOOTSTRAP
+    exact: bool = False  # an exact count, judged against its repeats' spread, not tested
+
+    @property
+    def evidence(self) -> str:
+        """What the verdict rests on, as the tables print it: `p=0.003`, or `exact`."""
+        return "exact" if self.exact else f"p={self.p:.3f}"
 
     @property
     def from_zero(self) -> bool:
@@ -83,14 +90,40 @@ def compare_samples(
     return row
 
 
+# Between two states of the code, an exact count also moves with the memory layout (about
+# 0.3% measured for instructions): a smaller change is not called a change.
+EXACT_FLOOR_PCT = 0.5
+EXACT = (
+    f"exact count: a change counts when it exceeds the spread of either side's repeats "
+    f"and {EXACT_FLOOR_PCT:g}%"
+)
+
+
 def _judge(row: Comparison, old: Summary, new: Summary, alpha: float) -> None:
     """benchstat's rules: `~` when p > alpha, warned when the sizes could never reach alpha."""
+    if metric(row.metric).exact:
+        _judge_exact(row, old, new)
+        return
     row.p = mann_whitney(old.values, new.values)
     need = samples_to_detect(alpha)
     if row.p > alpha and old.n < need and new.n < need:
         row.warnings = (f"need >= {need} values on each side to detect a difference "
                         f"at alpha {alpha:g}",)  # fmt: skip
     _verdict(row, old.median, new.median, alpha)
+
+
+def _judge_exact(row: Comparison, old: Summary, new: Summary) -> None:
+    """A count that repeats exactly: a change is real when it passes both sides' spread."""
+    spread = max(_range_pct(old), _range_pct(new), EXACT_FLOOR_PCT)
+    change = abs(new.median - old.median) / abs(old.median) * 100 if old.median else 100.0
+    row.exact = True
+    row.basis = EXACT  # printed as a footnote, as the paired basis is
+    row.p = 0.0 if change > spread else 1.0  # not a test: the rule above, as _verdict reads it
+    _verdict(row, old.median, new.median, 0.5)
+
+
+def _range_pct(side: Summary) -> float:
+    return (max(side.values) - min(side.values)) / abs(side.median) * 100 if side.median else 0.0
 
 
 def _verdict(row: Comparison, old: float, new: float, alpha: float) -> None:

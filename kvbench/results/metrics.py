@@ -7,6 +7,13 @@
       "environment": {"cpu_model": ..., "cores": ..., "python": ..., "packages": {...},
                       "date": ..., "pinning": ..., "loadgen_ceiling": {"tps": ..., ...},
                       "pyperf_args": [...], "allocations": ...,
+                      "instructions": {"method": ..., "valgrind": ..., "requests": ...,
+                                       "warmup": ..., "repeats": ..., "hash_seed": ...,
+                                       "services": {NAME: {"spread_pct": ...,
+                                                           "fixed_cost_spread": ...,
+                                                           "totals": [[...]],
+                                                           "hits_checked": ...}}}
+                                      (or {"skipped": why}),
                       "http": {"trials": ..., "order": ..., "concurrency": ...,
                                "offered_rate": ..., "loadgen": ..., "commands": {...}}},
       "services": {    # every metric of every service alike, one value per trial
@@ -44,6 +51,9 @@ class Metric:
     better: Better
     title: str
     diagnostic: bool = False  # says how the run went (saturation, generator load), not a result
+    # An exact count (instructions under valgrind): repeats agree to a fraction of a percent,
+    # so a change is judged against their spread, not by a rank test on three values.
+    exact: bool = False
 
 
 METRICS = {
@@ -95,6 +105,20 @@ METRICS = {
         Metric("asgi_ns_per_op", "ns/op", "lower", "in-process ASGI request"),
         Metric("asgi_allocs_per_op", "allocs/op", "lower", "allocations per request"),
         Metric("asgi_bytes_per_op", "B/op", "lower", "bytes allocated per request"),
+        Metric(
+            "asgi_instructions_per_op",
+            "instr/op",
+            "lower",
+            "instructions per request (valgrind)",
+            exact=True,
+        ),
+        Metric(
+            "gc_survivors_per_op", "objects/op", "lower", "tracked objects left alive per request"
+        ),
+        Metric("gc_cycles_per_op", "objects/op", "lower", "objects only the GC frees, per request"),
+        Metric(
+            "gc_collections_per_kreq", "per 1k req", "lower", "GC collections with 64 in flight"
+        ),
         Metric("micro_store_get_ns_per_op", "ns/op", "lower", "store get + stats"),
         Metric("micro_encode_ns_per_op", "ns/op", "lower", "response body encoding"),
     ]

@@ -99,3 +99,20 @@ def test_instructions_get_their_own_share_column_when_the_run_has_them(sources, 
     assert text.splitlines()[0].endswith("| share of the instructions saved |")
     assert row(text, "httptools")[-1] == "same code"
     assert row(text, "async")[-1].startswith("79%")  # 100 -> 23 of the 97 µs saved in-process
+
+
+def test_instructions_as_the_valgrind_layer_records_them_render(sources, tmp_path):
+    # Three repeats per piece of in-process code, equal to the instruction but for the
+    # naive app's thread pool: what `kvbench bench --layers instructions` writes.
+    path = tmp_path / "ladder" / "summary.json"
+    summary = json.loads(path.read_text())
+    for metrics in summary["services"].values():
+        if "asgi_ns_per_op" in metrics:
+            count = round(metrics["asgi_ns_per_op"]["median"] * 3)
+            metrics["asgi_instructions_per_op"] = {"values": [count, count, count + 700]}
+    path.write_text(json.dumps(summary))
+    text = rungs.overview(Sources(tmp_path, tmp_path))
+    assert row(text, "async")[-2:] == ["69,000 instr/op", "79%"]
+    assert row(text, "optimized")[-2:] == ["same code", "same code"]
+    said = rungs.rung_table(Sources(tmp_path, tmp_path), "async")
+    assert "| Instructions per request (in-process) | 300,000 instr/op | 69,000 instr/op |" in said

@@ -9,7 +9,8 @@ import pytest
 from kvbench.measure import suites
 from kvbench.measure.suites import ns_per_op, strip_machine_paths
 from kvbench.processes import child_env
-from kvbench.services import LADDER
+from kvbench.results.metrics import METRICS
+from kvbench.services import LADDER, Service
 
 TINY_PYPERF = ["--processes", "1", "--values", "1", "--warmups", "0", "--min-time", "0.001"]
 
@@ -78,6 +79,23 @@ def test_committed_suites_carry_no_machine_paths(tmp_path):
     assert ns_per_op(out)  # still a suite pyperf reads
 
 
+@pytest.mark.slow
+def test_gc_work_is_counted_per_app_in_a_subprocess():
+    apps = [
+        Service("cyclic", "tests.apps.garbage:cyclic"),
+        Service("hoarding", "tests.apps.garbage:hoarding"),
+    ]
+    found = suites.gc_work(apps)
+    assert set(found) == {"cyclic", "hoarding"}
+    assert set(found["cyclic"]) == {
+        "gc_survivors_per_op",
+        "gc_cycles_per_op",
+        "gc_collections_per_kreq",
+    }
+    assert set(found["cyclic"]) <= set(METRICS)
+    assert found["cyclic"]["gc_cycles_per_op"] > found["hoarding"]["gc_cycles_per_op"]
+
+
 def test_in_process_layers_measure_each_piece_of_code_once(monkeypatch, tmp_path):
     seen: list[list[str]] = []
     monkeypatch.setattr(suites, "run_pyperf", lambda module, out, args, *rest: seen.append(args))
@@ -90,6 +108,8 @@ def test_in_process_layers_measure_each_piece_of_code_once(monkeypatch, tmp_path
     rungs = [service for service, _ in LADDER]
     suites.asgi(tmp_path / "asgi.json", rungs, quick=True, cpu=None)
     suites.allocations(rungs, quick=True)
+    suites.gc_work(rungs)
+    assert len(seen) == 3
     for args in seen:
         apps = [word.removeprefix("--app=").partition("=")[0] for word in args if "--app=" in word]
         assert apps == ["unoptimized", "async", "nolocks", "orjson", "prebuilt", "leanroute",

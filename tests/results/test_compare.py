@@ -332,3 +332,18 @@ def test_relative_gate_reads_a_run_without_paired_ratios(tmp_path):
 
 def main(argv: list[str]) -> int:
     return cli(["compare", *argv])
+
+
+def test_an_exact_count_is_judged_against_the_spread_of_its_repeats():
+    def counts(*values):
+        return {"asgi_instructions_per_op": Summary.of(values, "instr/op")}
+
+    (moved,) = compare_sets(counts(100_000, 100_050, 100_020), counts(90_000, 90_010, 90_005))
+    assert moved.exact and moved.verdict == "better" and moved.evidence == "exact"
+    # 0.2% is within the layout noise floor (0.5%): no change, whatever the repeats say
+    (still,) = compare_sets(counts(100_000, 100_000, 100_000), counts(100_200, 100_200, 100_200))
+    assert still.verdict == "same"
+    # a change smaller than the spread of the repeats is no change either
+    (noisy,) = compare_sets(counts(100_000, 103_000, 101_000), counts(102_000, 102_500, 102_400))
+    assert noisy.verdict == "same"
+    assert "(exact n=3)" in render([moved], "text")
