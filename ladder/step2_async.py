@@ -1,4 +1,4 @@
-"""Rung 2: async endpoints. The same naive GET body now runs on the event loop.
+"""The `async` rung: async endpoints. The same naive GET body now runs on the event loop.
 
 No thread-pool hop per request any more; the locks stay (now uncontended).
 """

@@ -1,7 +1,7 @@
-"""Rung 3: no locks. One event-loop thread owns a plain dict and plain counters.
+"""The `nolocks` rung: no locks. One event-loop thread owns a plain dict and plain counters.
 
-Rungs 4 and 5 change only how a stored value becomes a response, so the store is a
-small class they subclass, and `build` wires any such store into the same app.
+The `orjson` and `prebuilt` rungs change only how a stored value becomes a response, so
+the store is a small class they subclass, and `build` wires any such store into the app.
 """
 
 from starlette.applications import Starlette

@@ -1,4 +1,4 @@
-"""Rung 4: orjson instead of the standard library's json, still once per request."""
+"""The `orjson` rung: orjson instead of the standard library's json, still once per request."""
 
 import orjson
 from starlette.responses import Response

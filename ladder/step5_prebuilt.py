@@ -1,4 +1,4 @@
-"""Rung 5: encode each answer once, at PUT time; a GET only looks bytes up."""
+"""The `prebuilt` rung: encode each answer once, at PUT time; a GET only looks bytes up."""
 
 from starlette.responses import Response
 

@@ -1,4 +1,4 @@
-"""Rung 6: a lean route. GET /get is a raw ASGI app that Starlette routes to directly."""
+"""The `leanroute` rung: GET /get is a raw ASGI app that Starlette routes to directly."""
 
 from optimized.app import serve_debug_vars, starlette_app
 

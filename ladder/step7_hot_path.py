@@ -1,4 +1,4 @@
-"""Rung 7: the hot GET answered in front of Starlette, as pure ASGI middleware; no GC tuning."""
+"""The `hotpath` rung: the hot GET answered in front of Starlette, as pure ASGI middleware."""
 
 from optimized.app import HotPath, serve_debug_vars, starlette_app
 

@@ -16,7 +16,7 @@ from kvbench.results.metrics import METRICS
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]
 
-TINY = ["--trials", "2", "--warmup", "0.2", "--duration", "0.5", "--latency-window", "0.3"]
+TINY = ["--trials", "2", "--warmup", "0.2", "--duration", "0.8", "--latency-window", "0.5"]
 
 
 def bench(*args: str, **options) -> subprocess.CompletedProcess:
