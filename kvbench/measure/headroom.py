@@ -19,19 +19,23 @@ from kvbench import KvbenchError
 from kvbench.load.config import LoadConfig
 from kvbench.load.engine import run_load
 from kvbench.load.workload import key_workload
-from kvbench.measure.pinning import SERVER_CPU, can_pin
 from kvbench.measure.trials import TrialPlan
 from kvbench.processes import free_port, stop
 from kvbench.results.summary import Summary
 
 
 @contextmanager
-def canned_server() -> Iterator[int]:
-    """The canned raw-asyncio server in its own pinned process; yields its port."""
+def canned_server(cpus: frozenset[int] | None = None) -> Iterator[int]:
+    """The canned raw-asyncio server in its own process, on the servers' CPUs; yields its port.
+
+    The CPUs are said explicitly: started by the load generator, which has already pinned
+    itself to its own CPU, the child would otherwise inherit that CPU and share it with the
+    generator, and the ceiling would measure the two on one core.
+    """
     port = free_port()
     command = [sys.executable, "-m", "kvbench.load.canned", "--port", str(port)]
-    if can_pin():
-        command += ["--cpu", str(SERVER_CPU)]
+    for cpu in sorted(cpus or ()):
+        command += ["--cpu", str(cpu)]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, start_new_session=True)
     try:
         wait_for_port(port, process)
@@ -80,7 +84,7 @@ class Headroom:
 @contextmanager
 def headroom(plan: TrialPlan) -> Iterator[Headroom]:
     """A canned server kept up (idle between windows) for a whole run."""
-    with canned_server() as port:
+    with canned_server(plan.server_cpus) as port:
         yield Headroom(port, plan)
 
 

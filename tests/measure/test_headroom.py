@@ -1,3 +1,5 @@
+import os
+
 import psutil
 import pytest
 
@@ -44,3 +46,18 @@ def test_headroom_measures_one_window_per_call_and_stops_its_server():
         summary = canned.summary()
     assert summary["n"] == 2 and summary["tps"] == summary["median"] > 0
     assert not [p for p in servers if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
+
+
+@pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="needs two CPUs")
+def test_the_canned_server_runs_on_the_servers_cpu_not_the_generators():
+    before = os.sched_getaffinity(0)
+    generator, server = sorted(before)[:2]
+    os.sched_setaffinity(0, {generator})  # as a campaign pins the load generator first
+    try:
+        plan = TrialPlan(connections=2, warmup_s=0, duration_s=0.1, server_cpus=frozenset({server}))
+        others = set(psutil.Process().children())
+        with headroom(plan):
+            (canned,) = set(psutil.Process().children()) - others
+            assert set(canned.cpu_affinity()) == {server}
+    finally:
+        os.sched_setaffinity(0, before)
