@@ -4,8 +4,13 @@
     run optimized http_tps ci               the same with its 95% interval
     run optimized http_tps / unoptimized    the ratio of the medians: `10.7x`
     run optimized http_tps % unoptimized    the change of the medians: `+969%`
+    run optimized http_tps time             one over the throughput: the time per request
+                                            of a saturated server, `41.5 µs`
     ladder async http_tps share             the rung's share of the whole saving per request
                                             (throughput: of the time per request, 1/x)
+    ladder httptools..noserverheader http_tps share
+                                            the rungs from one to another together: their
+                                            shares add up
     ladder largest-step gc_collections      the rung that cut that cost most: `async`
     profile unoptimized component logging   a component's share of the CPU profile
     profile httptools frames h11            a target's share of the CPU samples (evidence.py)
@@ -17,6 +22,21 @@
 
     stores redis-mget-1 redis_cmds_per_req  the shared-store comparison (`make bench-stores`)
 
+    latency run unoptimized p99             a percentile of all open-loop requests, pooled
+    latency run unoptimized p99 ci          the same with its 95% interval (order statistics)
+    latency run unoptimized n               how many requests were pooled: `33,000`
+    paired run optimized http_tps           the median of per-round ratios to its base: `10.4x`
+    paired run optimized http_tps ci        the same with its 95% interval and n
+    rounds run headroom [max]               the lowest (highest) generator ceiling / fastest
+                                            service of any round: `2.31x`
+    rounds run busy                         the least busy closed-loop window of any trial,
+                                            as a share of one core: `97.1%`
+    checks run warnings                     how many headroom and saturation checks failed
+                                            (`checks run headroom`: rounds short of headroom;
+                                            `checks run saturation`: trials not saturated)
+    ladder rungs                            how many rungs the ladder has (`ladder changes`:
+                                            how many steps between them)
+
 `run`, `ladder`, `peers` and `stores` name the result sets of `results.Sources`.
 """
 
@@ -27,6 +47,9 @@ from kvbench.docgen.formatting import change, interval, number, percent, quantit
 from kvbench.docgen.rungs import Ladder
 from kvbench.docgen.sources import NotMeasured, Sources
 from kvbench.measure.progress import minutes
+from kvbench.results.latency import PERCENTILES
+from kvbench.results.resultset import ResultSet
+from kvbench.services import LADDER
 
 POOL = "AnyIO worker thread"
 
@@ -49,12 +72,23 @@ def _value(words: list[str], sources: Sources) -> str:
         return setting(sources.environment(words[1]), words[2])
     if words[:2] == ["ladder", "largest-step"] and len(words) == 3:
         return f"`{Ladder(sources).largest_step(words[2])}`"
+    if words in (["ladder", "rungs"], ["ladder", "changes"]):
+        return str(len(LADDER) - (words[1] == "changes"))
+    if words[:1] in (["latency"], ["paired"], ["rounds"], ["checks"]) and len(words) >= 3:
+        return run_section(words[0], sources.results_set(words[1]), words[2:])
     if len(words) == 3:
         stat = sources.stat(*words)
         return quantity(stat.median, stat.unit)
+    if len(words) == 4 and words[3] == "time":
+        stat = sources.stat(*words[:3])
+        if stat.unit != "req/s":
+            raise KvbenchError(f"`time` is one over a throughput; {words[2]} is in {stat.unit}")
+        return quantity(1e6 / stat.median, "us/req")
     if len(words) == 4 and words[3] == "ci":
         stat = sources.stat(*words[:3])
         return f"{quantity(stat.median, stat.unit)} ({interval(stat)})"
+    if len(words) == 4 and words[3] == "share" and words[0] == "ladder" and ".." in words[1]:
+        return f"{number(_span_share(Ladder(sources), words[1], words[2]), 2)}%"
     if len(words) == 4 and words[3] == "share" and words[0] == "ladder":
         return f"{number(Ladder(sources).share(words[1], words[2])[0], 2)}%"
     if len(words) == 5 and words[3] in ("/", "%"):
@@ -78,6 +112,90 @@ def _profile(service: str, what: str, name: str, sources: Sources) -> str:
     if what == "idle" and found.get(POOL):
         return f"{number(found[POOL][2] / found[POOL][1] * 100, 2)}%"
     raise KvbenchError(f"unknown profile value {what!r}")
+
+
+def _span_share(ladder: Ladder, span: str, name: str) -> float:
+    """`FIRST..LAST`: the shares of those rungs and every rung between them, added up."""
+    first, _, last = span.partition("..")
+    names = ladder.names()
+    if first not in names[1:] or last not in names[1:] or names.index(last) < names.index(first):
+        raise KvbenchError(f"{span!r} is not a run of rungs FIRST..LAST after the first rung")
+    return sum(ladder.share(r, name)[0] for r in names[names.index(first) : names.index(last) + 1])
+
+
+def run_section(kind: str, found: ResultSet, words: list[str]) -> str:
+    """A value of summary.json beside its services: latency, paired, rounds or checks."""
+    if kind == "latency" and len(words) in (2, 3) and words[2:] in ([], ["ci"]):
+        return _latency(found, words[0], words[1], words[2:] == ["ci"])
+    if kind == "paired" and len(words) in (2, 3) and words[2:] in ([], ["ci"]):
+        return _paired(found, words[0], words[1], words[2:] == ["ci"])
+    if kind == "rounds" and words in (["headroom"], ["headroom", "max"], ["busy"]):
+        return _rounds(found, " ".join(words))
+    if kind == "checks" and words in (["warnings"], ["headroom"], ["saturation"]):
+        return _checks(found, words[0])
+    raise KvbenchError(f"unknown {kind} value {' '.join(words)!r}")
+
+
+def _latency(found: ResultSet, service: str, name: str, ci: bool) -> str:
+    """A pooled percentile in ms (with its interval), or `n`, the requests pooled."""
+    entry = found.latency.get(service)
+    if entry is None:
+        raise KvbenchError(f"no pooled open-loop latency for {service!r}")
+    if name == "n" and not ci:
+        return f"{entry['n']:,}"
+    if name not in PERCENTILES:
+        raise KvbenchError(f"{name!r} is not one of {', '.join(PERCENTILES)} (or n)")
+    if name not in entry:
+        raise KvbenchError(f"{service}'s {name} does not qualify: {entry['n']:,} requests")
+    found_ms = entry[name]
+    text = f"{number(found_ms['ms'])} ms"
+    if ci:
+        low, high = found_ms.get("ci_low"), found_ms.get("ci_high")
+        shown = [number(v) if v is not None else "∞" for v in (low, high)]
+        text += f" (95% CI {'-∞' if low is None else shown[0]} to {shown[1]} ms)"
+    return text
+
+
+def _paired(found: ResultSet, service: str, name: str, ci: bool) -> str:
+    """The median of a service's per-round ratios to its base (with interval and n)."""
+    base = ((found.summary.get("paired") or {}).get(service) or {}).get("vs", "")
+    ratios = found.paired_ratios(service, base)
+    if name not in ratios:
+        raise KvbenchError(f"the run recorded no paired {name} for {service!r}")
+    stat = ratios[name]
+    text = ratio(stat.median)
+    if ci:
+        span = f"95% CI {number(stat.ci[0])} to {number(stat.ci[1])}x" if stat.ci else "no CI"
+        text += f" ({span}, n={stat.n})"
+    return text
+
+
+def _checks(found: ResultSet, what: str) -> str:
+    """How many checks failed: all of them, the rounds short of headroom, the idle trials."""
+    if "checks" not in found.summary:
+        raise KvbenchError("the run recorded no headroom or saturation checks")
+    checks = found.summary["checks"]
+    if what == "headroom":
+        failed = checks.get("headroom", {}).get("rounds_below") or []
+    elif what == "saturation":
+        failed = checks.get("saturation", {}).get("trials_below") or []
+    else:
+        failed = checks.get("warnings") or []
+    return f"{len(failed):,}"
+
+
+def _rounds(found: ResultSet, what: str) -> str:
+    """Over all rounds: the lowest (or highest) headroom, or the least busy server window."""
+    rounds = found.summary.get("rounds") or []
+    if what.startswith("headroom"):
+        values = [r["headroom"] for r in rounds if "headroom" in r]
+    else:
+        values = [busy for r in rounds for busy in (r.get("busy") or {}).values()]
+    if not values:
+        raise KvbenchError(f"the run's rounds recorded no {what}")
+    if what == "busy":
+        return f"{number(min(values) * 100)}%"
+    return ratio(max(values) if what == "headroom max" else min(values))
 
 
 def estimate(argv: list[str]) -> str:

@@ -17,115 +17,22 @@ window's two instants, for whoever reads the server's CPU over exactly that wind
 
 import asyncio
 import time
-from collections import Counter, deque
+from collections import deque
 from collections.abc import Callable
-
-import numpy as np
 
 from kvbench import KvbenchError
 from kvbench.load.config import LoadConfig
-from kvbench.load.http1 import Head, ProtocolError, ResponseParser
+from kvbench.load.connection import Connection
+from kvbench.load.http1 import Head
 from kvbench.load.summary import LoadResult
+from kvbench.load.tally import Tally
 from kvbench.load.workload import Probe, key_workload
 from kvbench.runtime.net import new_loop
 
-MAX_SAMPLES = 5
 RECONNECT_DELAY_S = 0.1
 WATCHDOG_S = 0.05
 FAR_FUTURE_NS = 2**62
 WindowHook = Callable[[str], None]  # called with "start" and "end"
-
-
-class Connection(asyncio.Protocol):
-    """One keep-alive connection with at most one request in flight."""
-
-    def __init__(self, run: "Run") -> None:
-        self.run = run
-        self.transport: asyncio.Transport | None = None
-        self.parser = ResponseParser()
-        self.probe: Probe | None = None  # the request in flight
-        self.timed_from_ns = 0  # its latency counts from here
-        self.sent_ns = 0  # its timeout counts from here
-        self.measured = False
-        self.idle_ns = 0  # free since
-        self.closed = run.loop.create_future()
-
-    def connection_made(self, transport) -> None:
-        self.transport = transport
-        self.run.ready(self)
-
-    def send(self, probe: Probe, timed_from_ns: int, now: int, measured: bool) -> None:
-        self.probe, self.timed_from_ns, self.sent_ns = probe, timed_from_ns, now
-        self.measured = measured
-        assert self.transport is not None  # the run sends only on open connections
-        self.transport.write(probe.raw)
-
-    def data_received(self, data: bytes) -> None:
-        try:
-            self.parser.feed(data, self.answered)
-        except ProtocolError as exc:
-            self.fail(str(exc), repr(data[:300]))
-
-    def answered(self, parsed: Head, head: bytes, body: bytes) -> None:
-        now = time.perf_counter_ns()
-        probe = self.probe
-        if probe is None:
-            raise ProtocolError(f"an unrequested {parsed[0]} response")
-        self.run.answered(self, probe, parsed, head, body, now)
-
-    def fail(self, reason: str, sample: str | None = None) -> None:
-        self.run.failed(self, reason, sample)
-        if self.transport is not None:
-            self.transport.abort()
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self.transport = None
-        if self.probe is not None:
-            self.run.failed(self, f"connection lost: {exc or 'closed by the server'}")
-        self.run.lost(self)
-        if not self.closed.done():
-            self.closed.set_result(None)
-
-
-class Tally:
-    """Latencies in a preallocated int64 array (grown by doubling, rarely) and failures."""
-
-    def __init__(self, capacity: int) -> None:
-        self.latencies = np.empty(max(capacity, 1024), dtype=np.int64)
-        self.count = 0
-        self.failures: Counter[str] = Counter()
-        self.samples: list[str] = []
-        self.non_2xx = self.bad_body = 0
-
-    def add(self, latency_ns: int) -> None:
-        if self.count == self.latencies.size:
-            self.latencies = np.concatenate([self.latencies, np.empty_like(self.latencies)])
-        self.latencies[self.count] = latency_ns
-        self.count += 1
-
-    def fail(self, reason: str, sample: str | None = None) -> None:
-        self.failures[reason] += 1
-        if sample and len(self.samples) < MAX_SAMPLES:
-            self.samples.append(f"{reason}: {sample}")
-
-    def wrong_answer(self, probe: Probe, parsed: Head, head: bytes, body: bytes) -> None:
-        status, _, content_type = parsed
-        asked = f"GET {probe.target}"
-        if not 200 <= status < 300:
-            self.non_2xx += 1
-            line = head.partition(b"\r\n")[0].decode("latin-1")
-            self.fail(line.partition(" ")[2] or str(status), head[:300].decode("latin-1"))
-        elif status != probe.status:
-            self.fail(f"{status} instead of {probe.status}", f"{asked}: {head[:300]!r}")
-        elif content_type != probe.content_type:
-            self.bad_body += 1
-            reason = f"content-type {content_type.decode('latin-1')!r} instead of "
-            self.fail(reason + repr(probe.content_type.decode()), f"{asked}: {head[:300]!r}")
-        else:
-            self.bad_body += 1
-            got = f"{body[:200]!r}" + (f" ({len(body)} bytes)" if len(body) > 200 else "")
-            self.fail("a body other than the one for the key asked",
-                      f"{asked} received {got}, expected {probe.body!r}")  # fmt: skip
 
 
 class Run:

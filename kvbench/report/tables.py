@@ -3,13 +3,12 @@
 import csv
 import io
 import json
-import math
 from dataclasses import dataclass, field
 from itertools import groupby
 
+from kvbench.report.article import article_cells, article_latency
 from kvbench.results.compare import ARTICLE_METRICS, Comparison, geomean
 from kvbench.results.latency import PERCENTILES, label, requests_needed
-from kvbench.results.metrics import metric
 from kvbench.results.resultset import Metrics, ResultSet
 from kvbench.results.summary import Summary
 
@@ -244,63 +243,14 @@ def _article(rows: list[Comparison], labels: tuple[str, str], context: Context) 
         table = [_md_line(header), _md_line(["---", "---:", "---:", "---:"])]
         for name in ARTICLE_METRICS:
             if name == "http_p99_ms" and context.latency:
-                table += [_md_line(cells) for cells in _article_latency(context.latency)]
+                table += [_md_line(cells) for cells in article_latency(context.latency)]
             elif name in chosen:
-                table.append(_md_line(_article_cells(chosen[name], context.paired)))
+                table.append(_md_line(article_cells(chosen[name], context.paired)))
         heading = f"**{group}**\n\n" if group else ""
         if not chosen:
             table = ["(none of the article's metrics are in these results)"]
         parts.append(heading + "\n".join(table) + "\n")
     return "\n".join(parts)
-
-
-def _article_cells(r: Comparison, paired: Metrics | None = None) -> list[str]:
-    title = metric(r.metric).title
-    name = f"{title[:1].upper()}{title[1:]} ({r.unit})"
-    old = _plain(r.old.median) if r.old else "—"
-    new = _plain(r.new.median) if r.new else "—"
-    ratio = (paired or {}).get(r.metric)
-    if ratio is not None and r.better == "higher" and ratio.ci and r.verdict != "same":
-        low, high = ratio.ci  # the per-round paired ratio, not a ratio of two medians
-        return [name, old, new, f"{ratio.median:.2f}x ({low:.2f} to {high:.2f}, paired)"]
-    return [name, old, new, _article_delta(r)]
-
-
-def _article_latency(latency: tuple[dict, dict]) -> list[list[str]]:
-    """p99 and p99.9 of all requests pooled, at the offered rate, where both qualify."""
-    old, new = latency
-    rate = old.get("offered_rate")
-    at = f" at {rate:,.0f} req/s" if rate else ""
-    found = []
-    for name in ("p99", "p999"):
-        if name in old and name in new:
-            a, b = old[name]["ms"], new[name]["ms"]
-            delta = f"{(b - a) / a * 100:+.0f}%" + (f" ({a / b:.1f}x less)" if a / b >= 2 else "")
-            found.append([f"Latency {label(name)}{at} (ms)", _plain(a), _plain(b), delta])
-    return found
-
-
-def _article_delta(r: Comparison) -> str:
-    if r.old is None or r.new is None or not r.verdict:
-        return r.note or "n/a"
-    if r.from_zero:
-        text = f"from 0 (p={r.p:.2f})"
-    elif r.better == "higher":
-        text = f"{r.new.median / r.old.median:.2f}x" if r.old.median else "n/a"
-    else:
-        text = f"{r.delta_pct:+.0f}%" if r.delta_pct is not None else "n/a"
-    if r.verdict == "same":
-        return f"~ ({text}, p={r.p:.2f})"
-    if r.better == "lower" and r.new.median > 0 and r.old.median / r.new.median >= 2:
-        text += f" ({r.old.median / r.new.median:.1f}x less)"
-    return text
-
-
-def _plain(value: float) -> str:
-    """Thousands separators above 100, three significant digits below."""
-    if not math.isfinite(value):
-        return str(value)
-    return f"{value:,.0f}" if abs(value) >= 100 else f"{value:#.3g}".rstrip(".")
 
 
 def _extras(context: Context, labels: tuple[str, str]) -> list[list[list[str]]]:

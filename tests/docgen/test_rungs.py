@@ -5,7 +5,7 @@ import json
 import pytest
 
 from kvbench import KvbenchError
-from kvbench.docgen import rungs
+from kvbench.docgen import rungs, shares
 from kvbench.docgen.sources import NotMeasured, Sources
 from kvbench.docgen.values import value
 from kvbench.services import LADDER
@@ -58,7 +58,7 @@ def test_rung_table_folds_into_details_and_says_same_code_once(sources):
 def test_noise_shares_read_as_a_tilde_and_costs_that_grew_as_more(sources):
     text = rungs.rung_table(sources, "noproxyheaders")
     assert "| ~ (p=1.000, n=10) | 1.46x (1.45 to 1.47) | ~ |" in text
-    assert rungs.times((0.5, (0.4, 0.6)), "lower") == "2.00x more (1.67 to 2.50)"
+    assert shares.times((0.5, (0.4, 0.6)), "lower") == "2.00x more (1.67 to 2.50)"
 
 
 def test_gc_step_names_the_rung_where_collections_fell_most(sources):

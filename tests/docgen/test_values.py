@@ -1,14 +1,18 @@
-"""Inline values that come from the tool rather than the results: the time estimate."""
+"""Inline values: the time estimate, the ladder's size, a run's sections beside its services."""
 
+import json
 from pathlib import Path
 
 import pytest
 
 from kvbench import KvbenchError
 from kvbench.commands import bench
+from kvbench.docgen.formatting import number, ratio
 from kvbench.docgen.sources import Sources
 from kvbench.docgen.values import value
 from kvbench.measure.progress import minutes
+from kvbench.results.summary import Summary
+from kvbench.services import LADDER
 
 NOWHERE = Sources(Path("no-results"), Path("."))  # an estimate reads no results
 
@@ -30,3 +34,71 @@ def test_an_estimate_of_options_the_command_refuses_is_an_error():
         bench.estimate(["--trails", "2"])
     with pytest.raises(KvbenchError, match="--trials and --concurrency"):
         value("estimate bench --concurrency 0", NOWHERE)
+
+
+# The committed-looking run of tests/fixtures/run: what summary.json holds beside the services.
+FIXTURE_RUN = Sources(Path(__file__).resolve().parents[1] / "fixtures" / "run", Path("."))
+
+
+def fixture_summary() -> dict:
+    return json.loads((FIXTURE_RUN.results / "summary.json").read_text(encoding="utf-8"))
+
+
+def test_pooled_latency_values_read_the_latency_section():
+    assert value("latency run unoptimized p99", FIXTURE_RUN) == "7.88 ms"
+    said = "7.88 ms (95% CI 7.60 to 8.27 ms)"
+    assert value("latency run unoptimized p99 ci", FIXTURE_RUN) == said
+    assert value("latency run optimized n", FIXTURE_RUN) == "12,000"
+
+
+def test_a_percentile_that_does_not_qualify_is_an_error_not_a_number():
+    with pytest.raises(KvbenchError, match="p9999 does not qualify: 12,000 requests"):
+        value("latency run optimized p9999", FIXTURE_RUN)
+    with pytest.raises(KvbenchError, match="not one of"):
+        value("latency run optimized p95", FIXTURE_RUN)
+
+
+def test_paired_values_are_the_median_of_per_round_ratios():
+    stored = fixture_summary()["paired"]["optimized"]["metrics"]["http_tps"]
+    ratios = Summary.of(stored["values"])
+    assert value("paired run optimized http_tps", FIXTURE_RUN) == ratio(ratios.median)
+    low, high = ratios.ci or (0, 0)
+    said = f"{ratio(ratios.median)} (95% CI {number(low)} to {number(high)}x, n={ratios.n})"
+    assert value("paired run optimized http_tps ci", FIXTURE_RUN) == said
+    with pytest.raises(KvbenchError, match="no paired http_tps for 'unoptimized'"):
+        value("paired run unoptimized http_tps", FIXTURE_RUN)
+
+
+def test_round_values_take_the_worst_round():
+    rounds = fixture_summary()["rounds"]
+    assert value("rounds run headroom", FIXTURE_RUN) == ratio(min(r["headroom"] for r in rounds))
+    least = min(b for r in rounds for b in r["busy"].values())
+    assert value("rounds run busy", FIXTURE_RUN) == f"{number(least * 100)}%"
+    warnings = fixture_summary()["checks"]["warnings"]
+    assert value("checks run warnings", FIXTURE_RUN) == str(len(warnings))
+
+
+def test_the_ladder_counts_its_rungs_and_the_changes_between_them():
+    assert value("ladder rungs", NOWHERE) == str(len(LADDER))
+    assert value("ladder changes", NOWHERE) == str(len(LADDER) - 1)
+
+
+def test_an_unknown_section_value_is_an_error():
+    with pytest.raises(KvbenchError, match="unknown rounds value 'fastest'"):
+        value("rounds run fastest", FIXTURE_RUN)
+
+
+def test_check_counts_name_the_failed_rounds_and_trials():
+    checks = fixture_summary()["checks"]
+    below = checks["headroom"]["rounds_below"], checks["saturation"]["trials_below"]
+    assert value("checks run headroom", FIXTURE_RUN) == str(len(below[0]))
+    assert value("checks run saturation", FIXTURE_RUN) == str(len(below[1]))
+    highest = max(r["headroom"] for r in fixture_summary()["rounds"])
+    assert value("rounds run headroom max", FIXTURE_RUN) == ratio(highest)
+
+
+def test_time_is_one_over_a_throughput():
+    tps = Summary.of(fixture_summary()["services"]["optimized"]["http_tps"]["values"]).median
+    assert value("run optimized http_tps time", FIXTURE_RUN) == f"{number(1e6 / tps)} µs"
+    with pytest.raises(KvbenchError, match="one over a throughput"):
+        value("run optimized server_busy time", FIXTURE_RUN)

@@ -1,0 +1,61 @@
+"""The arithmetic of a ladder's columns: how many times better, and each rung's share.
+
+A pair is a value with its conservative bounds (None where an interval is missing): the
+bounds take the 95% intervals of the medians involved at their opposite extremes (a share
+divides by the whole saving of the medians). The formulas are in `rungs`.
+"""
+
+from kvbench.docgen.formatting import number
+from kvbench.results.summary import Summary
+
+Pair = tuple[float, tuple[float, float] | None]
+
+
+def bounds(low: float, high: float) -> tuple[float, float]:
+    return (low, high) if low <= high else (high, low)
+
+
+def cumulative(first: Summary, this: Summary, better: str) -> Pair:
+    """How many times better than the first rung, with bounds from both intervals."""
+    if better == "higher":
+        value = this.median / first.median
+        if first.ci and this.ci:
+            return value, bounds(this.ci[0] / first.ci[1], this.ci[1] / first.ci[0])
+        return value, None
+    value = first.median / this.median
+    if first.ci and this.ci:
+        return value, bounds(first.ci[0] / this.ci[1], first.ci[1] / this.ci[0])
+    return value, None
+
+
+def cost(stat: Summary, better: str) -> Pair:
+    """The cost per request a metric stands for: itself, or 1/x where higher is better."""
+    if better == "lower":
+        return stat.median, stat.ci
+    low, high = stat.ci or (0.0, 0.0)
+    return 1 / stat.median, (1 / high, 1 / low) if stat.ci and low > 0 else None
+
+
+def share(prev: Pair, this: Pair, saving: float) -> Pair:
+    """The part of the whole saving (first cost - last cost) this rung made, in percent."""
+    value = (prev[0] - this[0]) / saving * 100
+    if prev[1] and this[1]:
+        low = (prev[1][0] - this[1][1]) / saving * 100
+        high = (prev[1][1] - this[1][0]) / saving * 100
+        return value, bounds(low, high)
+    return value, None
+
+
+def times(pair: Pair, better: str) -> str:
+    """`2.5x`, `2.5x less`, or for a cost that grew, `1.4x more` rather than `0.714x less`."""
+    value, rng = pair
+    word = "" if better == "higher" else " less"
+    if better == "lower" and value < 1:
+        value, rng, word = 1 / value, rng and bounds(1 / rng[0], 1 / rng[1]), " more"
+    return f"{number(value)}x{word}" + (f" ({number(rng[0])} to {number(rng[1])})" if rng else "")
+
+
+def part(pair: Pair) -> str:
+    value, rng = pair
+    text = f"{number(value, 2)}%"
+    return text + (f" ({number(rng[0], 2)} to {number(rng[1], 2)}%)" if rng else "")

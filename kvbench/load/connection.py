@@ -1,0 +1,79 @@
+"""One keep-alive client connection of the load generator, at most one request in flight.
+
+The connection parses answers as they arrive and hands each to its run, which checks it and
+decides what to send next; the run also hears of failures and of the connection's loss.
+"""
+
+import asyncio
+import time
+from typing import Protocol
+
+from kvbench.load.http1 import Head, ProtocolError, ResponseParser
+from kvbench.load.workload import Probe
+
+
+class Owner(Protocol):
+    """What a connection needs of its run (`engine.Run`): a loop, and four callbacks."""
+
+    loop: asyncio.AbstractEventLoop
+
+    def ready(self, conn: "Connection") -> None: ...
+
+    def answered(
+        self, conn: "Connection", probe: Probe, parsed: Head, head: bytes, body: bytes, now: int
+    ) -> None: ...
+
+    def failed(self, conn: "Connection", reason: str, sample: str | None = None) -> None: ...
+
+    def lost(self, conn: "Connection") -> None: ...
+
+
+class Connection(asyncio.Protocol):
+    """One keep-alive connection with at most one request in flight."""
+
+    def __init__(self, run: Owner) -> None:
+        self.run = run
+        self.transport: asyncio.Transport | None = None
+        self.parser = ResponseParser()
+        self.probe: Probe | None = None  # the request in flight
+        self.timed_from_ns = 0  # its latency counts from here
+        self.sent_ns = 0  # its timeout counts from here
+        self.measured = False
+        self.idle_ns = 0  # free since
+        self.closed = run.loop.create_future()
+
+    def connection_made(self, transport) -> None:
+        self.transport = transport
+        self.run.ready(self)
+
+    def send(self, probe: Probe, timed_from_ns: int, now: int, measured: bool) -> None:
+        self.probe, self.timed_from_ns, self.sent_ns = probe, timed_from_ns, now
+        self.measured = measured
+        assert self.transport is not None  # the run sends only on open connections
+        self.transport.write(probe.raw)
+
+    def data_received(self, data: bytes) -> None:
+        try:
+            self.parser.feed(data, self.answered)
+        except ProtocolError as exc:
+            self.fail(str(exc), repr(data[:300]))
+
+    def answered(self, parsed: Head, head: bytes, body: bytes) -> None:
+        now = time.perf_counter_ns()
+        probe = self.probe
+        if probe is None:
+            raise ProtocolError(f"an unrequested {parsed[0]} response")
+        self.run.answered(self, probe, parsed, head, body, now)
+
+    def fail(self, reason: str, sample: str | None = None) -> None:
+        self.run.failed(self, reason, sample)
+        if self.transport is not None:
+            self.transport.abort()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.transport = None
+        if self.probe is not None:
+            self.run.failed(self, f"connection lost: {exc or 'closed by the server'}")
+        self.run.lost(self)
+        if not self.closed.done():
+            self.closed.set_result(None)
