@@ -15,16 +15,19 @@ def bounds(low: float, high: float) -> tuple[float, float]:
     return (low, high) if low <= high else (high, low)
 
 
-def cumulative(first: Summary, this: Summary, better: str) -> Pair:
-    """How many times better than the first rung, with bounds from both intervals."""
-    if better == "higher":
-        value = this.median / first.median
-        if first.ci and this.ci:
-            return value, bounds(this.ci[0] / first.ci[1], this.ci[1] / first.ci[0])
-        return value, None
-    value = first.median / this.median
-    if first.ci and this.ci:
-        return value, bounds(first.ci[0] / this.ci[1], first.ci[1] / this.ci[0])
+def cumulative(first: Summary, this: Summary, better: str) -> Pair | str:
+    """How many times better than the first rung, with bounds from both intervals.
+
+    A cost that fell to zero, or grew from zero, has no ratio: it is said in words.
+    """
+    top, bottom = (this, first) if better == "higher" else (first, this)
+    if bottom.median == 0:
+        return "to 0" if better == "lower" else "from 0"
+    if top.median == 0:
+        return "from 0" if better == "lower" else "to 0"
+    value = top.median / bottom.median
+    if top.ci and bottom.ci and bottom.ci[0] > 0:
+        return value, bounds(top.ci[0] / bottom.ci[1], top.ci[1] / bottom.ci[0])
     return value, None
 
 
@@ -46,12 +49,15 @@ def share(prev: Pair, this: Pair, saving: float) -> Pair:
     return value, None
 
 
-def times(pair: Pair, better: str) -> str:
+def times(pair: Pair | str, better: str) -> str:
     """`2.5x`, `2.5x less`, or for a cost that grew, `1.4x more` rather than `0.714x less`."""
+    if isinstance(pair, str):
+        return pair  # to or from zero
     value, rng = pair
     word = "" if better == "higher" else " less"
     if better == "lower" and value < 1:
-        value, rng, word = 1 / value, rng and bounds(1 / rng[0], 1 / rng[1]), " more"
+        inverted = bounds(1 / rng[0], 1 / rng[1]) if rng and rng[0] > 0 else None
+        value, rng, word = 1 / value, inverted, " more"
     return f"{number(value)}x{word}" + (f" ({number(rng[0])} to {number(rng[1])})" if rng else "")
 
 

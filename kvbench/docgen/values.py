@@ -7,7 +7,8 @@
     run optimized http_tps time             one over the throughput: the time per request
                                             of a saturated server, `41.5 µs`
     ladder async http_tps share             the rung's share of the whole saving per request
-                                            (throughput: of the time per request, 1/x)
+                                            (throughput: of the time per request, 1/x); a
+                                            `~` step says so instead of a number
     ladder httptools..noserverheader http_tps share
                                             the rungs from one to another together: their
                                             shares add up
@@ -90,7 +91,7 @@ def _value(words: list[str], sources: Sources) -> str:
     if len(words) == 4 and words[3] == "share" and words[0] == "ladder" and ".." in words[1]:
         return f"{number(_span_share(Ladder(sources), words[1], words[2]), 2)}%"
     if len(words) == 4 and words[3] == "share" and words[0] == "ladder":
-        return f"{number(Ladder(sources).share(words[1], words[2])[0], 2)}%"
+        return _rung_share(Ladder(sources), words[1], words[2])
     if len(words) == 5 and words[3] in ("/", "%"):
         new = sources.stat(*words[:3]).median
         old = sources.stat(words[0], words[4], words[2]).median
@@ -112,6 +113,14 @@ def _profile(service: str, what: str, name: str, sources: Sources) -> str:
     if what == "idle" and found.get(POOL):
         return f"{number(found[POOL][2] / found[POOL][1] * 100, 2)}%"
     raise KvbenchError(f"unknown profile value {what!r}")
+
+
+def _rung_share(ladder: Ladder, rung: str, name: str) -> str:
+    """One rung's share, or, as the ladder table says it, `~` where its step is noise."""
+    found = ladder.share(rung, name)[0]
+    if ladder.row(ladder.previous(rung), rung, name).verdict == "same":
+        return "no share distinguishable from noise (`~`)"
+    return f"{number(found, 2)}%"
 
 
 def _span_share(ladder: Ladder, span: str, name: str) -> float:
@@ -185,12 +194,22 @@ def _checks(found: ResultSet, what: str) -> str:
 
 
 def _rounds(found: ResultSet, what: str) -> str:
-    """Over all rounds: the lowest (or highest) headroom, or the least busy server window."""
+    """Over all rounds: the lowest (or highest) headroom, or the least busy server window.
+
+    The busy share leaves out the services the saturation check exempts (the ceilings,
+    which are there to find the load generator's limit, not to be saturated by it).
+    """
     rounds = found.summary.get("rounds") or []
+    exempt = set((found.summary.get("checks") or {}).get("exempt") or [])
     if what.startswith("headroom"):
         values = [r["headroom"] for r in rounds if "headroom" in r]
     else:
-        values = [busy for r in rounds for busy in (r.get("busy") or {}).values()]
+        values = [
+            busy
+            for r in rounds
+            for service, busy in (r.get("busy") or {}).items()
+            if service not in exempt
+        ]
     if not values:
         raise KvbenchError(f"the run's rounds recorded no {what}")
     if what == "busy":

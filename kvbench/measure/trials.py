@@ -88,14 +88,19 @@ def process_cpu_seconds(process: psutil.Process) -> float:
 
 
 class WindowMarks:
-    """The clock, the server's CPU and our own CPU at the load generator's window instants."""
+    """The clock, the server's CPU and our own CPU at the load generator's window instants.
 
-    def __init__(self, pid: int) -> None:
-        self.pid = pid
+    The server's CPU is that of every process given: the server and its children, and for
+    the busy share a private Redis that shares the server's pinned core.
+    """
+
+    def __init__(self, *pids: int) -> None:
+        self.pids = pids
         self.marks: dict[str, tuple[float, float, float]] = {}
 
     def __call__(self, event: str) -> None:
-        self.marks[event] = (time.perf_counter(), cpu_seconds(self.pid), time.process_time())
+        server = sum(cpu_seconds(pid) for pid in self.pids)
+        self.marks[event] = (time.perf_counter(), server, time.process_time())
 
     def spent(self) -> tuple[float, float, float]:
         """Wall seconds, server CPU seconds and load generator CPU seconds between the marks."""
@@ -115,8 +120,12 @@ def drive(
 
 
 def closed_builtin(server: RunningServer, plan: TrialPlan) -> dict[str, float]:
-    """The built-in generator's closed window: throughput, server busy share, our CPU share."""
-    marks = WindowMarks(server.pid)
+    """The built-in generator's closed window: throughput, server busy share, our CPU share.
+
+    The busy share is of the server's core: a private Redis runs there too (`run_trial`),
+    so its CPU counts; a saturated core is busy whichever of the two is running.
+    """
+    marks = WindowMarks(*core_pids(server))
     summary = drive(server, plan, plan.duration_s, marks).summary()
     wall, server_cpu, own_cpu = marks.spent()
     metrics = {
@@ -129,13 +138,21 @@ def closed_builtin(server: RunningServer, plan: TrialPlan) -> dict[str, float]:
     return metrics
 
 
+def core_pids(server: RunningServer) -> list[int]:
+    """The processes on the server's core: the server, and the Redis the run started."""
+    store_pid = server.store.pid if server.store else None
+    return [server.pid] + ([store_pid] if store_pid else [])
+
+
 def closed_wrk(server: RunningServer, plan: TrialPlan) -> tuple[float, float]:
-    """A wrk window (statuses checked, not bodies): throughput, and the server's busy share
-    read around the whole wrk run (wrk has no hook at its window's instants)."""
-    before = cpu_seconds(server.pid)
+    """A wrk window (statuses checked, not bodies): throughput, and the server core's busy
+    share read around the whole wrk run (wrk has no hook at its window's instants)."""
+    pids = core_pids(server)
+    before = sum(cpu_seconds(pid) for pid in pids)
     summary: LoadSummary = run_wrk(server.host, server.port, plan.connections, plan.duration_s)
     summary.check()
-    return summary.throughput, (cpu_seconds(server.pid) - before) / summary.duration_s
+    busy = sum(cpu_seconds(pid) for pid in pids) - before
+    return summary.throughput, busy / summary.duration_s
 
 
 def closed_window(server: RunningServer, plan: TrialPlan) -> dict[str, float]:

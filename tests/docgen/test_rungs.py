@@ -8,6 +8,7 @@ from kvbench import KvbenchError
 from kvbench.docgen import rungs, shares
 from kvbench.docgen.sources import NotMeasured, Sources
 from kvbench.docgen.values import value
+from kvbench.results.summary import Summary
 from kvbench.services import LADDER
 
 RUNGS = [service.name for service, _ in LADDER]
@@ -59,6 +60,17 @@ def test_noise_shares_read_as_a_tilde_and_costs_that_grew_as_more(sources):
     text = rungs.rung_table(sources, "noproxyheaders")
     assert "| ~ (p=1.000, n=10) | 1.46x (1.45 to 1.47) | ~ |" in text
     assert shares.times((0.5, (0.4, 0.6)), "lower") == "2.00x more (1.67 to 2.50)"
+    # said inline, a noise step's share is the table's `~`, not a number
+    assert value("ladder noproxyheaders http_tps share", sources).startswith("no share")
+
+
+def test_a_cost_that_fell_to_zero_or_grew_from_zero_is_said_in_words():
+    # granian's closed-loop windows count no collections at all: there is no "x less" of 0
+    some, none, mixed = Summary.of([3, 4, 3, 5, 4, 3]), Summary.of([0] * 6), Summary.of([0, 1] * 3)
+    assert shares.times(shares.cumulative(some, none, "lower"), "lower") == "to 0"
+    assert shares.times(shares.cumulative(none, some, "lower"), "lower") == "from 0"
+    said = shares.times(shares.cumulative(some, mixed, "lower"), "lower")
+    assert said.startswith("7.00x less") and "(" not in said  # no bound divides by zero
 
 
 def test_gc_step_names_the_rung_where_collections_fell_most(sources):
