@@ -17,6 +17,7 @@ import pyperf
 
 from kvbench import KvbenchError
 from kvbench.processes import child_env
+from kvbench.results.files import strip_machine_paths
 from kvbench.services import Service, in_process_services
 
 # Each value is one worker process's mean over its calibrated loops. pyperf runs all the
@@ -40,18 +41,6 @@ def run_pyperf(module: str, out: Path, args: list[str], cpu: int | None, rounds:
         if done.returncode != 0:
             raise KvbenchError(f"{module} failed:\n{done.stderr.strip()[-2000:]}")
     strip_machine_paths(out)
-
-
-# pyperf records where its interpreter lives and how it was built: paths of this machine,
-# not facts about the benchmark, and not for a results folder that gets committed.
-MACHINE_METADATA = ("python_executable", "python_config_args")
-
-
-def strip_machine_paths(path: Path) -> None:
-    data = json.loads(path.read_text())
-    for key in MACHINE_METADATA:
-        data.get("metadata", {}).pop(key, None)
-    path.write_text(json.dumps(data, separators=(",", ":")) + "\n")
 
 
 def pyperf_args(quick: bool) -> list[str]:

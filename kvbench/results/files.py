@@ -12,6 +12,9 @@ import pyperf
 
 from kvbench.results.metrics import metric
 
+# pyperf records where its interpreter lives and how it was built: paths of this machine,
+# not facts about the benchmark, and not for a results folder that gets committed.
+MACHINE_METADATA = ("python_executable", "python_config_args")
 PACKAGES = ["starlette", "uvicorn", "uvloop", "httptools", "orjson", "anyio", "pyperf", "memray"]
 # pyperf stores values in its own units; these are ours converted to them.
 PYPERF_UNITS = {"ms": ("second", 1e-3), "us/req": ("second", 1e-6), "MB": ("byte", 1e6)}
@@ -75,3 +78,11 @@ def write_json(path: Path, data: dict) -> None:
 def save_latencies(path: Path, chunks: list[np.ndarray]) -> None:
     """All open-loop latencies of a service, in nanoseconds, as the load generator saves them."""
     np.save(path, np.concatenate(chunks) if chunks else np.array([], dtype=np.int64))
+
+
+def strip_machine_paths(path: Path) -> None:
+    """Drop the metadata of a pyperf file that names paths of this machine."""
+    data = json.loads(path.read_text())
+    for key in MACHINE_METADATA:
+        data.get("metadata", {}).pop(key, None)
+    path.write_text(json.dumps(data, separators=(",", ":")) + "\n")

@@ -11,11 +11,13 @@ read itself. Run as `python -m kvbench.workers.put_bench -o put.json [--app NAME
 """
 
 import asyncio
+from pathlib import Path
 
 import pyperf
 import uvloop
 from starlette.requests import Request
 
+from kvbench.results.files import strip_machine_paths
 from kvbench.runtime.contract import MAX_VALUE_BYTES, parse_value, read_value
 from kvbench.workers.inprocess import Answer, http_scope, load_app
 
@@ -114,6 +116,8 @@ def main() -> None:
     for how in READS:
         runner.bench_time_func(f"body-10b[{how}]", bench_read, how, VALUE, 1)
         runner.bench_time_func(f"body-64kib-16-chunks[{how}]", bench_read, how, big, 16)
+    if not args.worker and args.output:  # the parent process, once every result is in
+        strip_machine_paths(Path(args.output))
 
 
 if __name__ == "__main__":

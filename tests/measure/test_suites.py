@@ -7,8 +7,9 @@ import sys
 import pytest
 
 from kvbench.measure import suites
-from kvbench.measure.suites import ns_per_op, strip_machine_paths
+from kvbench.measure.suites import ns_per_op
 from kvbench.processes import child_env
+from kvbench.results.files import strip_machine_paths
 from kvbench.results.metrics import METRICS
 from kvbench.services import LADDER, Service
 
