@@ -151,7 +151,7 @@ def describe() -> dict:
         "server": version.stdout.split(" sha=")[0] if version else "not installed",
         "private": f"a fresh redis-server per trial on 127.0.0.1, preloaded; no persistence, "
         f"maxmemory {MAXMEMORY} (noeviction); pinned with the service",
-        "cpu": "INFO cpu: used_cpu_user + used_cpu_sys, read around the closed-loop window",
+        "cpu": "INFO cpu: used_cpu_user + used_cpu_sys, read around the open-loop window",
         "commands": "INFO stats: total_commands_processed, around the same window",
     }
 

@@ -280,6 +280,13 @@ def verdict(ladder: Ladder, name: str) -> str:
     """One generated sentence: did this rung measurably change throughput and in-process cost?"""
     prev = ladder.previous(name)
     said = [_said(ladder.row(prev, name, "http_tps"), "http_tps")]
+    paired = ladder.sources.results_set("ladder").paired_ratios(name, prev).get("http_tps")
+    if paired is not None and paired.ci:  # the same two rungs, round by round: drift cancels
+        low, high = paired.ci
+        said[0] += (
+            f"; round by round, paired: {number(paired.median)}x "
+            f"(95% CI {number(low)} to {number(high)}, n={paired.n})"
+        )
     inproc = [m for m in IN_PROCESS_METRICS if m in ladder.metrics]
     if inproc and ladder.same_code(name, inproc[0]):
         said.append(f"in-process the same code ({ladder.why_same(name)})")

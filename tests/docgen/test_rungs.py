@@ -128,3 +128,31 @@ def test_instructions_as_the_valgrind_layer_records_them_render(sources, tmp_pat
     assert row(text, "optimized")[-2:] == ["same code", "same code"]
     said = rungs.rung_table(Sources(tmp_path, tmp_path), "async")
     assert "| Instructions per request (in-process) | 300,000 instr/op | 69,000 instr/op |" in said
+
+
+def test_a_rung_says_its_paired_ratio_beside_the_unpaired_test(tmp_path, write_ladder):
+    path = write_ladder(tmp_path)
+    summary = json.loads(path.read_text())
+    ratios = [1.01, 1.05, 1.03, 1.04, 1.06, 1.02, 1.04, 1.05, 1.03, 1.04]
+    summary["paired"] = {
+        "uvloop": {
+            "vs": "noaccesslog",
+            "metrics": {
+                "http_tps": {
+                    "median": 1.04,
+                    "ci_low": 1.02,
+                    "ci_high": 1.05,
+                    "n": 10,
+                    "values": ratios,
+                }
+            },
+        }
+    }
+    path.write_text(json.dumps(summary))
+    said = rungs.verdict(rungs.Ladder(Sources(tmp_path, tmp_path)), "uvloop")
+    stat = Summary.of(ratios)
+    assert stat.ci is not None
+    expected = f"paired: {stat.median:.2f}x (95% CI {stat.ci[0]:.2f} to {stat.ci[1]:.2f}, n=10)"
+    assert expected in said
+    # a rung without stored pairs says only the test
+    assert "paired" not in rungs.verdict(rungs.Ladder(Sources(tmp_path, tmp_path)), "async")
