@@ -3,6 +3,7 @@
 import asyncio
 import http.client
 import shutil
+import signal
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -22,6 +23,15 @@ GOLDEN = Path(__file__).resolve().parent / "golden"
 MODES = ("asgi", "http")
 
 Reply = tuple[int, str | None, bytes]
+
+
+def pytest_configure(config) -> None:
+    # The Ctrl-C tests send SIGINT to the programs they start and expect what a terminal's
+    # Ctrl-C does. A shell without job control starts background jobs with SIGINT ignored,
+    # and an ignored signal stays ignored across exec; a handled one is reset to the
+    # default. Handle it here, so the children start as they would from a terminal.
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def pytest_addoption(parser) -> None:
