@@ -14,7 +14,7 @@ from kvbench import KvbenchError
 COMMANDS = {
     "serve": "serve one service exactly as it is benchmarked",
     "loadgen": "put HTTP load on a loopback server, every answer checked",
-    "bench": "benchmark the services: micro, in-process (time, allocs, instructions, GC), HTTP",
+    "bench": "benchmark the services: layers micro, asgi (time, allocs, GC), instructions, http",
     "peers": "the services next to their peers, ceilings and scaling curves",
     "compare": "compare your run, or any two result sets, like benchstat; gate on regressions",
     "report": "write REPORT.md with tables and plots from a results folder",

@@ -21,6 +21,8 @@ def cumulative(first: Summary, this: Summary, better: str) -> Pair | str:
     A cost that fell to zero, or grew from zero, has no ratio: it is said in words.
     """
     top, bottom = (this, first) if better == "higher" else (first, this)
+    if top.median == bottom.median == 0:
+        return "0 at both"
     if bottom.median == 0:
         return "to 0" if better == "lower" else "from 0"
     if top.median == 0:

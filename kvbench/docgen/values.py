@@ -5,7 +5,8 @@
     run optimized http_tps / unoptimized    the ratio of the medians: `10.7x`
     run optimized http_tps % unoptimized    the change of the medians: `+969%`
     run optimized http_tps time             one over the throughput: the time per request
-                                            of a saturated server, `41.5 µs`
+                                            of a saturated server's core (with Redis beside
+                                            it, for a stores variant), `41.5 µs`
     ladder async http_tps share             the rung's share of the whole saving per request
                                             (throughput: of the time per request, 1/x); a
                                             `~` step says so instead of a number
@@ -82,8 +83,8 @@ def _value(words: list[str], sources: Sources) -> str:
         return quantity(stat.median, stat.unit)
     if len(words) == 4 and words[3] == "time":
         stat = sources.stat(*words[:3])
-        if stat.unit != "req/s":
-            raise KvbenchError(f"`time` is one over a throughput; {words[2]} is in {stat.unit}")
+        if stat.unit != "req/s" or stat.median <= 0:
+            raise KvbenchError(f"`time` is one over a positive throughput, not {words[2]}'s")
         return quantity(1e6 / stat.median, "us/req")
     if len(words) == 4 and words[3] == "ci":
         stat = sources.stat(*words[:3])

@@ -3,9 +3,10 @@
 One trial of one service:
 1. start the server (pinned to the server CPU) and wait until it answers;
 2. prime it over a few connections, then warm up at the measured concurrency (unrecorded);
-3. closed loop for throughput, with the server's CPU read at the window's own start and
-   end (the load generator's hook): its busy share says whether the server, not the
-   generator, set the pace; with `loadgen="both"`, a wrk window on the same server too;
+3. closed loop for throughput, with the CPU of the server's core read at the window's own
+   start and end (the load generator's hook): the server's, and a private Redis's pinned
+   beside it; that busy share says whether the server, not the generator, set the pace;
+   with `loadgen="both"`, a wrk window on the same server too;
 4. open loop at the common offered rate, for latency free of coordinated omission and for
    the server's CPU per request below saturation, read over that window the same way;
 5. read peak RSS and the GC pauses of the windows from /debug/vars; stop the server.
@@ -72,6 +73,10 @@ def cpu_seconds(pid: int) -> float:
     return total
 
 
+def cpu_of(pids: tuple[int, ...]) -> float:
+    return sum(cpu_seconds(pid) for pid in pids)
+
+
 def process_cpu_seconds(process: psutil.Process) -> float:
     """One process's CPU time, every thread, to the nanosecond where Linux offers it.
 
@@ -99,8 +104,7 @@ class WindowMarks:
         self.marks: dict[str, tuple[float, float, float]] = {}
 
     def __call__(self, event: str) -> None:
-        server = sum(cpu_seconds(pid) for pid in self.pids)
-        self.marks[event] = (time.perf_counter(), server, time.process_time())
+        self.marks[event] = (time.perf_counter(), cpu_of(self.pids), time.process_time())
 
     def spent(self) -> tuple[float, float, float]:
         """Wall seconds, server CPU seconds and load generator CPU seconds between the marks."""
@@ -122,10 +126,11 @@ def drive(
 def closed_builtin(server: RunningServer, plan: TrialPlan) -> dict[str, float]:
     """The built-in generator's closed window: throughput, server busy share, our CPU share.
 
-    The busy share is of the server's core: a private Redis runs there too (`run_trial`),
-    so its CPU counts; a saturated core is busy whichever of the two is running.
+    The busy share is of the server's core: when pinned, a private Redis runs there too
+    (`processes.running_server` pins it with the server), so its CPU counts; a saturated
+    core is busy whichever of the two is running.
     """
-    marks = WindowMarks(*core_pids(server))
+    marks = WindowMarks(*core_pids(server, bool(plan.server_cpus)))
     summary = drive(server, plan, plan.duration_s, marks).summary()
     wall, server_cpu, own_cpu = marks.spent()
     metrics = {
@@ -138,21 +143,21 @@ def closed_builtin(server: RunningServer, plan: TrialPlan) -> dict[str, float]:
     return metrics
 
 
-def core_pids(server: RunningServer) -> list[int]:
-    """The processes on the server's core: the server, and the Redis the run started."""
-    store_pid = server.store.pid if server.store else None
-    return [server.pid] + ([store_pid] if store_pid else [])
+def core_pids(server: RunningServer, pinned: bool) -> tuple[int, ...]:
+    """The processes on the server's core: the server, and the Redis the run started and
+    pinned beside it (unpinned, Redis may run on any CPU, and its CPU is its own)."""
+    store_pid = server.store.pid if server.store and pinned else None
+    return (server.pid, store_pid) if store_pid else (server.pid,)
 
 
 def closed_wrk(server: RunningServer, plan: TrialPlan) -> tuple[float, float]:
     """A wrk window (statuses checked, not bodies): throughput, and the server core's busy
     share read around the whole wrk run (wrk has no hook at its window's instants)."""
-    pids = core_pids(server)
-    before = sum(cpu_seconds(pid) for pid in pids)
+    pids = core_pids(server, bool(plan.server_cpus))
+    before = cpu_of(pids)
     summary: LoadSummary = run_wrk(server.host, server.port, plan.connections, plan.duration_s)
     summary.check()
-    busy = sum(cpu_seconds(pid) for pid in pids) - before
-    return summary.throughput, busy / summary.duration_s
+    return summary.throughput, (cpu_of(pids) - before) / summary.duration_s
 
 
 def closed_window(server: RunningServer, plan: TrialPlan) -> dict[str, float]:

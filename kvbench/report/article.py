@@ -1,7 +1,8 @@
 """The cells of the article's table: a metric's two medians and its change, said plainly.
 
 The article shows throughput as a ratio and costs as a change; here the ratio is the paired
-per-round ratio with its interval where the run has one, and the p99 row is the percentile
+per-round ratio with its interval where the run has one and the unpaired test does not call
+the change noise (then it says `~`, as the comparison does), and the p99 row is the percentile
 of every open-loop request pooled, labelled with the offered rate it was measured at.
 """
 

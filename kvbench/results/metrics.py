@@ -73,7 +73,8 @@ METRICS = {
         Metric("http_achieved_rate", "req/s", "higher", "open-loop achieved rate"),
         Metric("gc_collections", "count", "lower", "GC collections per trial"),
         Metric("server_startup_s", "s", "lower", "server start-up time"),
-        Metric("server_busy", "cores", "higher", "server CPU busy, closed loop", True),
+        # The server's core: the server, and a private Redis pinned beside it (measure.trials).
+        Metric("server_busy", "cores", "higher", "server core busy, closed loop", True),
         Metric("loadgen_cpu_share", "cores", "lower", "load generator CPU share", True),
         # Schema 1: CPU over a saturated closed-loop window, which is just 1/throughput.
         Metric(

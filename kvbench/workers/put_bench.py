@@ -17,7 +17,6 @@ import pyperf
 import uvloop
 from starlette.requests import Request
 
-from kvbench.results.files import strip_machine_paths
 from kvbench.runtime.contract import MAX_VALUE_BYTES, parse_value, read_value
 from kvbench.workers.inprocess import Answer, http_scope, load_app
 
@@ -117,6 +116,8 @@ def main() -> None:
         runner.bench_time_func(f"body-10b[{how}]", bench_read, how, VALUE, 1)
         runner.bench_time_func(f"body-64kib-16-chunks[{how}]", bench_read, how, big, 16)
     if not args.worker and args.output:  # the parent process, once every result is in
+        from kvbench.results.files import strip_machine_paths  # not in the timed workers
+
         strip_machine_paths(Path(args.output))
 
 

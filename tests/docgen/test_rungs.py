@@ -69,6 +69,7 @@ def test_a_cost_that_fell_to_zero_or_grew_from_zero_is_said_in_words():
     some, none, mixed = Summary.of([3, 4, 3, 5, 4, 3]), Summary.of([0] * 6), Summary.of([0, 1] * 3)
     assert shares.times(shares.cumulative(some, none, "lower"), "lower") == "to 0"
     assert shares.times(shares.cumulative(none, some, "lower"), "lower") == "from 0"
+    assert shares.times(shares.cumulative(none, none, "lower"), "lower") == "0 at both"
     said = shares.times(shares.cumulative(some, mixed, "lower"), "lower")
     assert said.startswith("7.00x less") and "(" not in said  # no bound divides by zero
 

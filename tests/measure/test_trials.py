@@ -2,13 +2,12 @@ import dataclasses
 import subprocess
 import sys
 import time
-from types import SimpleNamespace
 
 import psutil
 import pytest
 
 from kvbench.load.summary import LoadError
-from kvbench.measure.trials import TrialPlan, WindowMarks, core_pids, run_trial, worker_spread
+from kvbench.measure.trials import TrialPlan, WindowMarks, run_trial, worker_spread
 from kvbench.services import SERVICES, get_service, parse_variant
 
 pytestmark = pytest.mark.slow
@@ -72,17 +71,11 @@ def test_a_redis_backed_trial_with_two_workers_records_the_store_and_the_spread(
     assert 0 <= metrics["worker_connection_share_min"] <= 0.5
 
 
-def test_the_server_core_counts_a_private_redis_beside_the_server():
-    private = SimpleNamespace(pid=41, store=SimpleNamespace(pid=42))
-    assert core_pids(private) == [41, 42]  # the run's own Redis, pinned to the server's core
-    assert core_pids(SimpleNamespace(pid=41, store=SimpleNamespace(pid=None))) == [41]  # yours
-    assert core_pids(SimpleNamespace(pid=41, store=None)) == [41]
-
-
+@pytest.mark.timing
 def test_window_marks_add_up_the_cpu_of_every_process_given():
-    spin = "while True: pass"
-    busy = [subprocess.Popen([sys.executable, "-c", spin]) for _ in range(2)]
+    busy: list[subprocess.Popen] = []
     try:
+        busy += [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(2)]
         one, both = WindowMarks(busy[0].pid), WindowMarks(busy[0].pid, busy[1].pid)
         one("start"), both("start")
         time.sleep(0.5)

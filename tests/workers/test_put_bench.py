@@ -8,6 +8,7 @@ import sys
 import pytest
 
 from kvbench.processes import PROJECT_ROOT, child_env
+from kvbench.results.files import MACHINE_METADATA
 from kvbench.workers import put_bench
 
 
@@ -31,6 +32,7 @@ def test_the_benchmark_runs_every_family(tmp_path):
     written = json.loads(out.read_text())
     names = {bench["metadata"]["name"] for bench in written["benchmarks"]}
     # the file gets committed: no path of this machine in it (pyperf records its python's)
-    assert "python_executable" not in written["metadata"]
+    assert all(key not in written["metadata"] for key in MACHINE_METADATA)
+    assert sys.executable not in out.read_text()
     assert {"put[unoptimized]", "put[optimized]", "body-10b[running-limit]"} <= names
     assert "body-64kib-16-chunks[whole-then-check]" in names
