@@ -42,7 +42,9 @@ DEBUG_VARS = (
     '{"counters":{},"gc":{"since_last_read":{"collections":0,"pause_max_ms":0}},'
     '"rss_bytes":0,"peak_rss_bytes":0,"measured":false}'
 )
-CONFIG = """\
+# What both configurations share: one foreground worker, no logs, long keep-alive, and
+# every temporary file under the run's own prefix.
+HEAD = """\
 daemon off;
 worker_processes 1;
 pid {prefix}/nginx.pid;
@@ -52,11 +54,18 @@ http {{
     access_log off;
     server_tokens off;
     keepalive_requests 10000000;
+"""
+TEMP_PATHS = """\
     client_body_temp_path {prefix}/body;
     proxy_temp_path {prefix}/proxy;
     fastcgi_temp_path {prefix}/fastcgi;
     uwsgi_temp_path {prefix}/uwsgi;
     scgi_temp_path {prefix}/scgi;
+"""
+CONFIG = (
+    HEAD
+    + TEMP_PATHS
+    + """\
     server {{
         listen {host}:{port} backlog=2048;
         location = /get {{
@@ -66,6 +75,7 @@ http {{
     }}
 {admin}}}
 """
+)
 ADMIN = """\
     server {{
         listen {host}:{port};
@@ -78,16 +88,9 @@ ADMIN = """\
 
 
 # The reverse proxy. Every limit here is one uvicorn does not have (docs/06, "Hostile clients").
-PROXY = """\
-daemon off;
-worker_processes 1;
-pid {prefix}/nginx.pid;
-error_log stderr warn;
-events {{ worker_connections 4096; }}
-http {{
-    access_log off;
-    server_tokens off;
-    keepalive_requests 10000000;
+PROXY = (
+    HEAD
+    + """\
     # A client gets this long for its whole request head, and between two reads of its
     # body; then nginx closes the connection (and frees it at once: no FIN_WAIT linger).
     client_header_timeout {timeout}s;
@@ -105,11 +108,9 @@ http {{
     client_max_body_size 64k;
     client_body_buffer_size 128k;
     large_client_header_buffers 4 8k;
-    client_body_temp_path {prefix}/body;
-    proxy_temp_path {prefix}/proxy;
-    fastcgi_temp_path {prefix}/fastcgi;
-    uwsgi_temp_path {prefix}/uwsgi;
-    scgi_temp_path {prefix}/scgi;
+"""
+    + TEMP_PATHS
+    + """\
     upstream service {{
         server 127.0.0.1:{upstream};
         keepalive 64;
@@ -132,6 +133,7 @@ http {{
     }}
 }}
 """
+)
 
 
 def installed() -> str | None:

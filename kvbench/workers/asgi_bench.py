@@ -9,7 +9,7 @@ import asyncio
 import pyperf
 import uvloop
 
-from kvbench.workers.inprocess import call_many, get_scope, load_app
+from kvbench.workers.inprocess import app_runner, call_many, get_scope, load_app
 
 EXPECTED = b'{"key":"key-0042","value":"test-value"}'
 
@@ -24,16 +24,8 @@ def bench(loops: int, target: str) -> float:
         return pyperf.perf_counter() - started
 
 
-def add_args(cmd: list[str], args) -> None:
-    for app in args.app:
-        cmd.extend(["--app", app])
-
-
 def main() -> None:
-    runner = pyperf.Runner(add_cmdline_args=add_args)
-    runner.argparser.add_argument("--app", action="append", default=[], help="NAME=module:app")
-    args = runner.parse_args()
-    runner.metadata["description"] = "GET /get?key=key-0042 through the whole app, in-process"
+    runner, args = app_runner("GET /get?key=key-0042 through the whole app, in-process")
     for spec in args.app:
         name, _, target = spec.partition("=")
         runner.bench_time_func(f"asgi[{name}]", bench, target)

@@ -1,12 +1,36 @@
 """Call an ASGI app in-process, with no network: the analog of Go's httptest benchmark."""
 
+import argparse
 import asyncio
 import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 from urllib.parse import quote
 
+if TYPE_CHECKING:
+    import pyperf
+
 HOT_KEY = "key-0042"
+
+
+def app_runner(description: str) -> tuple["pyperf.Runner", argparse.Namespace]:
+    """A pyperf runner taking `--app NAME=module:app` (repeatable), handed on to its workers.
+
+    Returns the runner and its parsed arguments. pyperf is imported here, not at the top:
+    the other in-process programs (allocations, GC) count what their process holds.
+    """
+    import pyperf
+
+    def add_args(cmd: list[str], args) -> None:
+        for app in args.app:
+            cmd.extend(["--app", app])
+
+    runner = pyperf.Runner(add_cmdline_args=add_args)
+    runner.argparser.add_argument("--app", action="append", default=[], help="NAME=module:app")
+    args = runner.parse_args()
+    runner.metadata["description"] = description
+    return runner, args
 
 
 def load_app(target: str) -> Callable:

@@ -18,7 +18,7 @@ import uvloop
 from starlette.requests import Request
 
 from kvbench.runtime.contract import MAX_VALUE_BYTES, parse_value, read_value
-from kvbench.workers.inprocess import Answer, http_scope, load_app
+from kvbench.workers.inprocess import Answer, app_runner, http_scope, load_app
 
 VALUE = b"test-value"
 APPS = ("unoptimized=unoptimized.app:app", "optimized=optimized.app:app")
@@ -98,16 +98,8 @@ def bench_read(loops: int, how: str, value: bytes, pieces: int) -> float:
         return pyperf.perf_counter() - started
 
 
-def add_args(cmd: list[str], args) -> None:
-    for app in args.app:
-        cmd.extend(["--app", app])
-
-
 def main() -> None:
-    runner = pyperf.Runner(add_cmdline_args=add_args)
-    runner.argparser.add_argument("--app", action="append", default=[], help="NAME=module:app")
-    args = runner.parse_args()
-    runner.metadata["description"] = "PUT through each app, and the body read alone, in-process"
+    runner, args = app_runner("PUT through each app, and the body read alone, in-process")
     for spec in args.app or APPS:
         name, _, target = spec.partition("=")
         runner.bench_time_func(f"put[{name}]", bench_put, target)
