@@ -122,7 +122,9 @@ class Run:
         """Send the next probe, timed from `intended_ns`; measured ones get a record."""
         record = UNANSWERED
         sent_ns = time.perf_counter_ns()
-        if self.interval_ns and intended_ns >= self.start_ns:  # the open loop's window
+        if not self.interval_ns:
+            intended_ns = sent_ns  # closed loop: a request is due when it is sent
+        elif intended_ns >= self.start_ns:  # the open loop's window
             record = self.tally.record(intended_ns, sent_ns)
             self.sent += 1
             self.in_flight += 1

@@ -1,4 +1,4 @@
-"""Read a run's results back: a results folder, its summary.json, or a pyperf JSON file.
+"""Read a run's results back: a results folder, its summary.json, a trials file or pyperf JSON.
 
 Every reader of results (compare, the reports, the docs) goes through `read_results`, so
 a malformed file is one clear error everywhere, and every metric arrives as a `Summary`.
@@ -11,9 +11,8 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
-import numpy as np
-
 from kvbench import KvbenchError
+from kvbench.results.files import TRIALS_FORMAT, load_latencies, trial_samples
 from kvbench.results.latency import pooled
 from kvbench.results.metrics import METRICS, metric
 from kvbench.results.summary import Summary
@@ -61,9 +60,9 @@ class ResultSet:
         rate = (self.environment.get("http") or {}).get("offered_rate")
         computed = {}
         for name, rel in files.items():
-            try:
-                values = np.load(self.path.parent / rel, allow_pickle=False)
-            except (OSError, ValueError, EOFError):
+            try:  # requests-*.npz (answered - intended), or an older run's latency-*.npy
+                values = load_latencies(self.path.parent / rel)
+            except KvbenchError:
                 continue  # the report names an unreadable file where it draws the plot
             if values.size:
                 computed[name] = pooled(values, rate)
@@ -93,6 +92,8 @@ def read_results(path: str | Path) -> ResultSet:
         raise KvbenchError(f"{file}: not readable JSON ({exc})") from None
     if isinstance(data, dict) and "services" in data:
         return ResultSet(file, _summary_services(file, data), data)
+    if isinstance(data, dict) and data.get("format") == TRIALS_FORMAT:
+        return ResultSet(file, {str(data.get("service")): _trial_services(file, data)})
     if isinstance(data, dict) and "benchmarks" in data:
         return ResultSet(file, _pyperf_services(file))
     raise KvbenchError(f"{file}: neither a summary.json nor a pyperf suite")
@@ -116,6 +117,12 @@ def _summary_services(file: Path, data: dict) -> dict[str, Metrics]:
         entries = {name: _summary(file, name, m) for name, m in metrics.items()}
         result[service] = {name: s for name, s in entries.items() if s is not None}
     return result
+
+
+def _trial_services(file: Path, data: dict) -> Metrics:
+    """A `trials-*.json` file's metrics, each summarized over its trials."""
+    found = {name: _summary(file, name, {"values": v}) for name, v in trial_samples(data).items()}
+    return {name: s for name, s in found.items() if s is not None}
 
 
 def _summary(file: Path, name: str, entry, unit: str | None = None) -> Summary | None:

@@ -349,3 +349,54 @@ def test_command_fails_a_run_with_errors(main, capsys):
     captured = capsys.readouterr()
     assert code == 2
     assert "0 requests" in captured.out and captured.err.startswith("error: ")
+
+
+def test_the_open_loop_sends_rate_times_window_requests_each_with_a_record():
+    with serve_in_thread() as port:
+        result = canned_load(port, connections=4, duration_s=0.5, warmup_s=0.1, mode="open",
+                             rate=1000)  # fmt: skip
+    assert result.errors == 0
+    # Request k is due at t0 + k ms: exactly 500 fall in a window of 500 ms.
+    assert result.intended_ns.size == result.requests == 500
+    assert (np.diff(result.intended_ns) == 1_000_000).all()
+    assert (result.sent_ns >= result.intended_ns).all()
+    # answered - intended >= sent - intended for every record: latency includes the lag.
+    assert (result.answered_ns - result.intended_ns >= result.sent_ns - result.intended_ns).all()
+    assert (result.latencies_ns == result.answered_ns - result.intended_ns).all()
+    summary = result.summary()
+    assert set(summary.send_lag_ms) == {"p50", "p99", "max"}  # p99: too few beyond it, None
+    assert summary.answered_in_window is not None and summary.answered_in_window <= 500
+
+
+def test_the_closed_loop_records_intended_as_sent():
+    with serve_in_thread() as port:
+        result = canned_load(port, connections=2, duration_s=0.2)
+    assert result.requests == result.intended_ns.size > 0
+    assert (result.intended_ns == result.sent_ns).all() and (result.answered_ns > 0).all()
+    assert result.summary().answered_in_window is None
+
+
+@pytest.mark.parametrize(("due_in_ns", "timer"), [(10_000_000, True), (1_000_000, False)])
+def test_the_pacer_sleeps_on_a_timer_until_close_then_spins(due_in_ns, timer):
+    loop = asyncio.new_event_loop()
+    try:
+        run = Run(LoadConfig(port=1, mode="open", rate=1000), key_workload("127.0.0.1", 1), loop)
+        run.wake_for(due_in_ns, 0)
+        assert isinstance(run.timer, asyncio.TimerHandle) == timer and run.timer is not None
+        run.timer.cancel()
+    finally:
+        loop.close()
+
+
+def test_warmup_failures_are_counted_apart_from_the_windows_and_still_fail():
+    def answer(self, n: int, target: bytes) -> bytes:
+        return ERROR_500 if n < 3 else RESPONSES[target]  # the first three: warm-up
+
+    with serve(scripted(answer=answer)) as port:
+        result = canned_load(port, connections=1, duration_s=0.2, warmup_s=0.2)
+    summary = result.summary()
+    assert summary.errors == summary.non_2xx == 0 and summary.requests > 0
+    assert summary.warmup_errors == 3
+    assert summary.to_dict()["warmup_failures"] == {"500 Internal Server Error": 3}
+    with pytest.raises(LoadError, match="3 requests failed in the warm-up"):
+        summary.check()
