@@ -13,7 +13,7 @@ from kvbench.measure.campaign import Campaign, run_campaign
 from kvbench.measure.pinning import SERVER_CPU
 from kvbench.measure.progress import Progress
 from kvbench.measure.trials import TrialPlan
-from kvbench.results import files
+from kvbench.results import provenance
 from kvbench.results.summary import summaries
 from kvbench.services import Service
 
@@ -62,7 +62,7 @@ class Layers:
     def __init__(self, bench: BenchPlan, out: Path, progress: Progress) -> None:
         self.bench, self.out, self.progress = bench, out, progress
         self.samples: dict[str, dict[str, list[float]]] = {s.name: {} for s in bench.services}
-        self.summary: dict = {"schema": 2, "environment": files.environment(), "files": {}}
+        self.summary: dict = provenance.header() | {"files": {}}
 
     def run(self) -> dict:
         for layer in LAYERS:

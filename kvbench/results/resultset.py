@@ -15,6 +15,7 @@ from kvbench import KvbenchError
 from kvbench.results.files import TRIALS_FORMAT, load_latencies, trial_samples
 from kvbench.results.latency import pooled
 from kvbench.results.metrics import METRICS, metric
+from kvbench.results.model import Run
 from kvbench.results.summary import Summary
 
 # pyperf stores times in seconds and sizes in bytes; (pyperf unit, our unit) -> factor.
@@ -35,6 +36,7 @@ class ResultSet:
     path: Path
     services: dict[str, Metrics]
     summary: dict = field(default_factory=dict)
+    run: Run | None = None  # the typed summary.json; None for a bare pyperf file
 
     def service(self, name: str) -> Metrics:
         if name not in self.services:
@@ -91,7 +93,8 @@ def read_results(path: str | Path) -> ResultSet:
     except (OSError, ValueError, EOFError) as exc:
         raise KvbenchError(f"{file}: not readable JSON ({exc})") from None
     if isinstance(data, dict) and "services" in data:
-        return ResultSet(file, _summary_services(file, data), data)
+        run = Run.from_json(data, str(file))
+        return ResultSet(file, _with_units(run.services), data, run)
     if isinstance(data, dict) and data.get("format") == TRIALS_FORMAT:
         return ResultSet(file, {str(data.get("service")): _trial_services(file, data)})
     if isinstance(data, dict) and "benchmarks" in data:
@@ -106,17 +109,10 @@ def _read_json(file: Path):
     return json.loads(file.read_text(encoding="utf-8"))
 
 
-def _summary_services(file: Path, data: dict) -> dict[str, Metrics]:
-    services = data["services"]
-    if not isinstance(services, dict):
-        raise KvbenchError(f"{file}: 'services' is not a mapping")
-    result = {}
-    for service, metrics in services.items():
-        if not isinstance(metrics, dict):
-            raise KvbenchError(f"{file}: service {service!r} is not a mapping of metrics")
-        entries = {name: _summary(file, name, m) for name, m in metrics.items()}
-        result[service] = {name: s for name, s in entries.items() if s is not None}
-    return result
+def _with_units(services: dict[str, Metrics]) -> dict[str, Metrics]:
+    """Each stored metric with its unit from the metrics table."""
+    return {service: {name: s.with_unit(metric(name).unit) for name, s in metrics.items()}
+            for service, metrics in services.items()}  # fmt: skip
 
 
 def _trial_services(file: Path, data: dict) -> Metrics:
