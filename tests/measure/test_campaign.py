@@ -13,7 +13,7 @@ from kvbench.measure.campaign import (
     run_campaign,
 )
 from kvbench.measure.trials import TrialPlan, TrialResult
-from kvbench.results.resultset import ResultSet
+from kvbench.results.resultset import ResultSet, read_results
 from kvbench.services import SERVICES
 
 SERVICES_AB = [SERVICES["unoptimized"], SERVICES["optimized"]]
@@ -110,6 +110,8 @@ def test_written_records_reload_to_the_same_percentiles(tmp_path):
     reloaded = ResultSet(tmp_path / "summary.json", {}, {"files": written}).latency
     assert reloaded["optimized"] == result.latency()["optimized"] | {"offered_rate": None}
     assert reloaded["optimized"]["n"] == 3 * 1999
+    trials = read_results(tmp_path / written["trials"]["optimized"]).service("optimized")
+    assert trials["http_tps"].values == (1.0, 1.0, 1.0)
 
 
 def synthetic(seed: int) -> LoadResult:
