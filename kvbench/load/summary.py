@@ -239,7 +239,7 @@ class LoadResult:
 
     def save_records(self, path: Path | str, trial: int = 0) -> None:
         """The raw records as `requests-*.npz` stores them (one trial)."""
-        save_records(path, [self], [trial])
+        save_records(path, join_records([self], [trial]))
 
     def check(self) -> None:
         self.summary().check()
@@ -249,21 +249,30 @@ RECORD_ARRAYS = ("trial", "intended_ns", "sent_ns", "answered_ns")
 EMPTY = np.empty(0, dtype=np.int64)
 
 
-def save_records(path: Path | str, results: list[LoadResult], trials: list[int]) -> None:
-    """Raw records of several runs in one compressed file: int64 arrays `trial`,
-    `intended_ns`, `sent_ns` and `answered_ns` (-1: never answered), one entry a request."""
-    pairs = zip(results, trials, strict=True)
-    labels = [np.full(r.intended_ns.size, t, dtype=np.int64) for r, t in pairs]
+def join_records(results: list[LoadResult], trials: list[int]) -> dict[str, np.ndarray]:
+    """The raw records of several runs as one set of int64 arrays `trial`, `intended_ns`,
+    `sent_ns` and `answered_ns` (-1: never answered), one entry a request."""
 
     def joined(chunks: list[np.ndarray]) -> np.ndarray:
         return np.concatenate([np.asarray(c, dtype=np.int64) for c in chunks] or [EMPTY])
 
+    pairs = zip(results, trials, strict=True)
+    return {
+        "trial": joined([np.full(r.intended_ns.size, t, dtype=np.int64) for r, t in pairs]),
+        "intended_ns": joined([r.intended_ns for r in results]),
+        "sent_ns": joined([r.sent_ns for r in results]),
+        "answered_ns": joined([r.answered_ns for r in results]),
+    }
+
+
+def save_records(path: Path | str, records: dict[str, np.ndarray]) -> None:
+    """`requests-*.npz`: the arrays of `join_records`, compressed."""
     np.savez_compressed(
         path,
-        trial=joined(labels),
-        intended_ns=joined([r.intended_ns for r in results]),
-        sent_ns=joined([r.sent_ns for r in results]),
-        answered_ns=joined([r.answered_ns for r in results]),
+        trial=records["trial"],
+        intended_ns=records["intended_ns"],
+        sent_ns=records["sent_ns"],
+        answered_ns=records["answered_ns"],
     )
 
 

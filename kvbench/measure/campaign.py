@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from kvbench.load.summary import LoadResult, save_records
+from kvbench.load.summary import join_records, record_latencies_ns, save_records
 from kvbench.measure.headroom import (
     MAX_LAG_SHARE,
     MIN_BUSY,
@@ -138,20 +138,21 @@ class CampaignResult:
             for service, base in self.campaign.base_pairs
         }
 
-    def open_loops(self, service: str) -> tuple[list[LoadResult], list[int]]:
-        """A service's open-loop windows with raw records, and the trial index of each."""
+    def records(self, service: str) -> dict[str, np.ndarray] | None:
+        """A service's open-loop requests over its trials, as `requests-*.npz` holds them
+        (arrays `trial`, `intended_ns`, `sent_ns`, `answered_ns`); None without any."""
         found = [(t.open_loop, i) for i, t in enumerate(self.trials(service)) if t.open_loop]
-        return [result for result, _ in found], [i for _, i in found]
+        if not found:
+            return None
+        return join_records([result for result, _ in found], [i for _, i in found])
 
     def latency(self) -> dict:
         """summary.json's "latency": each service's open-loop requests pooled over its trials,
         each answered - intended (what `requests-*.npz` recomputes)."""
         found = {}
         for service in self.campaign.services:
-            results, _ = self.open_loops(service.name)
-            if results:
-                latencies = np.concatenate([r.latencies_ns for r in results])
-                found[service.name] = pooled(latencies, self.plan.rate)
+            if (records := self.records(service.name)) is not None:
+                found[service.name] = pooled(record_latencies_ns(records), self.plan.rate)
         return found
 
     def round_records(self) -> list[dict]:
@@ -218,9 +219,8 @@ class CampaignResult:
             trials = [t.metrics for t in self.trials(name)]
             path = files.write_trials(out, name, trials, self.plan.rate)
             written.setdefault("trials", {})[name] = path.name
-            results, indices = self.open_loops(name)
-            if results:
-                save_records(out / f"requests-{name}.npz", results, indices)
+            if (records := self.records(name)) is not None:
+                save_records(out / f"requests-{name}.npz", records)
                 written.setdefault("latency", {})[name] = f"requests-{name}.npz"
         return written
 
