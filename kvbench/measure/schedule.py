@@ -13,6 +13,11 @@ reports (answered - intended), and the gaps between arrivals (bursts show as man
 gaps and a few long ones). `--stall-ms 100` makes the server stall that long once a
 second: a p99 near 90 ms then shows stalls are counted from the schedule.
 
+On a shared machine both processes wait for their CPUs now and then: the report gives
+each one's time spent runnable but not running during the load (Linux schedstat), so a
+reader can tell the pacer's lateness from the machine's. The server's arrival time is
+when its loop read the request, so its own waits land in the lateness at the server too.
+
 Request n asks for /n/N; the measured requests are the last ones sent (the window ends
 the sends), so the i-th of M measured records is request S - M + i of S sent.
 """
@@ -100,7 +105,7 @@ def arrival_server(port: int, stall_ms: float, cpus: set[int] | None) -> Iterato
         command = [sys.executable, "-m", "kvbench.measure.schedule", "--serve", str(port),
                    "--record", str(record), "--stall-ms", str(stall_ms)]  # fmt: skip
         process = subprocess.Popen(command, start_new_session=True, preexec_fn=pinning(cpus))
-        found: dict = {}
+        found: dict = {"pid": process.pid}
         try:
             wait_for_port(port, process)
             yield found
@@ -110,6 +115,14 @@ def arrival_server(port: int, stall_ms: float, cpus: set[int] | None) -> Iterato
             stop(process)
         with np.load(record) as data:
             found |= {"ids": data["ids"], "times": data["times"]}
+
+
+def runqueue_wait_ns(pid: int) -> int | None:
+    """How long the process's main thread has waited, runnable, for a CPU (Linux schedstat)."""
+    try:
+        return int(Path(f"/proc/{pid}/schedstat").read_text().split()[1])
+    except (OSError, IndexError, ValueError):
+        return None
 
 
 def spread(values_ns: np.ndarray) -> dict[str, float | None]:
@@ -163,6 +176,8 @@ def check(rate: float, seconds: float, connections: int = 16, warmup: float = 1.
                         mode="open", rate=rate)  # fmt: skip
     before = os.sched_getaffinity(0) if two else None
     with arrival_server(port, stall_ms, {SERVER_CPU} if two else None) as arrivals:
+        pids = {"generator": os.getpid(), "server": arrivals["pid"]}
+        waits = {name: runqueue_wait_ns(pid) for name, pid in pids.items()}
         try:
             if two:
                 os.sched_setaffinity(0, {GENERATOR_CPU})
@@ -170,10 +185,14 @@ def check(rate: float, seconds: float, connections: int = 16, warmup: float = 1.
         finally:
             if before:
                 os.sched_setaffinity(0, before)
+        waited = {name: runqueue_wait_ns(pid) for name, pid in pids.items()}
     result.check()
     pinned = {"server": SERVER_CPU, "generator": GENERATOR_CPU} if two else None
     setup = {"rate": rate, "seconds": seconds, "connections": connections, "warmup_s": warmup,
-             "stall_ms_per_s": stall_ms, "pinned": pinned}  # fmt: skip
+             "stall_ms_per_s": stall_ms, "pinned": pinned,
+             "runqueue_wait_ms": {name: (waited[name] - w) / 1e6 if w is not None and
+                                  waited[name] is not None else None
+                                  for name, w in waits.items()}}  # fmt: skip
     return setup | report(result, arrivals_of(result, arrivals["ids"], arrivals["times"]), rate)
 
 
@@ -186,6 +205,8 @@ def text(found: dict) -> str:
         lines.append(f"{key.removesuffix('_ms').replace('_', ' ')} (ms): {cells}")
     gaps = found["arrival_gaps_ms"]
     lines.append("arrival gaps (ms): " + "  ".join(f"{n} {v:.3f}" for n, v in gaps.items()))
+    waits = "  ".join(f"{n} {v:.1f}" for n, v in found["runqueue_wait_ms"].items() if v is not None)
+    lines.append(f"waited for a CPU during the run (ms): {waits}")
     return "\n".join(lines)
 
 
