@@ -125,6 +125,11 @@ def runqueue_wait_ns(pid: int) -> int | None:
         return None
 
 
+def difference(after: int | None, before: int | None) -> float | None:
+    """after - before, in ms, where both were read."""
+    return (after - before) / 1e6 if after is not None and before is not None else None
+
+
 def spread(values_ns: np.ndarray) -> dict[str, float | None]:
     """p50, p99 (None below 1,000 values) and max, in ms."""
     p99 = percentile_ms(values_ns, "99") if qualifies(values_ns.size, "99") else None
@@ -185,14 +190,13 @@ def check(rate: float, seconds: float, connections: int = 16, warmup: float = 1.
         finally:
             if before:
                 os.sched_setaffinity(0, before)
-        waited = {name: runqueue_wait_ns(pid) for name, pid in pids.items()}
+        waited = {
+            name: difference(runqueue_wait_ns(pid), waits[name]) for name, pid in pids.items()
+        }
     result.check()
     pinned = {"server": SERVER_CPU, "generator": GENERATOR_CPU} if two else None
     setup = {"rate": rate, "seconds": seconds, "connections": connections, "warmup_s": warmup,
-             "stall_ms_per_s": stall_ms, "pinned": pinned,
-             "runqueue_wait_ms": {name: (waited[name] - w) / 1e6 if w is not None and
-                                  waited[name] is not None else None
-                                  for name, w in waits.items()}}  # fmt: skip
+             "stall_ms_per_s": stall_ms, "pinned": pinned, "runqueue_wait_ms": waited}  # fmt: skip
     return setup | report(result, arrivals_of(result, arrivals["ids"], arrivals["times"]), rate)
 
 
