@@ -292,3 +292,11 @@ def record_latencies_ns(arrays: dict[str, np.ndarray]) -> np.ndarray:
     """answered - intended of the answered records: the latencies every figure comes from."""
     done = arrays["answered_ns"] >= 0
     return arrays["answered_ns"][done] - arrays["intended_ns"][done]
+
+
+def trial_latencies_ns(arrays: dict[str, np.ndarray]) -> list[np.ndarray]:
+    """The latencies of `record_latencies_ns`, one array per trial, in trial order."""
+    done = arrays["answered_ns"] >= 0
+    latencies = arrays["answered_ns"][done] - arrays["intended_ns"][done]
+    trials = arrays["trial"][done]
+    return [latencies[trials == t] for t in np.unique(arrays["trial"])]

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from kvbench.load.summary import join_records, record_latencies_ns, save_records
+from kvbench.load.summary import join_records, save_records, trial_latencies_ns
 from kvbench.measure.headroom import (
     MAX_LAG_SHARE,
     MIN_BUSY,
@@ -31,6 +31,7 @@ from kvbench.measure.pinning import loadgen_pinned
 from kvbench.measure.trials import TrialPlan, TrialResult, run_trial
 from kvbench.results import files
 from kvbench.results.latency import METHOD, pooled
+from kvbench.results.ratios import paired_entry
 from kvbench.results.summary import Summary, summaries
 from kvbench.services import Service
 
@@ -121,22 +122,29 @@ class CampaignResult:
         """service -> metric -> the summary as summary.json stores it."""
         return {s.name: summaries(self.samples(s.name)) for s in self.campaign.services}
 
-    def ratios(self, service: str, base: str) -> dict[str, list[float]]:
-        """metric -> service / base in each round, for the metrics where a ratio means something."""
-        found: dict[str, list[float]] = {}
+    def pairs(self, service: str, base: str) -> dict[str, list[tuple[float, float]]]:
+        """metric -> (service, base) per round, for the metrics where a ratio means something."""
+        found: dict[str, list[tuple[float, float]]] = {}
         for round_ in self.rounds:
             this, that = round_[service].metrics, round_[base].metrics
             for name in PAIRED_METRICS:
                 if this.get(name) is not None and that.get(name):
-                    found.setdefault(name, []).append(this[name] / that[name])
+                    found.setdefault(name, []).append((this[name], that[name]))
         return found
 
+    def ratios(self, service: str, base: str) -> dict[str, list[float]]:
+        """metric -> service / base in each round, for the metrics where a ratio means something."""
+        return {name: [a / b for a, b in found]
+                for name, found in self.pairs(service, base).items()}  # fmt: skip
+
     def paired(self) -> dict:
-        """summary.json's "paired": per service, the median of its per-round ratios to its base."""
+        """summary.json's "paired": per service and metric, the median of its per-round ratios
+        to its base, the unpaired ratio of medians, their correlation (`ratios.paired_entry`)."""
         return {
-            service: {"vs": base, "metrics": summaries(self.ratios(service, base))}
+            service: {"vs": base, "metrics": {name: paired_entry(found) for name, found
+                                              in self.pairs(service, base).items()}}
             for service, base in self.campaign.base_pairs
-        }
+        }  # fmt: skip
 
     def records(self, service: str) -> dict[str, np.ndarray] | None:
         """A service's open-loop requests over its trials, as `requests-*.npz` holds them
@@ -152,7 +160,7 @@ class CampaignResult:
         found = {}
         for service in self.campaign.services:
             if (records := self.records(service.name)) is not None:
-                found[service.name] = pooled(record_latencies_ns(records), self.plan.rate)
+                found[service.name] = pooled(trial_latencies_ns(records), self.plan.rate)
         return found
 
     def round_records(self) -> list[dict]:

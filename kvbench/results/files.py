@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from kvbench import KvbenchError
-from kvbench.load.summary import load_records, record_latencies_ns
+from kvbench.load.summary import load_records, record_latencies_ns, trial_latencies_ns
 from kvbench.results.metrics import metric
 
 # pyperf records where its interpreter lives and how it was built: paths of this machine,
@@ -91,6 +91,13 @@ def trial_samples(data: dict) -> dict[str, list[float]]:
 
 def write_json(path: Path, data: dict) -> None:
     path.write_text(json.dumps(data, indent=1, sort_keys=False) + "\n")
+
+
+def load_trial_latencies(path: Path) -> list[np.ndarray]:
+    """`load_latencies`, one array per trial: an older run's `.npy` kept no trials (one array)."""
+    if path.suffix == ".npz":
+        return trial_latencies_ns(load_records(path))
+    return [load_latencies(path)]
 
 
 def load_latencies(path: Path) -> np.ndarray:

@@ -72,7 +72,7 @@ def metric(entry: Any, where: str) -> Summary | None:
         raise SchemaError(f"{named} has non-numeric values")
     if not all(math.isfinite(v) for v in raw):
         raise SchemaError(f"{named} has NaN or infinite values")
-    summary = Summary.of(raw)
+    summary = Summary.of(raw, method=str(entry.get("method") or ""))
     low, high = entry.get("ci_low"), entry.get("ci_high")
     if low is not None and high is not None:
         summary = summary.with_ci((_number(low, where) or 0.0, _number(high, where) or 0.0))

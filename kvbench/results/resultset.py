@@ -12,10 +12,11 @@ from functools import cached_property
 from pathlib import Path
 
 from kvbench import KvbenchError
-from kvbench.results.files import TRIALS_FORMAT, load_latencies, trial_samples
+from kvbench.results.files import TRIALS_FORMAT, load_trial_latencies, trial_samples
 from kvbench.results.latency import pooled
 from kvbench.results.metrics import METRICS, metric
 from kvbench.results.model import Run
+from kvbench.results.resample import PER_PROCESS, per_process, process_means
 from kvbench.results.summary import Summary
 
 # pyperf stores times in seconds and sizes in bytes; (pyperf unit, our unit) -> factor.
@@ -62,12 +63,12 @@ class ResultSet:
         rate = (self.environment.get("http") or {}).get("offered_rate")
         computed = {}
         for name, rel in files.items():
-            try:  # requests-*.npz (answered - intended), or an older run's latency-*.npy
-                values = load_latencies(self.path.parent / rel)
+            try:  # requests-*.npz (answered - intended, by trial), or an old latency-*.npy
+                trials = load_trial_latencies(self.path.parent / rel)
             except KvbenchError:
                 continue  # the report names an unreadable file where it draws the plot
-            if values.size:
-                computed[name] = pooled(values, rate)
+            if sum(t.size for t in trials):
+                computed[name] = pooled(trials, rate)  # one .npy: one cluster, no interval
         return computed
 
     def paired_ratios(self, service: str, base: str) -> Metrics:
@@ -139,14 +140,18 @@ def _pyperf_services(file: Path) -> dict[str, Metrics]:
 
     try:
         suite = pyperf.BenchmarkSuite.load(str(file))
-        benchmarks = [(b.get_name(), b.get_unit(), list(b.get_values())) for b in suite]
+        benchmarks = [
+            (b.get_name(), b.get_unit(), process_means(b), PER_PROCESS if per_process(b) else "")
+            for b in suite
+        ]
     except Exception as exc:  # pyperf raises anything from KeyError to TypeError on bad files
         raise KvbenchError(f"{file}: not a valid pyperf suite ({type(exc).__name__})") from None
     result: dict[str, Metrics] = {}
-    for name, unit, values in benchmarks:
+    for name, unit, values, method in benchmarks:
         family, _, rest = name.partition("[")
         service = rest.rstrip("]") or _service_from_file(file)
         metric_name, summary = _pyperf_summary(family, unit, values)
+        summary = Summary.of(summary.values, summary.unit, method)
         result.setdefault(service, {})[metric_name] = summary
     return result
 
