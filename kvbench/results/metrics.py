@@ -59,8 +59,9 @@ class Metric:
     better: Better
     title: str
     diagnostic: bool = False  # says how the run went (saturation, generator load), not a result
-    # An exact count (instructions under valgrind): repeats agree to a fraction of a percent,
-    # so a change is judged against their spread, not by a rank test on three values.
+    # An exact count (instructions under valgrind, allocations under memray): repeats agree to
+    # a fraction of a percent, so a change is judged against their spread and a gate's
+    # threshold, never by a rank test on three values.
     exact: bool = False
     description: str = ""  # what a reader must know beside the title (the load it was taken at)
 
@@ -141,8 +142,8 @@ METRICS = {
         Metric("server_rss_mb", "MB", "lower", "server peak RSS"),
         Metric("gc_pause_max_ms", "ms", "lower", "GC pause max"),
         Metric("asgi_ns_per_op", "ns/op", "lower", "in-process ASGI request"),
-        Metric("asgi_allocs_per_op", "allocs/op", "lower", "allocations per request"),
-        Metric("asgi_bytes_per_op", "B/op", "lower", "bytes allocated per request"),
+        Metric("asgi_allocs_per_op", "allocs/op", "lower", "allocations per request", exact=True),
+        Metric("asgi_bytes_per_op", "B/op", "lower", "bytes allocated per request", exact=True),
         Metric(
             "asgi_instructions_per_op",
             "instr/op",

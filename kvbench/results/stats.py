@@ -176,3 +176,27 @@ def samples_to_detect(alpha: float) -> int:
     while 2 / math.comb(2 * n, n) > alpha:
         n += 1
     return n
+
+
+def min_p(n1: int, n2: int) -> float:
+    """The smallest two-sided p the exact U test can give with n1 and n2 values (no ties)."""
+    if n1 < 1 or n2 < 1:
+        return 1.0
+    return min(1.0, 2 / math.comb(n1 + n2, n1))
+
+
+def holm(ps: Sequence[float]) -> list[float]:
+    """Holm-Bonferroni adjusted p-values, in the order given: reject where adjusted <= alpha.
+
+    The k-th smallest of m p-values is multiplied by m - k + 1, capped at 1 and made
+    non-decreasing in that order; it controls the chance of any false alarm among the m at
+    alpha, whatever their dependence.
+    """
+    finite(ps, "the p-values")
+    m = len(ps)
+    adjusted = [0.0] * m
+    running = 0.0
+    for k, i in enumerate(sorted(range(m), key=lambda j: ps[j])):
+        running = max(running, min(1.0, (m - k) * ps[i]))
+        adjusted[i] = running
+    return adjusted
