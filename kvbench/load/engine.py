@@ -311,8 +311,8 @@ async def generate(
     run = Run(config, probes, asyncio.get_running_loop(), on_window)
     # What exists now (the probes: up to 100,000 objects) lives for the whole run: frozen,
     # the collector no longer walks it, and its full collections stop costing milliseconds
-    # in the middle of the window (a late send, counted in the latency).
-    gc.collect()
+    # in the middle of the window (a late send, counted in the latency). Unfrozen after the
+    # run, any garbage among it is collected as usual.
     gc.freeze()
     try:
         await run.open()
