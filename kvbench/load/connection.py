@@ -45,6 +45,11 @@ class Connection(asyncio.Protocol):
         self.transport = transport
         self.run.ready(self)
 
+    @property
+    def measured(self) -> bool:
+        """Whether the request in flight is one of the open loop's measured ones."""
+        return self.record >= 0
+
     def send(self, probe: Probe, intended_ns: int, sent_ns: int, record: int) -> None:
         self.probe, self.intended_ns, self.sent_ns = probe, intended_ns, sent_ns
         self.record = record

@@ -153,7 +153,7 @@ class Run:
         conn.probe = None
         if parsed != probe.head or body != probe.body:
             self.tally.wrong_answer(probe, parsed, head, body)
-        if conn.record != UNANSWERED:  # open loop: due in the window, timed from when it was due
+        if conn.measured:  # open loop: due in the window, timed from when it was due
             self.in_flight -= 1
             self.tally.answer(conn.record, now)
         elif self.start_ns <= now < self.end_ns and not self.interval_ns:
@@ -175,7 +175,7 @@ class Run:
         self.tally.fail(reason, sample)
         if conn.probe is not None:
             conn.probe = None
-            self.in_flight -= conn.record != UNANSWERED
+            self.in_flight -= conn.measured
             conn.record = UNANSWERED  # its record stays unanswered
         self.check_finished(time.perf_counter_ns())
 
@@ -256,7 +256,7 @@ class Run:
             # A request sent before the window and unanswered when it ends was cut off, not
             # failed (the watchdog fails any that waits past the timeout): a fresh server's
             # accept backlog under a burst of 1,024 connections can hold one back a second.
-            if conn.probe is not None and conn.record != UNANSWERED:
+            if conn.probe is not None and conn.measured:
                 self.failed(conn, "no answer before the run's deadline")
             conn.probe = None
             if conn.transport is not None:

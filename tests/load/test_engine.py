@@ -182,6 +182,10 @@ class Recorder:
     def send(self, probe, intended_ns, sent_ns, record) -> None:
         self.intended_ns, self.sent_ns, self.record = intended_ns, sent_ns, record
 
+    @property
+    def measured(self) -> bool:
+        return self.record >= 0
+
 
 def test_open_loop_latency_counts_from_the_intended_send_even_when_sent_late():
     loop = asyncio.new_event_loop()
