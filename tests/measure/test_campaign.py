@@ -79,3 +79,29 @@ def test_the_cross_check_compares_the_two_generators_ratios():
 def test_round_order_reverses_every_other_round():
     names = [[s.name for s in round_order(SERVICES_AB, i)] for i in range(4)]
     assert names == [["unoptimized", "optimized"], ["optimized", "unoptimized"]] * 2
+
+
+def test_paired_and_latency_sections_from_known_rounds():
+    from kvbench.measure.campaign import CampaignResult
+    from kvbench.measure.trials import TrialResult
+
+    plan = TrialPlan(connections=2, warmup_s=0, duration_s=0.2, latency_s=0.3, rate=100.0)
+    campaign = Campaign(SERVICES_AB, plan, 6)
+    drift = [1.0, 1.4, 0.8, 1.2, 0.9, 1.1]
+    rng = np.random.default_rng(5)
+    rounds = [
+        {name: TrialResult({"http_tps": scale * d * (1 + 0.01 * i)},
+                           rng.integers(1_000_000, 2_000_000, size=1_000))
+         for name, scale in (("unoptimized", 1000.0), ("optimized", 9000.0))}
+        for i, d in enumerate(drift)
+    ]  # fmt: skip
+    result = CampaignResult(campaign, plan, rounds, "none")
+    entry = result.paired()["optimized"]
+    assert entry["vs"] == "unoptimized"
+    tps = entry["metrics"]["http_tps"]
+    assert tps["median"] == pytest.approx(9.0) and tps["n"] == 6
+    assert tps["unpaired"]["ratio"] == pytest.approx(9.0, rel=0.05)
+    assert tps["correlation"] > 0.99 and tps["narrower"] == "paired"
+    latency = result.latency()["optimized"]
+    assert latency["n"] == 6_000 and latency["trials"] == 6
+    assert latency["p99"]["ci_low"] is not None  # six trials: an interval from whole trials
