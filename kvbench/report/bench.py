@@ -48,8 +48,10 @@ METHOD = [
     (
         ("latency_method",),
         "Latency percentiles are of every request of a service, pooled over its trials "
-        "(nearest rank), each with its 95% interval from order statistics, and shown only "
-        "where at least 10 requests lie beyond them (p99.9 needs 10,000 requests).",
+        "(nearest rank), and shown only where at least 10 requests lie beyond them (p99.9 "
+        "needs 10,000 requests). Their 95% intervals come from resampling whole trials, "
+        "not requests: the requests of one trial share its server and its minute, and an "
+        "interval that counts them as independent is several times too narrow.",
     ),
     (
         ("min_busy",),
@@ -79,7 +81,13 @@ STATISTICS = (
 PAIRED = (
     "Paired ratios divide each service by its base in the same round (the two measured back "
     "to back, minutes apart at most) and report the median of those per-round ratios with "
-    "its 95% interval: on a machine whose speed drifts, this is the figure that stays narrow."
+    "its 95% interval (order statistics); beside it stands the unpaired ratio of the two "
+    "medians, its interval from each side's trials resampled independently, and r, the "
+    "correlation of the two services' (log) values across rounds. Pairing cancels what the "
+    "two share within a round, such as the machine's drift: it narrows the interval when r "
+    "is clearly positive, and cannot when r is near zero or negative (then the unpaired "
+    "interval is as narrow or narrower). The table says which one is narrower, metric by "
+    "metric."
 )
 
 

@@ -24,8 +24,6 @@ __all__ = ["METHOD", "MIN_BEYOND", "PERCENTILES", "beyond", "estimate", "label",
            "CI_METHOD"]  # fmt: skip
 METHOD = "nearest rank (numpy inverted_cdf), trials pooled; 95% interval: whole trials resampled"
 CI_METHOD = resample.METHOD
-# The method this replaced, kept to show (tests/results/test_coverage.py) how far it falls short.
-ORDER_STATISTICS = "binomial order statistics over all requests, as if independent"
 
 
 def label(name: str) -> str:

@@ -122,3 +122,37 @@ def synthetic(seed: int) -> LoadResult:
     answered = sent + rng.integers(100_000, 5_000_000, 2000)
     answered[7] = -1
     return LoadResult("open", 2, 0.0, 2.0, 1999, 1, 0, 0, {"x": 1}, [], intended, sent, answered)
+
+
+def test_paired_and_latency_sections_from_known_rounds():
+    from kvbench.measure.campaign import CampaignResult
+    from kvbench.measure.trials import TrialResult
+
+    plan = TrialPlan(connections=2, warmup_s=0, duration_s=0.2, latency_s=0.3, rate=100.0)
+    campaign = Campaign(SERVICES_AB, plan, 6)
+    drift = [1.0, 1.4, 0.8, 1.2, 0.9, 1.1]
+    rng = np.random.default_rng(5)
+    rounds = [
+        {name: TrialResult({"http_tps": scale * d * (1 + 0.01 * i)},
+                           answered_after(rng.integers(1_000_000, 2_000_000, size=1_000)))
+         for name, scale in (("unoptimized", 1000.0), ("optimized", 9000.0))}
+        for i, d in enumerate(drift)
+    ]  # fmt: skip
+    result = CampaignResult(campaign, plan, rounds, "none")
+    entry = result.paired()["optimized"]
+    assert entry["vs"] == "unoptimized"
+    tps = entry["metrics"]["http_tps"]
+    assert tps["median"] == pytest.approx(9.0) and tps["n"] == 6
+    assert tps["unpaired"]["ratio"] == pytest.approx(9.0, rel=0.05)
+    assert tps["correlation"] > 0.99 and tps["narrower"] == "paired"
+    latency = result.latency()["optimized"]
+    assert latency["n"] == 6_000 and latency["trials"] == 6
+    assert latency["p99"]["ci_low"] is not None  # six trials: an interval from whole trials
+
+
+def answered_after(latencies_ns: np.ndarray) -> LoadResult:
+    """An open-loop run whose requests were sent on time and answered after these latencies."""
+    intended = np.arange(latencies_ns.size, dtype=np.int64) * 1_000_000
+    n = int(latencies_ns.size)
+    return LoadResult("open", 2, 0.0, 1.0, n, 0, 0, 0, {}, [], intended, intended,
+                      intended + latencies_ns)  # fmt: skip
