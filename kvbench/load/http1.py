@@ -64,7 +64,8 @@ def head_fields(head: bytes) -> list[tuple[bytes, bytes]]:
 def dechunk(buf: bytes, start: int) -> tuple[bytes, int] | None:
     """The body of a chunked answer starting at `start`, and where the answer ends; None
     while it is incomplete. Chunk extensions and trailers are skipped."""
-    parts, pos = [], start
+    parts: list[bytes] = []
+    pos = start
     while (eol := buf.find(b"\r\n", pos)) >= 0:
         size_text = buf[pos:eol].partition(b";")[0].strip()
         try:
