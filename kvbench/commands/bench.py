@@ -184,6 +184,11 @@ def output(args: argparse.Namespace) -> Path:
 
 def next_step(args: argparse.Namespace, out: Path) -> str:
     """How to compare what was just written."""
+    if args.app:
+        names, shown = [parse_app(a, "").name for a in args.app], runs.shown(out)
+        if len(names) > 1:
+            return f"compare them: kvbench compare {shown} --old {names[0]} --new {names[1]}"
+        return f"compare it with another run of your app: kvbench compare OTHER_RUN {shown}"
     if args.out:
         return f"compare its services: kvbench compare {runs.shown(out)}"
     if name := part(args):

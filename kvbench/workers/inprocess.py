@@ -144,31 +144,6 @@ def check_all(app: Callable, specs: "list[RequestSpec]", runner: asyncio.Runner)
         checked_call(app, spec, runner)
 
 
-class Cycle:
-    """Reusable receive/send pairs for a list of requests, called in turn; counts answers.
-
-    The timed loops use it: each answer's status is compared with the expected one (one
-    integer comparison), and the whole list is checked byte for byte before and after.
-    """
-
-    def __init__(self, specs: "list[RequestSpec]") -> None:
-        self.items = [(spec.scope(), Exchange(spec.body), spec.expect.status) for spec in specs]
-        self.wrong = 0
-
-    async def run(self, app: Callable, loops: int) -> None:
-        items, n = self.items, len(self.items)
-        for i in range(loops):
-            scope, exchange, status = items[i % n]
-            await app(scope, exchange.receive, exchange.send)
-            if exchange.answer.status != status:
-                self.wrong += 1
-
-    def verify(self, target: str, loops: int) -> None:
-        """Raise WrongAnswer if any answer of the timed loops had a status other than expected."""
-        if self.wrong:
-            raise WrongAnswer(f"{target}: {self.wrong} of {loops} answers had the wrong status")
-
-
 class Exchange:
     """A receive/send pair made once and reused, so that what is counted is the app's work."""
 
@@ -208,3 +183,42 @@ def request_list(path: str | None) -> "list[RequestSpec]":
     from kvbench.load.requests import load_requests, service_requests
 
     return load_requests(path) if path else service_requests()[:1]
+
+
+class Once(Exchange):
+    """An Exchange whose request arrives once per call: a second receive waits, as on a live
+    connection (a streaming answer listens for the client's disconnect meanwhile)."""
+
+    received = False
+
+    async def receive(self) -> dict:
+        if self.received:
+            await asyncio.Event().wait()
+        self.received = True
+        return self.request
+
+
+class Cycle:
+    """Reusable receive/send pairs for a list of requests, called in turn; counts answers.
+
+    The timed loops use it: each answer's status is compared with the expected one (one
+    integer comparison), and the whole list is checked byte for byte before and after.
+    """
+
+    def __init__(self, specs: "list[RequestSpec]") -> None:
+        self.items = [(spec.scope(), Once(spec.body), spec.expect.status) for spec in specs]
+        self.wrong = 0
+
+    async def run(self, app: Callable, loops: int) -> None:
+        items, n = self.items, len(self.items)
+        for i in range(loops):
+            scope, exchange, status = items[i % n]
+            exchange.received = False
+            await app(scope, exchange.receive, exchange.send)
+            if exchange.answer.status != status:
+                self.wrong += 1
+
+    def verify(self, target: str, loops: int) -> None:
+        """Raise WrongAnswer if any answer of the timed loops had a status other than expected."""
+        if self.wrong:
+            raise WrongAnswer(f"{target}: {self.wrong} of {loops} answers had the wrong status")
