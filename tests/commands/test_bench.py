@@ -261,3 +261,31 @@ def test_two_versions_of_an_app_compare(tmp_path):
     compared = subprocess.run(command, capture_output=True, text=True, timeout=60)
     assert compared.returncode == 0, compared.stderr
     assert "http_tps" in compared.stdout
+
+
+SERVED_WRONG = APP.replace(
+    'return JSONResponse({"id": item_id, "name": f"{NAME} {item_id}"})',
+    'name = NAME if request.client.port == 50000 else "served"  # in-process: port 50000\n'
+    '    return JSONResponse({"id": item_id, "name": f"{name} {item_id}"})',
+)
+
+
+def test_a_run_failing_late_keeps_what_it_measured(tmp_path):
+    folder = own_app(tmp_path, source=SERVED_WRONG)
+    out = tmp_path / "run"
+    args = ["--app", "mine=myapp:app", "--requests", "requests.toml", "--layers", "asgi,http"]
+    done = bench(*args, *APP_TINY, "--out", str(out), cwd=folder)
+    assert done.returncode != 0 and "mine answered wrong" in done.stderr
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["partial"] is True and summary["layers_done"] == ["asgi"]
+    assert summary["services"]["mine"]["asgi_ns_per_op"]["median"] > 0
+
+
+def test_a_variant_without_flags_is_warned_about(tmp_path):
+    args = ["--services", "optimized", "--variant", "bare=optimized.app:app", "--layers", "http"]
+    done = bench(*args, *APP_TINY, "--out", str(tmp_path))
+    assert done.returncode == 0, done.stderr
+    assert "warning: bare runs on bare uvicorn" in done.stderr
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["environment"]["service_warnings"][0].startswith("bare runs on bare uvicorn")
+    assert summary["environment"]["http"]["commands"]["bare"][:2] == ["-m", "uvicorn"]
