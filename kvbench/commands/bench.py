@@ -153,8 +153,8 @@ def workload_record(bench: BenchPlan) -> dict:
         "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
         "requests": [spec.name for spec in specs],
         "checked": "every answer in every layer: status, and the body, JSON or headers asked",
-        "no_debug_vars": "without /debug/vars: GC collections and pauses not measured; "
-        "peak RSS from /proc (VmHWM)",
+        "no_debug_vars": "an app without /debug/vars: no GC collections or pauses over "
+        "HTTP; peak RSS from /proc (VmHWM)",
     }
 
 

@@ -289,3 +289,16 @@ def test_a_variant_without_flags_is_warned_about(tmp_path):
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert summary["environment"]["service_warnings"][0].startswith("bare runs on bare uvicorn")
     assert summary["environment"]["http"]["commands"]["bare"][:2] == ["-m", "uvicorn"]
+
+
+def test_the_documented_example_runs_and_debug_vars_add_the_gc_figures(tmp_path):
+    folder = ROOT / "examples" / "myapp"
+    args = ["--app", "myapp=app:app", "--app", "withvars=app_debugvars:app"]
+    out = tmp_path / "run"
+    done = bench(*args, "--requests", "requests.toml", "--layers", "http", *APP_TINY,
+                 "--out", str(out), cwd=folder)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    services = json.loads((out / "summary.json").read_text())["services"]
+    assert "gc_collections" in services["withvars"]
+    assert "gc_collections" not in services["myapp"]
+    assert services["myapp"]["http_tps"]["median"] > 0
