@@ -89,20 +89,21 @@ serve-optimized: $(STAMP) ## serve the optimized service on :8000 (debug vars on
 ## DURATION=S           closed-loop seconds per trial (bench targets)
 ## WARMUP=S             unrecorded warm-up seconds before each window (bench targets)
 ## LATENCY_WINDOW=S     open-loop seconds per trial, 0 skips latency (bench targets)
-## CONCURRENCY=N        connections (bench targets, bench-peers)
+## CONNECTIONS=N        connections (bench targets, bench-peers; CONCURRENCY=N, the old name, still works)
 RUN ?=
 TRIALS ?=
 DURATION ?=
 WARMUP ?=
 LATENCY_WINDOW ?=
 CONCURRENCY ?=
+CONNECTIONS ?= $(CONCURRENCY)
 RUN_FLAG = $(if $(RUN),--run $(RUN))
 BENCH_ARGS = $(strip $(RUN_FLAG) $(if $(TRIALS),--trials $(TRIALS)) \
 	$(if $(DURATION),--duration $(DURATION)) $(if $(WARMUP),--warmup $(WARMUP)) \
 	$(if $(LATENCY_WINDOW),--latency-window $(LATENCY_WINDOW)) \
-	$(if $(CONCURRENCY),--concurrency $(CONCURRENCY)))
+	$(if $(CONNECTIONS),--connections $(CONNECTIONS)))
 PEERS_ARGS = $(strip $(RUN_FLAG) $(if $(TRIALS),--trials $(TRIALS)) \
-	$(if $(CONCURRENCY),--concurrency $(CONCURRENCY)))
+	$(if $(CONNECTIONS),--connections $(CONNECTIONS)))
 
 .PHONY: profile profile-ladder profile-stores
 profile: $(STAMP) ## py-spy, scalene and memray profiles of both services into the latest run's profiles/
