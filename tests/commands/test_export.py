@@ -37,7 +37,8 @@ def test_a_trials_file_is_preferred_when_the_run_has_one(tmp_path):
     )
     out = tmp_path / "trials.csv"
     assert cli.main(["export", str(run), "--csv", str(out)]) == 0
-    assert [r["http_tps"] for r in csv.DictReader(out.read_text().splitlines())][:2] == ["1.5", "2.5"]
+    rows = csv.DictReader(out.read_text().splitlines())
+    assert [r["http_tps"] for r in rows][:2] == ["1.5", "2.5"]
 
 
 def test_a_run_without_trials_fails_and_a_wrong_suffix_is_a_usage_error(tmp_path):
