@@ -205,7 +205,7 @@ def _unusable(r: Comparison) -> str:
     values = [*(r.old.values if r.old else ()), *(r.new.values if r.new else ())]
     if not all(math.isfinite(v) for v in values):
         return f"{_where(r)}: a NaN or infinite value; nothing can be said about it"
-    if any(v == 0 for v in values):
+    if any(v == 0 for v in values) and not r.exact:  # an exact count may be 0, and 0 -> 1 is worse
         return f"{_where(r)}: a value of 0; a change in percent of it is not defined"
     return ""
 
@@ -224,10 +224,12 @@ def _too_few(r: Comparison, alpha: float, tested: int, level: float) -> str:
 def _regressed(r: Comparison, pct: float, alpha: float) -> bool:
     """Worse by more than `pct`: an exact count on its medians alone, a timed metric when its
     Holm-adjusted p is at most alpha too."""
-    if r.old is None or r.new is None or r.delta_pct is None:
+    if r.old is None or r.new is None:
         return False
     worse = (r.new.median < r.old.median) == (r.better == "higher")
-    if not worse or r.new.median == r.old.median or abs(r.delta_pct) <= pct:
+    if not worse or r.new.median == r.old.median:
+        return False
+    if not r.from_zero and (r.delta_pct is None or abs(r.delta_pct) <= pct):
         return False
     return r.exact or (r.p_adjusted is not None and r.p_adjusted <= alpha)
 

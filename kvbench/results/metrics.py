@@ -115,11 +115,25 @@ METRICS = {
             exact=True,
         ),
         Metric(
-            "gc_survivors_per_op", "objects/op", "lower", "tracked objects left alive per request"
+            "gc_survivors_per_op",
+            "objects/op",
+            "lower",
+            "tracked objects left alive per request",
+            exact=True,
         ),
-        Metric("gc_cycles_per_op", "objects/op", "lower", "objects only the GC frees, per request"),
         Metric(
-            "gc_collections_per_kreq", "per 1k req", "lower", "GC collections with 64 in flight"
+            "gc_cycles_per_op",
+            "objects/op",
+            "lower",
+            "objects only the GC frees, per request",
+            exact=True,
+        ),
+        Metric(
+            "gc_collections_per_kreq",
+            "per 1k req",
+            "lower",
+            "GC collections with 64 in flight",
+            exact=True,
         ),
         Metric("micro_store_get_ns_per_op", "ns/op", "lower", "store get + stats"),
         Metric("micro_encode_ns_per_op", "ns/op", "lower", "response body encoding"),
