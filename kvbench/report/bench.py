@@ -85,9 +85,9 @@ PAIRED = (
     "correlation of the two services' (log) values across rounds. Pairing cancels what the "
     "two share within a round, such as the machine's drift: it narrows the interval when r "
     "is clearly positive, and cannot when r is near zero or negative (then the unpaired "
-    "interval is as narrow or narrower). The table says which one is narrower, metric by "
-    "metric."
+    "interval is as narrow or narrower)."
 )
+BESIDE = "The paired table says, metric by metric, r and which interval is narrower."
 
 
 def write_report(results: Path, out: Path | None = None) -> Path:
@@ -182,7 +182,17 @@ def _method(run: ResultSet, env: dict) -> str:
     said = [text.format(**values) for keys, text in METHOD if all(k in flat for k in keys)]
     said += _ceiling(run, flat.get("loadgen_ceiling"))
     said += [STATISTICS] + ([PAIRED] if run.summary.get("paired") else [])
+    said += [BESIDE] if _has_unpaired(run.summary.get("paired") or {}) else []
     return "## Method\n\n" + " ".join(said) + "\n"
+
+
+def _has_unpaired(paired: dict) -> bool:
+    """Whether the run stored the unpaired ratios beside the paired ones (runs before did not)."""
+    return any(
+        isinstance(m, dict) and "unpaired" in m
+        for entry in paired.values() if isinstance(entry, dict)
+        for m in (entry.get("metrics") or {}).values()
+    )  # fmt: skip
 
 
 def _ceiling(run: ResultSet, ceiling) -> list[str]:
