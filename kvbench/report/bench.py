@@ -80,14 +80,17 @@ STATISTICS = (
 PAIRED = (
     "Paired ratios divide each service by its base in the same round (the two measured back "
     "to back, minutes apart at most) and report the median of those per-round ratios with "
-    "its 95% interval (order statistics); beside it stands the unpaired ratio of the two "
-    "medians, its interval from each side's trials resampled independently, and r, the "
-    "correlation of the two services' (log) values across rounds. Pairing cancels what the "
-    "two share within a round, such as the machine's drift: it narrows the interval when r "
-    "is clearly positive, and cannot when r is near zero or negative (then the unpaired "
-    "interval is as narrow or narrower)."
+    "its 95% interval (order statistics). Pairing cancels what the two share within a "
+    "round, such as the machine's drift: it narrows the interval when their values move "
+    "together across rounds, and cannot when they do not."
 )
-BESIDE = "The paired table says, metric by metric, r and which interval is narrower."
+BESIDE = (
+    "Beside each paired ratio stand the unpaired ratio of the two medians, its interval from "
+    "each side's trials resampled independently, r, the correlation of the two services' "
+    "(log) values across rounds, and which interval is narrower: the paired one when r is "
+    "clearly positive; when r is near zero or negative, pairing cannot help and the unpaired "
+    "interval is as narrow or narrower."
+)
 
 
 def write_report(results: Path, out: Path | None = None) -> Path:
