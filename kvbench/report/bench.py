@@ -317,7 +317,7 @@ def _latency_plot(run: ResultSet, folder: Path, env: dict) -> str:
         print(f"warning: {problem}", file=sys.stderr)
     if not curves:
         return _skipped("Latency", "no raw latency files in this run") + notes
-    paths = plots.latency(curves, folder / "latency", env.get("offered_rate"))
+    paths = plots.latency(curves, folder / "latency", env.get("offered_rate"), run.latency)
     text = "### Latency percentiles\n\n" + plots.link("Latency by percentile", paths, folder.parent)
     return text + notes
 
