@@ -12,6 +12,7 @@ from kvbench import KvbenchError
 from kvbench.report import plots
 from kvbench.report.tables import context_for, render
 from kvbench.results.compare import compare_sets
+from kvbench.results.files import load_latencies
 from kvbench.results.resultset import ResultSet, read_results
 
 BASELINE = "unoptimized"
@@ -323,12 +324,8 @@ def _latency_plot(run: ResultSet, folder: Path, env: dict) -> str:
 
 
 def _latencies_ns(path: Path) -> np.ndarray:
-    """The raw latencies of one service, in nanoseconds as the load generator saves them."""
-    try:
-        values = np.load(path, allow_pickle=False)
-    except (OSError, ValueError, EOFError) as exc:
-        raise KvbenchError(f"{path.name}: unreadable latency file ({type(exc).__name__})") from None
-    values = np.asarray(values).ravel()
+    """The raw latencies of one service, in nanoseconds (requests-*.npz or latency-*.npy)."""
+    values = load_latencies(path)
     if values.size == 0:
         raise KvbenchError(f"{path.name}: no latencies recorded")
     return values.astype(np.int64)

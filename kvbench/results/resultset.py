@@ -1,4 +1,4 @@
-"""Read a run's results back: a results folder, its summary.json, or a pyperf JSON file.
+"""Read a run's results back: a results folder, its summary.json, a trials file or pyperf JSON.
 
 Every reader of results (compare, the reports, the docs) goes through `read_results`, so
 a malformed file is one clear error everywhere, and every metric arrives as a `Summary`.
@@ -11,9 +11,8 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
-import numpy as np
-
 from kvbench import KvbenchError
+from kvbench.results.files import TRIALS_FORMAT, load_trial_latencies, trial_samples
 from kvbench.results.latency import pooled
 from kvbench.results.metrics import METRICS, metric
 from kvbench.results.model import Run
@@ -64,12 +63,12 @@ class ResultSet:
         rate = (self.environment.get("http") or {}).get("offered_rate")
         computed = {}
         for name, rel in files.items():
-            try:
-                values = np.load(self.path.parent / rel, allow_pickle=False)
-            except (OSError, ValueError, EOFError):
+            try:  # requests-*.npz (answered - intended, by trial), or an old latency-*.npy
+                trials = load_trial_latencies(self.path.parent / rel)
+            except KvbenchError:
                 continue  # the report names an unreadable file where it draws the plot
-            if values.size:
-                computed[name] = pooled([values], rate)  # trials unknown: one cluster, no interval
+            if sum(t.size for t in trials):
+                computed[name] = pooled(trials, rate)  # one .npy: one cluster, no interval
         return computed
 
     def paired_ratios(self, service: str, base: str) -> Metrics:
@@ -97,6 +96,8 @@ def read_results(path: str | Path) -> ResultSet:
     if isinstance(data, dict) and "services" in data:
         run = Run.from_json(data, str(file))
         return ResultSet(file, _with_units(run.services), data, run)
+    if isinstance(data, dict) and data.get("format") == TRIALS_FORMAT:
+        return ResultSet(file, {str(data.get("service")): _trial_services(file, data)})
     if isinstance(data, dict) and "benchmarks" in data:
         return ResultSet(file, _pyperf_services(file))
     raise KvbenchError(f"{file}: neither a summary.json nor a pyperf suite")
@@ -113,6 +114,12 @@ def _with_units(services: dict[str, Metrics]) -> dict[str, Metrics]:
     """Each stored metric with its unit from the metrics table."""
     return {service: {name: s.with_unit(metric(name).unit) for name, s in metrics.items()}
             for service, metrics in services.items()}  # fmt: skip
+
+
+def _trial_services(file: Path, data: dict) -> Metrics:
+    """A `trials-*.json` file's metrics, each summarized over its trials."""
+    found = {name: _summary(file, name, {"values": v}) for name, v in trial_samples(data).items()}
+    return {name: s for name, s in found.items() if s is not None}
 
 
 def _summary(file: Path, name: str, entry, unit: str | None = None) -> Summary | None:
