@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from kvbench.results.metrics import METRICS, metric
+from kvbench.results.resample import interval
 from kvbench.results.resultset import Metrics, ResultSet
 from kvbench.results.stats import holm, mann_whitney, min_p, samples_to_detect
 from kvbench.results.summary import Summary
@@ -30,7 +31,10 @@ ARTICLE_METRICS = (
     "gc_pause_max_ms",
 )
 PAIRED = "paired: the median of per-round ratios (each round measures both back to back)"
-BOOTSTRAP = "bootstrap of the ratio of medians (10,000 resamples of each side and its base)"
+BOOTSTRAP = (
+    "bootstrap of the ratio of medians (10,000 resamples of each side and its base; interval: "
+    "the bootstrap standard error of the log ratio x sqrt(n/(n-1)) x Student's t, n-1 df)"
+)
 BOOTSTRAP_ROUNDS = 10_000
 
 
@@ -352,9 +356,9 @@ def _resampled_ratio(rng, this: Summary, reference: Summary) -> np.ndarray:
 
 
 def _ratio_summary(sides: Sides, ratios: np.ndarray, unit: str) -> Summary:
-    """The values over the base's median; the interval is the bootstrap's, not the values'."""
+    """The values over the base's median; the interval is the bootstrap's, not the values':
+    widened for few trials as every resampled interval is (`resample.interval`)."""
     this, reference = sides
     finite = ratios[np.isfinite(ratios)]
-    low, high = np.percentile(finite, [2.5, 97.5], method="inverted_cdf")
     scaled = Summary.of([v / reference.median for v in this.values], unit)
-    return scaled.with_ci((float(low), float(high)))
+    return scaled.with_ci(interval(scaled.median, finite, min(this.n, reference.n)))
