@@ -5,7 +5,7 @@ import sys
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
-from kvbench import KvbenchError
+from kvbench import UsageError
 from kvbench.runtime.contract import REDIS_BATCH_ENV
 
 Server = Literal["uvicorn", "granian", "python"]
@@ -62,7 +62,7 @@ class Service:
         where = ["--host", host, "--port", str(port)]
         if self.workers > 1:
             if self.server != "uvicorn":
-                raise KvbenchError(f"{self.name}: --workers needs a service served by uvicorn")
+                raise UsageError(f"{self.name}: --workers needs a service served by uvicorn")
             supervisor = [sys.executable, "-m", "kvbench.runtime.supervisor", self.app]
             return [*supervisor, *where, *self.server_args, "--workers", str(self.workers)]
         if self.server == "granian":
@@ -207,10 +207,10 @@ def with_store(service: Service, store: str, batch: bool = True) -> Service:
     if store == MEMORY:
         return service
     if store != PRIVATE_REDIS and not store.startswith("redis://"):
-        raise KvbenchError(f"--store takes memory, redis or redis://HOST:PORT/DB; got {store!r}")
+        raise UsageError(f"--store takes memory, redis or redis://HOST:PORT/DB; got {store!r}")
     if service.name not in SHARED_STORE_APPS:
         known = ", ".join(SHARED_STORE_APPS)
-        raise KvbenchError(f"{service.name} has no shared store; only {known} does")
+        raise UsageError(f"{service.name} has no shared store; only {known} does")
     env = (*service.env, (REDIS_BATCH_ENV, "1" if batch else "0"))
     return replace(service, app=SHARED_STORE_APPS[service.name], store=store, env=env)
 
@@ -249,7 +249,7 @@ def get_service(name: str) -> Service:
         return SERVICES.get(name) or rungs[name]
     except KeyError:
         known = ", ".join(rungs)
-        raise KvbenchError(f"unknown service {name!r}; known: {known}") from None
+        raise UsageError(f"unknown service {name!r}; known: {known}") from None
 
 
 def parse_variant(text: str) -> Service:
@@ -260,5 +260,5 @@ def parse_variant(text: str) -> Service:
     except ValueError:  # an unbalanced quote
         words = []
     if not sep or not name or not words or ":" not in words[0]:
-        raise KvbenchError(f"bad --variant {text!r}; expected NAME=module:app [uvicorn flags]")
+        raise UsageError(f"bad --variant {text!r}; expected NAME=module:app [uvicorn flags]")
     return Service(name, words[0], tuple(words[1:]))
