@@ -22,9 +22,12 @@ from kvbench.measure.trials import TrialPlan
 from kvbench.report import pythons as report
 from kvbench.results import files, runs
 from kvbench.results.summary import summaries
+from kvbench.services import in_process_services
 
-TRIALS, DURATION_S, WARMUP_S, LATENCY_S = 6, 4.0, 1.0, 2.0
-IN_PROCESS_S = 45  # allocations and pyperf's quick ASGI suite, per interpreter
+# About 15 minutes on a 2-core machine for three Pythons: 9 services x 6 trials of ~8 s,
+# and ~2.5 min of in-process counts per interpreter.
+TRIALS, DURATION_S, WARMUP_S, LATENCY_S = 6, 3.0, 1.0, 2.0
+IN_PROCESS_S = 60  # priming, allocations and pyperf's quick ASGI suite, per interpreter
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -38,6 +41,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     add("--latency-window", type=float, default=LATENCY_S, help="open-loop seconds per trial")
     add("--concurrency", type=int, default=64, help="connections (default 64)")
     add("--quick", action="store_true", help="a smoke run: one small instruction count each")
+    add("--layers", default="inprocess,http", help="inprocess (counts, time), http, or both")
     add("--strict", action="store_true", help="exit 1 when a headroom or saturation check fails")
 
 
@@ -50,9 +54,11 @@ def plan_from(args: argparse.Namespace) -> TrialPlan:
 def estimate(interpreters: int, args: argparse.Namespace) -> float:
     bases = found.bases()
     http = BenchPlan(bases * interpreters, frozenset({"http"}), plan_from(args), args.trials)
-    counts = 10 if args.quick else instructions.estimate_s(bases)
-    per_interpreter = counts + IN_PROCESS_S
-    return estimate_s(http) + per_interpreter * interpreters
+    pairs = len(in_process_services(bases)) * (1 if args.quick else found.REPEATS)
+    per_interpreter = pairs * instructions.SECONDS_PER_PAIR + IN_PROCESS_S
+    return estimate_s(http) * ("http" in args.layers) + per_interpreter * interpreters * (
+        "inprocess" in args.layers
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -79,12 +85,20 @@ def measure(interpreters: list, args: argparse.Namespace, out: Path, progress) -
     samples: dict[str, dict[str, list[float]]] = {}
     described, counted = {}, {}
     for interpreter in interpreters:
+        said = found.describe(interpreter.venv_python) or {}
+        described[interpreter.minor] = found.shown(said, interpreter)
+        if "inprocess" not in args.layers:
+            continue
         progress.step(f"in-process layers under Python {interpreter.minor}")
         child = found.run_in_process(interpreter, out, SERVER_CPU, args.quick)
-        described[interpreter.minor] = found.shown(child["python"], interpreter)
         counted[interpreter.minor] = child["instructions"]
         for base, values in child["samples"].items():
             samples[f"{base}@{interpreter.minor}"] = values
+    if "http" not in args.layers:
+        environment = files.environment() | {"pythons": described, "instructions": counted}
+        summary = {"schema": 2, "environment": environment, "files": {}}
+        services_found = {name: summaries(values) for name, values in samples.items()}
+        return summary | {"services": services_found}
     services = found.services(interpreters)
     campaign = Campaign(services, plan_from(args), args.trials, pairs=found.pairs(interpreters),
                         progress=progress.step)  # fmt: skip

@@ -23,6 +23,7 @@ from kvbench.processes import PROJECT_ROOT, child_env
 from kvbench.services import FRAMEWORK_FLOOR, PEERS, SERVICES, Service, in_process_services
 
 VERSIONS = ("3.11", "3.12", "3.13")
+REPEATS = 2  # N/2N instruction-count pairs per app: repeats agree within 0.4% (the naive app)
 NAMES = ("unoptimized", "optimized", FRAMEWORK_FLOOR)
 # What an interpreter says of itself: version, build, and whether the GIL is compiled out.
 DESCRIBE = (
@@ -134,7 +135,7 @@ def in_process(quick: bool, cpu: int | None, folder: Path) -> dict:
     tool = instructions.valgrind()
     found: dict = {"instructions": {}}
     if tool is not None:
-        sizes = {"requests": 200, "repeats": 1, "warmup": 100} if quick else {}
+        sizes = {"requests": 200, "repeats": 1, "warmup": 100} if quick else {"repeats": REPEATS}
         for service in in_process_services(chosen):
             result = instructions.measure(tool, service.app, **sizes)
             name = service.name

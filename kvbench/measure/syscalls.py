@@ -131,6 +131,8 @@ def attach(pid: int, out: Path) -> subprocess.Popen:
     line = tracer.stderr.readline()  # "strace: Process N attached"
     if "attached" not in line:
         tracer.kill()
+        tracer.wait()
+        tracer.stderr.close()
         raise KvbenchError(f"strace could not attach to {pid}: {line.strip()}")
     time.sleep(0.2)  # the other threads' "attached" lines
     return tracer
@@ -143,6 +145,9 @@ def detach(tracer: subprocess.Popen) -> None:
     finally:
         if tracer.poll() is None:
             tracer.kill()
+            tracer.wait()
+        if tracer.stderr is not None:
+            tracer.stderr.close()
 
 
 def count(service: Service, requests: int = REQUESTS, warmup: int = 200) -> Counts:

@@ -80,7 +80,7 @@ def plot(ratios: dict[str, dict], stem: Path) -> list[Path]:
     ax.set_ylabel("paired ratio per round (median, 95% CI)")
     ax.tick_params(axis="x", labelrotation=20)
     ax.grid(axis="y", alpha=0.3)
-    fig.tight_layout()
+    fig.subplots_adjust(bottom=0.22)
     return plots.save(fig, stem)
 
 
