@@ -20,6 +20,7 @@ COMMANDS = {
     "loadgen": "put HTTP load on a loopback server, every answer checked",
     "bench": "benchmark the services: layers micro, asgi (time, allocs, GC), instructions, http",
     "peers": "the services next to their peers, ceilings and scaling curves",
+    "pythons": "both services and the framework floor under every installed CPython, one run",
     "compare": "compare your run, or any two result sets, like benchstat; gate on regressions",
     "report": "write REPORT.md with tables and plots from a results folder",
     "profile": "CPU, blocking, line and allocation profiles; or attach",

@@ -12,6 +12,7 @@ from kvbench import KvbenchError
 from kvbench.report import plots
 from kvbench.report.tables import context_for, render
 from kvbench.results.compare import compare_sets
+from kvbench.results.files import load_latencies
 from kvbench.results.resultset import ResultSet, read_results
 
 BASELINE = "unoptimized"
@@ -47,8 +48,10 @@ METHOD = [
     (
         ("latency_method",),
         "Latency percentiles are of every request of a service, pooled over its trials "
-        "(nearest rank), each with its 95% interval from order statistics, and shown only "
-        "where at least 10 requests lie beyond them (p99.9 needs 10,000 requests).",
+        "(nearest rank), and shown only where at least 10 requests lie beyond them (p99.9 "
+        "needs 10,000 requests). Their 95% intervals come from resampling whole trials, "
+        "not requests: the requests of one trial share its server and its minute, and an "
+        "interval that counts them as independent is several times too narrow.",
     ),
     (
         ("min_busy",),
@@ -78,7 +81,16 @@ STATISTICS = (
 PAIRED = (
     "Paired ratios divide each service by its base in the same round (the two measured back "
     "to back, minutes apart at most) and report the median of those per-round ratios with "
-    "its 95% interval: on a machine whose speed drifts, this is the figure that stays narrow."
+    "its 95% interval (order statistics). Pairing cancels what the two share within a "
+    "round, such as the machine's drift: it narrows the interval when their values move "
+    "together across rounds, and cannot when they do not."
+)
+BESIDE = (
+    "Beside each paired ratio stand the unpaired ratio of the two medians, its interval from "
+    "each side's trials resampled independently, r, the correlation of the two services' "
+    "(log) values across rounds, and which interval is narrower: the paired one when r is "
+    "clearly positive; when r is near zero or negative, pairing cannot help and the unpaired "
+    "interval is as narrow or narrower."
 )
 
 
@@ -174,7 +186,17 @@ def _method(run: ResultSet, env: dict) -> str:
     said = [text.format(**values) for keys, text in METHOD if all(k in flat for k in keys)]
     said += _ceiling(run, flat.get("loadgen_ceiling"))
     said += [STATISTICS] + ([PAIRED] if run.summary.get("paired") else [])
+    said += [BESIDE] if _has_unpaired(run.summary.get("paired") or {}) else []
     return "## Method\n\n" + " ".join(said) + "\n"
+
+
+def _has_unpaired(paired: dict) -> bool:
+    """Whether the run stored the unpaired ratios beside the paired ones (runs before did not)."""
+    return any(
+        isinstance(m, dict) and "unpaired" in m
+        for entry in paired.values() if isinstance(entry, dict)
+        for m in (entry.get("metrics") or {}).values()
+    )  # fmt: skip
 
 
 def _ceiling(run: ResultSet, ceiling) -> list[str]:
@@ -296,18 +318,14 @@ def _latency_plot(run: ResultSet, folder: Path, env: dict) -> str:
         print(f"warning: {problem}", file=sys.stderr)
     if not curves:
         return _skipped("Latency", "no raw latency files in this run") + notes
-    paths = plots.latency(curves, folder / "latency", env.get("offered_rate"))
+    paths = plots.latency(curves, folder / "latency", env.get("offered_rate"), run.latency)
     text = "### Latency percentiles\n\n" + plots.link("Latency by percentile", paths, folder.parent)
     return text + notes
 
 
 def _latencies_ns(path: Path) -> np.ndarray:
-    """The raw latencies of one service, in nanoseconds as the load generator saves them."""
-    try:
-        values = np.load(path, allow_pickle=False)
-    except (OSError, ValueError, EOFError) as exc:
-        raise KvbenchError(f"{path.name}: unreadable latency file ({type(exc).__name__})") from None
-    values = np.asarray(values).ravel()
+    """The raw latencies of one service, in nanoseconds (requests-*.npz or latency-*.npy)."""
+    values = load_latencies(path)
     if values.size == 0:
         raise KvbenchError(f"{path.name}: no latencies recorded")
     return values.astype(np.int64)
