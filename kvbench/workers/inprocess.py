@@ -5,11 +5,15 @@ import asyncio
 import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 from urllib.parse import quote
+
+from kvbench import KvbenchError
 
 if TYPE_CHECKING:
     import pyperf
+
+    from kvbench.load.requests import RequestSpec
 
 HOT_KEY = "key-0042"
 
@@ -25,9 +29,12 @@ def app_runner(description: str) -> tuple["pyperf.Runner", argparse.Namespace]:
     def add_args(cmd: list[str], args) -> None:
         for app in args.app:
             cmd.extend(["--app", app])
+        if args.requests:
+            cmd.extend(["--requests", args.requests])
 
     runner = pyperf.Runner(add_cmdline_args=add_args)
     runner.argparser.add_argument("--app", action="append", default=[], help="NAME=module:app")
+    runner.argparser.add_argument("--requests", default="", help="a request file (TOML)")
     args = runner.parse_args()
     runner.metadata["description"] = description
     return runner, args
@@ -68,9 +75,28 @@ class Answer:
     body: bytes = b""
 
 
-async def call(app: Callable, scope: dict, body: bytes = b"") -> Answer:
-    """One request through the app; returns what it sent."""
-    answer = Answer()
+class Reply(NamedTuple):
+    """A whole answer: status, headers and the body (a chunked or streamed body joined)."""
+
+    status: int
+    headers: list[tuple[bytes, bytes]]
+    body: bytes
+
+
+class WrongAnswer(KvbenchError):
+    """An app's answer that is not the one its request file (or the contract) expects."""
+
+
+async def call(app: Callable, spec: "RequestSpec | dict", body: bytes = b"") -> Reply:
+    """One request through the app; returns what it sent.
+
+    `spec` is a RequestSpec (its scope and body are used) or a ready scope with `body`.
+    """
+    if isinstance(spec, dict):
+        scope = spec
+    else:
+        scope, body = spec.scope(), spec.body
+    status, headers, chunks = 0, [], []
     sent_body = False
 
     async def receive() -> dict:
@@ -81,14 +107,49 @@ async def call(app: Callable, scope: dict, body: bytes = b"") -> Answer:
         return {"type": "http.request", "body": body, "more_body": False}
 
     async def send(message: dict) -> None:
+        nonlocal status, headers
         if message["type"] == "http.response.start":
-            answer.status = message["status"]
-            answer.headers = message.get("headers", [])
-        else:
-            answer.body += message.get("body", b"")
+            status, headers = message["status"], list(message.get("headers", []))
+        elif message["type"] == "http.response.body":
+            chunks.append(message.get("body", b""))
 
     await app(dict(scope), receive, send)
-    return answer
+    return Reply(status, headers, b"".join(chunks))
+
+
+def checked_call(app: Callable, spec: "RequestSpec", runner: asyncio.Runner | None = None) -> Reply:
+    """`call` on an event loop (`runner`'s, or a new one); raises WrongAnswer on a wrong answer."""
+    reply = asyncio.run(call(app, spec)) if runner is None else runner.run(call(app, spec))
+    problem = spec.check(*reply)
+    if problem:
+        raise WrongAnswer(problem)
+    return reply
+
+
+def check_all(app: Callable, specs: "list[RequestSpec]", runner: asyncio.Runner) -> None:
+    """Every request of the list once, each answer checked (outside any timed region)."""
+    for spec in specs:
+        checked_call(app, spec, runner)
+
+
+class Cycle:
+    """Reusable receive/send pairs for a list of requests, called in turn; counts answers.
+
+    The timed loops use it: each answer's status is compared with the expected one (one
+    integer comparison), and the whole list is checked byte for byte before and after.
+    """
+
+    def __init__(self, specs: "list[RequestSpec]") -> None:
+        self.items = [(spec.scope(), Exchange(spec.body), spec.expect.status) for spec in specs]
+        self.wrong = 0
+
+    async def run(self, app: Callable, loops: int) -> None:
+        items, n = self.items, len(self.items)
+        for i in range(loops):
+            scope, exchange, status = items[i % n]
+            await app(scope, exchange.receive, exchange.send)
+            if exchange.answer.status != status:
+                self.wrong += 1
 
 
 class Exchange:
@@ -119,3 +180,14 @@ async def call_many(app: Callable, scope: dict, loops: int) -> Answer:
     for _ in range(loops):
         await app(scope, receive, send)
     return exchange.answer
+
+
+def request_list(path: str | None) -> "list[RequestSpec]":
+    """The requests a worker drives: those of a request file, or the services' GET hit.
+
+    The services' in-process figures have always been of `GET /get?key=key-0042` alone;
+    their list keeps that one request so the figures keep their meaning.
+    """
+    from kvbench.load.requests import load_requests, service_requests
+
+    return load_requests(path) if path else service_requests()[:1]
