@@ -240,3 +240,33 @@ def removed(sources: Sources, rung: str) -> str:
 
 def _pct(value: float) -> str:
     return f"{number(value, 2)}%" if value else "0%"
+
+
+# The frames a rung puts in place of those it removes: not part of its prediction.
+ADDED = {"httptools-protocol", "granian"}
+
+
+def removed_share(sources: Sources, rung: str) -> float | None:
+    """The share of the previous rung's samples with any frame the rung removes, each once."""
+    wanted = targets(rung)
+    if isinstance(wanted, str):
+        return None
+    frames = tuple(t for t in wanted if t.key not in ADDED)
+    data = cpu_profile(sources, previous(rung))
+    names = data["shared"]["frames"]
+    hit_stack = {i for i, f in enumerate(names) for t in frames if t.counted == "inclusive"
+                 and t.matches(f.get("file", ""), f.get("name", ""))}  # fmt: skip
+    hit_self = {i for i, f in enumerate(names) for t in frames if t.counted == "self"
+                and t.matches(f.get("file", ""), f.get("name", ""))}  # fmt: skip
+    start_up = {i for i, f in enumerate(names) if f.get("name") == START_UP}
+    total = found = 0.0
+    for profile in data["profiles"]:
+        for stack, weight in zip(profile["samples"], profile["weights"], strict=True):
+            if not stack or start_up.intersection(stack):
+                continue
+            total += weight
+            if hit_stack.intersection(stack) or stack[-1] in hit_self:
+                found += weight
+    if not total:
+        raise KvbenchError(f"the CPU profile of {previous(rung)} holds no samples past start-up")
+    return found / total * 100

@@ -33,6 +33,7 @@ BLOCKS: dict[str, Block] = {
     "stores": lambda s, doc, words: stores.stores(s, words),
     "replicas": lambda s, doc, words: stores.replicas(s, words),
     "ladder": lambda s, doc, words: ladder.overview(s),
+    "story": lambda s, doc, words: ladder.story(s),
     "rung": lambda s, doc, words: ladder.rung_table(s, *words),
     "gc-step": lambda s, doc, words: ladder.gc_step(s, *words),
     "peers": lambda s, doc, words: profiles.peers(s),

@@ -70,9 +70,11 @@ def component(file: str) -> str:
     return file
 
 
-def cpu_shares(sources: Sources, service: str) -> tuple[Counter, Counter, float]:
-    """Self time of py-spy's CPU view by component and by (function, file), and the total."""
-    data = sources.profile(service, "cpu.speedscope.json")
+def cpu_shares(
+    sources: Sources, service: str, view: str = "cpu"
+) -> tuple[Counter, Counter, float]:
+    """Self time of py-spy's CPU (or native) view by component and by (function, file)."""
+    data = sources.profile(service, f"{view}.speedscope.json")
     frames = data["shared"]["frames"]
     by_function: Counter[tuple[str, str]] = Counter()
     total = 0.0
@@ -88,17 +90,23 @@ def cpu_shares(sources: Sources, service: str) -> tuple[Counter, Counter, float]
     return by_component, by_function, total
 
 
-def cpu(sources: Sources, service: str, top: str = str(TOP)) -> str:
-    """`profile-cpu SERVICE [N]`: py-spy's CPU samples by component and by function (self time)."""
-    by_component, by_function, total = cpu_shares(sources, service)
+def cpu(sources: Sources, service: str, top: str = str(TOP), view: str = "cpu") -> str:
+    """`profile-cpu SERVICE [N] [native]`: py-spy's GIL-held samples by component and function."""
+    if view not in ("cpu", "native"):
+        raise KvbenchError(f"profile-cpu: view {view!r} is neither cpu nor native")
+    by_component, by_function, total = cpu_shares(sources, service, view)
     n = int(top)
-    lines = ["| component | share of CPU samples (self time) |", "| --- | ---: |"]
+    lines = ["| component | share of GIL-held samples (self) |", "| --- | ---: |"]
     lines += [f"| `{name}` | {_pct(w, total)} |" for name, w in by_component.most_common(n)]
     lines += ["", "| function | file | self |", "| --- | --- | ---: |"]
     lines += [f"| `{name}` | `{file}` | {_pct(w, total)} |"
               for (name, file), w in by_function.most_common(n)]  # fmt: skip
     seconds = number(total)
-    return "\n".join(lines) + f"\n\n{seconds} s of samples with the GIL held, all threads."
+    how = "py-spy `--gil --native`" if view == "native" else "py-spy `--gil`"
+    return "\n".join(lines) + (
+        f"\n\n{seconds} s of wall-clock samples ({how}) taken while a thread held the GIL, "
+        "all threads: not CPU time (a system call made with the GIL held counts too)."
+    )
 
 
 def threads(sources: Sources, service: str) -> dict[str, list[float]]:
