@@ -51,10 +51,9 @@ def flamegraph(sources: Sources, doc: Path, service: str) -> str:
     link = sources.link(path, doc)
     return (
         f"![CPU flame graph of `{service}` under load, py-spy]({link})\n\n"
-        "_How to read it: each box is a function, standing on the box of its caller; its "
-        "width is its share of the samples (not time order: boxes sit alphabetically); wide "
-        f"boxes with nothing on top are where the CPU goes. [Open the SVG]({link}) to zoom "
-        "and search._"
+        "_Each box is a function on its caller's box, as wide as its share of the GIL-held "
+        f"samples (boxes sit alphabetically, not in time order). [Open the SVG]({link}) to "
+        "zoom and search._"
     )
 
 
@@ -70,9 +69,7 @@ def component(file: str) -> str:
     return file
 
 
-def cpu_shares(
-    sources: Sources, service: str, view: str = "cpu"
-) -> tuple[Counter, Counter, float]:
+def cpu_shares(sources: Sources, service: str, view: str = "cpu") -> tuple[Counter, Counter, float]:
     """Self time of py-spy's CPU (or native) view by component and by (function, file)."""
     data = sources.profile(service, f"{view}.speedscope.json")
     frames = data["shared"]["frames"]

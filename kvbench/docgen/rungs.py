@@ -345,8 +345,12 @@ def story(sources: Sources) -> str:
     for rung in ladder.rungs[1:]:
         name, prev = rung.name, ladder.previous(rung.name)
         wanted = targets(name)
-        shown = ("no frame: " + wanted.split(":")[0]) if isinstance(wanted, str) else (
-            "; ".join(t.label for t in wanted if t.key not in ("httptools-protocol", "granian"))
+        shown = (
+            ("no frame: " + wanted.split(":")[0])
+            if isinstance(wanted, str)
+            else (
+                "; ".join(t.label for t in wanted if t.key not in ("httptools-protocol", "granian"))
+            )
         )
         share = removed_share(sources, name)
         predicted = "—" if share is None else f"{number(share, 2)}%"
@@ -356,15 +360,11 @@ def story(sources: Sources) -> str:
 
 
 STORY_NOTE = (
-    "Profile: py-spy `--gil` samples of the rung before (wall-clock samples taken while a "
-    "thread held the GIL, start-up left out), counting a sample once if any frame the rung "
-    "removes is on it. The prediction: removing frames that held a share S of the samples "
-    "saves about S of the time per request (less when the replacement costs something; more "
-    "when the profile does not see the cost, such as a system call made without the GIL or "
-    "code counted by its innermost frame only). Measured: the "
-    "median of the per-round ratios of time per request (1/throughput, both rungs back to "
-    "back in each round), with its 95% interval; `~` where the unpaired Mann-Whitney test "
-    "of the two rungs' trials cannot tell them apart. Instructions: in-process, exact."
+    "Profile: py-spy `--gil` samples of the rung before (GIL-held wall-clock samples, "
+    "start-up left out), a sample counted once if any removed frame is on it. Measured: "
+    "median of the per-round ratios of time per request (1/throughput), 95% interval; `~` "
+    "where the unpaired Mann-Whitney test cannot tell the rungs apart. Instructions: "
+    "in-process, exact."
 )
 
 
