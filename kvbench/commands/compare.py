@@ -2,9 +2,12 @@
 
 With no RESULTS, your run (`--run`, default the latest in bench-results/runs/): its two
 services compared, then the run beside the committed reference, ratio by ratio. With
-RESULTS, two services of one run (`--old unoptimized --new optimized DIR`), or the same
-services across two runs (`BASE NEW`), where each side is a results folder, its
-summary.json, or a pyperf JSON file. `--fail-on-regression PCT` turns it into a gate.
+RESULTS, the services of one run (each against its base in the run's own pairs, else
+against the run's first service; or `--old A --new B DIR`), or the same services across two
+runs (`BASE NEW`), where each side is a results folder, its summary.json, or a pyperf JSON
+file. `--fail-on-regression PCT` turns it into a gate that fails closed: exit 1 on a
+regression and also when the data cannot show one (too few values for the test, a zero or
+non-finite value), with the reason on stderr.
 """
 
 import argparse
@@ -15,7 +18,7 @@ from kvbench import KvbenchError
 from kvbench.report import carryover
 from kvbench.report.tables import FORMATS, HELP_EPILOG, Context, context_for, render
 from kvbench.results import runs
-from kvbench.results.compare import Comparison, compare_sets, regressions, relative_rows
+from kvbench.results.compare import Comparison, Gate, compare_sets, gate, relative_rows
 from kvbench.results.resultset import Metrics, ResultSet, read_results
 
 
@@ -52,24 +55,34 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--fail-on-regression",
         type=float,
         metavar="PCT",
-        help="exit 1 if a metric got significantly worse by more than PCT percent",
+        help="exit 1 if a metric got worse by more than PCT percent: exact counts "
+        "(instructions, allocations) by their medians, timed metrics when significant after "
+        "Holm's correction over all of them; also exit 1, with the reason, when the data "
+        "cannot show such a change (too few values, a zero or non-finite value)",
     )
 
 
 def run(args: argparse.Namespace) -> int:
     if not 0 < args.alpha < 1:
         raise KvbenchError(f"--alpha must be between 0 and 1, not {args.alpha}")
-    if not args.paths:
-        return your_run(args)
-    if args.run:
-        raise KvbenchError("give --run or RESULTS, not both")
-    rows, labels, context = collect(args)
-    if not rows:
-        raise KvbenchError("nothing to compare: the selection left no metrics")
-    print(render(rows, args.format, labels, context), end="")
-    if args.fail_on_regression is None:
-        return 0
-    return gate(rows, args.fail_on_regression)
+    pct = args.fail_on_regression
+    if pct is not None and not pct >= 0:
+        raise KvbenchError(f"--fail-on-regression needs a percentage >= 0, not {pct}")
+    try:
+        if not args.paths:
+            return your_run(args)
+        if args.run:
+            raise KvbenchError("give --run or RESULTS, not both")
+        rows, labels, context = collect(args)
+        if not rows:
+            raise KvbenchError("nothing to compare: the selection left no metrics")
+        print(render(rows, args.format, labels, context), end="")
+        if args.fail_on_regression is None:
+            return 0
+        return report(gate(rows, args.fail_on_regression, args.alpha, args.metric))
+    except ValueError as exc:  # a statistic of values it cannot order (NaN, infinity)
+        print(f"error: cannot compare these results: {exc}", file=sys.stderr)
+        return 1
 
 
 def your_run(args: argparse.Namespace) -> int:
@@ -81,7 +94,8 @@ def your_run(args: argparse.Namespace) -> int:
         )
     folder = runs.find(args.run or runs.LATEST, args.reference)
     run, reference = read_results(folder), read_results(args.reference)
-    old, new = args.old or "unoptimized", args.new or "optimized"
+    old, new = (args.old, args.new) if args.old or args.new else base_pairs(run)[0]
+    old, new = old or "unoptimized", new or "optimized"
     old_metrics, new_metrics = (only(run.service(s), args.metric) for s in (old, new))
     rows = compare_sets(old_metrics, new_metrics, args.alpha)
     print(f"your run: {runs.shown(folder)}\n\n{old} vs {new} in your run")
@@ -105,11 +119,13 @@ def collect(args: argparse.Namespace) -> tuple[list[Comparison], tuple[str, str]
     if len(sets) == 1:
         if args.service:
             raise KvbenchError("--service needs two result sets; use --old/--new within one")
-        old, new = args.old or "unoptimized", args.new or "optimized"
-        pairs = [("", sets[0].service(old), sets[0].service(new))]
-        labels = (old, new)
-        if not args.metric:  # the whole comparison: pooled latency and paired ratios too
-            context = context_for(sets[0], old, new)
+        chosen = [(args.old or "unoptimized", args.new or "optimized")]
+        chosen = chosen if args.old or args.new else base_pairs(sets[0])
+        pairs = [(f"{new} vs {old}" if len(chosen) > 1 else "", sets[0].service(old),
+                  sets[0].service(new)) for old, new in chosen]  # fmt: skip
+        labels = chosen[0] if len(chosen) == 1 else ("base", "service")
+        if not args.metric and len(chosen) == 1:  # the whole comparison: latency, paired too
+            context = context_for(sets[0], *chosen[0])
     else:
         pairs = run_pairs(args, *sets)
         labels = run_labels(paths)
@@ -118,6 +134,26 @@ def collect(args: argparse.Namespace) -> tuple[list[Comparison], tuple[str, str]
         old_metrics, new_metrics = only(old_side, args.metric), only(new_side, args.metric)
         rows += compare_sets(old_metrics, new_metrics, args.alpha, group)
     return rows, labels, context
+
+
+def base_pairs(results: ResultSet) -> list[tuple[str, str]]:
+    """(base, service) pairs of one run: its own pairs where it stored them, else each service
+    against the run's first; unoptimized and optimized where the run has both."""
+    names = list(results.services)
+    if "unoptimized" in names and "optimized" in names:
+        return [("unoptimized", "optimized")]
+    paired = results.summary.get("paired") or {}
+    own = [
+        (entry["vs"], service)
+        for service, entry in paired.items()
+        if isinstance(entry, dict) and entry.get("vs") in names and service in names
+    ]
+    if own:
+        return own
+    if len(names) < 2:
+        raise KvbenchError(f"{results.path}: one service ({', '.join(names) or 'none'}): "
+                           "nothing to compare within this run")  # fmt: skip
+    return [(names[0], other) for other in names[1:]]
 
 
 def relative(args: argparse.Namespace, sets: list[ResultSet]) -> list[Comparison]:
@@ -154,14 +190,28 @@ def only(metrics: Metrics, names: list[str] | None) -> Metrics:
     return {k: v for k, v in metrics.items() if not names or k in names}
 
 
-def gate(rows: list[Comparison], pct: float) -> int:
-    bad = regressions(rows, pct)
-    for r in bad:
-        where = f" [{r.group}]" if r.group else ""
-        change = "from 0" if r.from_zero else f"{r.delta_pct:+.2f}%"
-        print(
-            f"regression: {r.metric}{where} {change} worse (p={r.p:.3f}), "
-            f"over the {pct:g}% threshold",
-            file=sys.stderr,
-        )
-    return 1 if bad else 0
+def report(decision: Gate) -> int:
+    """The gate's verdict on stderr, one line per regression or refusal; 1 when it failed."""
+    timed, exact = len(decision.timed), len(decision.gated) - len(decision.timed)
+    for reason in decision.refusals:
+        print(f"gate refused: {reason}", file=sys.stderr)
+    for r in decision.regressions:
+        print(f"regression: {_line(r)}, over the {decision.pct:g}% threshold", file=sys.stderr)
+    basis = (f"{timed} timed (U test, Holm-adjusted over {timed}), {exact} exact counts "
+             f"(no test: any change over {decision.pct:g}% counts)")  # fmt: skip
+    if decision.refusals:
+        verdict = f"refused: the data cannot show a {decision.pct:g}% regression"
+    elif decision.regressions:
+        verdict = f"failed: {len(decision.regressions)} regression(s)"
+    else:
+        verdict = f"passed: no metric worse by more than {decision.pct:g}%"
+    print(f"gate {verdict}; {len(decision.gated)} metrics gated: {basis}", file=sys.stderr)
+    return 1 if decision.failed else 0
+
+
+def _line(r: Comparison) -> str:
+    where = f" [{r.group}]" if r.group else ""
+    change = "from 0" if r.from_zero else f"{r.delta_pct:+.2f}%"
+    tested = f"p={r.p:.3f}, Holm-adjusted p={r.p_adjusted:.3f}" if r.p_adjusted is not None else ""
+    evidence = "exact count, no test" if r.exact else tested
+    return f"{r.metric}{where} {change} worse ({evidence})"

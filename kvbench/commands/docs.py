@@ -7,6 +7,7 @@ from pathlib import Path
 from kvbench.docgen.generate import check, write
 from kvbench.docgen.sources import Sources
 from kvbench.processes import PROJECT_ROOT
+from kvbench.results.provenance import committed_problems
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -20,6 +21,8 @@ def run(args: argparse.Namespace) -> int:
     sources = Sources(args.results or root / "bench-results", root)
     sources.require()
     problems = check(sources) if args.check else write(sources)
+    if args.check:  # the committed results must describe the committed code
+        problems += committed_problems(sources.results, root)
     for problem in problems:
         print(problem, file=sys.stderr)
     if problems:

@@ -28,7 +28,8 @@ PROFILE_FILES = (
 )  # fmt: skip
 PRODUCTS = [
     *((p, "summary.json", "make bench") for p in
-      ("summary.json", "micro.json", "asgi.json", "http-*.json", "latency-*.npy")),
+      ("summary.json", "micro.json", "asgi.json", "trials-*.json", "requests-*.npz",
+       "http-*.json", "latency-*.npy")),
     *((p, "REPORT.md", "make report") for p in ("REPORT.md", "plots/*.png", "plots/*.svg")),
     ("ladder/*", "ladder/summary.json", "make bench-ladder"),
     ("profiles/README.md", "profiles/README.md", "make profile"),

@@ -36,19 +36,23 @@ class Connection(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
         self.parser = ResponseParser()
         self.probe: Probe | None = None  # the request in flight
-        self.timed_from_ns = 0  # its latency counts from here
+        self.intended_ns = 0  # its latency counts from here: when the schedule had it due
         self.sent_ns = 0  # its timeout counts from here
-        self.measured = False
-        self.idle_ns = 0  # free since
+        self.record = -1  # its index in the tally's records; -1 when not measured
         self.closed = run.loop.create_future()
 
     def connection_made(self, transport) -> None:
         self.transport = transport
         self.run.ready(self)
 
-    def send(self, probe: Probe, timed_from_ns: int, now: int, measured: bool) -> None:
-        self.probe, self.timed_from_ns, self.sent_ns = probe, timed_from_ns, now
-        self.measured = measured
+    @property
+    def measured(self) -> bool:
+        """Whether the request in flight is one of the open loop's measured ones."""
+        return self.record >= 0
+
+    def send(self, probe: Probe, intended_ns: int, sent_ns: int, record: int) -> None:
+        self.probe, self.intended_ns, self.sent_ns = probe, intended_ns, sent_ns
+        self.record = record
         assert self.transport is not None  # the run sends only on open connections
         self.transport.write(probe.raw)
 

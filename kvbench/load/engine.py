@@ -6,32 +6,43 @@ content-type and body. A wrong answer is a failure that names the request and th
 Closed loop (each connection sends its next request when the last answer arrives)
 measures throughput: the answers that arrive in the window [start, end), divided by
 end - start, as wrk counts (requests still in flight at the end are cut off, not waited
-for). Open loop sends at a fixed offered rate over a pool of connections and times each
-request from its intended send time, so a server that stalls shows its queueing delay
-instead of hiding it (coordinated omission, the reason wrk2 exists); every request due in
-the window is waited for, so the slowest are never dropped. Only the generator's own
-lateness while a connection was free (timer resolution) is left out; its worst case is
-reported as `send_lag_ms`. `on_window("start")` and `on_window("end")` are called at the
-window's two instants, for whoever reads the server's CPU over exactly that window.
+for). Open loop sends on a constant-rate schedule (wrk2's: request k is due at
+t0 + k / rate) over a pool of connections, and times each request from its intended send
+time, always: a server that stalls shows its queueing delay instead of hiding it
+(coordinated omission, the reason wrk2 exists), and the generator's own lateness (its
+timer, its stalls) counts too. To keep that lateness small the pacer sleeps on a timer
+until shortly before a request is due, then spins through the event loop (each turn
+polls the sockets without blocking) until it is; the generator has a core of its own.
+Every request due in the window is waited for, so the slowest are never dropped. Each
+measured request leaves a raw record (intended, sent, answered), see `tally.Tally`.
+`on_window("start")` and `on_window("end")` are called at the window's two instants, for
+whoever reads the server's CPU over exactly that window.
 """
 
 import asyncio
+import gc
 import time
 from collections import deque
 from collections.abc import Callable
+
+import numpy as np
 
 from kvbench import KvbenchError
 from kvbench.load.config import LoadConfig
 from kvbench.load.connection import Connection
 from kvbench.load.http1 import Head
 from kvbench.load.summary import LoadResult
-from kvbench.load.tally import Tally
+from kvbench.load.tally import UNANSWERED, Tally
 from kvbench.load.workload import Probe, key_workload
 from kvbench.runtime.net import new_loop
 
 RECONNECT_DELAY_S = 0.1
 WATCHDOG_S = 0.05
 FAR_FUTURE_NS = 2**62
+# Timers of the event loop fire to the millisecond at best (uvloop rounds delays to whole
+# milliseconds, and its clock advances once per loop turn): sleep until this long before
+# a send is due, and spin the loop for the rest.
+SPIN_NS = 2_000_000
 WindowHook = Callable[[str], None]  # called with "start" and "end"
 
 
@@ -42,17 +53,17 @@ class Run:
         self, config: LoadConfig, probes: list[Probe], loop, on_window: WindowHook | None = None
     ) -> None:
         self.config, self.probes, self.loop, self.on_window = config, probes, loop, on_window
-        expected = config.max_requests or int(config.duration_s * 50_000)
-        self.tally = Tally(min(expected, 4_000_000))
+        expected = config.duration_s * (config.rate or 20_000) * 1.1  # grows if need be
+        self.tally = Tally(min(config.max_requests or int(expected), 1_000_000))
         self.connections: set[Connection] = set()
         self.idle: deque[Connection] = deque()
         self.tasks: set[asyncio.Task] = set()
         self.handles: list[asyncio.TimerHandle] = []
-        self.timer: asyncio.TimerHandle | None = None  # the open loop's next send
+        self.timer: asyncio.Handle | None = None  # the open loop's wake-up for its next send
         self.watchdog: asyncio.TimerHandle | None = None
         self.index = self.sent = self.in_flight = 0
         self.started = self.measuring = self.closing = self.window_over = False
-        self.next_due_ns = self.lag_ns = 0
+        self.next_due_ns = 0
         self.start_ns = self.end_ns = FAR_FUTURE_NS  # the window [start, end) once measuring
         self.interval_ns = round(1e9 / config.rate) if config.rate and config.mode == "open" else 0
         self.finished = loop.create_future()
@@ -70,6 +81,7 @@ class Run:
     def start_measuring(self) -> None:
         if self.on_window:
             self.on_window("start")
+        self.tally.measuring = True
         self.start_ns = time.perf_counter_ns()
         self.end_ns = self.start_ns + round(self.config.duration_s * 1e9)
         self.measuring = True
@@ -82,7 +94,11 @@ class Run:
         return limit is None or not self.interval_ns or self.sent < limit
 
     def dispatch(self, now: int) -> None:
-        """Give due requests to idle connections; in the open loop, wake up for the next one."""
+        """Give due requests to idle connections; in the open loop, wake up for the next one.
+
+        A due request with no idle connection waits for the next answer; it is still timed
+        from when it was due (the server's queue, which must count).
+        """
         open_loop = self.interval_ns > 0
         while self.idle:
             intended = self.next_due_ns if open_loop else now
@@ -90,27 +106,30 @@ class Run:
                 break
             conn = self.idle.popleft()
             if conn.transport is not None and not conn.transport.is_closing():
-                self.send_next(conn, intended, now)
+                self.send_next(conn, intended)
                 self.next_due_ns += self.interval_ns
+            now = time.perf_counter_ns()
         if open_loop and self.timer is None and self.idle and self.may_send(self.next_due_ns):
-            # At least a millisecond: the loop's timer resolution; less would only spin.
-            delay = max((self.next_due_ns - now) / 1e9, 0.001)
-            self.timer = self.loop.call_later(delay, self.tick)
+            self.wake_for(self.next_due_ns, now)
 
-    def send_next(self, conn: Connection, intended_ns: int, now: int) -> None:
-        """Send the next probe; its latency counts from when it could first have been sent.
+    def wake_for(self, due_ns: int, now: int) -> None:
+        """Sleep on a timer until SPIN_NS before `due_ns`, then come back every loop turn."""
+        if due_ns - now > SPIN_NS:
+            self.timer = self.loop.call_later((due_ns - now - SPIN_NS) / 1e9, self.tick)
+        else:
+            self.timer = self.loop.call_soon(self.tick)
 
-        That is the intended time, or later if every connection was busy then (the
-        server's queue, which must count), minus our own lateness since a connection was
-        free (the event loop's timers fire up to a millisecond late: not the server's).
-        """
-        measured = self.interval_ns > 0 and intended_ns >= self.start_ns  # open loop only
-        self.sent += measured
-        self.in_flight += measured
-        could_send_ns = max(intended_ns, conn.idle_ns)
-        if measured and now - could_send_ns > self.lag_ns:
-            self.lag_ns = now - could_send_ns
-        conn.send(self.probes[self.index], now - could_send_ns + intended_ns, now, measured)
+    def send_next(self, conn: Connection, intended_ns: int) -> None:
+        """Send the next probe, timed from `intended_ns`; measured ones get a record."""
+        record = UNANSWERED
+        sent_ns = time.perf_counter_ns()
+        if not self.interval_ns:
+            intended_ns = sent_ns  # closed loop: a request is due when it is sent
+        elif intended_ns >= self.start_ns:  # the open loop's window
+            record = self.tally.record(intended_ns, sent_ns)
+            self.sent += 1
+            self.in_flight += 1
+        conn.send(self.probes[self.index], intended_ns, sent_ns, record)
         self.index += 1
         if self.index == len(self.probes):
             self.index = 0
@@ -126,8 +145,7 @@ class Run:
             return
         self.connections.add(conn)
         self.idle.append(conn)
-        conn.idle_ns = time.perf_counter_ns()
-        self.dispatch(conn.idle_ns)
+        self.dispatch(time.perf_counter_ns())
 
     def answered(
         self, conn: Connection, probe: Probe, parsed: Head, head: bytes, body: bytes, now: int
@@ -137,15 +155,16 @@ class Run:
             self.tally.wrong_answer(probe, parsed, head, body)
         if conn.measured:  # open loop: due in the window, timed from when it was due
             self.in_flight -= 1
-            self.tally.add(now - conn.timed_from_ns)
+            self.tally.answer(conn.record, now)
         elif self.start_ns <= now < self.end_ns and not self.interval_ns:
-            self.tally.add(now - conn.timed_from_ns)  # closed loop: arrived in the window
+            # closed loop: arrived in the window; intended is sent
+            self.tally.record(conn.intended_ns, conn.sent_ns, now)
             if self.tally.count == self.config.max_requests:
                 self.end_ns = now  # the window ends with this answer: nothing more is sent
                 self.close_window(now)
-        conn.idle_ns = now
+        conn.record = UNANSWERED
         if not self.interval_ns and self.may_send(now):
-            self.send_next(conn, now, now)  # closed loop: straight back to work
+            self.send_next(conn, now)  # closed loop: straight back to work
         else:
             self.idle.append(conn)
             self.dispatch(now)
@@ -157,6 +176,7 @@ class Run:
         if conn.probe is not None:
             conn.probe = None
             self.in_flight -= conn.measured
+            conn.record = UNANSWERED  # its record stays unanswered
         self.check_finished(time.perf_counter_ns())
 
     def lost(self, conn: Connection) -> None:
@@ -257,20 +277,27 @@ class Run:
         if missed := self.missed():
             tally.failures["not sent: the server fell behind the offered rate"] += missed
         end = min(self.end_ns, time.perf_counter_ns())
+        intended, sent, answered = tally.records()
+        in_window = None
+        if self.interval_ns and self.measuring:
+            in_window = int(np.count_nonzero((answered >= self.start_ns) & (answered < end)))
         return LoadResult(
             mode=config.mode,
             connections=config.connections,
             warmup_s=config.warmup_s,
             duration_s=max(end - self.start_ns, 0) / 1e9 if self.measuring else 0.0,
-            requests=tally.count,
+            requests=tally.answers,
             errors=sum(tally.failures.values()),
             non_2xx=tally.non_2xx,
             bad_body=tally.bad_body,
             failures=dict(tally.failures),
             error_samples=list(tally.samples),
-            latencies_ns=tally.latencies[: tally.count].copy(),
+            intended_ns=intended,
+            sent_ns=sent,
+            answered_ns=answered,
             offered_rate=config.rate,
-            send_lag_ms=self.lag_ns / 1e6,
+            answered_in_window=in_window,
+            warmup_failures=dict(tally.warmup_failures),
         )
 
 
@@ -282,6 +309,11 @@ async def generate(
     if not probes:
         raise KvbenchError("the workload has no requests")
     run = Run(config, probes, asyncio.get_running_loop(), on_window)
+    # What exists now (the probes: up to 100,000 objects) lives for the whole run: frozen,
+    # the collector no longer walks it, and its full collections stop costing milliseconds
+    # in the middle of the window (a late send, counted in the latency). Unfrozen after the
+    # run, any garbage among it is collected as usual.
+    gc.freeze()
     try:
         await run.open()
         if config.warmup_s:
@@ -290,6 +322,7 @@ async def generate(
         await asyncio.wait([run.finished], timeout=config.duration_s + config.timeout_s + 1.0)
     finally:
         await run.close()
+        gc.unfreeze()
     return run.result()
 
 

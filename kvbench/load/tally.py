@@ -1,4 +1,10 @@
-"""A load run's tally: every latency in a preallocated array, every failure counted and named.
+"""A load run's tally: a raw record of every measured request, every failure counted and named.
+
+A record is three int64 clock readings (`time.perf_counter_ns`, CLOCK_MONOTONIC on Linux):
+when the request was due by the schedule (`intended`), when it was written (`sent`) and
+when its answer was complete (`answered`, -1 until then). Failures before the measured
+window (the warm-up) are counted apart from those of the window, so that the window's
+errors and its requests are counted over the same span.
 
 A wrong answer is named by what differs from the expected one, first the status, then the
 content-type, then the body, with a sample of the bytes for the first few.
@@ -12,44 +18,69 @@ from kvbench.load.http1 import Head
 from kvbench.load.workload import Probe
 
 MAX_SAMPLES = 5
+UNANSWERED = -1
 
 
 class Tally:
-    """Latencies in a preallocated int64 array (grown by doubling, rarely) and failures."""
+    """Records in preallocated int64 arrays (grown by doubling, rarely), and failures."""
 
     def __init__(self, capacity: int) -> None:
-        self.latencies = np.empty(max(capacity, 1024), dtype=np.int64)
-        self.count = 0
+        size = max(capacity, 1024)
+        self.intended = np.empty(size, dtype=np.int64)
+        self.sent = np.empty(size, dtype=np.int64)
+        self.answered = np.empty(size, dtype=np.int64)
+        self.count = 0  # records
+        self.answers = 0  # records answered
+        self.measuring = False  # failures count as the window's from now on, not the warm-up's
         self.failures: Counter[str] = Counter()
+        self.warmup_failures: Counter[str] = Counter()
         self.samples: list[str] = []
         self.non_2xx = self.bad_body = 0
 
-    def add(self, latency_ns: int) -> None:
-        if self.count == self.latencies.size:
-            self.latencies = np.concatenate([self.latencies, np.empty_like(self.latencies)])
-        self.latencies[self.count] = latency_ns
+    def record(self, intended_ns: int, sent_ns: int, answered_ns: int = UNANSWERED) -> int:
+        """Add a measured request; its index, for `answer` once its answer is in."""
+        if self.count == self.intended.size:
+            self.intended, self.sent, self.answered = (
+                np.concatenate([a, np.empty_like(a)])
+                for a in (self.intended, self.sent, self.answered)
+            )
+        index = self.count
+        self.intended[index], self.sent[index], self.answered[index] = (
+            intended_ns, sent_ns, answered_ns)  # fmt: skip
         self.count += 1
+        self.answers += answered_ns != UNANSWERED
+        return index
+
+    def answer(self, index: int, answered_ns: int) -> None:
+        self.answered[index] = answered_ns
+        self.answers += 1
+
+    def records(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Copies of the three arrays, cut to the records made."""
+        n = self.count
+        return self.intended[:n].copy(), self.sent[:n].copy(), self.answered[:n].copy()
 
     def fail(self, reason: str, sample: str | None = None) -> None:
-        self.failures[reason] += 1
+        (self.failures if self.measuring else self.warmup_failures)[reason] += 1
         if sample and len(self.samples) < MAX_SAMPLES:
             self.samples.append(f"{reason}: {sample}")
 
     def wrong_answer(self, probe: Probe, parsed: Head, head: bytes, body: bytes) -> None:
         status, _, content_type = parsed
         asked = f"GET {probe.target}"
+        counted = self.measuring  # the window's counts, as its errors are
         if not 200 <= status < 300:
-            self.non_2xx += 1
+            self.non_2xx += counted
             line = head.partition(b"\r\n")[0].decode("latin-1")
             self.fail(line.partition(" ")[2] or str(status), head[:300].decode("latin-1"))
         elif status != probe.status:
             self.fail(f"{status} instead of {probe.status}", f"{asked}: {head[:300]!r}")
         elif content_type != probe.content_type:
-            self.bad_body += 1
+            self.bad_body += counted
             reason = f"content-type {content_type.decode('latin-1')!r} instead of "
             self.fail(reason + repr(probe.content_type.decode()), f"{asked}: {head[:300]!r}")
         else:
-            self.bad_body += 1
+            self.bad_body += counted
             got = f"{body[:200]!r}" + (f" ({len(body)} bytes)" if len(body) > 200 else "")
             self.fail("a body other than the one for the key asked",
                       f"{asked} received {got}, expected {probe.body!r}")  # fmt: skip

@@ -18,11 +18,20 @@ from pathlib import Path
 
 import numpy as np
 
-from kvbench.measure.headroom import MIN_BUSY, MIN_HEADROOM, Headroom, checks, headroom
+from kvbench.load.summary import join_records, save_records, trial_latencies_ns
+from kvbench.measure.headroom import (
+    MAX_LAG_SHARE,
+    MIN_BUSY,
+    MIN_HEADROOM,
+    Headroom,
+    checks,
+    headroom,
+)
 from kvbench.measure.pinning import loadgen_pinned
 from kvbench.measure.trials import TrialPlan, TrialResult, run_trial
 from kvbench.results import files
 from kvbench.results.latency import METHOD, pooled
+from kvbench.results.ratios import paired_entry
 from kvbench.results.summary import Summary, summaries
 from kvbench.services import Service
 
@@ -44,6 +53,22 @@ PAIRED_METRICS = (
     "http_trial_p99_ms",
 )
 Pairs = tuple[tuple[str, str], ...]  # (service, its base)
+# Measured in the open-loop window, at the offered rate: they change with it.
+AT_OFFERED_RATE = (
+    "http_trial_p50_ms",
+    "http_trial_p90_ms",
+    "http_trial_p99_ms",
+    "http_service_p50_ms",
+    "http_service_p99_ms",
+    "server_open_cpu_us_per_req",
+    "redis_cpu_us_per_req",
+    "redis_cmds_per_req",
+)
+PACER = (
+    "constant-rate schedule (wrk2's); the pacer sleeps until 2 ms before a send is due, then "
+    "spins through the event loop; latency counts from the intended send, the generator's "
+    "lateness included"
+)
 
 
 @dataclass(frozen=True)
@@ -97,32 +122,45 @@ class CampaignResult:
         """service -> metric -> the summary as summary.json stores it."""
         return {s.name: summaries(self.samples(s.name)) for s in self.campaign.services}
 
-    def ratios(self, service: str, base: str) -> dict[str, list[float]]:
-        """metric -> service / base in each round, for the metrics where a ratio means something."""
-        found: dict[str, list[float]] = {}
+    def pairs(self, service: str, base: str) -> dict[str, list[tuple[float, float]]]:
+        """metric -> (service, base) per round, for the metrics where a ratio means something."""
+        found: dict[str, list[tuple[float, float]]] = {}
         for round_ in self.rounds:
             this, that = round_[service].metrics, round_[base].metrics
             for name in PAIRED_METRICS:
                 if this.get(name) is not None and that.get(name):
-                    found.setdefault(name, []).append(this[name] / that[name])
+                    found.setdefault(name, []).append((this[name], that[name]))
         return found
 
+    def ratios(self, service: str, base: str) -> dict[str, list[float]]:
+        """metric -> service / base in each round, for the metrics where a ratio means something."""
+        return {name: [a / b for a, b in found]
+                for name, found in self.pairs(service, base).items()}  # fmt: skip
+
     def paired(self) -> dict:
-        """summary.json's "paired": per service, the median of its per-round ratios to its base."""
+        """summary.json's "paired": per service and metric, the median of its per-round ratios
+        to its base, the unpaired ratio of medians, their correlation (`ratios.paired_entry`)."""
         return {
-            service: {"vs": base, "metrics": summaries(self.ratios(service, base))}
+            service: {"vs": base, "metrics": {name: paired_entry(found) for name, found
+                                              in self.pairs(service, base).items()}}
             for service, base in self.campaign.base_pairs
-        }
+        }  # fmt: skip
+
+    def records(self, service: str) -> dict[str, np.ndarray] | None:
+        """A service's open-loop requests over its trials, as `requests-*.npz` holds them
+        (arrays `trial`, `intended_ns`, `sent_ns`, `answered_ns`); None without any."""
+        found = [(t.open_loop, i) for i, t in enumerate(self.trials(service)) if t.open_loop]
+        if not found:
+            return None
+        return join_records([result for result, _ in found], [i for _, i in found])
 
     def latency(self) -> dict:
-        """summary.json's "latency": each service's open-loop requests pooled over its trials."""
+        """summary.json's "latency": each service's open-loop requests pooled over its trials,
+        each answered - intended (what `requests-*.npz` recomputes)."""
         found = {}
         for service in self.campaign.services:
-            chunks = [
-                t.latencies_ns for t in self.trials(service.name) if t.latencies_ns is not None
-            ]
-            if chunks:
-                found[service.name] = pooled(np.concatenate(chunks), self.plan.rate)
+            if (records := self.records(service.name)) is not None:
+                found[service.name] = pooled(trial_latencies_ns(records), self.plan.rate)
         return found
 
     def round_records(self) -> list[dict]:
@@ -137,9 +175,8 @@ class CampaignResult:
                 record |= {"ceiling_tps": self.ceilings[i], "fastest": fastest,
                            "fastest_tps": checked[fastest],
                            "headroom": self.ceilings[i] / checked[fastest]}  # fmt: skip
-            busy = {s: t.metrics["server_busy"] for s, t in round_.items()
-                    if "server_busy" in t.metrics}  # fmt: skip
-            records.append(record | {"busy": busy})
+            busy = per_service(round_, "server_busy")
+            records.append(record | {"busy": busy} | schedule_record(round_))
         return records
 
     def sections(self) -> dict:
@@ -175,21 +212,37 @@ class CampaignResult:
             found["loadgen_ceiling"] = self.headroom | {"min_headroom": MIN_HEADROOM}
         if campaign.check:
             http["min_busy"] = MIN_BUSY
+            http["max_send_lag_share"] = MAX_LAG_SHARE
+        if plan.latency_s:
+            http["pacer"] = PACER
+            http["at_offered_rate"] = list(AT_OFFERED_RATE)
         return found
 
     def write(self, out: Path) -> dict:
-        """Per service, the trials as pyperf JSON and the open-loop latencies; the file names."""
+        """Per service, every trial's metrics (`trials-*.json`) and every open-loop request's
+        raw record (`requests-*.npz`); summary.json's "files": kind -> service -> file name."""
         written: dict[str, dict[str, str]] = {}
         for service in self.campaign.services:
             name = service.name
-            path = out / f"http-{name}.json"
-            files.http_suite(self.samples(name)).dump(str(path), replace=True)
-            written.setdefault("http", {})[name] = path.name
-            chunks = [t.latencies_ns for t in self.trials(name) if t.latencies_ns is not None]
-            if chunks:
-                files.save_latencies(out / f"latency-{name}.npy", chunks)
-                written.setdefault("latency", {})[name] = f"latency-{name}.npy"
+            trials = [t.metrics for t in self.trials(name)]
+            path = files.write_trials(out, name, trials, self.plan.rate)
+            written.setdefault("trials", {})[name] = path.name
+            if (records := self.records(name)) is not None:
+                save_records(out / f"requests-{name}.npz", records)
+                written.setdefault("latency", {})[name] = f"requests-{name}.npz"
         return written
+
+
+def per_service(round_: dict[str, TrialResult], name: str) -> dict[str, float]:
+    return {s: t.metrics[name] for s, t in round_.items() if name in t.metrics}
+
+
+def schedule_record(round_: dict[str, TrialResult]) -> dict:
+    """A round's open-loop send lag p99 and p50 latency per service, for the schedule check."""
+    lag = per_service(round_, "http_send_lag_p99_ms")
+    if not lag:
+        return {}
+    return {"send_lag_p99_ms": lag, "open_p50_ms": per_service(round_, "http_trial_p50_ms")}
 
 
 def cross_check(paired: dict) -> dict:

@@ -90,6 +90,8 @@ def headroom(plan: TrialPlan) -> Iterator[Headroom]:
 
 MIN_HEADROOM = 2.0  # the generator's ceiling over the fastest service, in each round
 MIN_BUSY = 0.95  # the server's CPU share of its closed-loop window, per core it is pinned to
+MAX_LAG_SHARE = 0.1  # the open loop's p99 send lag, as a share of its p50 latency
+NOT_RUN = "not run"
 
 
 def checks(rounds: list[dict], exempt: frozenset[str], cpus: int | None) -> dict:
@@ -97,10 +99,31 @@ def checks(rounds: list[dict], exempt: frozenset[str], cpus: int | None) -> dict
 
     Per round, the generator's ceiling must be at least MIN_HEADROOM times the fastest
     service; per trial, a pinned server must have been busy at least MIN_BUSY of its
-    closed-loop window (a saturated server's CPU time equals the window). Rows in `exempt`
-    (ceilings that outrun the generator by design) are not checked.
+    closed-loop window (a saturated server's CPU time equals the window), and the open
+    loop's p99 send lag must stay under MAX_LAG_SHARE of its p50 latency (else the
+    generator, not the server, shaped the latency). Rows in `exempt` (ceilings that outrun
+    the generator by design) are not checked. Each check says "ok", "failed" or "not run";
+    the whole is ok only when every check ran and none failed.
     """
-    warnings, low, idle = [], [], []
+    warnings: list[str] = []
+    found = {
+        "headroom": headroom_check(rounds, warnings),
+        "saturation": saturation_check(rounds, exempt, cpus, warnings),
+        "schedule": schedule_check(rounds, exempt, warnings),
+    }
+    for name, check in found.items():
+        if check["status"] == NOT_RUN:
+            warnings.append(f"the {name} check did not run: {check['why']}")
+    ok = all(check["status"] == "ok" for check in found.values())
+    return found | {"exempt": sorted(exempt), "warnings": warnings, "ok": ok}
+
+
+def status(ran: bool, failed: list) -> str:
+    return NOT_RUN if not ran else "failed" if failed else "ok"
+
+
+def headroom_check(rounds: list[dict], warnings: list[str]) -> dict:
+    low = []
     for i, record in enumerate(rounds, 1):
         if record.get("headroom", MIN_HEADROOM) < MIN_HEADROOM:
             low.append(i)
@@ -109,6 +132,17 @@ def checks(rounds: list[dict], exempt: frozenset[str], cpus: int | None) -> dict
                 f"was {record['headroom']:.2f}x the fastest service ({record['fastest']}, "
                 f"{record['fastest_tps']:,.0f} req/s), under {MIN_HEADROOM:g}x"
             )
+    measured = any("headroom" in record for record in rounds)
+    found = {"min": MIN_HEADROOM, "measured": measured, "rounds_below": low,
+             "status": status(measured, low)}  # fmt: skip
+    return found if measured else found | {"why": "no ceiling of the load generator measured"}
+
+
+def saturation_check(
+    rounds: list[dict], exempt: frozenset[str], cpus: int | None, warnings: list[str]
+) -> dict:
+    idle = []
+    for i, record in enumerate(rounds, 1):
         for service, busy in record.get("busy", {}).items():
             if cpus and service not in exempt and busy < MIN_BUSY * cpus:
                 idle.append({"round": i, "service": service, "busy": busy})
@@ -117,11 +151,32 @@ def checks(rounds: list[dict], exempt: frozenset[str], cpus: int | None) -> dict
                     f"closed-loop window, under {MIN_BUSY:.0%}: not saturated, so the load "
                     "generator (or another process on the server's CPU) held it back"
                 )
-    measured = any("headroom" in record for record in rounds)
-    return {
-        "headroom": {"min": MIN_HEADROOM, "measured": measured, "rounds_below": low},
-        "saturation": {"min_busy": MIN_BUSY, "checked": bool(cpus), "trials_below": idle},
-        "exempt": sorted(exempt),
-        "warnings": warnings,
-        "ok": not warnings,
-    }
+    ran = bool(cpus) and any(
+        service not in exempt for record in rounds for service in record.get("busy", {})
+    )
+    found = {"min_busy": MIN_BUSY, "checked": ran, "trials_below": idle,
+             "status": status(ran, idle)}  # fmt: skip
+    why = "the servers were not pinned" if not cpus else "no busy share was measured"
+    return found if ran else found | {"why": why}
+
+
+def schedule_check(rounds: list[dict], exempt: frozenset[str], warnings: list[str]) -> dict:
+    """Per trial: did the open loop send on time, next to the latency it measured?"""
+    late, ran = [], False
+    for i, record in enumerate(rounds, 1):
+        p50s = record.get("open_p50_ms", {})
+        for service, lag in record.get("send_lag_p99_ms", {}).items():
+            if service in exempt or service not in p50s:
+                continue
+            ran = True
+            if lag > MAX_LAG_SHARE * p50s[service]:
+                late.append({"round": i, "service": service, "send_lag_p99_ms": lag,
+                             "p50_ms": p50s[service]})  # fmt: skip
+                warnings.append(
+                    f"round {i}: {service}'s open loop was generator-limited: its p99 send lag "
+                    f"({lag:.3f} ms) was over {MAX_LAG_SHARE:.0%} of its p50 latency "
+                    f"({p50s[service]:.3f} ms); the generator's lateness (or all its "
+                    "connections busy) shaped the latency it measured"
+                )
+    found = {"max_lag_share": MAX_LAG_SHARE, "trials_late": late, "status": status(ran, late)}
+    return found if ran else found | {"why": "no open-loop send lag was measured"}

@@ -13,7 +13,8 @@ from kvbench.measure.campaign import Campaign, run_campaign
 from kvbench.measure.pinning import SERVER_CPU
 from kvbench.measure.progress import Progress
 from kvbench.measure.trials import TrialPlan
-from kvbench.results import files
+from kvbench.results import provenance
+from kvbench.results.resample import PER_PROCESS
 from kvbench.results.summary import summaries
 from kvbench.services import Service
 
@@ -62,13 +63,15 @@ class Layers:
     def __init__(self, bench: BenchPlan, out: Path, progress: Progress) -> None:
         self.bench, self.out, self.progress = bench, out, progress
         self.samples: dict[str, dict[str, list[float]]] = {s.name: {} for s in bench.services}
-        self.summary: dict = {"schema": 2, "environment": files.environment(), "files": {}}
+        self.methods: dict[str, dict[str, str]] = {s.name: {} for s in bench.services}
+        self.summary: dict = provenance.header() | {"files": {}}
 
     def run(self) -> dict:
         for layer in LAYERS:
             if layer in self.bench.layers:
                 getattr(self, layer)()
-        services = {name: summaries(samples) for name, samples in self.samples.items()}
+        services = {name: summaries(samples, self.methods.get(name))
+                    for name, samples in self.samples.items()}  # fmt: skip
         return {**self.summary, "services": services}
 
     def micro(self) -> None:
@@ -79,6 +82,7 @@ class Layers:
             family, _, service = name.rstrip("]").partition("[")
             if service in self.samples:
                 self.samples[service][f"{family}_ns_per_op"] = values
+                self.methods[service][f"{family}_ns_per_op"] = PER_PROCESS
 
     def asgi(self) -> None:
         quick, services = self.bench.quick, self.bench.services
@@ -86,7 +90,9 @@ class Layers:
         suites.asgi(self.out / "asgi.json", services, quick, SERVER_CPU)
         self.summary["files"]["asgi"] = "asgi.json"
         for name, values in suites.ns_per_op(self.out / "asgi.json").items():
-            self.samples[name.rstrip("]").partition("[")[2]]["asgi_ns_per_op"] = values
+            service = name.rstrip("]").partition("[")[2]
+            self.samples[service]["asgi_ns_per_op"] = values
+            self.methods[service]["asgi_ns_per_op"] = PER_PROCESS
         self.progress.step("allocations per request (memray)")
         for service, counts in suites.allocations(services, quick).items():
             self.samples[service]["asgi_allocs_per_op"] = counts["allocs_per_op"]

@@ -15,7 +15,7 @@ from kvbench.measure.campaign import Campaign, run_campaign
 from kvbench.measure.curves import Curves
 from kvbench.measure.pinning import server_cpus
 from kvbench.measure.trials import TrialPlan
-from kvbench.results import files
+from kvbench.results import files, provenance
 from kvbench.services import FRAMEWORK_FLOOR, NGINX, PEERS, PYTHON_CEILING, Peer
 
 PEER_PACKAGES = ("granian", "fastapi", "pydantic", "httptools", "uvloop", "orjson")
@@ -79,7 +79,8 @@ def measure(settings: Settings, chosen: list[Peer], skipped: dict, out: Path, pr
         progress=progress.step,
     )
     result = run_campaign(campaign)
-    env = files.environment()
+    head = provenance.header()
+    env = head["environment"]
     env["packages"].update(files.versions(PEER_PACKAGES))
     env.update(result.environment())
     measured = result.summaries()
@@ -88,7 +89,7 @@ def measure(settings: Settings, chosen: list[Peer], skipped: dict, out: Path, pr
         measured[NGINX.service.name] = {
             k: v for k, v in stub.items() if not k.startswith(NOT_MEASURED)
         }
-    summary = {"schema": 2, "environment": env, "services": measured, "files": result.write(out)}
+    summary = head | {"services": measured, "files": result.write(out)}
     summary.update(result.sections())
     summary["rows"] = {row.service.name: row.what for row in chosen}
     summary["skipped"] = skipped

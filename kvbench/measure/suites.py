@@ -18,12 +18,13 @@ import pyperf
 from kvbench import KvbenchError
 from kvbench.processes import child_env
 from kvbench.results.files import strip_machine_paths
+from kvbench.results.resample import process_means
 from kvbench.services import Service, in_process_services
 
-# Each value is one worker process's mean over its calibrated loops. pyperf runs all the
+# Each value is one worker process's mean over its values (`ns_per_op`). pyperf runs all the
 # processes of one benchmark before the next; on a machine whose speed drifts over seconds
 # that would hand one benchmark the fast minute and the next the slow one, so they run in rounds
-# of a few processes per benchmark, appended to one file: n = rounds x processes x values.
+# of a few processes per benchmark, appended to one file: n = rounds x processes.
 PYPERF_QUICK = ["--processes", "1", "--values", "2", "--warmups", "1", "--min-time", "0.05"]
 PYPERF_FULL = ["--processes", "2", "--values", "2", "--warmups", "1"]
 ROUNDS_QUICK, ROUNDS_FULL = 3, 5
@@ -91,6 +92,7 @@ def gc_work(services: list[Service]) -> dict[str, dict[str, float]]:
 
 
 def ns_per_op(path: Path) -> dict[str, list[float]]:
-    """Every benchmark of a pyperf suite as ns/op values, by benchmark name."""
+    """Every benchmark of a pyperf suite as ns/op, one value per worker process (the mean of
+    its values: the process is the unit, `resample.PER_PROCESS`), by benchmark name."""
     suite = pyperf.BenchmarkSuite.load(str(path))
-    return {bench.get_name(): [v * 1e9 for v in bench.get_values()] for bench in suite}
+    return {bench.get_name(): [v * 1e9 for v in process_means(bench)] for bench in suite}

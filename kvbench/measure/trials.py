@@ -7,8 +7,9 @@ One trial of one service:
    start and end (the load generator's hook): the server's, and a private Redis's pinned
    beside it; that busy share says whether the server, not the generator, set the pace;
    with `loadgen="both"`, a wrk window on the same server too;
-4. open loop at the common offered rate, for latency free of coordinated omission and for
-   the server's CPU per request below saturation, read over that window the same way;
+4. open loop at the common offered rate, for latency free of coordinated omission (every
+   request timed from its intended send, its raw record kept), the generator's send lag,
+   and the server's CPU per request at that rate, read over that window the same way;
 5. read peak RSS and the GC pauses of the windows from /debug/vars; stop the server.
 The order of trials and everything around them is `kvbench.measure.campaign`'s.
 """
@@ -32,7 +33,7 @@ from kvbench.load.summary import LoadResult, LoadSummary
 from kvbench.load.workload import Probe
 from kvbench.load.wrk import run_wrk
 from kvbench.processes import START_TIMEOUT_S, RunningServer, running_server
-from kvbench.results.latency import trial_percentiles
+from kvbench.results.latency import percentile_ms, trial_percentiles
 from kvbench.services import Service
 
 PRIMER_CONNECTIONS = 4
@@ -60,21 +61,12 @@ class TrialPlan:
 @dataclass
 class TrialResult:
     metrics: dict[str, float]
-    latencies_ns: np.ndarray | None = None
+    open_loop: LoadResult | None = None  # the open-loop window's raw records
 
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU of a server and its live children (granian and uvicorn workers)."""
-    process = psutil.Process(pid)
-    total = 0.0
-    for each in [process, *process.children(recursive=True)]:
-        with suppress(psutil.NoSuchProcess, ProcessLookupError):
-            total += process_cpu_seconds(each)
-    return total
-
-
-def cpu_of(pids: tuple[int, ...]) -> float:
-    return sum(cpu_seconds(pid) for pid in pids)
+    @property
+    def latencies_ns(self) -> np.ndarray | None:
+        """The open loop's answered requests, answered - intended (ns)."""
+        return self.open_loop.latencies_ns if self.open_loop is not None else None
 
 
 def process_cpu_seconds(process: psutil.Process) -> float:
@@ -92,24 +84,52 @@ def process_cpu_seconds(process: psutil.Process) -> float:
     return times.user + times.system
 
 
+def core_processes(pids: tuple[int, ...]) -> list[psutil.Process]:
+    """The processes given and their live children (granian and uvicorn workers)."""
+    found = []
+    for pid in pids:
+        with suppress(psutil.NoSuchProcess):
+            process = psutil.Process(pid)
+            found += [process, *process.children(recursive=True)]
+    return found
+
+
+def cpu_sum(processes: list[psutil.Process]) -> float:
+    total = 0.0
+    for each in processes:
+        with suppress(psutil.NoSuchProcess, ProcessLookupError):
+            total += process_cpu_seconds(each)
+    return total
+
+
 class WindowMarks:
     """The clock, the server's CPU and our own CPU at the load generator's window instants.
 
     The server's CPU is that of every process given: the server and its children, and for
     the busy share a private Redis that shares the server's pinned core.
+
+    The wall clock brackets the CPU reads: the window's wall time runs from just before the
+    first read at "start" to just after the last at "end". Finding the processes (psutil
+    scans /proc for children: milliseconds on a busy machine) happens before the bracket.
+    With the clock read before a slow CPU read, as it once was, the CPU time of those
+    milliseconds at "end" fell in the window and the wall time did not: a saturated
+    server's busy share came out above 1.
     """
 
-    def __init__(self, *pids: int) -> None:
-        self.pids = pids
-        self.marks: dict[str, tuple[float, float, float]] = {}
+    def __init__(self, *pids: int, find=core_processes, read=cpu_sum) -> None:
+        self.pids, self.find, self.read = pids, find, read
+        self.marks: dict[str, tuple[float, float, float, float]] = {}
 
     def __call__(self, event: str) -> None:
-        self.marks[event] = (time.perf_counter(), cpu_of(self.pids), time.process_time())
+        processes = self.find(self.pids)
+        before = time.perf_counter()
+        cpu, own = self.read(processes), time.process_time()
+        self.marks[event] = (before, cpu, own, time.perf_counter())
 
     def spent(self) -> tuple[float, float, float]:
         """Wall seconds, server CPU seconds and load generator CPU seconds between the marks."""
         start, end = self.marks["start"], self.marks["end"]
-        return end[0] - start[0], end[1] - start[1], end[2] - start[2]
+        return end[3] - start[0], end[1] - start[1], end[2] - start[2]
 
 
 def drive(
@@ -153,11 +173,13 @@ def core_pids(server: RunningServer, pinned: bool) -> tuple[int, ...]:
 def closed_wrk(server: RunningServer, plan: TrialPlan) -> tuple[float, float]:
     """A wrk window (statuses checked, not bodies): throughput, and the server core's busy
     share read around the whole wrk run (wrk has no hook at its window's instants)."""
-    pids = core_pids(server, bool(plan.server_cpus))
-    before = cpu_of(pids)
+    marks = WindowMarks(*core_pids(server, bool(plan.server_cpus)))
+    marks("start")
     summary: LoadSummary = run_wrk(server.host, server.port, plan.connections, plan.duration_s)
+    marks("end")
     summary.check()
-    return summary.throughput, (cpu_of(pids) - before) / summary.duration_s
+    wall, server_cpu, _ = marks.spent()  # wrk's start and stop included: at most 1 a core
+    return summary.throughput, server_cpu / wall
 
 
 def closed_window(server: RunningServer, plan: TrialPlan) -> dict[str, float]:
@@ -201,17 +223,35 @@ def worker_spread(before: list[dict], after: list[dict]) -> dict[str, float]:
     }
 
 
+def open_metrics(result: LoadResult) -> dict[str, float]:
+    """An open-loop window's figures: latency from the intended send (the wrk2 convention),
+    service time from the actual send, the generator's send lag (sent - intended, nearest
+    rank over every measured request) and the answers that arrived inside the window."""
+    metrics = {
+        f"http_trial_{name}_ms": ms for name, ms in trial_percentiles(result.latencies_ns).items()
+    }
+    service = trial_percentiles(result.service_ns)
+    for name in ("p50", "p99"):
+        if name in service:
+            metrics[f"http_service_{name}_ms"] = service[name]
+    lag = result.send_lag_ns
+    if lag.size:
+        metrics["http_send_lag_p50_ms"] = percentile_ms(lag, "50")
+        metrics["http_send_lag_p99_ms"] = percentile_ms(lag, "99")
+        metrics["http_send_lag_max_ms"] = float(lag.max()) / 1e6
+    if (answered := result.summary().answered_rate) is not None:
+        metrics["http_open_answered_rate"] = answered
+    return metrics
+
+
 def open_window(server: RunningServer, plan: TrialPlan) -> tuple[dict[str, float], LoadResult]:
-    """Latency at the offered rate, and the server's CPU per request below saturation."""
+    """Latency at the offered rate, and the server's CPU per request at that rate."""
     marks = WindowMarks(server.pid)
     store_before = redis_server.usage(server.store.url) if server.store else None
     result = drive(server, plan, plan.latency_s, marks, mode="open", rate=plan.rate)
     # drive() checked the run: every request answered, at least one.
     _, server_cpu, _ = marks.spent()
-    metrics = {
-        f"http_trial_{name}_ms": ms for name, ms in trial_percentiles(result.latencies_ns).items()
-    }
-    metrics["http_achieved_rate"] = result.throughput
+    metrics = open_metrics(result)
     metrics["server_open_cpu_us_per_req"] = server_cpu / result.requests * 1e6
     if store_before and server.store:  # Redis's own work, below saturation like the server's
         metrics.update(store_metrics(store_before, server.store.url, result.requests))
@@ -235,12 +275,11 @@ def run_trial(service: Service, plan: TrialPlan, label: str = "") -> TrialResult
             drive(server, primer, plan.warmup_s / 2)
             drive(server, plan, plan.warmup_s)
         metrics = closed_window(server, plan)
-        latencies = None
+        open_loop = None
         if plan.latency_s and plan.rate:
-            open_metrics, result = open_window(server, plan)
-            metrics.update(open_metrics)
-            latencies = result.latencies_ns
+            measured, open_loop = open_window(server, plan)
+            metrics.update(measured)
         metrics["server_rss_mb"] = server.debug_vars()["peak_rss_bytes"] / 1e6
         if plan.extra_metrics:
             metrics["server_startup_s"] = startup_s
-    return TrialResult(metrics, latencies)
+    return TrialResult(metrics, open_loop)

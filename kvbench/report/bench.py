@@ -12,6 +12,7 @@ from kvbench import KvbenchError
 from kvbench.report import plots
 from kvbench.report.tables import context_for, render
 from kvbench.results.compare import compare_sets
+from kvbench.results.files import load_latencies
 from kvbench.results.resultset import ResultSet, read_results
 
 BASELINE = "unoptimized"
@@ -47,8 +48,10 @@ METHOD = [
     (
         ("latency_method",),
         "Latency percentiles are of every request of a service, pooled over its trials "
-        "(nearest rank), each with its 95% interval from order statistics, and shown only "
-        "where at least 10 requests lie beyond them (p99.9 needs 10,000 requests).",
+        "(nearest rank), and shown only where at least 10 requests lie beyond them (p99.9 "
+        "needs 10,000 requests). Their 95% intervals come from resampling whole trials, "
+        "not requests: the requests of one trial share its server and its minute, and an "
+        "interval that counts them as independent is several times too narrow.",
     ),
     (
         ("min_busy",),
@@ -78,7 +81,13 @@ STATISTICS = (
 PAIRED = (
     "Paired ratios divide each service by its base in the same round (the two measured back "
     "to back, minutes apart at most) and report the median of those per-round ratios with "
-    "its 95% interval: on a machine whose speed drifts, this is the figure that stays narrow."
+    "its 95% interval (order statistics); beside it stands the unpaired ratio of the two "
+    "medians, its interval from each side's trials resampled independently, and r, the "
+    "correlation of the two services' (log) values across rounds. Pairing cancels what the "
+    "two share within a round, such as the machine's drift: it narrows the interval when r "
+    "is clearly positive, and cannot when r is near zero or negative (then the unpaired "
+    "interval is as narrow or narrower). The table says which one is narrower, metric by "
+    "metric."
 )
 
 
@@ -302,12 +311,8 @@ def _latency_plot(run: ResultSet, folder: Path, env: dict) -> str:
 
 
 def _latencies_ns(path: Path) -> np.ndarray:
-    """The raw latencies of one service, in nanoseconds as the load generator saves them."""
-    try:
-        values = np.load(path, allow_pickle=False)
-    except (OSError, ValueError, EOFError) as exc:
-        raise KvbenchError(f"{path.name}: unreadable latency file ({type(exc).__name__})") from None
-    values = np.asarray(values).ravel()
+    """The raw latencies of one service, in nanoseconds (requests-*.npz or latency-*.npy)."""
+    values = load_latencies(path)
     if values.size == 0:
         raise KvbenchError(f"{path.name}: no latencies recorded")
     return values.astype(np.int64)

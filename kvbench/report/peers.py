@@ -5,11 +5,10 @@
 
 from pathlib import Path
 
-import numpy as np
-
 from kvbench.report import plots
 from kvbench.report.bench import checks_section
 from kvbench.report.tables import centre
+from kvbench.results.files import load_latencies
 from kvbench.results.summary import Summary
 from kvbench.services import FRAMEWORK_FLOOR, PYTHON_CEILING
 
@@ -235,7 +234,7 @@ def _row_plots(summary: dict, out: Path) -> str:
         parts.append(plots.link("Throughput per row", paths, out))
     curves = {}
     for name, rel in ((summary.get("files") or {}).get("latency") or {}).items():
-        values = np.load(out / rel, allow_pickle=False).astype(np.int64)
+        values = load_latencies(out / rel)
         if values.size:
             curves[name] = values
     if curves:

@@ -29,11 +29,15 @@ metrics the delta is the ratio new/old (`5.46x` = 5.46 times the throughput; bel
 worse); for lower-better metrics it is the change in percent (`-97%`), plus `(33x less)`
 when the new value is at most half the old. `~` marks a change that is not significant.
 
---fail-on-regression PCT exits 1 when any metric is significantly worse (p <= alpha) by
-more than PCT percent (or at all, from a baseline of 0), naming each one on stderr. Pick
-PCT above the machine's run-to-run noise: two runs on a shared machine differ by several
-percent with nothing changed, and with 10 trials a side even that drift is "significant";
-a gate tighter than the noise fails at random. `make bench-check` uses 10%.
+--fail-on-regression PCT exits 1 when a metric got worse by more than PCT percent: an
+exact count (instructions, allocations) on its medians alone, with no test; a timed metric
+when its Mann-Whitney p, Holm-adjusted over every timed metric gated together, is at most
+alpha (testing 13 metrics at once without a correction false-alarms far more often than
+alpha). It fails closed: it also exits 1, saying why, when the data cannot show such a
+change (too few values for the test to reach its level, e.g. 3 a side; a value of 0 or a
+non-finite one; a --metric missing on one side). Pick PCT above the machine's run-to-run
+noise: two runs on a shared machine differ by several percent with nothing changed, and
+with 10 trials a side even that drift is "significant". `make bench-check` uses 10%.
 
 --relative-to BASE (two runs) compares each service as a multiple of BASE in its own run:
 by the median of per-round paired ratios (both measured back to back in each round) where
@@ -48,6 +52,8 @@ class Context:
 
     latency: tuple[dict, dict] | None = None  # each side's pooled open-loop percentiles
     paired: Metrics = field(default_factory=dict)  # new / old, the per-round ratios
+    # metric -> what the run stored beside them: "unpaired", "correlation", "narrower"
+    beside: dict[str, dict] = field(default_factory=dict)
 
     def __bool__(self) -> bool:
         return bool(self.latency or self.paired)
@@ -57,7 +63,10 @@ def context_for(run: ResultSet, old: str, new: str) -> Context:
     """The pooled latencies of both services and new's paired ratios to old, where recorded."""
     latency = run.latency
     both = (latency[old], latency[new]) if old in latency and new in latency else None
-    return Context(both, run.paired_ratios(new, old))
+    entry = (run.summary.get("paired") or {}).get(new) or {}
+    stored = (entry.get("metrics") or {}) if entry.get("vs") == old else {}
+    beside = {name: m for name, m in stored.items() if isinstance(m, dict) and "unpaired" in m}
+    return Context(both, run.paired_ratios(new, old), beside)
 
 
 def render(
@@ -231,8 +240,14 @@ def _json(rows: list[Comparison], labels: tuple[str, str], context: Context) -> 
     if context.latency:
         doc["latency"] = dict(zip(labels, context.latency, strict=True))
     if context.paired:
-        doc["paired"] = {name: s.to_json() for name, s in context.paired.items()}
+        doc["paired"] = {name: s.to_json() | _stored(context.beside.get(name))
+                         for name, s in context.paired.items()}  # fmt: skip
     return json.dumps(doc, indent=2, allow_nan=False) + "\n"
+
+
+def _stored(entry: dict | None) -> dict:
+    keys = ("unpaired", "correlation", "narrower")
+    return {k: entry[k] for k in keys if k in entry} if entry else {}
 
 
 def _article(rows: list[Comparison], labels: tuple[str, str], context: Context) -> str:
@@ -259,7 +274,7 @@ def _extras(context: Context, labels: tuple[str, str]) -> list[list[list[str]]]:
     if context.latency:
         tables.append(_latency_lines(context.latency, labels))
     if context.paired:
-        tables.append(_paired_lines(context.paired, labels))
+        tables.append(_paired_lines(context.paired, labels, context.beside))
     return tables
 
 
@@ -291,17 +306,40 @@ def _percentile_cell(side: dict, name: str, percent: str) -> str:
     return f"{_num(entry['ms'])} ms ({bounds})"
 
 
-def _paired_lines(paired: Metrics, labels: tuple[str, str]) -> list[list[str]]:
-    """The median of per-round ratios new / old, with its order-statistic interval."""
-    lines = [[f"paired, {labels[1]} / {labels[0]} per round", "median ratio", "95% CI", "n"]]
+def _paired_lines(
+    paired: Metrics, labels: tuple[str, str], beside: dict[str, dict] | None = None
+) -> list[list[str]]:
+    """The median of per-round ratios new / old with its order-statistic interval; where the
+    run stored them, the unpaired ratio of medians, the correlation r and the narrower one."""
+    beside = beside or {}
+    head = [f"paired, {labels[1]} / {labels[0]} per round", "median ratio", "95% CI", "n"]
+    if beside:
+        head += ["unpaired ratio", "95% CI", "r", "narrower"]
+    lines = [head]
     for name, ratio in paired.items():
-        ci = (
-            f"{ratio.ci[0]:.3g} to {ratio.ci[1]:.3g} (± {ratio.spread_pct:.1f}%)"
-            if ratio.ci
-            else "—"
-        )
-        lines.append([name, f"{ratio.median:.3g}", ci, str(ratio.n)])
+        line = [name, f"{ratio.median:.3g}", _ratio_ci(ratio.ci, ratio.median), str(ratio.n)]
+        if beside:
+            line += _beside(beside.get(name) or {})
+        lines.append(line)
     return lines
+
+
+def _ratio_ci(ci: tuple[float, float] | None, centre: float) -> str:
+    if not ci:
+        return "—"
+    spread = max(centre - ci[0], ci[1] - centre) / abs(centre) * 100 if centre else 0.0
+    return f"{ci[0]:.3g} to {ci[1]:.3g} (± {spread:.1f}%)"
+
+
+def _beside(entry: dict) -> list[str]:
+    unpaired = entry.get("unpaired") or {}
+    if not unpaired:
+        return ["—", "—", "—", "—"]
+    low, high = unpaired.get("ci_low"), unpaired.get("ci_high")
+    ci = (low, high) if low is not None and high is not None else None
+    r = entry.get("correlation")
+    return [f"{unpaired['ratio']:.3g}", _ratio_ci(ci, unpaired["ratio"]),
+            "—" if r is None else f"{r:+.2f}", entry.get("narrower") or "—"]  # fmt: skip
 
 
 def _table(lines: list[list[str]], fmt: str) -> str:

@@ -1,4 +1,16 @@
-"""Write a run's files: the environment, HTTP trials as pyperf JSON, latencies, summary.json."""
+"""Write a run's files: the environment, HTTP trials, request records, summary.json.
+
+`trials-SERVICE.json` holds every trial of a service, in our own plain format (earlier
+runs wrote them as pyperf JSON, `http-SERVICE.json`, which pyperf's own tools misread:
+a throughput is no time, and higher is better)::
+
+    {"format": "kvbench-trials", "version": 1, "service": "optimized",
+     "offered_rate": 2200.0,                       # the open-loop window's rate
+     "units": {"http_tps": "req/s", ...},
+     "trials": [{"trial": 0, "metrics": {"http_tps": 12345.6, ...}}, ...]}
+
+The open-loop requests' raw records are `requests-SERVICE.npz` (`kvbench.load.summary`).
+"""
 
 import datetime
 import json
@@ -8,16 +20,16 @@ from importlib import metadata
 from pathlib import Path
 
 import numpy as np
-import pyperf
 
+from kvbench import KvbenchError
+from kvbench.load.summary import load_records, record_latencies_ns, trial_latencies_ns
 from kvbench.results.metrics import metric
 
 # pyperf records where its interpreter lives and how it was built: paths of this machine,
 # not facts about the benchmark, and not for a results folder that gets committed.
 MACHINE_METADATA = ("python_executable", "python_config_args")
 PACKAGES = ["starlette", "uvicorn", "uvloop", "httptools", "orjson", "anyio", "pyperf", "memray"]
-# pyperf stores values in its own units; these are ours converted to them.
-PYPERF_UNITS = {"ms": ("second", 1e-3), "us/req": ("second", 1e-6), "MB": ("byte", 1e6)}
+TRIALS_FORMAT = "kvbench-trials"
 
 
 def cpu_model() -> str:
@@ -55,29 +67,49 @@ def environment() -> dict:
     }
 
 
-def http_suite(trials: dict[str, list[float]]) -> pyperf.BenchmarkSuite:
-    """One pyperf benchmark per metric, one value per trial (zeros cannot be stored)."""
-    benchmarks = []
-    for name, values in trials.items():
-        unit, scale = PYPERF_UNITS.get(metric(name).unit, ("integer", 1.0))
-        if not values or min(values) <= 0:
-            continue  # pyperf refuses values <= 0 (a window without any GC pause, say)
-        run = pyperf.Run(
-            [v * scale for v in values],
-            metadata={"name": name, "unit": unit, "description": metric(name).title},
-            collect_metadata=False,
-        )
-        benchmarks.append(pyperf.Benchmark([run]))
-    return pyperf.BenchmarkSuite(benchmarks)
+def write_trials(out: Path, service: str, trials: list[dict[str, float]], rate) -> Path:
+    """`trials-SERVICE.json`: every trial's every metric, in the order the trials ran."""
+    names = sorted({name for metrics in trials for name in metrics})
+    path = out / f"trials-{service}.json"
+    write_json(path, {
+        "format": TRIALS_FORMAT, "version": 1, "service": service, "offered_rate": rate,
+        "units": {name: metric(name).unit for name in names},
+        "trials": [{"trial": i, "metrics": metrics} for i, metrics in enumerate(trials)],
+    })  # fmt: skip
+    return path
+
+
+def trial_samples(data: dict) -> dict[str, list[float]]:
+    """metric -> one value per trial, from a `trials-*.json` document (None values left out)."""
+    found: dict[str, list[float]] = {}
+    for trial in data.get("trials") or []:
+        for name, value in (trial.get("metrics") or {}).items():
+            if value is not None:
+                found.setdefault(name, []).append(value)
+    return found
 
 
 def write_json(path: Path, data: dict) -> None:
     path.write_text(json.dumps(data, indent=1, sort_keys=False) + "\n")
 
 
-def save_latencies(path: Path, chunks: list[np.ndarray]) -> None:
-    """All open-loop latencies of a service, in nanoseconds, as the load generator saves them."""
-    np.save(path, np.concatenate(chunks) if chunks else np.array([], dtype=np.int64))
+def load_trial_latencies(path: Path) -> list[np.ndarray]:
+    """`load_latencies`, one array per trial: an older run's `.npy` kept no trials (one array)."""
+    if path.suffix == ".npz":
+        return trial_latencies_ns(load_records(path))
+    return [load_latencies(path)]
+
+
+def load_latencies(path: Path) -> np.ndarray:
+    """A service's open-loop latencies (ns): answered - intended from `requests-*.npz`, or
+    the bare array of an older run's `latency-*.npy`. KvbenchError when unreadable."""
+    if path.suffix == ".npz":
+        return record_latencies_ns(load_records(path))
+    try:
+        values = np.load(path, allow_pickle=False)
+    except (OSError, ValueError, EOFError) as exc:
+        raise KvbenchError(f"{path.name}: unreadable latency file ({type(exc).__name__})") from None
+    return np.asarray(values).ravel().astype(np.int64)
 
 
 def strip_machine_paths(path: Path) -> None:

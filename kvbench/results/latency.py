@@ -1,9 +1,13 @@
-"""Latency percentiles of requests, never of trials: nearest rank, with order-statistic intervals.
+"""Latency percentiles of requests, never of trials: nearest rank, intervals from whole trials.
 
 One definition everywhere (tables, the summary, the plots): numpy's `inverted_cdf`, the
-nearest-rank percentile of HdrHistogram and wrk. A percentile is reported only where at
-least MIN_BEYOND measured requests lie beyond it (p99.9 needs 10,000 requests), with the
-95% interval from binomial order statistics (`stats.quantile_orders`).
+nearest-rank percentile of HdrHistogram and wrk, of every request of every trial pooled. A
+percentile is reported only where at least MIN_BEYOND measured requests lie beyond it
+(p99.9 needs 10,000 requests). Its 95% interval comes from resampling whole trials
+(`resample.cluster_percentiles`): requests of one trial share its server and its minute,
+so they are not independent draws, and an interval that treats them as such (binomial
+order statistics over all requests, the method before) is several times too narrow.
+With fewer than 6 trials there is no interval.
 """
 
 import math
@@ -12,11 +16,14 @@ from fractions import Fraction
 import numpy as np
 
 from kvbench.load.summary import MIN_BEYOND, PERCENTILES, beyond, percentile_ms, qualifies
-from kvbench.results.stats import quantile_orders
+from kvbench.results import resample
+from kvbench.results.stats import MIN_CI_SAMPLES, quantile_orders
 
 __all__ = ["METHOD", "MIN_BEYOND", "PERCENTILES", "beyond", "estimate", "label", "percentile_ms",
-           "pooled", "qualifies", "requests_needed", "trial_percentiles"]  # fmt: skip
-METHOD = "nearest rank (numpy inverted_cdf), trials pooled; 95% interval from order statistics"
+           "pooled", "qualifies", "requests_needed", "trial_percentiles",
+           "CI_METHOD"]  # fmt: skip
+METHOD = "nearest rank (numpy inverted_cdf), trials pooled; 95% interval: whole trials resampled"
+CI_METHOD = resample.METHOD
 
 
 def label(name: str) -> str:
@@ -35,7 +42,8 @@ def requests_needed(percent: str) -> int:
 
 
 def estimate(sorted_ns: np.ndarray, percent: str) -> dict:
-    """One percentile of sorted latencies (ns) in ms, its interval and the count beyond it."""
+    """One percentile of sorted latencies (ns) in ms, its order-statistic interval, the count
+    beyond it: the interval as if every request were independent (too narrow for trials)."""
     n = sorted_ns.size
     lo, hi = quantile_orders(n, Fraction(percent) / 100)
     return {
@@ -46,14 +54,37 @@ def estimate(sorted_ns: np.ndarray, percent: str) -> dict:
     }
 
 
-def pooled(latencies_ns: np.ndarray, offered_rate: float | None = None) -> dict:
-    """Every qualifying percentile of one service's requests, as summary.json stores it."""
-    values = np.sort(np.asarray(latencies_ns, dtype=np.int64))
-    found: dict = {"n": int(values.size), "offered_rate": offered_rate}
-    for name, percent in PERCENTILES.items():
-        if qualifies(values.size, percent):
-            found[name] = estimate(values, percent)
+def pooled(trials: list[np.ndarray], offered_rate: float | None = None) -> dict:
+    """Every qualifying percentile of one service's requests, as summary.json stores it.
+
+    `trials`: one array of latencies (ns) per trial. The point is the nearest-rank
+    percentile of all requests pooled; the interval comes from resampling whole trials
+    (none below 6 trials, so none for a single array whose trials are not known).
+    """
+    if isinstance(trials, np.ndarray):
+        raise TypeError("pooled() takes one array per trial (a list), not one array")
+    chunks = [_nanoseconds(t) for t in trials if np.asarray(t).size]
+    values = np.sort(np.concatenate(chunks)) if chunks else np.array([], dtype=np.int64)
+    found: dict = {"n": int(values.size), "offered_rate": offered_rate,
+                   "trials": len(chunks), "ci_method": CI_METHOD}  # fmt: skip
+    names = [name for name, percent in PERCENTILES.items() if qualifies(values.size, percent)]
+    draws = None
+    if names and len(chunks) >= MIN_CI_SAMPLES:
+        draws = resample.cluster_percentiles(chunks, [PERCENTILES[n] for n in names])
+    for j, name in enumerate(names):
+        point = percentile_ms(values, PERCENTILES[name])
+        ci = resample.interval(point, draws[:, j] / 1e6, len(chunks)) if draws is not None else None
+        found[name] = {"ms": point, "ci_low": ci[0] if ci else None,
+                       "ci_high": ci[1] if ci else None,
+                       "beyond": beyond(values.size, PERCENTILES[name])}  # fmt: skip
     return found
+
+
+def _nanoseconds(trial) -> np.ndarray:
+    values = np.asarray(trial)
+    if values.dtype.kind == "f" and not np.all(np.isfinite(values)):
+        raise ValueError("the latencies have a NaN or infinite value: no percentile is defined")
+    return values.astype(np.int64)
 
 
 def trial_percentiles(latencies_ns: np.ndarray) -> dict[str, float]:

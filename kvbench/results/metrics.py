@@ -30,9 +30,17 @@
       },
       "rounds": [{"order": [...], "ceiling_tps": ..., "fastest": ..., "headroom": ...,
                   "busy": {...}}, ...],
-      "checks": {"headroom": {...}, "saturation": {...}, "warnings": [...], "ok": true},
-      "files": {"micro": "micro.json", "asgi": "asgi.json", ...}
+      "checks": {"headroom": {"status": "ok" | "failed" | "not run", ...},
+                 "saturation": {...}, "schedule": {...}, "warnings": [...], "ok": true},
+      "files": {"micro": "micro.json", "asgi": "asgi.json",
+                "trials": {SERVICE: "trials-SERVICE.json"},     # every trial's every metric
+                "latency": {SERVICE: "requests-SERVICE.npz"}}   # every open-loop request
     }
+
+A `requests-SERVICE.npz` holds int64 arrays `trial`, `intended_ns`, `sent_ns` and
+`answered_ns` (-1: never answered), one entry per measured open-loop request, clocks in
+`time.perf_counter_ns()`; latency is answered_ns - intended_ns. Runs before it saved a
+bare `latency-SERVICE.npy` of latencies and the trials as pyperf JSON (`http-SERVICE.json`).
 
 Schema 1 (the committed runs before it) had no latency, paired, rounds or checks, and
 called the median of per-trial percentiles `http_p99_ms`; those names stay readable.
@@ -51,9 +59,11 @@ class Metric:
     better: Better
     title: str
     diagnostic: bool = False  # says how the run went (saturation, generator load), not a result
-    # An exact count (instructions under valgrind): repeats agree to a fraction of a percent,
-    # so a change is judged against their spread, not by a rank test on three values.
+    # An exact count (instructions under valgrind, allocations under memray): repeats agree to
+    # a fraction of a percent, so a change is judged against their spread and a gate's
+    # threshold, never by a rank test on three values.
     exact: bool = False
+    description: str = ""  # what a reader must know beside the title (the load it was taken at)
 
 
 METRICS = {
@@ -70,7 +80,25 @@ METRICS = {
         Metric("http_trial_p90_ms", "ms", "lower", "median of per-trial p90"),
         Metric("http_trial_p99_ms", "ms", "lower", "median of per-trial p99"),
         Metric("http_closed_p99_ms", "ms", "lower", "latency p99, closed loop"),
-        Metric("http_achieved_rate", "req/s", "higher", "open-loop achieved rate"),
+        # Runs before the raw records: requests due in the window / window, the offered rate
+        # by construction (every request is waited for). `http_open_answered_rate` replaced it.
+        Metric("http_achieved_rate", "req/s", "higher", "open-loop rate (the offered one)"),
+        Metric(
+            "http_open_answered_rate",
+            "req/s",
+            "higher",
+            "open-loop answers inside the window, per second",
+            True,
+            description="answers that arrived within the open-loop window, divided by it; "
+            "under the offered rate when the server fell behind",
+        ),  # fmt: skip
+        Metric("http_service_p50_ms", "ms", "lower", "p50 from the actual send, open loop"),
+        Metric("http_service_p99_ms", "ms", "lower", "p99 from the actual send, open loop"),
+        # The generator's lateness against its schedule: sent - intended, every measured
+        # request (a request due while every connection was busy waits, and counts, too).
+        Metric("http_send_lag_p50_ms", "ms", "lower", "send lag p50, open loop", True),
+        Metric("http_send_lag_p99_ms", "ms", "lower", "send lag p99, open loop", True),
+        Metric("http_send_lag_max_ms", "ms", "lower", "send lag max, open loop", True),
         Metric("gc_collections", "count", "lower", "GC collections per trial"),
         Metric("server_startup_s", "s", "lower", "server start-up time"),
         # The server's core: the server, and a private Redis pinned beside it (measure.trials).
@@ -87,9 +115,19 @@ METRICS = {
             "server_open_cpu_us_per_req",
             "us/req",
             "lower",
-            "server CPU per request, open loop (below saturation)",
+            "server CPU per request at the offered rate",
+            description="server CPU over the open-loop window divided by its requests; it "
+            "depends on the rate (a server that waits less between requests batches more "
+            "work per wake-up), so it is stored with the offered rate and compares only "
+            "at the same rate",
         ),
-        Metric("redis_cpu_us_per_req", "us/req", "lower", "Redis CPU per request, open loop"),
+        Metric(
+            "redis_cpu_us_per_req",
+            "us/req",
+            "lower",
+            "Redis CPU per request at the offered rate",
+            description="depends on the rate, as the server's CPU per request does",
+        ),
         Metric("redis_cmds_per_req", "cmds/req", "lower", "Redis commands per request, open loop"),
         Metric(
             "worker_request_share_min", "share", "higher", "least-loaded worker's requests", True
@@ -104,8 +142,8 @@ METRICS = {
         Metric("server_rss_mb", "MB", "lower", "server peak RSS"),
         Metric("gc_pause_max_ms", "ms", "lower", "GC pause max"),
         Metric("asgi_ns_per_op", "ns/op", "lower", "in-process ASGI request"),
-        Metric("asgi_allocs_per_op", "allocs/op", "lower", "allocations per request"),
-        Metric("asgi_bytes_per_op", "B/op", "lower", "bytes allocated per request"),
+        Metric("asgi_allocs_per_op", "allocs/op", "lower", "allocations per request", exact=True),
+        Metric("asgi_bytes_per_op", "B/op", "lower", "bytes allocated per request", exact=True),
         Metric(
             "asgi_instructions_per_op",
             "instr/op",

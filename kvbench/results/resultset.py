@@ -1,4 +1,4 @@
-"""Read a run's results back: a results folder, its summary.json, or a pyperf JSON file.
+"""Read a run's results back: a results folder, its summary.json, a trials file or pyperf JSON.
 
 Every reader of results (compare, the reports, the docs) goes through `read_results`, so
 a malformed file is one clear error everywhere, and every metric arrives as a `Summary`.
@@ -11,11 +11,12 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
-import numpy as np
-
 from kvbench import KvbenchError
+from kvbench.results.files import TRIALS_FORMAT, load_trial_latencies, trial_samples
 from kvbench.results.latency import pooled
 from kvbench.results.metrics import METRICS, metric
+from kvbench.results.model import Run
+from kvbench.results.resample import PER_PROCESS, per_process, process_means
 from kvbench.results.summary import Summary
 
 # pyperf stores times in seconds and sizes in bytes; (pyperf unit, our unit) -> factor.
@@ -36,6 +37,7 @@ class ResultSet:
     path: Path
     services: dict[str, Metrics]
     summary: dict = field(default_factory=dict)
+    run: Run | None = None  # the typed summary.json; None for a bare pyperf file
 
     def service(self, name: str) -> Metrics:
         if name not in self.services:
@@ -61,12 +63,12 @@ class ResultSet:
         rate = (self.environment.get("http") or {}).get("offered_rate")
         computed = {}
         for name, rel in files.items():
-            try:
-                values = np.load(self.path.parent / rel, allow_pickle=False)
-            except (OSError, ValueError, EOFError):
+            try:  # requests-*.npz (answered - intended, by trial), or an old latency-*.npy
+                trials = load_trial_latencies(self.path.parent / rel)
+            except KvbenchError:
                 continue  # the report names an unreadable file where it draws the plot
-            if values.size:
-                computed[name] = pooled(values, rate)
+            if sum(t.size for t in trials):
+                computed[name] = pooled(trials, rate)  # one .npy: one cluster, no interval
         return computed
 
     def paired_ratios(self, service: str, base: str) -> Metrics:
@@ -92,7 +94,10 @@ def read_results(path: str | Path) -> ResultSet:
     except (OSError, ValueError, EOFError) as exc:
         raise KvbenchError(f"{file}: not readable JSON ({exc})") from None
     if isinstance(data, dict) and "services" in data:
-        return ResultSet(file, _summary_services(file, data), data)
+        run = Run.from_json(data, str(file))
+        return ResultSet(file, _with_units(run.services), data, run)
+    if isinstance(data, dict) and data.get("format") == TRIALS_FORMAT:
+        return ResultSet(file, {str(data.get("service")): _trial_services(file, data)})
     if isinstance(data, dict) and "benchmarks" in data:
         return ResultSet(file, _pyperf_services(file))
     raise KvbenchError(f"{file}: neither a summary.json nor a pyperf suite")
@@ -105,17 +110,16 @@ def _read_json(file: Path):
     return json.loads(file.read_text(encoding="utf-8"))
 
 
-def _summary_services(file: Path, data: dict) -> dict[str, Metrics]:
-    services = data["services"]
-    if not isinstance(services, dict):
-        raise KvbenchError(f"{file}: 'services' is not a mapping")
-    result = {}
-    for service, metrics in services.items():
-        if not isinstance(metrics, dict):
-            raise KvbenchError(f"{file}: service {service!r} is not a mapping of metrics")
-        entries = {name: _summary(file, name, m) for name, m in metrics.items()}
-        result[service] = {name: s for name, s in entries.items() if s is not None}
-    return result
+def _with_units(services: dict[str, Metrics]) -> dict[str, Metrics]:
+    """Each stored metric with its unit from the metrics table."""
+    return {service: {name: s.with_unit(metric(name).unit) for name, s in metrics.items()}
+            for service, metrics in services.items()}  # fmt: skip
+
+
+def _trial_services(file: Path, data: dict) -> Metrics:
+    """A `trials-*.json` file's metrics, each summarized over its trials."""
+    found = {name: _summary(file, name, {"values": v}) for name, v in trial_samples(data).items()}
+    return {name: s for name, s in found.items() if s is not None}
 
 
 def _summary(file: Path, name: str, entry, unit: str | None = None) -> Summary | None:
@@ -136,14 +140,18 @@ def _pyperf_services(file: Path) -> dict[str, Metrics]:
 
     try:
         suite = pyperf.BenchmarkSuite.load(str(file))
-        benchmarks = [(b.get_name(), b.get_unit(), list(b.get_values())) for b in suite]
+        benchmarks = [
+            (b.get_name(), b.get_unit(), process_means(b), PER_PROCESS if per_process(b) else "")
+            for b in suite
+        ]
     except Exception as exc:  # pyperf raises anything from KeyError to TypeError on bad files
         raise KvbenchError(f"{file}: not a valid pyperf suite ({type(exc).__name__})") from None
     result: dict[str, Metrics] = {}
-    for name, unit, values in benchmarks:
+    for name, unit, values, method in benchmarks:
         family, _, rest = name.partition("[")
         service = rest.rstrip("]") or _service_from_file(file)
         metric_name, summary = _pyperf_summary(family, unit, values)
+        summary = Summary.of(summary.values, summary.unit, method)
         result.setdefault(service, {})[metric_name] = summary
     return result
 

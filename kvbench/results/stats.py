@@ -20,16 +20,24 @@ EXACT_LIMIT = 50
 EXACT_TIES_LIMIT = 25
 
 
+def finite(values: Sequence[float], what: str = "a sample") -> Sequence[float]:
+    """`values` unchanged; ValueError when one is NaN or infinite (no order, no rank, no median)."""
+    bad = [v for v in values if not math.isfinite(v)]
+    if bad:
+        raise ValueError(f"{what} has a NaN or infinite value ({bad[0]!r}): no statistic")
+    return values
+
+
 def median(values: Sequence[float]) -> float:
     """The sample median (the mean of the middle two for an even count)."""
     if not values:
         raise ValueError("median of an empty sample")
-    return float(statistics.median(values))
+    return float(statistics.median(finite(values)))
 
 
 def median_ci(values: Sequence[float], confidence: float = 0.95) -> tuple[float, float] | None:
     """The confidence interval of the median from binomial order statistics, None below 6 values."""
-    n = len(values)
+    n = len(finite(values))
     if n < MIN_CI_SAMPLES:
         return None
     lo, hi = quantile_orders(n, Fraction(1, 2), confidence)
@@ -49,6 +57,8 @@ def quantile_orders(n: int, q: Fraction, confidence: float = 0.95) -> tuple[int,
     the quantile lies in [x(lo), x(hi)]. Orders outside 1..n mean an unbounded side.
     Weights are C(n, k) a^k b^(n-k) for q = a / (a + b), in integers: exact at any n.
     """
+    if not 0 < q < 1 or not 0 < confidence < 1:
+        raise ValueError(f"need 0 < q < 1 and 0 < confidence < 1, not {q}, {confidence}")
     a, b = q.numerator, q.denominator - q.numerator
     want = Fraction(str(confidence))  # 0.95 is 19/20, not the float just below it
     target = want.numerator * (a + b) ** n
@@ -102,6 +112,7 @@ def mann_whitney(a: Sequence[float], b: Sequence[float]) -> float:
 
 def tie_groups(a: Sequence[float], b: Sequence[float]) -> list[tuple[int, int]]:
     """The merged sample's runs of equal values, in order: (how many, how many from `a`)."""
+    finite(a, "the first sample"), finite(b, "the second sample")  # NaN == NaN is false
     merged = sorted([(v, 1) for v in a] + [(v, 0) for v in b])
     groups: list[tuple[int, int]] = []
     i = 0
@@ -159,7 +170,33 @@ def _normal_p(groups: list[tuple[int, int]], n1: int, n2: int, u1: float) -> flo
 
 def samples_to_detect(alpha: float) -> int:
     """The fewest values a side with which the U test can reach `alpha` (benchstat's rule)."""
+    if not 0 < alpha < 1:
+        raise ValueError(f"alpha must be between 0 and 1, not {alpha}")
     n = 1
     while 2 / math.comb(2 * n, n) > alpha:
         n += 1
     return n
+
+
+def min_p(n1: int, n2: int) -> float:
+    """The smallest two-sided p the exact U test can give with n1 and n2 values (no ties)."""
+    if n1 < 1 or n2 < 1:
+        return 1.0
+    return min(1.0, 2 / math.comb(n1 + n2, n1))
+
+
+def holm(ps: Sequence[float]) -> list[float]:
+    """Holm-Bonferroni adjusted p-values, in the order given: reject where adjusted <= alpha.
+
+    The k-th smallest of m p-values is multiplied by m - k + 1, capped at 1 and made
+    non-decreasing in that order; it controls the chance of any false alarm among the m at
+    alpha, whatever their dependence.
+    """
+    finite(ps, "the p-values")
+    m = len(ps)
+    adjusted = [0.0] * m
+    running = 0.0
+    for k, i in enumerate(sorted(range(m), key=lambda j: ps[j])):
+        running = max(running, min(1.0, (m - k) * ps[i]))
+        adjusted[i] = running
+    return adjusted

@@ -94,3 +94,26 @@ def test_fixture_run_is_the_reference_on_a_slower_machine():
     tps = [run["services"][s]["http_tps"]["median"] for s in ("unoptimized", "optimized")]
     assert tps[0] < reference["services"]["unoptimized"]["http_tps"]["median"] / 1.9
     assert run["paired"]["optimized"]["vs"] == "unoptimized"
+
+
+def test_one_run_without_an_unoptimized_service_compares_against_its_first(tmp_path, capsys):
+    data = json.loads((FIXTURE / "summary.json").read_text())
+    services = data["services"]
+    data["services"] = {"mine": services["optimized"], "theirs": services["unoptimized"],
+                        "third": services["unoptimized"]}  # fmt: skip
+    for key in ("latency", "paired"):
+        data.pop(key)
+    (tmp_path / "summary.json").write_text(json.dumps(data))
+    assert main(["compare", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "theirs vs mine\n" in out and "third vs mine\n" in out
+    data["paired"] = {"theirs": {"vs": "third", "metrics": {}}}
+    (tmp_path / "summary.json").write_text(json.dumps(data))
+    assert main(["compare", str(tmp_path)]) == 0  # the run's own pairs win
+    out = capsys.readouterr().out
+    assert "third" in out.splitlines()[0] and "theirs" in out.splitlines()[0]
+    data["services"] = {"alone": services["optimized"]}
+    data.pop("paired")
+    (tmp_path / "summary.json").write_text(json.dumps(data))
+    assert main(["compare", str(tmp_path)]) == 2
+    assert "nothing to compare within this run" in capsys.readouterr().err

@@ -46,7 +46,7 @@ def fixture_summary() -> dict:
 
 def test_pooled_latency_values_read_the_latency_section():
     assert value("latency run unoptimized p99", FIXTURE_RUN) == "7.88 ms"
-    said = "7.88 ms (95% CI 7.60 to 8.27 ms)"
+    said = "7.88 ms (95% CI 7.56 to 8.22 ms)"
     assert value("latency run unoptimized p99 ci", FIXTURE_RUN) == said
     assert value("latency run optimized n", FIXTURE_RUN) == "12,000"
 

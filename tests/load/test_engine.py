@@ -74,9 +74,15 @@ def test_key_workload_cycles_the_preloaded_keys():
     assert key_workload("::1", 80, keys=12_346)[12_345].body == key_body("key-12345")
 
 
+def closed_result(latencies: np.ndarray) -> LoadResult:
+    sent = np.arange(latencies.size, dtype=np.int64) * 10**9
+    n = latencies.size
+    return LoadResult("closed", 4, 0.0, 2.0, n, 0, 0, 0, {}, [], sent, sent, sent + latencies)
+
+
 def test_result_summary_uses_nearest_rank_percentiles():
     latencies = np.arange(1, 101, dtype=np.int64) * 1_000_000
-    result = LoadResult("closed", 4, 0.0, 2.0, 100, 0, 0, 0, {}, [], latencies)
+    result = closed_result(latencies)
     summary = result.summary().to_dict()
     assert summary["p50_ms"] == 50 and summary["p90_ms"] == 90
     # p99 of 100 requests has 1 beyond it: too few to say anything, so it is not reported.
@@ -87,7 +93,8 @@ def test_result_summary_uses_nearest_rank_percentiles():
 
 
 def test_empty_result_has_no_percentiles_and_fails_the_check():
-    result = LoadResult("open", 4, 0.0, 1.0, 0, 0, 0, 0, {}, [], np.empty(0, np.int64), 100.0)
+    empty = np.empty(0, np.int64)
+    result = LoadResult("open", 4, 0.0, 1.0, 0, 0, 0, 0, {}, [], empty, empty, empty, 100.0)
     assert result.summary().latency_ms["p99"] is None and result.percentile_ms("50") is None
     with pytest.raises(LoadError, match="no request was answered"):
         result.check()
@@ -172,30 +179,31 @@ def test_open_loop_counts_a_stall_from_the_intended_send_times():
 class Recorder:
     """Stands in for a Connection: keeps what `send` was given."""
 
-    def __init__(self, idle_ns: int) -> None:
-        self.idle_ns = idle_ns
+    def send(self, probe, intended_ns, sent_ns, record) -> None:
+        self.intended_ns, self.sent_ns, self.record = intended_ns, sent_ns, record
 
-    def send(self, probe, timed_from_ns, now, measured) -> None:
-        self.timed_from_ns = timed_from_ns
+    @property
+    def measured(self) -> bool:
+        return self.record >= 0
 
 
-@pytest.mark.parametrize(
-    ("idle_ns", "timed_from_ns"),
-    [
-        (500, 1_800),  # free before it was due: our own 800 ns of lateness is not counted
-        (1_500, 1_300),  # busy until 500 ns after it was due: that wait counts
-    ],
-)
-def test_open_loop_latency_counts_from_when_a_request_could_first_be_sent(idle_ns, timed_from_ns):
+def test_open_loop_latency_counts_from_the_intended_send_even_when_sent_late():
     loop = asyncio.new_event_loop()
     try:
-        config = LoadConfig(port=1, mode="open", rate=1000)
-        run = Run(config, key_workload("127.0.0.1", 1, keys=1), loop)
-        conn = Recorder(idle_ns)
-        run.send_next(conn, 1_000, 1_800)
+        run = Run(LoadConfig(port=1, mode="open", rate=1000), key_workload("127.0.0.1", 1), loop)
+        run.start_ns = 0  # measuring: the window began long ago
+        conn = Recorder()
+        run.send_next(conn, 1_000)  # due at 1 us on perf_counter_ns: sent much later
+        record = conn.record
+        run.answered(conn, run.probes[0], run.probes[0].head, b"", run.probes[0].body,
+                     conn.sent_ns + 5_000)  # fmt: skip
     finally:
         loop.close()
-    assert conn.timed_from_ns == timed_from_ns
+    assert conn.intended_ns == 1_000 and conn.sent_ns > 1_000 and record == 0
+    result = run.result()
+    assert result.intended_ns.tolist() == [1_000] and result.sent_ns.tolist() == [conn.sent_ns]
+    assert result.latencies_ns.tolist() == [conn.sent_ns + 5_000 - 1_000]  # lateness included
+    assert result.service_ns.tolist() == [5_000]
 
 
 def test_server_errors_fail_the_check_by_name():
@@ -345,3 +353,54 @@ def test_command_fails_a_run_with_errors(main, capsys):
     captured = capsys.readouterr()
     assert code == 2
     assert "0 requests" in captured.out and captured.err.startswith("error: ")
+
+
+def test_the_open_loop_sends_rate_times_window_requests_each_with_a_record():
+    with serve_in_thread() as port:
+        result = canned_load(port, connections=4, duration_s=0.5, warmup_s=0.1, mode="open",
+                             rate=1000)  # fmt: skip
+    assert result.errors == 0
+    # Request k is due at t0 + k ms: exactly 500 fall in a window of 500 ms.
+    assert result.intended_ns.size == result.requests == 500
+    assert (np.diff(result.intended_ns) == 1_000_000).all()
+    assert (result.sent_ns >= result.intended_ns).all()
+    # answered - intended >= sent - intended for every record: latency includes the lag.
+    assert (result.answered_ns - result.intended_ns >= result.sent_ns - result.intended_ns).all()
+    assert (result.latencies_ns == result.answered_ns - result.intended_ns).all()
+    summary = result.summary()
+    assert set(summary.send_lag_ms) == {"p50", "p99", "max"}  # p99: too few beyond it, None
+    assert summary.answered_in_window is not None and summary.answered_in_window <= 500
+
+
+def test_the_closed_loop_records_intended_as_sent():
+    with serve_in_thread() as port:
+        result = canned_load(port, connections=2, duration_s=0.2)
+    assert result.requests == result.intended_ns.size > 0
+    assert (result.intended_ns == result.sent_ns).all() and (result.answered_ns > 0).all()
+    assert result.summary().answered_in_window is None
+
+
+@pytest.mark.parametrize(("due_in_ns", "timer"), [(10_000_000, True), (1_000_000, False)])
+def test_the_pacer_sleeps_on_a_timer_until_close_then_spins(due_in_ns, timer):
+    loop = asyncio.new_event_loop()
+    try:
+        run = Run(LoadConfig(port=1, mode="open", rate=1000), key_workload("127.0.0.1", 1), loop)
+        run.wake_for(due_in_ns, 0)
+        assert isinstance(run.timer, asyncio.TimerHandle) == timer and run.timer is not None
+        run.timer.cancel()
+    finally:
+        loop.close()
+
+
+def test_warmup_failures_are_counted_apart_from_the_windows_and_still_fail():
+    def answer(self, n: int, target: bytes) -> bytes:
+        return ERROR_500 if n < 3 else RESPONSES[target]  # the first three: warm-up
+
+    with serve(scripted(answer=answer)) as port:
+        result = canned_load(port, connections=1, duration_s=0.2, warmup_s=0.2)
+    summary = result.summary()
+    assert summary.errors == summary.non_2xx == 0 and summary.requests > 0
+    assert summary.warmup_errors == 3
+    assert summary.to_dict()["warmup_failures"] == {"500 Internal Server Error": 3}
+    with pytest.raises(LoadError, match="3 requests failed in the warm-up"):
+        summary.check()

@@ -1,10 +1,19 @@
+import json
 import os
 
 import numpy as np
 import pytest
 
-from kvbench.measure.campaign import Campaign, cross_check, round_order, run_campaign
-from kvbench.measure.trials import TrialPlan
+from kvbench.load.summary import LoadResult, load_records
+from kvbench.measure.campaign import (
+    Campaign,
+    CampaignResult,
+    cross_check,
+    round_order,
+    run_campaign,
+)
+from kvbench.measure.trials import TrialPlan, TrialResult
+from kvbench.results.resultset import ResultSet, read_results
 from kvbench.services import SERVICES
 
 SERVICES_AB = [SERVICES["unoptimized"], SERVICES["optimized"]]
@@ -52,8 +61,15 @@ def test_a_common_rate_is_calibrated_and_recorded(tmp_path):
     assert pooled["offered_rate"] == rate
     assert "loadgen_ceiling" not in result.environment()
     written = result.write(tmp_path)
-    latencies = np.load(tmp_path / written["latency"]["optimized"])
-    assert latencies.size > 0 and (tmp_path / written["http"]["optimized"]).is_file()
+    assert written["latency"]["optimized"] == "requests-optimized.npz"
+    with np.load(tmp_path / written["latency"]["optimized"]) as records:
+        assert set(records.files) == {"trial", "intended_ns", "sent_ns", "answered_ns"}
+        assert records["trial"].tolist() == [0] * pooled["n"]
+    trials = json.loads((tmp_path / written["trials"]["optimized"]).read_text())
+    assert trials["offered_rate"] == rate and len(trials["trials"]) == 1
+    assert "http_send_lag_p99_ms" in trials["trials"][0]["metrics"]
+    assert "http_achieved_rate" not in trials["trials"][0]["metrics"]
+    assert "pacer" in http and "server_open_cpu_us_per_req" in http["at_offered_rate"]
 
 
 @pytest.mark.slow
@@ -79,3 +95,64 @@ def test_the_cross_check_compares_the_two_generators_ratios():
 def test_round_order_reverses_every_other_round():
     names = [[s.name for s in round_order(SERVICES_AB, i)] for i in range(4)]
     assert names == [["unoptimized", "optimized"], ["optimized", "unoptimized"]] * 2
+
+
+def test_written_records_reload_to_the_same_percentiles(tmp_path):
+    results = [synthetic(seed) for seed in range(3)]
+    trials = [TrialResult({"http_tps": 1.0}, r) for r in results]
+    plan = TrialPlan(connections=2, latency_s=1.0, rate=1000.0)
+    campaign = Campaign([SERVICES["optimized"]], plan, 3, headroom=False)
+    result = CampaignResult(campaign, plan, [{"optimized": t} for t in trials], "none")
+    written = result.write(tmp_path)
+    records = load_records(tmp_path / written["latency"]["optimized"])
+    assert records["trial"].tolist() == [0] * 2000 + [1] * 2000 + [2] * 2000
+    assert (records["answered_ns"] == -1).sum() == 3  # one unanswered a trial, kept as -1
+    reloaded = ResultSet(tmp_path / "summary.json", {}, {"files": written}).latency
+    assert reloaded["optimized"] == result.latency()["optimized"] | {"offered_rate": None}
+    assert reloaded["optimized"]["n"] == 3 * 1999
+    trials = read_results(tmp_path / written["trials"]["optimized"]).service("optimized")
+    assert trials["http_tps"].values == (1.0, 1.0, 1.0)
+
+
+def synthetic(seed: int) -> LoadResult:
+    """2,000 requests 1 ms apart, sent up to 50 us late, answered 0.1-5 ms after; one never."""
+    rng = np.random.default_rng(seed)
+    intended = np.arange(2000, dtype=np.int64) * 1_000_000
+    sent = intended + rng.integers(0, 50_000, 2000)
+    answered = sent + rng.integers(100_000, 5_000_000, 2000)
+    answered[7] = -1
+    return LoadResult("open", 2, 0.0, 2.0, 1999, 1, 0, 0, {"x": 1}, [], intended, sent, answered)
+
+
+def test_paired_and_latency_sections_from_known_rounds():
+    from kvbench.measure.campaign import CampaignResult
+    from kvbench.measure.trials import TrialResult
+
+    plan = TrialPlan(connections=2, warmup_s=0, duration_s=0.2, latency_s=0.3, rate=100.0)
+    campaign = Campaign(SERVICES_AB, plan, 6)
+    drift = [1.0, 1.4, 0.8, 1.2, 0.9, 1.1]
+    rng = np.random.default_rng(5)
+    rounds = [
+        {name: TrialResult({"http_tps": scale * d * (1 + 0.01 * i)},
+                           answered_after(rng.integers(1_000_000, 2_000_000, size=1_000)))
+         for name, scale in (("unoptimized", 1000.0), ("optimized", 9000.0))}
+        for i, d in enumerate(drift)
+    ]  # fmt: skip
+    result = CampaignResult(campaign, plan, rounds, "none")
+    entry = result.paired()["optimized"]
+    assert entry["vs"] == "unoptimized"
+    tps = entry["metrics"]["http_tps"]
+    assert tps["median"] == pytest.approx(9.0) and tps["n"] == 6
+    assert tps["unpaired"]["ratio"] == pytest.approx(9.0, rel=0.05)
+    assert tps["correlation"] > 0.99 and tps["narrower"] == "paired"
+    latency = result.latency()["optimized"]
+    assert latency["n"] == 6_000 and latency["trials"] == 6
+    assert latency["p99"]["ci_low"] is not None  # six trials: an interval from whole trials
+
+
+def answered_after(latencies_ns: np.ndarray) -> LoadResult:
+    """An open-loop run whose requests were sent on time and answered after these latencies."""
+    intended = np.arange(latencies_ns.size, dtype=np.int64) * 1_000_000
+    n = int(latencies_ns.size)
+    return LoadResult("open", 2, 0.0, 1.0, n, 0, 0, 0, {}, [], intended, intended,
+                      intended + latencies_ns)  # fmt: skip

@@ -21,7 +21,9 @@ from kvbench.results.compare import (
     regressions,
     relative_rows,
 )
+from kvbench.results.compare import gate as gate_rows
 from kvbench.results.resultset import read_results as load
+from kvbench.results.stats import mann_whitney, tie_groups
 from kvbench.results.summary import Summary
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -264,12 +266,93 @@ def planted(tmp_path, factor: float, name: str = "http_tps", others: float = 1.0
 def test_gate_fails_on_a_planted_regression(tmp_path, capsys):
     code = main(
         ["--fail-on-regression", "10", "--service", "optimized", str(FIXTURE)]
-        + [str(planted(tmp_path, 0.8))]
+        + [str(planted(tmp_path, 0.7))]
     )
     assert code == 1
+    first, last = capsys.readouterr().err.splitlines()
+    assert first.startswith("regression: http_tps [optimized] -30.00% worse (p=0.000, Holm-adj")
+    assert last.startswith("gate failed: 1 regression(s); 15 metrics gated: 13 timed")
+
+
+def test_the_gate_corrects_for_testing_many_metrics_at_once(tmp_path, capsys):
+    slower = str(planted(tmp_path, 0.8))  # -20%, p = 0.011: significant alone, not among 13
+    gate = ["--fail-on-regression", "10", "--service", "optimized"]
+    assert main([*gate, "--metric", "http_tps", str(FIXTURE), slower]) == 1
+    assert "Holm-adjusted p=0.011" in capsys.readouterr().err
+    assert main([*gate, str(FIXTURE), slower]) == 0
+    assert "gate passed" in capsys.readouterr().err
+    rows = compare_sets(load(FIXTURE).service("optimized"), load(slower).service("optimized"))
+    decision = gate_rows(rows, 10)
+    (row,) = [r for r in decision.gated if r.metric == "http_tps"]
+    assert row.p == pytest.approx(0.011, abs=0.001) and row.p_adjusted == pytest.approx(13 * row.p)
+
+
+def summary_file(tmp_path, name: str, services: dict[str, dict[str, list[float]]]) -> str:
+    data = {"schema": 2, "services": {s: {m: Summary.of(v).to_json() for m, v in metrics.items()}
+                                      for s, metrics in services.items()}}  # fmt: skip
+    path = tmp_path / f"{name}.json"
+    path.write_text(json.dumps(data))
+    return str(path)
+
+
+def test_three_values_a_side_cannot_pass_the_gate(tmp_path, capsys):
+    old = summary_file(tmp_path, "old", {"app": {"http_tps": [1000, 1010, 990]}})
+    new = summary_file(tmp_path, "new", {"app": {"http_tps": [800, 808, 792]}})  # 20% slower
+    assert main(["--fail-on-regression", "5", old, new]) == 1
     err = capsys.readouterr().err
-    assert err.startswith("regression: http_tps [optimized] -20.00% worse")
-    assert len(err.splitlines()) == 1
+    assert "gate refused: http_tps [app]: 3 and 3 values cannot reach p <= 0.05" in err
+    assert "it needs >= 4 values a side" in err
+    assert main([old, new]) == 0  # without the gate: the table, with its warning
+
+
+def test_a_zero_anywhere_in_a_gated_metric_refuses_the_gate(tmp_path, capsys):
+    values = [0.0, 1.2, 1.1, 1.3, 1.0, 1.2]
+    old = summary_file(tmp_path, "old", {"app": {"gc_pause_max_ms": values}})
+    new = summary_file(tmp_path, "new", {"app": {"gc_pause_max_ms": [1.0] * 6}})
+    assert main(["--fail-on-regression", "5", old, new]) == 1
+    assert "gate refused: gc_pause_max_ms [app]: a value of 0" in capsys.readouterr().err
+
+
+def test_a_gated_metric_missing_on_one_side_refuses(tmp_path, capsys):
+    old = summary_file(tmp_path, "old", {"app": {"http_tps": [1.0] * 6}})
+    new = summary_file(tmp_path, "new", {"app": {"asgi_ns_per_op": [1.0] * 6}})
+    assert main(["--fail-on-regression", "5", "--metric", "http_tps", old, new]) == 1
+    assert "gate refused: http_tps [app]: only in old" in capsys.readouterr().err
+
+
+def test_exact_counts_are_gated_by_the_threshold_alone_in_every_mode(tmp_path, capsys):
+    counts = "asgi_allocs_per_op"
+    more = planted(tmp_path, 1.03, counts)  # 3% more allocations, no test can say so at n=6
+    for mode in ([], ["--relative-to", "unoptimized"]):
+        gate = ["--fail-on-regression", "2", "--service", "optimized", "--metric", counts, *mode]
+        assert main([*gate, str(FIXTURE), str(more)]) == 1
+        assert f"regression: {counts} [optimized] +3.00% worse (exact count, no test)" in (
+            capsys.readouterr().err
+        )
+        assert main([*gate[:1], "5", *gate[2:], str(FIXTURE), str(more)]) == 0
+
+
+def test_a_nan_is_a_clear_error_never_a_hang():
+    nan = [1.0, 2.0, math.nan, 3.0]
+    for call in (lambda: compare_sets(ns(OLD), {"asgi_ns_per_op": Summary(tuple(nan))}),
+                 lambda: tie_groups(nan, OLD), lambda: mann_whitney(OLD, nan)):  # fmt: skip
+        with pytest.raises(ValueError, match="NaN"):
+            call()
+
+
+def test_the_command_turns_a_statistics_error_into_a_message(tmp_path, capsys, monkeypatch):
+    old = summary_file(tmp_path, "old", {"app": {"http_tps": OLD}})
+
+    def broken(*args, **kwargs):
+        raise ValueError("the first sample has a NaN or infinite value (nan): no statistic")
+
+    monkeypatch.setattr("kvbench.commands.compare.compare_sets", broken)
+    assert main(["--fail-on-regression", "5", old, old]) == 1
+    err = capsys.readouterr().err
+    assert (
+        err == "error: cannot compare these results: the first sample has a NaN or infinite "
+        "value (nan): no statistic\n"
+    )
 
 
 def test_gate_passes_without_a_regression(tmp_path):

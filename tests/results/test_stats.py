@@ -11,11 +11,14 @@ import pytest
 
 from kvbench.results.compare import compare_samples
 from kvbench.results.stats import (
+    holm,
     mann_whitney,
     median,
     median_ci,
+    min_p,
     quantile_orders,
     samples_to_detect,
+    tie_groups,
 )
 from kvbench.results.summary import Summary
 
@@ -218,3 +221,27 @@ def test_benchstat_small_sample_warns_instead_of_testing():
     assert f"~ (p={row.p:.3f} n=1)" in expected  # ~ (p=1.000 n=1)
     assert row.warnings == ("need >= 4 values on each side to detect a difference at alpha 0.05",)
     assert "need >= 4 samples to detect a difference at alpha level 0.05" in expected
+
+
+def test_holm_multiplies_the_kth_smallest_by_m_minus_k_plus_one_and_keeps_order():
+    assert holm([0.01, 0.04, 0.03, 0.5]) == pytest.approx([0.04, 0.09, 0.09, 0.5])
+    assert holm([0.2, 0.9]) == pytest.approx([0.4, 0.9])
+    assert holm([]) == []
+
+
+def test_the_smallest_p_of_the_exact_u_test():
+    assert min_p(3, 3) == pytest.approx(0.1)  # 2 / C(6, 3): three a side never reach 0.05
+    assert min_p(4, 4) == pytest.approx(2 / 70)
+    assert min_p(0, 5) == 1.0
+
+
+@pytest.mark.parametrize("bad", [math.nan, math.inf, -math.inf])
+def test_every_entry_point_refuses_a_non_finite_value_instead_of_hanging(bad):
+    sample = [1.0, 2.0, bad, 4.0, 5.0, 6.0]
+    for call in (median, median_ci, lambda v: tie_groups(v, [1.0]),
+                 lambda v: mann_whitney([1.0], v), holm):  # fmt: skip
+        with pytest.raises(ValueError, match="NaN or infinite"):
+            call(sample)
+    for alpha in (0.0, 1.0, math.nan):
+        with pytest.raises(ValueError, match="alpha"):
+            samples_to_detect(alpha)
