@@ -1,6 +1,5 @@
 """Result tables for the docs: the article's table, compare output, settings, capacity."""
 
-import json
 import math
 
 from kvbench import KvbenchError
@@ -83,19 +82,6 @@ def environment(sources: Sources, words: list[str]) -> str:
     packages = env.get("packages") or {}
     listed = ", ".join(f"{k} {v}" for k, v in packages.items() if v)
     return "\n".join(lines + ([f"| packages | {listed} |"] if listed else []))
-
-
-def summary_entry(sources: Sources, words: list[str]) -> str:
-    """`summary-entry SET SERVICE METRIC`: one metric as summary.json stores it."""
-    set_name, service, name = words
-    metrics = sources.results_set(set_name).summary["services"].get(service) or {}
-    if name not in metrics:
-        raise KvbenchError(f"{set_name} results have no {name} for {service}")
-    entry = dict(metrics[name])
-    values = entry.pop("values", [])
-    body = json.dumps(entry, indent=2)[:-2]
-    listed = ", ".join(f"{v:g}" for v in values)
-    return fence(f'"{service}": {{"{name}": {body},\n  "values": [{listed}]\n}}}}', "json")
 
 
 def cpu_per_request(sources: Sources, set_name: str, service: str):
