@@ -3,11 +3,11 @@
 import math
 
 from kvbench import KvbenchError
-from kvbench.docgen.formatting import number, quantity
 from kvbench.docgen.snippets import fence
 from kvbench.docgen.sources import Sources
 from kvbench.docgen.values import setting
 from kvbench.report.bench import cross_check_table
+from kvbench.report.formatting import number, quantity
 from kvbench.report.hostile import table as hostile_table
 from kvbench.report.tables import context_for, render
 from kvbench.results.compare import compare_sets

@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import Literal
 
 from kvbench import KvbenchError
-from kvbench.docgen.formatting import number
 from kvbench.docgen.profiles import flamegraph
 from kvbench.docgen.sources import NotMeasured, Sources
+from kvbench.report.formatting import number
 from kvbench.services import LADDER
 
 START_UP = "_find_and_load"  # importlib's frame: a sample taken while modules were imported

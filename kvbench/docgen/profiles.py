@@ -5,8 +5,8 @@ from collections import Counter
 from pathlib import Path
 
 from kvbench import KvbenchError
-from kvbench.docgen.formatting import number, ratio, with_range
 from kvbench.docgen.sources import NotMeasured, Sources
+from kvbench.report.formatting import number, ratio, with_range
 from kvbench.report.peers import CURVE_COLUMNS, CURVE_POINTS, curve_table
 
 # The files `make profile` writes per service, in the order docs/03 reads them.

@@ -13,9 +13,9 @@ in-process (`kvbench.services.same_in_process`) has no in-process numbers of its
 from dataclasses import dataclass
 
 from kvbench import KvbenchError
-from kvbench.docgen.formatting import counted, number, percent, quantity, with_range
 from kvbench.docgen.shares import Pair, cost, cumulative, part, share, times
 from kvbench.docgen.sources import NotMeasured, Sources
+from kvbench.report.formatting import counted, number, percent, quantity, with_range
 from kvbench.results.compare import Comparison, compare_samples
 from kvbench.results.metrics import metric
 from kvbench.results.summary import Summary

@@ -8,8 +8,8 @@ one worker and two, measured in one interleaved run.
 import math
 
 from kvbench import KvbenchError
-from kvbench.docgen.formatting import number, quantity, with_range
 from kvbench.docgen.sources import Sources
+from kvbench.report.formatting import number, quantity, with_range
 from kvbench.results.summary import Summary
 from kvbench.services import MEMORY, STORES
 

@@ -45,10 +45,10 @@
 from kvbench import KvbenchError
 from kvbench.commands import bench  # the command's own defaults make its estimate
 from kvbench.docgen import evidence, profiles
-from kvbench.docgen.formatting import change, interval, number, percent, quantity, ratio
 from kvbench.docgen.rungs import Ladder
 from kvbench.docgen.sources import NotMeasured, Sources
 from kvbench.measure.progress import minutes
+from kvbench.report.formatting import change, interval, number, percent, quantity, ratio
 from kvbench.results.latency import PERCENTILES
 from kvbench.results.resultset import ResultSet
 from kvbench.services import LADDER

@@ -7,10 +7,10 @@ import pytest
 
 from kvbench import KvbenchError
 from kvbench.commands import bench
-from kvbench.docgen.formatting import number, ratio
 from kvbench.docgen.sources import Sources
 from kvbench.docgen.values import value
 from kvbench.measure.progress import minutes
+from kvbench.report.formatting import number, ratio
 from kvbench.results.summary import Summary
 from kvbench.services import LADDER
 
