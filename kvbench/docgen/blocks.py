@@ -4,7 +4,7 @@ import math
 
 from kvbench import KvbenchError
 from kvbench.docgen.snippets import fence
-from kvbench.docgen.sources import Sources
+from kvbench.docgen.sources import Sources, typed
 from kvbench.docgen.values import setting
 from kvbench.report.bench import cross_check_table
 from kvbench.report.formatting import number, quantity
@@ -111,7 +111,7 @@ def capacity(sources: Sources, words: list[str]) -> str:
 
 def cross_check(sources: Sources) -> str:
     """`cross-check`: the optimized/unoptimized ratio by wrk and by the built-in generator."""
-    found = sources.results_set("crosscheck").summary.get("cross_check") or {}
+    found = typed(sources.results_set("crosscheck")).extra.get("cross_check") or {}
     if not found:
         raise KvbenchError("the crosscheck run recorded no cross_check (run with --loadgen both)")
     return cross_check_table(found)

@@ -5,7 +5,7 @@ from collections import Counter
 from pathlib import Path
 
 from kvbench import KvbenchError
-from kvbench.docgen.sources import NotMeasured, Sources
+from kvbench.docgen.sources import NotMeasured, Sources, typed
 from kvbench.report.formatting import number, ratio, with_range
 from kvbench.report.peers import CURVE_COLUMNS, CURVE_POINTS, curve_table
 
@@ -197,7 +197,7 @@ def plots(sources: Sources, doc: Path) -> str:
 def peers(sources: Sources) -> str:
     """`peers`: other servers and frameworks on the same machine, against `optimized`."""
     run = sources.results_set("peers")
-    what = run.summary.get("rows") or {}
+    what = typed(run).extra.get("rows") or {}
     base = "optimized" if "optimized" in run.services else None
     lines = ["| service | what it is | throughput, req/s (95% CI) | vs optimized | server CPU "
              "per request |", "| --- | --- | ---: | ---: | ---: |"]  # fmt: skip
@@ -210,11 +210,11 @@ def peers(sources: Sources) -> str:
         if cpu == "—":  # schema 1 measured it over the (saturated) closed loop
             cpu = _optional(sources, name, "server_cpu_us_per_req")
         lines.append(f"| `{name}` | {what.get(name, '')} | {with_range(tps)} | {versus} | {cpu} |")
-    skipped = run.summary.get("skipped") or {}
+    skipped = typed(run).extra.get("skipped") or {}
     if skipped:
         reasons = [f"`{name}` ({why.removeprefix('skipped: ')})" for name, why in skipped.items()]
         lines += ["", f"Not measured: {'; '.join(reasons)}."]
-    commands = (run.summary.get("environment") or {}).get("http", {}).get("commands") or {}
+    commands = typed(run).environment.get("http", {}).get("commands") or {}
     listed = [f"- `{name}`: `python {' '.join(map(str, cmd))}`" for name, cmd in commands.items()]
     if listed:
         lines += ["", "Server commands, as run:", "", *listed]
@@ -223,7 +223,7 @@ def peers(sources: Sources) -> str:
 
 def curve(sources: Sources, doc: Path, curve: str) -> str:
     """`curve NAME`: one of the peers run's scaling curves, as a table and its plot."""
-    found = (sources.results_set("peers").summary.get("curves") or {}).get(curve)
+    found = (typed(sources.results_set("peers")).extra.get("curves") or {}).get(curve)
     if not found:
         return f"_The {curve} curve is not in the committed results; run `make bench-peers`._"
     table = curve_table(found, CURVE_POINTS[curve], CURVE_COLUMNS[curve])

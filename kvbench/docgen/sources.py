@@ -6,6 +6,7 @@ from functools import cached_property
 from pathlib import Path
 
 from kvbench import KvbenchError
+from kvbench.results.model import Run
 from kvbench.results.resultset import ResultSet, read_results
 from kvbench.results.summary import Summary
 
@@ -100,7 +101,7 @@ class Sources:
         return services[service][metric]
 
     def environment(self, set_name: str = "run") -> dict:
-        return self.results_set(set_name).summary.get("environment") or {}
+        return typed(self.results_set(set_name)).environment
 
     def profile(self, service: str, name: str) -> dict:
         """A profile's JSON file, `profiles/<service>/<name>`; NotMeasured when absent."""
@@ -119,3 +120,10 @@ class Sources:
         """`target` relative to the folder of the document that links to it."""
         relative = os.path.relpath(os.path.abspath(target), os.path.abspath(doc.parent))
         return Path(relative).as_posix()
+
+
+def typed(found: ResultSet) -> Run:
+    """The typed summary.json of a result set (every set the docs read has one)."""
+    if found.run is None:
+        raise KvbenchError(f"{found.path}: no summary.json to read")
+    return found.run
