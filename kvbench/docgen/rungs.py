@@ -13,6 +13,7 @@ in-process (`kvbench.services.same_in_process`) has no in-process numbers of its
 from dataclasses import dataclass
 
 from kvbench import KvbenchError
+from kvbench.docgen.evidence import ADDED, removed_share, targets
 from kvbench.docgen.shares import Pair, cost, cumulative, part, share, times
 from kvbench.docgen.sources import NotMeasured, Sources
 from kvbench.report.formatting import counted, number, percent, quantity, with_range
@@ -335,8 +336,6 @@ def _line(cells: list[str]) -> str:
 
 def story(sources: Sources) -> str:
     """`story`: per rung, what the profile showed, the saving it predicts, what was measured."""
-    from kvbench.docgen.evidence import removed_share, targets
-
     ladder = Ladder(sources)
     paired = sources.results_set("ladder").paired_ratios
     head = ["rung", "the profile before it showed", "predicted: their share of the samples",
@@ -348,9 +347,7 @@ def story(sources: Sources) -> str:
         shown = (
             ("no frame: " + wanted.split(":")[0])
             if isinstance(wanted, str)
-            else (
-                "; ".join(t.label for t in wanted if t.key not in ("httptools-protocol", "granian"))
-            )
+            else ("; ".join(t.label for t in wanted if t.key not in ADDED))
         )
         share = removed_share(sources, name)
         predicted = "—" if share is None else f"{number(share, 2)}%"
