@@ -12,7 +12,7 @@ from kvbench.report.hostile import table as hostile_table
 from kvbench.report.tables import context_for, render
 from kvbench.results.compare import compare_sets
 
-# Sizing example of docs/06: a target load and the CPU utilization to plan for.
+# Sizing example of docs/06 (workers): a target load and the CPU utilization to plan for.
 TARGET_RPS = 10_000
 PLANNED_UTILIZATION = 0.6
 # (label, dotted path in the environment) of the settings docs/02 shows.
