@@ -206,8 +206,12 @@ def evidence(sources: Sources, doc: Path, rung: str, *options: str) -> str:
     if isinstance(wanted, str):
         return f"No profile evidence for this rung: {wanted}."
     shares, samples = frame_shares(sources, prev, wanted)
-    lines = [f"The frames `{rung}` targets, in the py-spy `--gil` profile of `{prev}`:", "",
-             "| frames | counted | share of GIL-held samples |", "| --- | --- | ---: |"]  # fmt: skip
+    lines = [
+        f"The frames `{rung}` targets, in the py-spy `--gil` profile of `{prev}`:",
+        "",
+        "| frames | counted | share of GIL-held samples |",
+        "| --- | --- | ---: |",
+    ]
     lines += [f"| {t.label} | {t.counted} | {_pct(shares[t.key])} |" for t in wanted]
     lines += ["", f"{samples:,} samples of `{prev}` under load, start-up imports left out."]
     if set(options) - {"flamegraph"}:
@@ -231,8 +235,8 @@ def removed(sources: Sources, rung: str) -> str:
         change = after[t.key] - before[t.key]
         lines.append(f"| {t.label} | {t.counted} | {_pct(before[t.key])} | {_pct(after[t.key])} "
                      f"| {change:+.1f} |")  # fmt: skip
-    lines += ["", f"Shares of each profile's GIL-held samples ({n_before:,} of `{prev}`, {n_after:,} "
-              f"of `{rung}`, start-up imports left out). Each share is of its own profile's "
+    lines += ["", f"Shares of each profile's GIL-held samples ({n_before:,} of `{prev}`, "
+              f"{n_after:,} of `{rung}`, start-up imports left out). Each share is of its own profile's "
               "whole, and the whole shrinks as requests get cheaper: a share that stays put "
               "can still be less time per request."]  # fmt: skip
     return "\n".join(lines)
