@@ -237,8 +237,8 @@ def removed(sources: Sources, rung: str) -> str:
                      f"| {change:+.1f} |")  # fmt: skip
     lines += ["", f"Shares of each profile's GIL-held samples ({n_before:,} of `{prev}`, "
               f"{n_after:,} of `{rung}`, start-up imports left out). Each share is of its own "
-              "profile's whole, and the whole shrinks as requests get cheaper: a share that stays put "
-              "can still be less time per request."]  # fmt: skip
+              "profile's whole, and the whole shrinks as requests get cheaper: a share that "
+              "stays put can still be less time per request."]  # fmt: skip
     return "\n".join(lines)
 
 
