@@ -349,7 +349,10 @@ def story(sources: Sources) -> str:
             if isinstance(wanted, str)
             else ("; ".join(t.label for t in wanted if t.key not in ADDED))
         )
-        share = removed_share(sources, name)
+        try:
+            share = removed_share(sources, name)
+        except NotMeasured:  # the rung before has no committed profile (make profile-ladder)
+            share, shown = None, "not profiled"
         predicted = "—" if share is None else f"{number(share, 2)}%"
         lines.append(_line([f"`{name}`", shown, predicted, _measured(ladder, paired, name, prev),
                             _instructions(ladder, name, prev)]))  # fmt: skip
