@@ -12,7 +12,8 @@ import dataclasses
 import sys
 from pathlib import Path
 
-from kvbench import KvbenchError, redis_server
+from kvbench import UsageError, redis_server
+from kvbench.cli import connections_option
 from kvbench.load.wrk import wrk_path
 from kvbench.measure.layers import LAYERS, BenchPlan, Layers, estimate_s
 from kvbench.measure.pinning import server_cpus
@@ -41,7 +42,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     add("--out", type=Path, help="write here instead of a run folder")
     add("--quick", action="store_true", help="few short trials")
     add("--trials", type=int, help="HTTP trials per service (default 10)")
-    add("--concurrency", type=int, default=64, help="connections (default 64)")
+    connections_option(parser, 64, "connections (default 64)")
     add("--rate", type=float, help="open-loop offered rate (default: calibrated)")
     add("--services", default="unoptimized,optimized", help="comma-separated")
     add(
@@ -147,20 +148,20 @@ def estimate(argv: list[str]) -> float:
     try:
         args = parser.parse_args(argv)
     except SystemExit:  # argparse has printed why
-        raise KvbenchError(f"kvbench bench does not take {' '.join(argv)!r}") from None
+        raise UsageError(f"kvbench bench does not take {' '.join(argv)!r}") from None
     return estimate_s(bench_plan(args))
 
 
 def bench_plan(args: argparse.Namespace) -> BenchPlan:
     layers = frozenset((args.layers or ("http" if args.stores else ",".join(LAYERS))).split(","))
     if not layers <= set(LAYERS):
-        raise KvbenchError(f"--layers takes {','.join(LAYERS)}; got {args.layers}")
+        raise UsageError(f"--layers takes {','.join(LAYERS)}; got {args.layers}")
     if args.stores and layers != {"http"}:
         # In-process layers would need a Redis per pyperf worker; the store is a network hop.
-        raise KvbenchError("--stores measures the HTTP layer only (--layers http)")
-    trials = args.trials or (4 if args.quick else 10)
+        raise UsageError("--stores measures the HTTP layer only (--layers http)")
+    trials = (4 if args.quick else 10) if args.trials is None else args.trials
     if trials < 1 or args.concurrency < 1:
-        raise KvbenchError("--trials and --concurrency must be at least 1")
+        raise UsageError("--trials and --connections must be at least 1")
     if args.loadgen != "builtin":
         wrk_path()  # a clear error now, not after the first trials
     plan = TrialPlan(connections=args.concurrency, server_cpus=server_cpus(), loadgen=args.loadgen)
@@ -169,9 +170,7 @@ def bench_plan(args: argparse.Namespace) -> BenchPlan:
     given = {"warmup_s": args.warmup, "duration_s": args.duration, "latency_s": args.latency_window}
     plan = dataclasses.replace(plan, **{k: v for k, v in given.items() if v is not None})
     if plan.duration_s <= 0 or plan.warmup_s < 0 or plan.latency_s < 0:
-        raise KvbenchError(
-            "--duration must be positive, --warmup and --latency-window not negative"
-        )
+        raise UsageError("--duration must be positive, --warmup and --latency-window not negative")
     services = chosen_services(args)
     return BenchPlan(services, layers, plan, trials, args.quick, args.rate, ladder=args.ladder)
 
@@ -185,5 +184,5 @@ def chosen_services(args: argparse.Namespace) -> list[Service]:
         names = [n for n in args.services.split(",") if n]
     services = [get_service(n) for n in names] + [parse_variant(v) for v in args.variant]
     if len({s.name for s in services}) != len(services):
-        raise KvbenchError("two services or variants share a name")
+        raise UsageError("two services or variants share a name")
     return services

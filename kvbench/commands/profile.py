@@ -7,7 +7,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from kvbench import KvbenchError
+from kvbench import UsageError
 from kvbench.profiling import memray, pyspy, scalene
 from kvbench.profiling.artifacts import Artifact, shown
 from kvbench.profiling.index import run_meta, write_manifest, write_readme
@@ -63,11 +63,11 @@ def note(message: str) -> None:
 
 def check(args: argparse.Namespace) -> None:
     if args.rate <= 0 or args.connections <= 0 or args.requests <= 0:
-        raise KvbenchError("--rate, --connections and --requests must be positive")
+        raise UsageError("--rate, --connections and --requests must be positive")
     if args.seconds is not None and args.seconds <= 0:
-        raise KvbenchError("--seconds must be positive")
+        raise UsageError("--seconds must be positive")
     if args.ladder and (args.services or args.pid is not None):
-        raise KvbenchError("--ladder profiles every rung: name no services and no --pid")
+        raise UsageError("--ladder profiles every rung: name no services and no --pid")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -130,6 +130,15 @@ TARGETS: dict[str, tuple[Frames, ...] | str] = {
         ),
     ),  # fmt: skip
     "optimized": (
+        Frames(
+            "writes",
+            "the answer's writes: uvicorn's `RequestResponseCycle.send` and the held head",
+            r"uvicorn/protocols/http/httptools_impl\.py:(RequestResponseCycle\.)?send$"
+            r"|kvbench/runtime/onewrite\.py",
+            "self",
+        ),
+    ),  # fmt: skip
+    "gcfreeze": (
         "gc.freeze() removes no frame: the collector runs in C inside "
         "whichever Python frame allocated, and py-spy samples Python frames only (no "
         "`--native`); the GC columns of the ladder tables measure it instead"

@@ -27,7 +27,7 @@ def test_http_layer_writes_a_summary_every_tool_can_read(tmp_path):
     done = bench("--layers", "http", "--quick", *TINY, "--out", str(tmp_path))
     assert done.returncode == 0, done.stderr
     summary = json.loads((tmp_path / "summary.json").read_text())
-    assert summary["schema"] == 2
+    assert summary["schema"] == 3
     assert set(summary["services"]) == {"unoptimized", "optimized"}
     for metrics in summary["services"].values():
         for name in ["http_tps", "server_busy", "server_open_cpu_us_per_req", "server_rss_mb"]:
@@ -115,7 +115,7 @@ def test_a_quick_run_writes_its_run_folder_and_nothing_else(tmp_path):
 
 def every_tool_can_read(run: Path) -> None:
     summary = json.loads((run / "summary.json").read_text())
-    assert summary["schema"] == 2
+    assert summary["schema"] == 3
     assert set(summary["services"]) == {"unoptimized", "optimized"}
     for metrics in summary["services"].values():
         for name in ["http_tps", "server_open_cpu_us_per_req", "asgi_ns_per_op"]:
