@@ -4,7 +4,7 @@ import math
 
 from kvbench import KvbenchError
 from kvbench.docgen.snippets import fence
-from kvbench.docgen.sources import Sources, typed
+from kvbench.docgen.sources import Sources, missing, typed
 from kvbench.docgen.values import setting
 from kvbench.report.bench import cross_check_table
 from kvbench.report.formatting import number, quantity
@@ -47,7 +47,7 @@ def rows_for(sources: Sources, set_name: str, old: str, new: str, metrics: list[
     services = sources.results_set(set_name).services
     for name in (old, new):
         if name not in services:
-            raise KvbenchError(f"{set_name} results have no service {name!r}")
+            raise missing(set_name, name)
     pick = (lambda s: {k: v for k, v in s.items() if k in metrics}) if metrics else dict
     return compare_sets(pick(services[old]), pick(services[new]))
 

@@ -9,6 +9,7 @@ from kvbench import KvbenchError
 from kvbench.results.model import Run
 from kvbench.results.resultset import ResultSet, read_results
 from kvbench.results.summary import Summary
+from kvbench.services import LADDER
 
 # Optional parts of a results folder: the file whose presence means the part was committed,
 # the make target that writes it, and what the docs call it.
@@ -95,7 +96,7 @@ class Sources:
         """One metric of one service in a result set; KvbenchError when it was not measured."""
         services = self.results_set(set_name).services
         if service not in services:
-            raise KvbenchError(f"{set_name} results have no service {service!r}")
+            raise missing(set_name, service)
         if metric not in services[service]:
             raise KvbenchError(f"{set_name} results have no {metric} for {service}")
         return services[service][metric]
@@ -127,3 +128,10 @@ def typed(found: ResultSet) -> Run:
     if found.run is None:
         raise KvbenchError(f"{found.path}: no summary.json to read")
     return found.run
+
+
+def missing(set_name: str, service: str) -> KvbenchError:
+    """A service a result set lacks: a ladder rung added since the run is not measured yet."""
+    if set_name == "ladder" and service in {s.name for s, _ in LADDER}:
+        return NotMeasured("ladder", f"the committed ladder run has no `{service}`")
+    return KvbenchError(f"{set_name} results have no service {service!r}")
