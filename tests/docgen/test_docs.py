@@ -236,7 +236,7 @@ def test_hand_typed_numbers_and_snippets_are_flagged(repo):
 
 
 def test_docs_command_fails_clearly_without_results(tmp_path, capsys):
-    assert main(["docs", "--check", "--results", str(tmp_path)]) == 2
+    assert main(["docs", "--check", "--results", str(tmp_path)]) == 1  # failed, not misused
     err = capsys.readouterr().err
     assert err.startswith("error: ") and "summary.json is missing" in err
     assert "make bench" in err and len(err.strip().splitlines()) == 1
