@@ -131,8 +131,8 @@ TARGETS: dict[str, tuple[Frames, ...] | str] = {
     ),  # fmt: skip
     "gcfreeze": (
         "gc.freeze() removes no frame: the collector runs in C inside "
-        "whichever Python frame allocated, and py-spy samples Python frames only (no "
-        "`--native`); the GC columns of the ladder tables measure it instead"
+        "whichever Python frame allocated, which the ladder's profiles (py-spy `--gil`, "
+        "Python frames) cannot separate; the GC columns of the ladder tables measure it"
     ),
     "optimized": (
         Frames(
