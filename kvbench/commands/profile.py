@@ -17,7 +17,7 @@ from kvbench.services import LADDER, Service, get_service
 DEFAULT_SERVICES = ("unoptimized", "optimized")
 LOAD_SECONDS = 10.0
 LIVE_SECONDS = 30
-STEPS = ("cpu", "blocking", "lines", "allocs")
+STEPS = ("cpu", "native", "blocking", "lines", "allocs")
 # What docs/03 and docs/04 show of every rung: the CPU view (flamegraph and speedscope).
 LADDER_STEPS = ("cpu",)
 
@@ -108,7 +108,11 @@ def make(step: str, service: Service, out: Path, args: argparse.Namespace) -> li
         return scalene.line_profile(service, out, args.requests)
     if step == "allocs":
         return memray.alloc_profile(service, out, args.requests)
-    views = (pyspy.CPU_SVG, pyspy.CPU_SPEEDSCOPE) if step == "cpu" else (pyspy.BLOCKING_SVG,)
+    views = {
+        "cpu": (pyspy.CPU_SVG, pyspy.CPU_SPEEDSCOPE),
+        "native": (pyspy.NATIVE_SPEEDSCOPE,),
+        "blocking": (pyspy.BLOCKING_SVG,),
+    }[step]
     return [pyspy.record(service, v, out, args.rate, seconds, args.connections) for v in views]
 
 
