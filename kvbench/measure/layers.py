@@ -5,6 +5,8 @@ instructions are counted by valgrind (`kvbench.measure.instructions`); the HTTP 
 one campaign (`kvbench.measure.campaign`).
 """
 
+import inspect
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,6 +34,7 @@ class BenchPlan:
     quick: bool = False
     rate: float | None = None
     ladder: bool = False  # pair each rung with the one before it, not with the first
+    request_file: Path | None = None  # a user's requests; None: the services' own workload
 
     @property
     def pairs(self) -> tuple[tuple[str, str], ...]:
@@ -60,16 +63,26 @@ def estimate_s(bench: BenchPlan) -> float:
 class Layers:
     """Runs the chosen layers into `out` and gathers every sample into one summary."""
 
-    def __init__(self, bench: BenchPlan, out: Path, progress: Progress) -> None:
-        self.bench, self.out, self.progress = bench, out, progress
+    def __init__(
+        self, bench: BenchPlan, out: Path, progress: Progress,
+        save: Callable[[dict], None] | None = None,
+    ) -> None:  # fmt: skip
+        self.bench, self.out, self.progress, self.save = bench, out, progress, save
         self.samples: dict[str, dict[str, list[float]]] = {s.name: {} for s in bench.services}
         self.methods: dict[str, dict[str, str]] = {s.name: {} for s in bench.services}
         self.summary: dict = provenance.header() | {"files": {}}
 
     def run(self) -> dict:
-        for layer in LAYERS:
-            if layer in self.bench.layers:
-                getattr(self, layer)()
+        """Every chosen layer; after each, `save` gets the summary so far, marked partial,
+        so that a run failing late keeps what its earlier layers measured."""
+        chosen = [layer for layer in LAYERS if layer in self.bench.layers]
+        for i, layer in enumerate(chosen):
+            getattr(self, layer)()
+            if self.save and i < len(chosen) - 1:
+                self.save(self.so_far() | {"partial": True, "layers_done": chosen[: i + 1]})
+        return self.so_far()
+
+    def so_far(self) -> dict:
         services = {name: summaries(samples, self.methods.get(name))
                     for name, samples in self.samples.items()}  # fmt: skip
         return {**self.summary, "services": services}
@@ -87,18 +100,19 @@ class Layers:
     def asgi(self) -> None:
         quick, services = self.bench.quick, self.bench.services
         self.progress.step("in-process ASGI suite (pyperf)")
-        suites.asgi(self.out / "asgi.json", services, quick, SERVER_CPU)
+        request_file = self.bench.request_file
+        suites.asgi(self.out / "asgi.json", services, quick, SERVER_CPU, request_file)
         self.summary["files"]["asgi"] = "asgi.json"
         for name, values in suites.ns_per_op(self.out / "asgi.json").items():
             service = name.rstrip("]").partition("[")[2]
             self.samples[service]["asgi_ns_per_op"] = values
             self.methods[service]["asgi_ns_per_op"] = PER_PROCESS
         self.progress.step("allocations per request (memray)")
-        for service, counts in suites.allocations(services, quick).items():
+        for service, counts in suites.allocations(services, quick, request_file).items():
             self.samples[service]["asgi_allocs_per_op"] = counts["allocs_per_op"]
             self.samples[service]["asgi_bytes_per_op"] = counts["bytes_per_op"]
         self.progress.step("what requests leave for the GC (gc module)")
-        for service, found in suites.gc_work(services).items():
+        for service, found in suites.gc_work(services, request_file).items():
             for name, value in found.items():
                 self.samples[service][name] = [value]
         env = self.summary["environment"]
@@ -113,8 +127,16 @@ class Layers:
             self.progress.say(f"instructions layer skipped: {instructions.INSTALL_HINT}")
             env["instructions"] = {"skipped": instructions.INSTALL_HINT}
             return
+        request_file = self.bench.request_file
+        takes_file = "request_file" in inspect.signature(instructions.measure_services).parameters
+        if request_file is not None and not takes_file:
+            why = "instructions per request of a request file's requests are not measured yet"
+            self.progress.say(f"instructions layer skipped: {why}")
+            env["instructions"] = {"skipped": why}
+            return
         self.progress.step("instructions per request (valgrind)")
-        results = instructions.measure_services(tool, self.bench.services)
+        options = {"request_file": request_file} if request_file is not None else {}
+        results = instructions.measure_services(tool, self.bench.services, **options)
         for service, result in results.items():
             self.samples[service]["asgi_instructions_per_op"] = result.values
         env["instructions"] = instructions.environment(tool, results)

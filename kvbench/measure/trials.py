@@ -11,6 +11,7 @@ One trial of one service:
    request timed from its intended send, its raw record kept), the generator's send lag,
    and the server's CPU per request at that rate, read over that window the same way;
 5. read peak RSS and the GC pauses of the windows from /debug/vars; stop the server.
+   A user's app without /debug/vars: its peak RSS from /proc, and no GC figures.
 The order of trials and everything around them is `kvbench.measure.campaign`'s.
 """
 
@@ -29,6 +30,7 @@ import psutil
 from kvbench import redis_server
 from kvbench.load.config import LoadConfig
 from kvbench.load.engine import run_load
+from kvbench.load.requests import RequestSpec
 from kvbench.load.summary import LoadResult, LoadSummary
 from kvbench.load.workload import Probe
 from kvbench.load.wrk import run_wrk
@@ -56,6 +58,7 @@ class TrialPlan:
     workload: Callable[[str, int], list[Probe]] | None = None
     extra_metrics: bool = False  # also record server_startup_s
     start_timeout_s: float = START_TIMEOUT_S  # a store of a million keys takes a while
+    ready: RequestSpec | None = None  # a user's app is ready once it answers this right
 
 
 @dataclass
@@ -189,7 +192,8 @@ def closed_wrk(server: RunningServer, plan: TrialPlan) -> tuple[float, float]:
 
 
 def closed_window(server: RunningServer, plan: TrialPlan) -> dict[str, float]:
-    before = server.debug_vars()  # starts the GC window
+    has_vars = server.has_debug_vars()
+    before = server.debug_vars() if has_vars else {}  # starts the GC window
     if plan.loadgen == "wrk":
         tps, busy = closed_wrk(server, plan)
         metrics = {"http_tps": tps, "server_busy": busy}
@@ -201,11 +205,24 @@ def closed_window(server: RunningServer, plan: TrialPlan) -> dict[str, float]:
         metrics["http_wrk_tps"] = closed_wrk(server, plan)[0]
     else:
         metrics = closed_builtin(server, plan)
+    if not has_vars:  # no GC figures without the app's own count of them
+        return metrics
     after = server.debug_vars()
     if "workers" in after:  # several worker processes: how evenly the window fell on them
         metrics.update(worker_spread(before["workers"], after["workers"]))
     gc = after["gc"]["since_last_read"]
     return metrics | {"gc_pause_max_ms": gc["pause_max_ms"], "gc_collections": gc["collections"]}
+
+
+def peak_rss_bytes(server: RunningServer) -> float:
+    """The server's peak RSS: from /debug/vars, else the kernel's high-water mark (VmHWM)."""
+    if server.has_debug_vars():
+        return server.debug_vars()["peak_rss_bytes"]
+    with suppress(OSError, ValueError), open(f"/proc/{server.pid}/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    return psutil.Process(server.pid).memory_info().rss
 
 
 def store_metrics(before: tuple[float, int], url: str, requests: int) -> dict[str, float]:
@@ -270,7 +287,9 @@ def run_trial(service: Service, plan: TrialPlan, label: str = "") -> TrialResult
     cpus = set(plan.server_cpus) if plan.server_cpus else None
     started = time.monotonic()
     timeout = plan.start_timeout_s
-    with running_server(service, cpus=cpus, log_path=log, start_timeout_s=timeout) as server:
+    with running_server(
+        service, cpus=cpus, log_path=log, start_timeout_s=timeout, ready=plan.ready
+    ) as server:
         startup_s = time.monotonic() - started
         if plan.warmup_s:
             # A primer over a few connections first (first requests, lazy imports), then the
@@ -285,7 +304,7 @@ def run_trial(service: Service, plan: TrialPlan, label: str = "") -> TrialResult
         if plan.latency_s and plan.rate:
             measured, open_loop = open_window(server, plan)
             metrics.update(measured)
-        metrics["server_rss_mb"] = server.debug_vars()["peak_rss_bytes"] / 1e6
+        metrics["server_rss_mb"] = peak_rss_bytes(server) / 1e6
         if plan.extra_metrics:
             metrics["server_startup_s"] = startup_s
     return TrialResult(metrics, open_loop)
