@@ -41,13 +41,28 @@ LOCK_TARGET := --python-version 3.11 --python-platform x86_64-manylinux_2_28
 LOCK_NOTE := \# Locked for CPython 3.11 on Linux x86_64 (glibc 2.28 or newer).
 
 .PHONY: lock lock-check
-lock: ## regenerate requirements.lock from pyproject.toml (UPGRADE=1 to take newer versions)
+lock: ## regenerate requirements.lock (3.11) and requirements-3.X.lock (3.12, 3.13) from pyproject.toml (UPGRADE=1: newer versions)
 	@test -x $(LOCK_VENV)/bin/python || $(PYTHON) -m venv $(LOCK_VENV)
 	$(LOCK_VENV)/bin/python -m pip install --quiet uv==$(UV_VERSION)
 	printf 'pip\nsetuptools>=77\n' | $(LOCK_VENV)/bin/uv pip compile --quiet pyproject.toml - \
 		--all-extras --generate-hashes $(LOCK_TARGET) $(if $(UPGRADE),--upgrade) \
 		--custom-compile-command 'make lock' --output-file $(LOCK)
 	sed -i '3i $(LOCK_NOTE)' $(LOCK)
+	@for minor in $(OTHER_MINORS); do $(MAKE) --no-print-directory lock-minor MINOR=$$minor; done
+
+# One lock per other minor version, requirements-3.X.lock, made the same way. A new one
+# starts as a copy of requirements.lock, so it keeps the 3.11 lock's versions wherever they
+# install on that Python (uv keeps the pins of the file it writes over).
+OTHER_MINORS := 3.12 3.13
+.PHONY: lock-minor
+lock-minor:
+	test -f requirements-$(MINOR).lock || cp $(LOCK) requirements-$(MINOR).lock
+	printf 'pip\nsetuptools>=77\n' | $(LOCK_VENV)/bin/uv pip compile --quiet pyproject.toml - \
+		--all-extras --generate-hashes --python-version $(MINOR) \
+		--python-platform x86_64-manylinux_2_28 $(if $(UPGRADE),--upgrade) \
+		--custom-compile-command 'make lock' --output-file requirements-$(MINOR).lock
+	sed -i '3i \# Locked for CPython $(MINOR) on Linux x86_64 (glibc 2.28 or newer).' \
+		requirements-$(MINOR).lock
 
 # Names as pip normalizes them (Jinja2 -> jinja2, pydantic_core -> pydantic-core), sorted.
 NORMALIZE := awk -F'==' '{ name = tolower($$1); gsub(/[-_.]+/, "-", name); print name "==" $$2 }' | sort
@@ -69,8 +84,37 @@ format: $(STAMP) ## apply ruff's fixes and formatting
 test: check docs-check ## lint, the docs check (docs-check), then the whole pytest suite
 	$(PY) -m pytest
 
-test-fast: $(STAMP) ## the edit-test loop: pytest without real servers or wall-clock-timed loads
+# `make test-fast PY=/path/to/python3.X` runs them under that interpreter instead, in a venv
+# of its own, .venv-3.X, made from its own lock the way .venv is (requirements.lock for 3.11).
+# PY given on the command line names that interpreter; .venv's python stays $(VENV)/bin/python.
+ifeq ($(origin PY),command line)
+OTHER_PY := $(PY)
+override PY := $(VENV)/bin/python
+MINOR := $(shell $(OTHER_PY) -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+OTHER_VENV := .venv-$(MINOR)
+OTHER_LOCK := $(or $(wildcard requirements-$(MINOR).lock),$(LOCK))
+OTHER_STAMP := $(OTHER_VENV)/.installed
+
+$(OTHER_STAMP): pyproject.toml $(OTHER_LOCK)
+	@test -n "$(MINOR)" || { echo "PY=$(OTHER_PY) is not a Python"; exit 1; }
+	@test -x $(OTHER_VENV)/bin/python && test $@ -nt $(OTHER_LOCK) \
+		|| $(OTHER_PY) -m venv --clear $(OTHER_VENV)
+	awk '/^[^ #]/ { keep = /^pip==/ } keep' $(OTHER_LOCK) \
+		| $(OTHER_VENV)/bin/python -m pip install --quiet --require-hashes -r /dev/stdin
+	$(OTHER_VENV)/bin/python -m pip install --quiet --require-hashes -r $(OTHER_LOCK)
+	PYTHONWARNINGS='ignore:Editable installation' $(OTHER_VENV)/bin/python \
+		-m pip install --quiet --no-deps --no-build-isolation -e .
+	@touch $@
+
+.PHONY: venv-other
+venv-other: $(OTHER_STAMP) ## with PY=/path/to/python3.X: create or refresh .venv-3.X from its lock
+
+test-fast: $(OTHER_STAMP)
+	$(OTHER_VENV)/bin/python -m pytest -m "not slow and not timing"
+else
+test-fast: $(STAMP) ## the edit-test loop: pytest without real servers or wall-clock-timed loads (PY=... another Python)
 	$(PY) -m pytest -m "not slow and not timing"
+endif
 
 serve-unoptimized: $(STAMP) ## serve the naive service on :8000 (debug vars on 127.0.0.1:6060)
 	$(KVBENCH) serve unoptimized
@@ -89,20 +133,21 @@ serve-optimized: $(STAMP) ## serve the optimized service on :8000 (debug vars on
 ## DURATION=S           closed-loop seconds per trial (bench targets)
 ## WARMUP=S             unrecorded warm-up seconds before each window (bench targets)
 ## LATENCY_WINDOW=S     open-loop seconds per trial, 0 skips latency (bench targets)
-## CONCURRENCY=N        connections (bench targets, bench-peers)
+## CONNECTIONS=N        connections (bench targets, bench-peers; CONCURRENCY=N, the old name, still works)
 RUN ?=
 TRIALS ?=
 DURATION ?=
 WARMUP ?=
 LATENCY_WINDOW ?=
 CONCURRENCY ?=
+CONNECTIONS ?= $(CONCURRENCY)
 RUN_FLAG = $(if $(RUN),--run $(RUN))
 BENCH_ARGS = $(strip $(RUN_FLAG) $(if $(TRIALS),--trials $(TRIALS)) \
 	$(if $(DURATION),--duration $(DURATION)) $(if $(WARMUP),--warmup $(WARMUP)) \
 	$(if $(LATENCY_WINDOW),--latency-window $(LATENCY_WINDOW)) \
-	$(if $(CONCURRENCY),--concurrency $(CONCURRENCY)))
+	$(if $(CONNECTIONS),--connections $(CONNECTIONS)))
 PEERS_ARGS = $(strip $(RUN_FLAG) $(if $(TRIALS),--trials $(TRIALS)) \
-	$(if $(CONCURRENCY),--concurrency $(CONCURRENCY)))
+	$(if $(CONNECTIONS),--connections $(CONNECTIONS)))
 
 .PHONY: profile profile-ladder profile-stores
 profile: $(STAMP) ## py-spy, scalene and memray profiles of both services into the latest run's profiles/
@@ -128,7 +173,7 @@ bench-stores: $(STAMP) ## memory vs Redis vs Redis+MGET, 1 and 2 workers, into t
 	$(KVBENCH) bench --stores $(BENCH_ARGS)
 
 # The measurements behind single claims of the docs, each into a part of the latest run.
-.PHONY: bench-crosscheck bench-proxy bench-put bench-hostile
+.PHONY: bench-crosscheck bench-proxy bench-put bench-hostile bench-writepath bench-pythons
 # A part's folder in the run RUN names (latest by default), made if absent.
 PART_DIR = $$($(PY) -c 'from kvbench.results import runs; print(runs.start("$(or $(RUN),latest)"))')
 
@@ -142,6 +187,19 @@ bench-put: $(STAMP) ## what a PUT and its body read cost in-process (pyperf), in
 	@dir=$(PART_DIR)/put && mkdir -p $$dir && rm -f $$dir/put.json && \
 		PYTHONPATH=$(CURDIR) $(PY) -m kvbench.workers.put_bench --quiet --affinity 0 -o $$dir/put.json && \
 		echo "wrote $$dir/put.json"
+
+bench-writepath: $(STAMP) ## the one-write rung (optimized) beside its predecessor (gcfreeze) and granian interleaved (10 trials), plus writes per answer (strace), into the latest run's writepath/
+	$(KVBENCH) bench --part writepath --layers http --services gcfreeze,optimized,granian \
+		$(if $(TRIALS),,--trials 10) $(BENCH_ARGS)
+	$(PY) -m kvbench.measure.syscalls --services gcfreeze,optimized,granian \
+		--out $(PART_DIR)/writepath/syscalls.json
+
+## PYTHONS="3.11 3.12 3.13" the interpreters of bench-pythons, each found on PATH or under pyenv
+PYTHONS ?= 3.11 3.12 3.13
+bench-pythons: $(STAMP) ## both services and the bare-ASGI floor under each of PYTHONS, one interleaved run, into the latest run's pythons/ (about 15 min)
+	$(KVBENCH) pythons --pythons "$(PYTHONS)" $(RUN_FLAG) $(if $(TRIALS),--trials $(TRIALS)) \
+		$(if $(DURATION),--duration $(DURATION)) $(if $(WARMUP),--warmup $(WARMUP)) \
+		$(if $(LATENCY_WINDOW),--latency-window $(LATENCY_WINDOW))
 
 bench-hostile: $(STAMP) ## slow and oversized clients against each served configuration, into the latest run's hostile/
 	@dir=$(PART_DIR)/hostile && $(PY) -m kvbench.measure.hostile --out $$dir && echo "wrote $$dir/summary.json"
@@ -177,12 +235,21 @@ promote: $(STAMP) ## maintainers: copy a run (RUN, default latest) into bench-re
 
 # region gate
 # The check runs the committed run's windows with fewer trials: a --quick run's shorter
-# windows change the ratio itself (the naive service never warms up in 1.5 s).
-bench-check: $(STAMP) ## a 6-trial bench into a new run, then fail if optimized got > GATE_PCT% worse than in the reference
+# windows change the ratio itself (the naive service never warms up in 1.5 s). It is timed,
+# so for a quiet machine only; a shared CI runner gates on counts instead (make gate).
+bench-check: $(STAMP) ## timed, quiet machines only: a 6-trial bench, then fail if optimized got > GATE_PCT% worse than the reference
 	$(KVBENCH) bench --trials 6 $(BENCH_ARGS)
 	$(PY) scripts/compare.py --service optimized --relative-to unoptimized \
 		--fail-on-regression $(GATE_PCT) \
 		$(addprefix --metric ,$(GATE_METRICS)) bench-results bench-results/runs/latest
+
+# The count gate (docs/11): instructions and allocations per request, which a busy machine
+# does not move, at BASE (a temporary git worktree) and in the working tree.
+## BASE=REV             the revision `make gate` compares with, e.g. origin/main or HEAD~1
+BASE ?=
+.PHONY: gate
+gate: $(STAMP) ## fail if instructions or allocations per request grew > 2% since BASE (CI-safe: counts, not times)
+	$(if $(BASE),,$(error make gate needs BASE=REV, e.g. make gate BASE=HEAD~1))$(KVBENCH) gate --base $(BASE)
 # endregion gate
 
 # The docs' generated blocks (kvbench/docgen/generate.py): tables, numbers and snippets between markers.

@@ -5,7 +5,7 @@ import sys
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
-from kvbench import KvbenchError
+from kvbench import UsageError
 from kvbench.runtime.contract import REDIS_BATCH_ENV
 
 Server = Literal["uvicorn", "granian", "python"]
@@ -23,7 +23,7 @@ class Uvicorn:
     """
 
     loop: Literal["asyncio", "uvloop"] = "asyncio"
-    http: Literal["h11", "httptools"] = "h11"
+    http: Literal["h11", "httptools", "kvbench.runtime.onewrite:OneWriteProtocol"] = "h11"
     access_log: bool = True
     proxy_headers: bool = True
     server_header: bool = True
@@ -40,6 +40,9 @@ class Uvicorn:
 NAIVE = Uvicorn()
 TUNED = Uvicorn("uvloop", "httptools", access_log=False, proxy_headers=False, server_header=False)
 NAIVE_UVICORN, TUNED_UVICORN = NAIVE.flags, TUNED.flags
+# uvicorn's httptools protocol with head and body of a complete answer in one write
+# (kvbench/runtime/onewrite.py); uvicorn's --http takes a protocol class's import path.
+ONE_WRITE = replace(TUNED, http="kvbench.runtime.onewrite:OneWriteProtocol")
 
 
 @dataclass(frozen=True)
@@ -56,6 +59,13 @@ class Service:
     workers: int = field(default=1, kw_only=True)
     # MEMORY, PRIVATE_REDIS or a redis:// URL; the app must be one that reads KVBENCH_STORE.
     store: str = field(default=MEMORY, kw_only=True)
+    # The interpreter that runs the server (another venv's python); None: this one.
+    python: str | None = field(default=None, kw_only=True)
+
+    @property
+    def executable(self) -> str:
+        return self.python or sys.executable
+
     # A user's app (`--app`, `--variant`): imported from `app_dir` (its folder, also the
     # working directory of its server and in-process workers), and ready when it answers
     # its first request; it need not serve /debug/vars as the services' runtime does.
@@ -67,22 +77,24 @@ class Service:
         where = ["--host", host, "--port", str(port)]
         if self.workers > 1:
             if self.server != "uvicorn":
-                raise KvbenchError(f"{self.name}: --workers needs a service served by uvicorn")
-            supervisor = [sys.executable, "-m", "kvbench.runtime.supervisor", self.app]
+                raise UsageError(f"{self.name}: --workers needs a service served by uvicorn")
+            supervisor = [self.executable, "-m", "kvbench.runtime.supervisor", self.app]
             return [*supervisor, *where, *self.server_args, "--workers", str(self.workers)]
         if self.server == "granian":
             # granian's "asgi" interface runs the lifespan (asginl would not); app goes last.
-            base = [sys.executable, "-m", "granian", "--interface", "asgi"]
+            base = [self.executable, "-m", "granian", "--interface", "asgi"]
             return [*base, *where, *self.server_args, self.app]
         if self.server == "python":
             module = self.app.partition(":")[0]
-            return [sys.executable, "-m", module, *where, *self.server_args]
-        return [sys.executable, "-m", "uvicorn", self.app, *where, *self.server_args]
+            return [self.executable, "-m", module, *where, *self.server_args]
+        return [self.executable, "-m", "uvicorn", self.app, *where, *self.server_args]
 
 
+# The optimized service is served with the one-write protocol (the ladder's last uvicorn
+# rung; docs/07 has the measurement), so strace counts one write per answer.
 SERVICES = {
     "unoptimized": Service("unoptimized", "unoptimized.app:app", NAIVE_UVICORN),
-    "optimized": Service("optimized", "optimized.app:app", TUNED_UVICORN),
+    "optimized": Service("optimized", "optimized.app:app", ONE_WRITE.flags),
 }
 
 
@@ -127,14 +139,19 @@ LADDER = [
     (Service("prebuilt", "ladder.step5_prebuilt:app", TUNED_UVICORN), "bodies encoded at PUT time"),
     (Service("leanroute", "ladder.step6_lean_route:app", TUNED_UVICORN), "raw ASGI route for GET"),
     (Service("hotpath", "ladder.step7_hot_path:app", TUNED_UVICORN), "hot GET ahead of Starlette"),
-    (SERVICES["optimized"], "preloaded store frozen out of the GC (gc.freeze)"),
+    (
+        Service("gcfreeze", "optimized.app:app", TUNED_UVICORN),
+        "preloaded store frozen out of the GC (gc.freeze)",
+    ),
+    (SERVICES["optimized"], "head and body of an answer in one write (docs/07)"),
     (GRANIAN, "the same app on granian (Rust) instead of uvicorn"),
 ]
 
 # The in-process layers (pyperf's ASGI suite, allocations, instructions) call the app's
 # ASGI callable directly: no server, so no server flags, and no lifespan scope, so nothing
 # that only the lifespan does. `optimized` is `hotpath` plus gc.freeze() in its lifespan
-# (tests/services/test_ladder.py checks that nothing else differs): the same code there.
+# (tests/services/test_ladder.py checks that nothing else differs): the same code there,
+# as for `gcfreeze` (the same app as `optimized`, uvicorn's own protocol).
 LIFESPAN_ONLY = {"optimized.app:app": "ladder.step7_hot_path:app"}
 
 
@@ -184,7 +201,7 @@ PEERS = [
     Peer(SERVICES["unoptimized"], "the naive service, as `make bench` runs it"),
     Peer(SERVICES["optimized"], "the optimized service, as `make bench` runs it"),
     Peer(
-        Service(FRAMEWORK_FLOOR, "peers.bare_asgi:app", TUNED_UVICORN),
+        Service(FRAMEWORK_FLOOR, "peers.bare_asgi:app", SERVICES["optimized"].server_args),
         "framework floor: one bare ASGI callable, same store and bytes, same uvicorn flags",
     ),
     Peer(GRANIAN, "the optimized app on granian (Rust HTTP server, ASGI interface)"),
@@ -212,10 +229,10 @@ def with_store(service: Service, store: str, batch: bool = True) -> Service:
     if store == MEMORY:
         return service
     if store != PRIVATE_REDIS and not store.startswith("redis://"):
-        raise KvbenchError(f"--store takes memory, redis or redis://HOST:PORT/DB; got {store!r}")
+        raise UsageError(f"--store takes memory, redis or redis://HOST:PORT/DB; got {store!r}")
     if service.name not in SHARED_STORE_APPS:
         known = ", ".join(SHARED_STORE_APPS)
-        raise KvbenchError(f"{service.name} has no shared store; only {known} does")
+        raise UsageError(f"{service.name} has no shared store; only {known} does")
     env = (*service.env, (REDIS_BATCH_ENV, "1" if batch else "0"))
     return replace(service, app=SHARED_STORE_APPS[service.name], store=store, env=env)
 
@@ -254,7 +271,7 @@ def get_service(name: str) -> Service:
         return SERVICES.get(name) or rungs[name]
     except KeyError:
         known = ", ".join(rungs)
-        raise KvbenchError(f"unknown service {name!r}; known: {known}") from None
+        raise UsageError(f"unknown service {name!r}; known: {known}") from None
 
 
 def parse_variant(text: str, option: str = "--variant") -> Service:
@@ -265,7 +282,7 @@ def parse_variant(text: str, option: str = "--variant") -> Service:
     except ValueError:  # an unbalanced quote
         words = []
     if not sep or not name or not words or ":" not in words[0]:
-        raise KvbenchError(f"bad {option} {text!r}; expected NAME=module:app [uvicorn flags]")
+        raise UsageError(f"bad {option} {text!r}; expected NAME=module:app [uvicorn flags]")
     return Service(name, words[0], tuple(words[1:]), debug_vars=False)
 
 

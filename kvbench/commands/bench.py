@@ -13,7 +13,8 @@ import hashlib
 import sys
 from pathlib import Path
 
-from kvbench import KvbenchError, redis_server
+from kvbench import UsageError, redis_server
+from kvbench.cli import connections_option
 from kvbench.load.requests import RequestSpec, load_requests
 from kvbench.load.workload import spec_probes
 from kvbench.load.wrk import wrk_path
@@ -47,7 +48,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     add("--out", type=Path, help="write here instead of a run folder")
     add("--quick", action="store_true", help="few short trials")
     add("--trials", type=int, help="HTTP trials per service (default 10)")
-    add("--concurrency", type=int, default=64, help="connections (default 64)")
+    connections_option(parser, 64, "connections (default 64)")
     add("--rate", type=float, help="open-loop offered rate (default: calibrated)")
     add("--services", default=DEFAULT_SERVICES, help="comma-separated")
     add(
@@ -209,7 +210,7 @@ def estimate(argv: list[str]) -> float:
     try:
         args = parser.parse_args(argv)
     except SystemExit:  # argparse has printed why
-        raise KvbenchError(f"kvbench bench does not take {' '.join(argv)!r}") from None
+        raise UsageError(f"kvbench bench does not take {' '.join(argv)!r}") from None
     return estimate_s(bench_plan(args))
 
 
@@ -217,13 +218,13 @@ def bench_plan(args: argparse.Namespace) -> BenchPlan:
     default = "http" if args.stores else ",".join(L for L in LAYERS if L != "micro" or not args.app)
     layers = frozenset((args.layers or default).split(","))
     if not layers <= set(LAYERS):
-        raise KvbenchError(f"--layers takes {','.join(LAYERS)}; got {args.layers}")
+        raise UsageError(f"--layers takes {','.join(LAYERS)}; got {args.layers}")
     if args.stores and layers != {"http"}:
         # In-process layers would need a Redis per pyperf worker; the store is a network hop.
-        raise KvbenchError("--stores measures the HTTP layer only (--layers http)")
-    trials = args.trials or (4 if args.quick else 10)
+        raise UsageError("--stores measures the HTTP layer only (--layers http)")
+    trials = (4 if args.quick else 10) if args.trials is None else args.trials
     if trials < 1 or args.concurrency < 1:
-        raise KvbenchError("--trials and --concurrency must be at least 1")
+        raise UsageError("--trials and --connections must be at least 1")
     if args.loadgen != "builtin":
         wrk_path()  # a clear error now, not after the first trials
     plan = TrialPlan(connections=args.concurrency, server_cpus=server_cpus(), loadgen=args.loadgen)
@@ -232,9 +233,7 @@ def bench_plan(args: argparse.Namespace) -> BenchPlan:
     given = {"warmup_s": args.warmup, "duration_s": args.duration, "latency_s": args.latency_window}
     plan = dataclasses.replace(plan, **{k: v for k, v in given.items() if v is not None})
     if plan.duration_s <= 0 or plan.warmup_s < 0 or plan.latency_s < 0:
-        raise KvbenchError(
-            "--duration must be positive, --warmup and --latency-window not negative"
-        )
+        raise UsageError("--duration must be positive, --warmup and --latency-window not negative")
     services = chosen_services(args)
     request_file = args.requests.resolve() if args.requests else None
     if request_file is not None:
@@ -264,12 +263,12 @@ def chosen_services(args: argparse.Namespace) -> list[Service]:
     if args.app and args.services != DEFAULT_SERVICES:
         raise KvbenchError("--app runs your apps only: --services cannot join them (--variant can)")
     if args.app and not args.requests:
-        raise KvbenchError("--app needs --requests FILE.toml: the requests and their answers")
+        raise UsageError("--app needs --requests FILE.toml: the requests and their answers")
     if args.app and not args.app_dir.is_dir():
-        raise KvbenchError(f"--app-dir {args.app_dir} is not a folder")
+        raise UsageError(f"--app-dir {args.app_dir} is not a folder")
     app_dir = str(args.app_dir.resolve())
     services = [get_service(n) for n in names] + [parse_variant(v) for v in args.variant]
     services += [parse_app(a, app_dir) for a in args.app]
     if len({s.name for s in services}) != len(services):
-        raise KvbenchError("two services or variants share a name")
+        raise UsageError("two services or variants share a name")
     return services

@@ -1,19 +1,18 @@
 """Result tables for the docs: the article's table, compare output, settings, capacity."""
 
-import json
 import math
 
 from kvbench import KvbenchError
-from kvbench.docgen.formatting import number, quantity
 from kvbench.docgen.snippets import fence
-from kvbench.docgen.sources import Sources
+from kvbench.docgen.sources import Sources, missing, typed
 from kvbench.docgen.values import setting
 from kvbench.report.bench import cross_check_table
+from kvbench.report.formatting import number, quantity
 from kvbench.report.hostile import table as hostile_table
 from kvbench.report.tables import context_for, render
 from kvbench.results.compare import compare_sets
 
-# Sizing example of docs/06: a target load and the CPU utilization to plan for.
+# Sizing example of docs/06 (workers): a target load and the CPU utilization to plan for.
 TARGET_RPS = 10_000
 PLANNED_UTILIZATION = 0.6
 # (label, dotted path in the environment) of the settings docs/02 shows.
@@ -48,7 +47,7 @@ def rows_for(sources: Sources, set_name: str, old: str, new: str, metrics: list[
     services = sources.results_set(set_name).services
     for name in (old, new):
         if name not in services:
-            raise KvbenchError(f"{set_name} results have no service {name!r}")
+            raise missing(set_name, name)
     pick = (lambda s: {k: v for k, v in s.items() if k in metrics}) if metrics else dict
     return compare_sets(pick(services[old]), pick(services[new]))
 
@@ -85,19 +84,6 @@ def environment(sources: Sources, words: list[str]) -> str:
     return "\n".join(lines + ([f"| packages | {listed} |"] if listed else []))
 
 
-def summary_entry(sources: Sources, words: list[str]) -> str:
-    """`summary-entry SET SERVICE METRIC`: one metric as summary.json stores it."""
-    set_name, service, name = words
-    metrics = sources.results_set(set_name).summary["services"].get(service) or {}
-    if name not in metrics:
-        raise KvbenchError(f"{set_name} results have no {name} for {service}")
-    entry = dict(metrics[name])
-    values = entry.pop("values", [])
-    body = json.dumps(entry, indent=2)[:-2]
-    listed = ", ".join(f"{v:g}" for v in values)
-    return fence(f'"{service}": {{"{name}": {body},\n  "values": [{listed}]\n}}}}', "json")
-
-
 def cpu_per_request(sources: Sources, set_name: str, service: str):
     """Server CPU per request below saturation (schema 2), or schema 1's closed-loop figure."""
     metrics = sources.results_set(set_name).services.get(service) or {}
@@ -125,7 +111,7 @@ def capacity(sources: Sources, words: list[str]) -> str:
 
 def cross_check(sources: Sources) -> str:
     """`cross-check`: the optimized/unoptimized ratio by wrk and by the built-in generator."""
-    found = sources.results_set("crosscheck").summary.get("cross_check") or {}
+    found = typed(sources.results_set("crosscheck")).extra.get("cross_check") or {}
     if not found:
         raise KvbenchError("the crosscheck run recorded no cross_check (run with --loadgen both)")
     return cross_check_table(found)

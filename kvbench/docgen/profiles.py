@@ -5,8 +5,8 @@ from collections import Counter
 from pathlib import Path
 
 from kvbench import KvbenchError
-from kvbench.docgen.formatting import number, ratio, with_range
-from kvbench.docgen.sources import NotMeasured, Sources
+from kvbench.docgen.sources import NotMeasured, Sources, typed
+from kvbench.report.formatting import number, ratio, with_range
 from kvbench.report.peers import CURVE_COLUMNS, CURVE_POINTS, curve_table
 
 # The files `make profile` writes per service, in the order docs/03 reads them.
@@ -51,10 +51,9 @@ def flamegraph(sources: Sources, doc: Path, service: str) -> str:
     link = sources.link(path, doc)
     return (
         f"![CPU flame graph of `{service}` under load, py-spy]({link})\n\n"
-        "_How to read it: each box is a function, standing on the box of its caller; its "
-        "width is its share of the samples (not time order: boxes sit alphabetically); wide "
-        f"boxes with nothing on top are where the CPU goes. [Open the SVG]({link}) to zoom "
-        "and search._"
+        "_Each box is a function on its caller's box, as wide as its share of the GIL-held "
+        f"samples (boxes sit alphabetically, not in time order). [Open the SVG]({link}) to "
+        "zoom and search._"
     )
 
 
@@ -70,9 +69,9 @@ def component(file: str) -> str:
     return file
 
 
-def cpu_shares(sources: Sources, service: str) -> tuple[Counter, Counter, float]:
-    """Self time of py-spy's CPU view by component and by (function, file), and the total."""
-    data = sources.profile(service, "cpu.speedscope.json")
+def cpu_shares(sources: Sources, service: str, view: str = "cpu") -> tuple[Counter, Counter, float]:
+    """Self time of py-spy's CPU (or native) view by component and by (function, file)."""
+    data = sources.profile(service, f"{view}.speedscope.json")
     frames = data["shared"]["frames"]
     by_function: Counter[tuple[str, str]] = Counter()
     total = 0.0
@@ -88,17 +87,23 @@ def cpu_shares(sources: Sources, service: str) -> tuple[Counter, Counter, float]
     return by_component, by_function, total
 
 
-def cpu(sources: Sources, service: str, top: str = str(TOP)) -> str:
-    """`profile-cpu SERVICE [N]`: py-spy's CPU samples by component and by function (self time)."""
-    by_component, by_function, total = cpu_shares(sources, service)
+def cpu(sources: Sources, service: str, top: str = str(TOP), view: str = "cpu") -> str:
+    """`profile-cpu SERVICE [N] [native]`: py-spy's GIL-held samples by component and function."""
+    if view not in ("cpu", "native"):
+        raise KvbenchError(f"profile-cpu: view {view!r} is neither cpu nor native")
+    by_component, by_function, total = cpu_shares(sources, service, view)
     n = int(top)
-    lines = ["| component | share of CPU samples (self time) |", "| --- | ---: |"]
+    lines = ["| component | share of GIL-held samples (self) |", "| --- | ---: |"]
     lines += [f"| `{name}` | {_pct(w, total)} |" for name, w in by_component.most_common(n)]
     lines += ["", "| function | file | self |", "| --- | --- | ---: |"]
     lines += [f"| `{name}` | `{file}` | {_pct(w, total)} |"
               for (name, file), w in by_function.most_common(n)]  # fmt: skip
     seconds = number(total)
-    return "\n".join(lines) + f"\n\n{seconds} s of samples with the GIL held, all threads."
+    how = "py-spy `--gil --native`" if view == "native" else "py-spy `--gil`"
+    return "\n".join(lines) + (
+        f"\n\n{seconds} s of wall-clock samples ({how}) taken while a thread held the GIL, "
+        "all threads: not CPU time (a system call made with the GIL held counts too)."
+    )
 
 
 def threads(sources: Sources, service: str) -> dict[str, list[float]]:
@@ -192,7 +197,7 @@ def plots(sources: Sources, doc: Path) -> str:
 def peers(sources: Sources) -> str:
     """`peers`: other servers and frameworks on the same machine, against `optimized`."""
     run = sources.results_set("peers")
-    what = run.summary.get("rows") or {}
+    what = typed(run).extra.get("rows") or {}
     base = "optimized" if "optimized" in run.services else None
     lines = ["| service | what it is | throughput, req/s (95% CI) | vs optimized | server CPU "
              "per request |", "| --- | --- | ---: | ---: | ---: |"]  # fmt: skip
@@ -205,11 +210,11 @@ def peers(sources: Sources) -> str:
         if cpu == "—":  # schema 1 measured it over the (saturated) closed loop
             cpu = _optional(sources, name, "server_cpu_us_per_req")
         lines.append(f"| `{name}` | {what.get(name, '')} | {with_range(tps)} | {versus} | {cpu} |")
-    skipped = run.summary.get("skipped") or {}
+    skipped = typed(run).extra.get("skipped") or {}
     if skipped:
         reasons = [f"`{name}` ({why.removeprefix('skipped: ')})" for name, why in skipped.items()]
         lines += ["", f"Not measured: {'; '.join(reasons)}."]
-    commands = (run.summary.get("environment") or {}).get("http", {}).get("commands") or {}
+    commands = typed(run).environment.get("http", {}).get("commands") or {}
     listed = [f"- `{name}`: `python {' '.join(map(str, cmd))}`" for name, cmd in commands.items()]
     if listed:
         lines += ["", "Server commands, as run:", "", *listed]
@@ -218,7 +223,7 @@ def peers(sources: Sources) -> str:
 
 def curve(sources: Sources, doc: Path, curve: str) -> str:
     """`curve NAME`: one of the peers run's scaling curves, as a table and its plot."""
-    found = (sources.results_set("peers").summary.get("curves") or {}).get(curve)
+    found = (typed(sources.results_set("peers")).extra.get("curves") or {}).get(curve)
     if not found:
         return f"_The {curve} curve is not in the committed results; run `make bench-peers`._"
     table = curve_table(found, CURVE_POINTS[curve], CURVE_COLUMNS[curve])

@@ -13,9 +13,10 @@ in-process (`kvbench.services.same_in_process`) has no in-process numbers of its
 from dataclasses import dataclass
 
 from kvbench import KvbenchError
-from kvbench.docgen.formatting import counted, number, percent, quantity, with_range
+from kvbench.docgen.evidence import ADDED, removed_share, targets
 from kvbench.docgen.shares import Pair, cost, cumulative, part, share, times
 from kvbench.docgen.sources import NotMeasured, Sources
+from kvbench.report.formatting import counted, number, percent, quantity, with_range
 from kvbench.results.compare import Comparison, compare_samples
 from kvbench.results.metrics import metric
 from kvbench.results.summary import Summary
@@ -331,3 +332,59 @@ def _title(name: str) -> str:
 
 def _line(cells: list[str]) -> str:
     return "| " + " | ".join(cells) + " |"
+
+
+def story(sources: Sources) -> str:
+    """`story`: per rung, what the profile showed, the saving it predicts, what was measured."""
+    ladder = Ladder(sources)
+    paired = sources.results_set("ladder").paired_ratios
+    head = ["rung", "the profile before it showed", "predicted: their share of the samples",
+            "measured: time per request (paired)", "instructions per request"]  # fmt: skip
+    lines = [_line(head), _line(["---", "---", "---:", "---:", "---:"])]
+    for rung in ladder.rungs[1:]:
+        name, prev = rung.name, ladder.previous(rung.name)
+        wanted = targets(name)
+        shown = (
+            ("no frame: " + wanted.split(":")[0])
+            if isinstance(wanted, str)
+            else ("; ".join(t.label for t in wanted if t.key not in ADDED))
+        )
+        try:
+            share = removed_share(sources, name)
+        except NotMeasured:  # the rung before has no committed profile (make profile-ladder)
+            share, shown = None, "not profiled"
+        predicted = "—" if share is None else f"{number(share, 2)}%"
+        lines.append(_line([f"`{name}`", shown, predicted, _measured(ladder, paired, name, prev),
+                            _instructions(ladder, name, prev)]))  # fmt: skip
+    return "\n".join(lines) + "\n\n" + STORY_NOTE
+
+
+STORY_NOTE = (
+    "Profile: py-spy `--gil` samples of the rung before (GIL-held wall-clock samples, "
+    "start-up left out), a sample counted once if any removed frame is on it. Measured: "
+    "median of the per-round ratios of time per request (1/throughput), 95% interval; `~` "
+    "where the unpaired Mann-Whitney test cannot tell the rungs apart. Instructions: "
+    "in-process, exact."
+)
+
+
+def _measured(ladder: Ladder, paired, name: str, prev: str) -> str:
+    ratio_stat = paired(name, prev).get("http_tps")
+    noise = ladder.row(prev, name, "http_tps").verdict == "same"
+    if ratio_stat is None:
+        return "not paired"
+    text = percent((1 / ratio_stat.median - 1) * 100)
+    if ratio_stat.ci:
+        low, high = (1 / ratio_stat.ci[1] - 1) * 100, (1 / ratio_stat.ci[0] - 1) * 100
+        text += f" ({number(low, 2)} to {number(high, 2)}%)"
+    return text + (" ~" if noise else "")
+
+
+def _instructions(ladder: Ladder, name: str, prev: str) -> str:
+    metric_name = "asgi_instructions_per_op"
+    if metric_name not in ladder.metrics:
+        return "—"
+    if ladder.same_code(name, metric_name):
+        return "same code"
+    row = ladder.row(prev, name, metric_name)
+    return percent(row.delta_pct or 0.0)

@@ -5,7 +5,7 @@ bounds take the 95% intervals of the medians involved at their opposite extremes
 divides by the whole saving of the medians). The formulas are in `rungs`.
 """
 
-from kvbench.docgen.formatting import number
+from kvbench.report.formatting import number
 from kvbench.results.summary import Summary
 
 Pair = tuple[float, tuple[float, float] | None]

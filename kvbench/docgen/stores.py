@@ -8,8 +8,8 @@ one worker and two, measured in one interleaved run.
 import math
 
 from kvbench import KvbenchError
-from kvbench.docgen.formatting import number, quantity, with_range
-from kvbench.docgen.sources import Sources
+from kvbench.docgen.sources import Sources, typed
+from kvbench.report.formatting import number, quantity, with_range
 from kvbench.results.summary import Summary
 from kvbench.services import MEMORY, STORES
 
@@ -51,7 +51,7 @@ def _cell(stat: Summary | None, ranged: bool = False) -> str:
 def stores(sources: Sources, words: list[str]) -> str:
     """`stores`: every variant's throughput, latency at the common rate and costs per request."""
     run = sources.results_set("stores")
-    rate = (run.summary.get("environment") or {}).get("http", {}).get("offered_rate")
+    rate = typed(run).environment.get("http", {}).get("offered_rate")
     at = f" at {number(rate)} req/s" if rate else ""
     lines = [
         f"| variant | what it is | workers | throughput, req/s (95% CI) | p99{at} | server CPU "

@@ -81,13 +81,16 @@ STATISTICS = (
 PAIRED = (
     "Paired ratios divide each service by its base in the same round (the two measured back "
     "to back, minutes apart at most) and report the median of those per-round ratios with "
-    "its 95% interval (order statistics); beside it stands the unpaired ratio of the two "
-    "medians, its interval from each side's trials resampled independently, and r, the "
-    "correlation of the two services' (log) values across rounds. Pairing cancels what the "
-    "two share within a round, such as the machine's drift: it narrows the interval when r "
-    "is clearly positive, and cannot when r is near zero or negative (then the unpaired "
-    "interval is as narrow or narrower). The table says which one is narrower, metric by "
-    "metric."
+    "its 95% interval (order statistics). Pairing cancels what the two share within a "
+    "round, such as the machine's drift: it narrows the interval when their values move "
+    "together across rounds, and cannot when they do not."
+)
+BESIDE = (
+    "Beside each paired ratio stand the unpaired ratio of the two medians, its interval from "
+    "each side's trials resampled independently, r, the correlation of the two services' "
+    "(log) values across rounds, and which interval is narrower: the paired one when r is "
+    "clearly positive; when r is near zero or negative, pairing cannot help and the unpaired "
+    "interval is as narrow or narrower."
 )
 
 
@@ -183,7 +186,17 @@ def _method(run: ResultSet, env: dict) -> str:
     said = [text.format(**values) for keys, text in METHOD if all(k in flat for k in keys)]
     said += _ceiling(run, flat.get("loadgen_ceiling"))
     said += [STATISTICS] + ([PAIRED] if run.summary.get("paired") else [])
+    said += [BESIDE] if _has_unpaired(run.summary.get("paired") or {}) else []
     return "## Method\n\n" + " ".join(said) + "\n"
+
+
+def _has_unpaired(paired: dict) -> bool:
+    """Whether the run stored the unpaired ratios beside the paired ones (runs before did not)."""
+    return any(
+        isinstance(m, dict) and "unpaired" in m
+        for entry in paired.values() if isinstance(entry, dict)
+        for m in (entry.get("metrics") or {}).values()
+    )  # fmt: skip
 
 
 def _ceiling(run: ResultSet, ceiling) -> list[str]:
@@ -305,7 +318,7 @@ def _latency_plot(run: ResultSet, folder: Path, env: dict) -> str:
         print(f"warning: {problem}", file=sys.stderr)
     if not curves:
         return _skipped("Latency", "no raw latency files in this run") + notes
-    paths = plots.latency(curves, folder / "latency", env.get("offered_rate"))
+    paths = plots.latency(curves, folder / "latency", env.get("offered_rate"), run.latency)
     text = "### Latency percentiles\n\n" + plots.link("Latency by percentile", paths, folder.parent)
     return text + notes
 

@@ -238,7 +238,9 @@ def _row_plots(summary: dict, out: Path) -> str:
         if values.size:
             curves[name] = values
     if curves:
-        paths = plots.latency(curves, folder / "peers-latency", http.get("offered_rate"))
+        paths = plots.latency(
+            curves, folder / "peers-latency", http.get("offered_rate"), summary.get("latency")
+        )
         parts.append(plots.link("Latency by percentile per row", paths, out))
     return "\n".join(parts)
 

@@ -7,7 +7,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter, NullLocator
 
-from kvbench.results.latency import MIN_BEYOND, PERCENTILES, estimate, qualifies
+from kvbench.results.latency import MIN_BEYOND, PERCENTILES, percentile_ms, qualifies
 
 # Percentiles on the latency plots' x-axis; the axis itself is in "nines", -log10(1 - p).
 COLORS = ["#4c72b0", "#dd8452", "#55a868", "#c44e52", "#8172b3", "#937860", "#da8bc3"]
@@ -71,12 +71,16 @@ def _bar_label(value: float, summary: dict, has_ci: bool) -> str:
     return text if has_ci else f"{text}\n(no CI: n={summary.get('n', '?')})"
 
 
-def latency(curves_ns: dict[str, np.ndarray], stem: Path, offered_rate=None) -> list[Path]:
+def latency(
+    curves_ns: dict[str, np.ndarray], stem: Path, offered_rate=None, stored: dict | None = None
+) -> list[Path]:
     """Latency against percentile on a log "nines" axis, one line per service, trials pooled.
 
     The same nearest-rank percentiles as the tables (numpy's inverted_cdf), drawn up to the
     last percentile with at least MIN_BEYOND requests beyond it; the named percentiles are
-    markers with their 95% intervals, exactly the values summary.json holds.
+    markers with the 95% intervals summary.json holds (`stored`: service -> its "latency"
+    entry; from whole trials resampled). A bare file does not say which request came from
+    which trial, so without a stored entry the markers have no whiskers.
     """
     fig = _figure()
     ax = fig.add_subplot()
@@ -92,7 +96,7 @@ def latency(curves_ns: dict[str, np.ndarray], stem: Path, offered_rate=None) -> 
         y = np.percentile(ns, p, method="inverted_cdf") / 1e6
         label_text = f"{name} ({ns.size:,} requests, trials pooled)"
         ax.plot(x, y, color=color(i), label=label_text)
-        _named_points(ax, ns, color(i))
+        _named_points(ax, ns, color(i), (stored or {}).get(name) or {})
     named = [p for p in PERCENTILES.values() if float(p) / 100 <= top]
     ax.set_xticks([_nines(float(p) / 100) for p in named], [f"p{p}" for p in named])
     ax.set_yscale("log")
@@ -106,15 +110,16 @@ def latency(curves_ns: dict[str, np.ndarray], stem: Path, offered_rate=None) -> 
     return save(fig, stem)
 
 
-def _named_points(ax, sorted_ns: np.ndarray, line_color: str) -> None:
-    """The table's percentiles as markers with their order-statistic intervals."""
-    for percent in PERCENTILES.values():
+def _named_points(ax, sorted_ns: np.ndarray, line_color: str, stored: dict) -> None:
+    """The table's percentiles as markers, with the intervals the summary stored for them."""
+    for name, percent in PERCENTILES.items():
         if not qualifies(sorted_ns.size, percent):
             continue
-        found = estimate(sorted_ns, percent)
-        y = found["ms"]
-        low = y - found["ci_low"] if found["ci_low"] is not None else 0.0
-        high = found["ci_high"] - y if found["ci_high"] is not None else 0.0
+        y = percentile_ms(sorted_ns, percent)
+        entry = stored.get(name)
+        found: dict = entry if isinstance(entry, dict) else {}
+        low = y - found["ci_low"] if found.get("ci_low") is not None else 0.0
+        high = found["ci_high"] - y if found.get("ci_high") is not None else 0.0
         x = _nines(float(percent) / 100)
         ax.errorbar([x], [y], yerr=[[low], [high]], fmt="o", color=line_color, capsize=3,
                     markersize=4)  # fmt: skip

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from kvbench.results.metrics import METRICS, metric
+from kvbench.results.resample import interval
 from kvbench.results.resultset import Metrics, ResultSet
 from kvbench.results.stats import holm, mann_whitney, min_p, samples_to_detect
 from kvbench.results.summary import Summary
@@ -30,7 +31,10 @@ ARTICLE_METRICS = (
     "gc_pause_max_ms",
 )
 PAIRED = "paired: the median of per-round ratios (each round measures both back to back)"
-BOOTSTRAP = "bootstrap of the ratio of medians (10,000 resamples of each side and its base)"
+BOOTSTRAP = (
+    "bootstrap of the ratio of medians (10,000 resamples of each side and its base; interval: "
+    "the bootstrap standard error of the log ratio x sqrt(n/(n-1)) x Student's t, n-1 df)"
+)
 BOOTSTRAP_ROUNDS = 10_000
 
 
@@ -205,7 +209,7 @@ def _unusable(r: Comparison) -> str:
     values = [*(r.old.values if r.old else ()), *(r.new.values if r.new else ())]
     if not all(math.isfinite(v) for v in values):
         return f"{_where(r)}: a NaN or infinite value; nothing can be said about it"
-    if any(v == 0 for v in values):
+    if any(v == 0 for v in values) and not r.exact:  # an exact count may be 0, and 0 -> 1 is worse
         return f"{_where(r)}: a value of 0; a change in percent of it is not defined"
     return ""
 
@@ -224,10 +228,12 @@ def _too_few(r: Comparison, alpha: float, tested: int, level: float) -> str:
 def _regressed(r: Comparison, pct: float, alpha: float) -> bool:
     """Worse by more than `pct`: an exact count on its medians alone, a timed metric when its
     Holm-adjusted p is at most alpha too."""
-    if r.old is None or r.new is None or r.delta_pct is None:
+    if r.old is None or r.new is None:
         return False
     worse = (r.new.median < r.old.median) == (r.better == "higher")
-    if not worse or r.new.median == r.old.median or abs(r.delta_pct) <= pct:
+    if not worse or r.new.median == r.old.median:
+        return False
+    if not r.from_zero and (r.delta_pct is None or abs(r.delta_pct) <= pct):
         return False
     return r.exact or (r.p_adjusted is not None and r.p_adjusted <= alpha)
 
@@ -350,9 +356,9 @@ def _resampled_ratio(rng, this: Summary, reference: Summary) -> np.ndarray:
 
 
 def _ratio_summary(sides: Sides, ratios: np.ndarray, unit: str) -> Summary:
-    """The values over the base's median; the interval is the bootstrap's, not the values'."""
+    """The values over the base's median; the interval is the bootstrap's, not the values':
+    widened for few trials as every resampled interval is (`resample.interval`)."""
     this, reference = sides
     finite = ratios[np.isfinite(ratios)]
-    low, high = np.percentile(finite, [2.5, 97.5], method="inverted_cdf")
     scaled = Summary.of([v / reference.median for v in this.values], unit)
-    return scaled.with_ci((float(low), float(high)))
+    return scaled.with_ci(interval(scaled.median, finite, min(this.n, reference.n)))

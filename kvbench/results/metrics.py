@@ -16,17 +16,24 @@
                                       (or {"skipped": why}),
                       "http": {"trials": ..., "order": ..., "concurrency": ...,
                                "offered_rate": ..., "loadgen": ..., "commands": {...}}},
-      "services": {    # every metric of every service alike, one value per trial
+      "services": {    # every metric of every service alike, one value per trial (pyperf's:
+                       # one per worker process, with "method" saying so)
         "unoptimized": {"http_tps": {"median": 2400.0, "ci_low": 2350.0, "ci_high": 2450.0,
                                      "n": 10, "values": [...]}, ...},
         "optimized": {...}
       },
       "latency": {     # every open-loop request of a service, pooled over its trials
-        "unoptimized": {"n": 33000, "offered_rate": 1100.0,
+        "unoptimized": {"n": 33000, "offered_rate": 1100.0, "trials": 10,
+                        "ci_method": "whole trials resampled ...",   # results.resample
                         "p99": {"ms": 6.4, "ci_low": 6.1, "ci_high": 6.8, "beyond": 330}, ...}
       },
       "paired": {      # per-round ratios to a base measured in the same round
-        "optimized": {"vs": "unoptimized", "metrics": {"http_tps": {"median": 10.4, ...}}}
+        "optimized": {"vs": "unoptimized", "metrics": {"http_tps": {
+            "median": 10.4, "ci_low": ..., "ci_high": ..., "n": 10, "values": [...],
+            "unpaired": {"ratio": 10.2, "ci_low": ..., "ci_high": ..., "n": 10,
+                         "method": ...},     # median / median, each side resampled alone
+            "correlation": -0.3,             # Pearson r of the two sides' log values by round
+            "narrower": "unpaired"}}}        # or "paired"; None without both intervals
       },
       "rounds": [{"order": [...], "ceiling_tps": ..., "fastest": ..., "headroom": ...,
                   "busy": {...}}, ...],
@@ -152,11 +159,25 @@ METRICS = {
             exact=True,
         ),
         Metric(
-            "gc_survivors_per_op", "objects/op", "lower", "tracked objects left alive per request"
+            "gc_survivors_per_op",
+            "objects/op",
+            "lower",
+            "tracked objects left alive per request",
+            exact=True,
         ),
-        Metric("gc_cycles_per_op", "objects/op", "lower", "objects only the GC frees, per request"),
         Metric(
-            "gc_collections_per_kreq", "per 1k req", "lower", "GC collections with 64 in flight"
+            "gc_cycles_per_op",
+            "objects/op",
+            "lower",
+            "objects only the GC frees, per request",
+            exact=True,
+        ),
+        Metric(
+            "gc_collections_per_kreq",
+            "per 1k req",
+            "lower",
+            "GC collections with 64 in flight",
+            exact=True,
         ),
         Metric("micro_store_get_ns_per_op", "ns/op", "lower", "store get + stats"),
         Metric("micro_encode_ns_per_op", "ns/op", "lower", "response body encoding"),

@@ -18,7 +18,7 @@ from kvbench.results.model import SCHEMA, Provenance, Run
 
 ROOT = Path(__file__).resolve().parents[2]
 # What a result depends on: the apps (the services, every ladder rung and peer), the
-# harness's load generator, and the runtime and process control the servers run with.
+# harness's load generator, the runtime the servers import, and how each is served.
 SOURCES = (
     "unoptimized",
     "optimized",
@@ -27,7 +27,6 @@ SOURCES = (
     "kvbench/load",
     "kvbench/runtime",
     "kvbench/services.py",
-    "kvbench/processes.py",
 )
 LOCK = "requirements.lock"
 

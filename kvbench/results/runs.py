@@ -28,6 +28,8 @@ PARTS = {
     "proxy": "summary.json",  # optimized with and without nginx in front
     "put": "put.json",  # what a PUT and its body read cost, in-process (pyperf)
     "hostile": "summary.json",  # slow and big clients against each configuration
+    "writepath": "summary.json",  # the one-write rung beside its predecessor and granian
+    "pythons": "summary.json",  # the services under each installed CPython
     "profiles": "README.md",
 }
 # Made from a run's data by the reports (and `live/` by attaching to a process): promotion

@@ -46,8 +46,8 @@ def test_overview_shows_gc_columns_and_no_in_process_numbers_for_identical_code(
 
 
 def test_rung_table_folds_into_details_and_says_same_code_once(sources):
-    text = rungs.rung_table(sources, "optimized", "details")
-    assert text.startswith("<details><summary>All measurements: `optimized` against `hotpath`")
+    text = rungs.rung_table(sources, "gcfreeze", "details")
+    assert text.startswith("<details><summary>All measurements: `gcfreeze` against `hotpath`")
     assert "| In-process layers | same code in-process | same code in-process |" in text
     assert "In-process ASGI" not in text
     table, said = text.split("</details>")
@@ -157,3 +157,12 @@ def test_a_rung_says_its_paired_ratio_beside_the_unpaired_test(tmp_path, write_l
     assert expected in said
     # a rung without stored pairs says only the test
     assert "paired" not in rungs.verdict(rungs.Ladder(Sources(tmp_path, tmp_path)), "async")
+
+
+def test_story_has_a_row_per_step_and_says_when_a_rung_was_not_profiled(sources):
+    text = rungs.story(sources)
+    rows = [line for line in text.split("\n") if line.startswith("| `")]
+    assert [r.split("`")[1] for r in rows] == RUNGS[1:]
+    profiled = [r for r in rows if "no frame:" not in r]
+    assert profiled and all("| not profiled | — |" in r for r in profiled)
+    assert "GIL-held" in text

@@ -224,7 +224,7 @@ def test_broken_pyperf_suite_is_a_clear_error(tmp_path):
 
 
 def test_unknown_service_names_what_exists(capsys):
-    assert main(["--old", "unoptimized", "--new", "nope", str(FIXTURE)]) == 2
+    assert main(["--old", "unoptimized", "--new", "nope", str(FIXTURE)]) == 1
     err = capsys.readouterr().err
     assert "no service 'nope' (has: unoptimized, optimized)" in err
 
@@ -430,3 +430,13 @@ def test_an_exact_count_is_judged_against_the_spread_of_its_repeats():
     (noisy,) = compare_sets(counts(100_000, 103_000, 101_000), counts(102_000, 102_500, 102_400))
     assert noisy.verdict == "same"
     assert "(exact n=3)" in render([moved], "text")
+
+
+def test_an_exact_count_may_be_zero_and_growing_from_zero_is_a_regression(tmp_path, capsys):
+    old = summary_file(tmp_path, "old", {"app": {"gc_cycles_per_op": [0.0]}})
+    new = summary_file(tmp_path, "new", {"app": {"gc_cycles_per_op": [0.02]}})
+    assert main(["--fail-on-regression", "5", old, old]) == 0
+    assert main(["--fail-on-regression", "5", old, new]) == 1
+    assert "regression: gc_cycles_per_op [app] from 0 worse (exact count, no test)" in (
+        capsys.readouterr().err
+    )

@@ -10,10 +10,12 @@ import pytest
 from kvbench.processes import free_port
 from kvbench.runtime.contract import MISSING_KEY, NOT_FOUND
 from kvbench.runtime.debugvars import ADMIN_PORT_ENV
+from kvbench.runtime.onewrite import PROTOCOL
 from kvbench.services import (
     LADDER,
     LIFESPAN_ONLY,
     NAIVE_UVICORN,
+    ONE_WRITE,
     PEERS,
     TUNED_UVICORN,
     Service,
@@ -84,6 +86,14 @@ def test_the_server_rungs_change_one_uvicorn_setting_each_from_naive_to_tuned():
     assert sorted(name for [name] in steps) == [
         "access-log", "http", "loop", "proxy-headers", "server-header",
     ]  # fmt: skip
+
+
+def test_the_optimized_service_is_the_gc_freeze_rung_answering_in_one_write():
+    before, after = RUNGS[-3], RUNGS[-2]
+    assert (before.name, after.name) == ("gcfreeze", "optimized")
+    assert changed(before, after) == ["http"]
+    assert uvicorn_settings(after.server_args)["http"] == ONE_WRITE.http == PROTOCOL
+    assert uvicorn_settings(before.server_args)["http"] == "httptools"
 
 
 def test_the_last_rung_serves_the_optimized_app_on_granian():

@@ -1,4 +1,4 @@
-"""The number formats every generated table and inline value shares: three significant digits."""
+"""Number formats for prose and generated tables (docs and reports): three significant digits."""
 
 import math
 
