@@ -261,7 +261,7 @@ def chosen_services(args: argparse.Namespace) -> list[Service]:
     else:
         names = [n for n in args.services.split(",") if n and not args.app]
     if args.app and args.services != DEFAULT_SERVICES:
-        raise KvbenchError("--app runs your apps only: --services cannot join them (--variant can)")
+        raise UsageError("--app runs your apps only: --services cannot join them (--variant can)")
     if args.app and not args.requests:
         raise UsageError("--app needs --requests FILE.toml: the requests and their answers")
     if args.app and not args.app_dir.is_dir():
