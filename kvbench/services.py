@@ -300,7 +300,7 @@ def parse_app(text: str, app_dir: str) -> Service:
 
 def bare_variants(services: list[Service]) -> list[str]:
     """Warnings for variants served by bare uvicorn beside a tuned service."""
-    tuned = any("--no-access-log" in s.server_args for s in services)
+    tuned = any("--no-access-log" in s.server_args for s in services)  # tuned, any protocol
     return [
         f"{s.name} runs on bare uvicorn (access log on, loop and parser left to uvicorn) "
         f"beside a tuned service: give it flags, e.g. --variant '{s.name}={s.app} "
