@@ -302,3 +302,16 @@ def test_the_documented_example_runs_and_debug_vars_add_the_gc_figures(tmp_path)
     assert "gc_collections" in services["withvars"]
     assert "gc_collections" not in services["myapp"]
     assert services["myapp"]["http_tps"]["median"] > 0
+
+
+@pytest.mark.skipif(shutil.which("valgrind") is None, reason="valgrind is not installed")
+def test_instructions_per_request_of_your_own_app(tmp_path):
+    one = REQUESTS.split("[[request]]")[1]  # GET /items/7 alone: one count per request
+    folder = own_app(tmp_path, requests=f"[[request]]{one}")
+    out = tmp_path / "run"
+    args = ["--app", "mine=myapp:app", "--requests", "requests.toml", "--layers", "instructions"]
+    done = bench(*args, "--quick", "--out", str(out), cwd=folder)
+    assert done.returncode == 0, done.stderr
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["services"]["mine"]["asgi_instructions_per_op"]["median"] > 1000
+    assert list(summary["environment"]["instructions"]["services"]) == ["mine GET /items/7"]
