@@ -17,6 +17,7 @@ from kvbench.docgen import rungs as ladder
 from kvbench.docgen.markers import Marked, regions, replace
 from kvbench.docgen.sources import NotMeasured, Sources
 from kvbench.docgen.values import value
+from kvbench.report import pythons, writepath
 
 Block = Callable[[Sources, Path, list[str]], str]
 BLOCKS: dict[str, Block] = {
@@ -30,6 +31,10 @@ BLOCKS: dict[str, Block] = {
     "capacity": lambda s, doc, words: tables.capacity(s, words),
     "cross-check": lambda s, doc, words: tables.cross_check(s),
     "hostile": lambda s, doc, words: tables.hostile(s),
+    "pythons": lambda s, doc, words: pythons.table(s.part_json("pythons")),
+    "writepath": lambda s, doc, words: writepath.table(
+        s.part_json("writepath"), s.optional_json("writepath/syscalls.json")
+    ),
     "stores": lambda s, doc, words: stores.stores(s, words),
     "replicas": lambda s, doc, words: stores.replicas(s, words),
     "ladder": lambda s, doc, words: ladder.overview(s),
