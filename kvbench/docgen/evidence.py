@@ -129,6 +129,11 @@ TARGETS: dict[str, tuple[Frames, ...] | str] = {
             "starlette", "Starlette's own code: middleware, router, routes", r"starlette/", "self"
         ),
     ),  # fmt: skip
+    "gcfreeze": (
+        "gc.freeze() removes no frame: the collector runs in C inside "
+        "whichever Python frame allocated, and py-spy samples Python frames only (no "
+        "`--native`); the GC columns of the ladder tables measure it instead"
+    ),
     "optimized": (
         Frames(
             "writes",
@@ -138,11 +143,6 @@ TARGETS: dict[str, tuple[Frames, ...] | str] = {
             "self",
         ),
     ),  # fmt: skip
-    "gcfreeze": (
-        "gc.freeze() removes no frame: the collector runs in C inside "
-        "whichever Python frame allocated, and py-spy samples Python frames only (no "
-        "`--native`); the GC columns of the ladder tables measure it instead"
-    ),
     "granian": (
         Frames("uvicorn", "uvicorn's own code: HTTP protocol, ASGI cycle", r"uvicorn/", "self"),
         Frames("asyncio", "asyncio's own code", rf"{STD}asyncio/", "self"),

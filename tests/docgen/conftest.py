@@ -15,7 +15,8 @@ from kvbench.services import LADDER, in_process_services
 COST_US = {
     "unoptimized": 1000, "httptools": 820, "noaccesslog": 730, "uvloop": 685,
     "noproxyheaders": 685, "noserverheader": 685, "async": 370, "nolocks": 370, "orjson": 325,
-    "prebuilt": 325, "leanroute": 280, "hotpath": 190, "optimized": 190, "granian": 100,
+    "prebuilt": 325, "leanroute": 280, "hotpath": 190, "gcfreeze": 190, "optimized": 190,
+    "granian": 100,
 }  # fmt: skip
 # In-process cost (ns) and allocations of each piece of in-process code.
 IN_PROCESS = {

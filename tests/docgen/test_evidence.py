@@ -80,7 +80,7 @@ def test_evidence_reads_the_previous_rungs_profile_and_can_show_its_flame_graph(
 def test_a_rung_without_a_committed_profile_says_which_target_makes_it(sources):
     with pytest.raises(NotMeasured, match="no CPU profile of `noaccesslog`.*make profile-ladder"):
         evidence.removed(sources, "uvloop")
-    assert "gc.freeze() removes no frame" in evidence.removed(sources, "optimized")
+    assert "gc.freeze() removes no frame" in evidence.removed(sources, "gcfreeze")
 
 
 def test_every_rung_after_the_first_says_what_it_targets():

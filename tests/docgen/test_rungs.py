@@ -46,8 +46,8 @@ def test_overview_shows_gc_columns_and_no_in_process_numbers_for_identical_code(
 
 
 def test_rung_table_folds_into_details_and_says_same_code_once(sources):
-    text = rungs.rung_table(sources, "optimized", "details")
-    assert text.startswith("<details><summary>All measurements: `optimized` against `hotpath`")
+    text = rungs.rung_table(sources, "gcfreeze", "details")
+    assert text.startswith("<details><summary>All measurements: `gcfreeze` against `hotpath`")
     assert "| In-process layers | same code in-process | same code in-process |" in text
     assert "In-process ASGI" not in text
     table, said = text.split("</details>")
