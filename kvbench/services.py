@@ -289,8 +289,9 @@ def parse_variant(text: str, option: str = "--variant") -> Service:
 def parse_app(text: str, app_dir: str) -> Service:
     """`NAME=module:app [uvicorn flags...]`, as given to `--app`: the user's own app.
 
-    Without flags it is served as the optimized service is (uvloop, httptools, no access
-    log, proxy headers or Server header): what is measured is the app, not uvicorn's options.
+    Without flags it is served by a tuned uvicorn (TUNED_UVICORN: uvloop, httptools, no
+    access log, proxy headers or Server header): what is measured is the app, not
+    uvicorn's defaults.
     """
     service = parse_variant(text, "--app")
     args = service.server_args or TUNED_UVICORN

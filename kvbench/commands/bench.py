@@ -35,6 +35,7 @@ from kvbench.services import (
     same_in_process,
 )
 
+DEFAULT_SERVICES = "unoptimized,optimized"
 RUN_HELP = (
     "the run folder under bench-results/runs/: new, latest or a run's name (default: new; "
     "latest with --ladder, which adds ladder/ to it)"
@@ -49,7 +50,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     add("--trials", type=int, help="HTTP trials per service (default 10)")
     connections_option(parser, 64, "connections (default 64)")
     add("--rate", type=float, help="open-loop offered rate (default: calibrated)")
-    add("--services", default="unoptimized,optimized", help="comma-separated")
+    add("--services", default=DEFAULT_SERVICES, help="comma-separated")
     add(
         "--variant",
         action="append",
@@ -259,6 +260,8 @@ def chosen_services(args: argparse.Namespace) -> list[Service]:
         names = [variant.name for variant, _ in STORES]
     else:
         names = [n for n in args.services.split(",") if n and not args.app]
+    if args.app and args.services != DEFAULT_SERVICES:
+        raise UsageError("--app runs your apps only: --services cannot join them (--variant can)")
     if args.app and not args.requests:
         raise UsageError("--app needs --requests FILE.toml: the requests and their answers")
     if args.app and not args.app_dir.is_dir():

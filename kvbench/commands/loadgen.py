@@ -6,7 +6,7 @@ import os
 import sys
 from pathlib import Path
 
-from kvbench import KvbenchError
+from kvbench import KvbenchError, UsageError
 from kvbench.load.config import LoadConfig
 from kvbench.load.engine import run_load
 from kvbench.load.requests import Expect, RequestSpec, load_requests
@@ -80,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
 def chosen_probes(args: argparse.Namespace) -> list[Probe]:
     """The request file's, the --path requests, or the GETs of the preloaded keys."""
     if args.requests and args.path:
-        raise KvbenchError("give --requests or --path, not both")
+        raise UsageError("give --requests or --path, not both")
     if args.requests:
         return spec_probes(args.host, args.port, load_requests(args.requests))
     if args.path:
@@ -93,10 +93,10 @@ def path_spec(args: argparse.Namespace, path: str) -> RequestSpec:
     for header in args.header:
         name, colon, value = header.partition(":")
         if not colon or not name.strip():
-            raise KvbenchError(f"--header takes 'Name: value', not {header!r}")
+            raise UsageError(f"--header takes 'Name: value', not {header!r}")
         headers.append((name.strip(), value.strip()))
     if not path.startswith("/"):
-        raise KvbenchError(f"--path must start with '/', not {path!r}")
+        raise UsageError(f"--path must start with '/', not {path!r}")
     kind = (("content-type", args.content_type),) if args.content_type else ()
     body = args.expect_body.encode() if args.expect_body is not None else None
     method = args.method.upper()

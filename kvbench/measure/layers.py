@@ -5,20 +5,22 @@ instructions are counted by valgrind (`kvbench.measure.instructions`); the HTTP 
 one campaign (`kvbench.measure.campaign`).
 """
 
-import inspect
+import statistics
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from kvbench.load.requests import load_requests
 from kvbench.measure import instructions, suites
 from kvbench.measure.campaign import Campaign, run_campaign
 from kvbench.measure.pinning import SERVER_CPU
 from kvbench.measure.progress import Progress
 from kvbench.measure.trials import TrialPlan
+from kvbench.processes import PROJECT_ROOT, app_dirs
 from kvbench.results import provenance
 from kvbench.results.resample import PER_PROCESS
 from kvbench.results.summary import summaries
-from kvbench.services import Service
+from kvbench.services import Service, in_process_services
 
 LAYERS = ("micro", "asgi", "instructions", "http")
 
@@ -56,7 +58,8 @@ def estimate_s(bench: BenchPlan) -> float:
         total += (start_and_warm + 2) * services * bool(plan.latency_s)  # calibration
     total += (20 if bench.quick else 60) * ("micro" in bench.layers)
     total += (30 if bench.quick else 80) * ("asgi" in bench.layers)
-    total += instructions.estimate_s(bench.services) * ("instructions" in bench.layers)
+    requests = len(load_requests(bench.request_file)) if bench.request_file else 1
+    total += instructions.estimate_s(bench.services) * requests * ("instructions" in bench.layers)
     return total
 
 
@@ -127,19 +130,36 @@ class Layers:
             self.progress.say(f"instructions layer skipped: {instructions.INSTALL_HINT}")
             env["instructions"] = {"skipped": instructions.INSTALL_HINT}
             return
-        request_file = self.bench.request_file
-        takes_file = "request_file" in inspect.signature(instructions.measure_services).parameters
-        if request_file is not None and not takes_file:
-            why = "instructions per request of a request file's requests are not measured yet"
-            self.progress.say(f"instructions layer skipped: {why}")
-            env["instructions"] = {"skipped": why}
-            return
         self.progress.step("instructions per request (valgrind)")
-        options = {"request_file": request_file} if request_file is not None else {}
-        results = instructions.measure_services(tool, self.bench.services, **options)
+        if self.bench.request_file is not None:
+            self.instructions_of_requests(tool, self.bench.request_file)
+            return
+        results = instructions.measure_services(tool, self.bench.services)
         for service, result in results.items():
             self.samples[service]["asgi_instructions_per_op"] = result.values
         env["instructions"] = instructions.environment(tool, results)
+
+    def instructions_of_requests(self, tool: str, request_file: Path) -> None:
+        """Each request of the file counted on its own; an app's figure is their mean per
+        repeat (the mix the in-process loops send, one of each in turn)."""
+        specs = load_requests(request_file)
+        by_request: dict[str, instructions.Result] = {}
+        for service in in_process_services(self.bench.services):
+            path = (*[Path(d) for d in app_dirs([service])], PROJECT_ROOT)
+            results = [
+                instructions.measure(tool, instructions.Target(
+                    service.app, instructions.from_spec(spec), path))
+                for spec in specs
+            ]  # fmt: skip
+            for spec, result in zip(specs, results, strict=True):
+                by_request[f"{service.name} {spec.name}"] = result
+            repeats = zip(*(result.values for result in results), strict=True)
+            self.samples[service.name]["asgi_instructions_per_op"] = [
+                statistics.fmean(values) for values in repeats
+            ]
+        self.summary["environment"]["instructions"] = instructions.environment(tool, by_request) | {
+            "per_app": "the mean of the requests' slopes, per repeat"
+        }
 
     def http(self) -> None:
         bench = self.bench

@@ -224,7 +224,7 @@ def test_a_wrong_expected_body_fails_the_run_with_the_mismatch(tmp_path):
     folder = own_app(tmp_path, requests=REQUESTS.replace('"name":"item 7"', '"name":"thing 7"'))
     args = ["--app", "mine=myapp:app", "--requests", "requests.toml", "--layers", "http"]
     done = bench(*args, *APP_TINY, "--out", str(tmp_path / "run"), cwd=folder)
-    assert done.returncode != 0
+    assert done.returncode == 1
     said = """body b'{"id":7,"name":"item 7"}' expected b'{"id":7,"name":"thing 7"}'"""
     assert said in done.stderr
 
@@ -233,7 +233,7 @@ def test_a_wrong_answer_in_process_fails_with_one_line(tmp_path):
     folder = own_app(tmp_path, requests=REQUESTS.replace("status = 200", "status = 201", 1))
     args = ["--app", "mine=myapp:app", "--requests", "requests.toml", "--layers", "asgi"]
     done = bench(*args, *APP_TINY, "--out", str(tmp_path / "run"), cwd=folder)
-    assert done.returncode != 0
+    assert done.returncode == 1
     assert "GET /items/7: status 200 expected 201" in done.stderr
     assert "Traceback" not in done.stderr
 
@@ -243,7 +243,7 @@ def test_an_app_that_cannot_be_imported_fails_within_seconds(tmp_path):
     args = ["--app", "mine=myapp:app", "--requests", "requests.toml", "--layers", "http"]
     started = time.monotonic()
     done = bench(*args, *APP_TINY, "--out", str(tmp_path / "run"), cwd=folder)
-    assert done.returncode != 0
+    assert done.returncode == 1
     assert time.monotonic() - started < 20  # not the services' 30 s wait for /debug/vars
     assert "mine exited with code" in done.stderr
     assert "No module named 'no_such_module'" in done.stderr
@@ -275,7 +275,7 @@ def test_a_run_failing_late_keeps_what_it_measured(tmp_path):
     out = tmp_path / "run"
     args = ["--app", "mine=myapp:app", "--requests", "requests.toml", "--layers", "asgi,http"]
     done = bench(*args, *APP_TINY, "--out", str(out), cwd=folder)
-    assert done.returncode != 0 and "mine answered wrong" in done.stderr
+    assert done.returncode == 1 and "mine answered wrong" in done.stderr
     summary = json.loads((out / "summary.json").read_text())
     assert summary["partial"] is True and summary["layers_done"] == ["asgi"]
     assert summary["services"]["mine"]["asgi_ns_per_op"]["median"] > 0
@@ -302,3 +302,16 @@ def test_the_documented_example_runs_and_debug_vars_add_the_gc_figures(tmp_path)
     assert "gc_collections" in services["withvars"]
     assert "gc_collections" not in services["myapp"]
     assert services["myapp"]["http_tps"]["median"] > 0
+
+
+@pytest.mark.skipif(shutil.which("valgrind") is None, reason="valgrind is not installed")
+def test_instructions_per_request_of_your_own_app(tmp_path):
+    one = REQUESTS.split("[[request]]")[1]  # GET /items/7 alone: one count per request
+    folder = own_app(tmp_path, requests=f"[[request]]{one}")
+    out = tmp_path / "run"
+    args = ["--app", "mine=myapp:app", "--requests", "requests.toml", "--layers", "instructions"]
+    done = bench(*args, "--quick", "--out", str(out), cwd=folder)
+    assert done.returncode == 0, done.stderr
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["services"]["mine"]["asgi_instructions_per_op"]["median"] > 1000
+    assert list(summary["environment"]["instructions"]["services"]) == ["mine GET /items/7"]

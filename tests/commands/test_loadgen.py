@@ -28,7 +28,7 @@ def test_a_wrong_expected_body_fails_before_any_throughput_is_printed(main, caps
     with serve_in_thread() as port:
         code = main(["loadgen", "--port", str(port), *WINDOW, *args])
     captured = capsys.readouterr()
-    assert code != 0 and captured.out == ""
+    assert code == 1 and captured.out == ""
     assert "GET /get?key=key-0001: body" in captured.err
 
 
@@ -44,4 +44,4 @@ def test_a_request_file_drives_the_load(main, capsys, tmp_path):
 
 def test_a_bad_header_is_refused(main, capsys):
     code = main(["loadgen", "--port", "1", *WINDOW, "--path", "/", "--header", "no colon"])
-    assert code != 0 and "--header takes 'Name: value'" in capsys.readouterr().err
+    assert code == 2 and "--header takes 'Name: value'" in capsys.readouterr().err
