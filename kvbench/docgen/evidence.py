@@ -17,7 +17,7 @@ from typing import Literal
 from kvbench import KvbenchError
 from kvbench.docgen.profiles import flamegraph
 from kvbench.docgen.sources import NotMeasured, Sources
-from kvbench.report.formatting import number
+from kvbench.report.formatting import pct
 from kvbench.services import LADDER
 
 START_UP = "_find_and_load"  # importlib's frame: a sample taken while modules were imported
@@ -175,7 +175,7 @@ def share_of(sources: Sources, service: str, key: str) -> str:
     found = [f for fs in TARGETS.values() if not isinstance(fs, str) for f in fs if f.key == key]
     if not found:
         raise KvbenchError(f"no frames {key!r} in kvbench/docgen/evidence.py's TARGETS")
-    return f"{number(frame_shares(sources, service, (found[0],))[0][key], 2)}%"
+    return pct(frame_shares(sources, service, (found[0],))[0][key])
 
 
 def evidence(sources: Sources, doc: Path, rung: str, *options: str) -> str:
@@ -191,7 +191,7 @@ def evidence(sources: Sources, doc: Path, rung: str, *options: str) -> str:
         "| frames | counted | share of GIL-held samples |",
         "| --- | --- | ---: |",
     ]
-    lines += [f"| {t.label} | {t.counted} | {_pct(shares[t.key])} |" for t in wanted]
+    lines += [f"| {t.label} | {t.counted} | {pct(shares[t.key])} |" for t in wanted]
     lines += ["", f"{samples:,} samples of `{prev}` under load, start-up imports left out."]
     if set(options) - {"flamegraph"}:
         raise KvbenchError(f"profile-evidence takes a rung and optionally `flamegraph`: {options}")
@@ -212,17 +212,13 @@ def removed(sources: Sources, rung: str) -> str:
              "| --- | --- | ---: | ---: | ---: |"]  # fmt: skip
     for t in wanted:
         change = after[t.key] - before[t.key]
-        lines.append(f"| {t.label} | {t.counted} | {_pct(before[t.key])} | {_pct(after[t.key])} "
+        lines.append(f"| {t.label} | {t.counted} | {pct(before[t.key])} | {pct(after[t.key])} "
                      f"| {change:+.1f} |")  # fmt: skip
     lines += ["", f"Shares of each profile's GIL-held samples ({n_before:,} of `{prev}`, "
               f"{n_after:,} of `{rung}`, start-up imports left out). Each share is of its own "
               "profile's whole, and the whole shrinks as requests get cheaper: a share that "
               "stays put can still be less time per request."]  # fmt: skip
     return "\n".join(lines)
-
-
-def _pct(value: float) -> str:
-    return f"{number(value, 2)}%" if value else "0%"
 
 
 # The frames a rung puts in place of those it removes: not part of its prediction.

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from kvbench import KvbenchError
 from kvbench.docgen.sources import NotMeasured, Sources, typed
-from kvbench.report.formatting import number, ratio, with_range
+from kvbench.report.formatting import number, pct, ratio, with_range
 from kvbench.report.peers import CURVE_COLUMNS, CURVE_POINTS, curve_table
 
 # The files `make profile` writes per service, in the order docs/03 reads them.
@@ -153,7 +153,7 @@ def lines(sources: Sources, service: str, top: str = str(TOP)) -> str:
         code = line.get("line", "").strip().replace("|", "\\|")
         for escaped, plain in ESCAPES.items():
             code = code.replace(escaped, plain)
-        cells = " | ".join(f"{number(s, 2)}%" for s in shares)
+        cells = " | ".join(pct(s) for s in shares)
         rows.append(f"| `{file}:{line['lineno']}` | {cells} | `{code}` |")
     elapsed = number(data.get("elapsed_time_sec", 0))
     return "\n".join(rows) + f"\n\nShares of the CPU time scalene sampled over {elapsed} s."
@@ -242,4 +242,4 @@ def _optional(sources: Sources, service: str, name: str) -> str:
 
 
 def _pct(part: float, total: float) -> str:
-    return f"{number(part / total * 100, 2)}%" if total else "—"
+    return pct(part / total * 100) if total else "—"

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 
 from kvbench import KvbenchError
 from kvbench.docgen.evidence import ADDED, removed_share, targets
-from kvbench.docgen.shares import Pair, cost, cumulative, part, share, times
+from kvbench.docgen.shares import Pair, cost, cumulative, share, times
 from kvbench.docgen.sources import NotMeasured, Sources
-from kvbench.report.formatting import counted, number, percent, quantity, with_range
+from kvbench.report.formatting import counted, number, pct, percent, quantity, with_range
 from kvbench.results.compare import Comparison, compare_samples
 from kvbench.results.metrics import metric
 from kvbench.results.summary import Summary
@@ -153,7 +153,7 @@ class Ladder:
         first, this = self.stat(self.rungs[0].name, name), self.stat(rung, name)
         row = self.row(self.previous(rung), rung, name)
         noise = row.verdict == "same"  # a share inside the noise is not a finding
-        said = "—" if name not in PER_REQUEST else "~" if noise else part(self.share(rung, name))
+        said = "—" if name not in PER_REQUEST else "~" if noise else pct(*self.share(rung, name))
         return versus(row), times(cumulative(first, this, better), better), said
 
     def window(self) -> str:
@@ -225,7 +225,7 @@ def _footnote(ladder: Ladder) -> str:
         "(1/throughput; on the pinned, saturated server core, the server's time per request) "
         "from the first rung to the last. Time adds up where requests per second do not: the "
         "shares of all rungs make 100%"
-        + (f", the `~` rungs together {number(held, 2)}%." if noise else "."),
+        + (f", the `~` rungs together {pct(held)}." if noise else "."),
         f"GC: collections during the {ladder.window()} and the longest pause in it, medians "
         "of the trials.",
     ]
@@ -353,7 +353,7 @@ def story(sources: Sources) -> str:
             share = removed_share(sources, name)
         except NotMeasured:  # the rung before has no committed profile (make profile-ladder)
             share, shown = None, "not profiled"
-        predicted = "—" if share is None else f"{number(share, 2)}%"
+        predicted = "—" if share is None else pct(share)
         lines.append(_line([f"`{name}`", shown, predicted, _measured(ladder, paired, name, prev),
                             _instructions(ladder, name, prev)]))  # fmt: skip
     return "\n".join(lines) + "\n\n" + STORY_NOTE

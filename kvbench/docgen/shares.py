@@ -61,9 +61,3 @@ def times(pair: Pair | str, better: str) -> str:
         inverted = bounds(1 / rng[0], 1 / rng[1]) if rng and rng[0] > 0 else None
         value, rng, word = 1 / value, inverted, " more"
     return f"{number(value)}x{word}" + (f" ({number(rng[0])} to {number(rng[1])})" if rng else "")
-
-
-def part(pair: Pair) -> str:
-    value, rng = pair
-    text = f"{number(value, 2)}%"
-    return text + (f" ({number(rng[0], 2)} to {number(rng[1], 2)}%)" if rng else "")
