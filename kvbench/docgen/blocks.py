@@ -6,14 +6,16 @@ one worker and two, measured in one interleaved run.
 """
 
 import math
+from pathlib import Path
 
 from kvbench import KvbenchError
 from kvbench.docgen.snippets import fence
 from kvbench.docgen.sources import Sources, missing, typed
 from kvbench.docgen.values import setting
 from kvbench.report.bench import cross_check_table
-from kvbench.report.formatting import number, quantity, with_range
+from kvbench.report.formatting import number, quantity, ratio, with_range
 from kvbench.report.hostile import table as hostile_table
+from kvbench.report.peers import CURVE_COLUMNS, CURVE_POINTS, curve_table
 from kvbench.report.tables import context_for, render
 from kvbench.results.compare import compare_sets
 from kvbench.results.summary import Summary
@@ -26,6 +28,7 @@ PLANNED_UTILIZATION = 0.6
 SIZED = ("memory-1", "redis-1", "redis-mget-1")
 # Server CPU per request: schema 2 measures it in the open loop, below saturation; schema 1
 # read it over the saturated closed loop, where it is 1/throughput.
+PLOTS = [("throughput", "Throughput per service"), ("latency", "Latency by percentile")]
 SERVER_CPU = ("server_open_cpu_us_per_req", "server_cpu_us_per_req")
 # (label, dotted path in the environment) of the settings docs/02 shows.
 SETTINGS = [
@@ -231,3 +234,59 @@ def _assumptions(target: float, planned: float) -> str:
         "keys. The memory store needs no Redis, but a PUT answered by one process is "
         "invisible to the others."
     )
+
+
+def plots(sources: Sources, doc: Path) -> str:
+    """`plots`: the report's figures, linked from the results folder."""
+    report = sources.results / "REPORT.md"
+    if not report.is_file():
+        return "No plots in the committed results yet: `make report` draws them."
+    shown = []
+    for stem, title in PLOTS:
+        png = sources.results / "plots" / f"{stem}.png"
+        if png.is_file():
+            svg = sources.link(png.with_suffix(".svg"), doc)
+            shown.append(f"![{title}]({sources.link(png, doc)})\n\n[{title}, SVG]({svg})")
+    index = sources.link(report, doc)
+    return "\n\n".join([*shown, f"All tables and figures of the run: [{index}]({index})."])
+
+
+def peers(sources: Sources) -> str:
+    """`peers`: other servers and frameworks on the same machine, against `optimized`."""
+    run = sources.results_set("peers")
+    what = typed(run).extra.get("rows") or {}
+    base = "optimized" if "optimized" in run.services else None
+    lines = ["| service | what it is | throughput, req/s (95% CI) | vs optimized | server CPU "
+             "per request |", "| --- | --- | ---: | ---: | ---: |"]  # fmt: skip
+    for name in run.services:
+        tps = sources.stat("peers", name, "http_tps")
+        versus = "—"
+        if base and name != base:
+            versus = ratio(tps.median / sources.stat("peers", base, "http_tps").median)
+        found = (_stat(sources, name, metric, "peers") for metric in SERVER_CPU)
+        cpu = next(
+            (with_range(stat) for stat in found if stat is not None), "—"
+        )  # none: no /proc, say
+        lines.append(f"| `{name}` | {what.get(name, '')} | {with_range(tps)} | {versus} | {cpu} |")
+    skipped = typed(run).extra.get("skipped") or {}
+    if skipped:
+        reasons = [f"`{name}` ({why.removeprefix('skipped: ')})" for name, why in skipped.items()]
+        lines += ["", f"Not measured: {'; '.join(reasons)}."]
+    commands = typed(run).environment.get("http", {}).get("commands") or {}
+    listed = [f"- `{name}`: `python {' '.join(map(str, cmd))}`" for name, cmd in commands.items()]
+    if listed:
+        lines += ["", "Server commands, as run:", "", *listed]
+    return "\n".join(lines)
+
+
+def curve(sources: Sources, doc: Path, curve: str) -> str:
+    """`curve NAME`: one of the peers run's scaling curves, as a table and its plot."""
+    found = (typed(sources.results_set("peers")).extra.get("curves") or {}).get(curve)
+    if not found:
+        return f"_The {curve} curve is not in the committed results; run `make bench-peers`._"
+    table = curve_table(found, CURVE_POINTS[curve], CURVE_COLUMNS[curve])
+    png = sources.results / "peers" / "plots" / f"scaling-{curve}.png"
+    if not png.is_file():
+        return table
+    title = f"Scaling with {CURVE_POINTS[curve]}"
+    return f"{table}\n![{title}]({sources.link(png, doc)})"

@@ -57,9 +57,9 @@ KINDS: dict[str, dict[str, Form]] = {
         "hostile": lambda s, doc: tables.hostile(s),
         "stores": lambda s, doc, *words: tables.stores(s, list(words)),
         "replicas": lambda s, doc, *words: tables.replicas(s, list(words)),
-        "peers": lambda s, doc: profiles.peers(s),
-        "curve": lambda s, doc, name: profiles.curve(s, doc, name),
-        "plots": lambda s, doc: profiles.plots(s, doc),
+        "peers": lambda s, doc: tables.peers(s),
+        "curve": lambda s, doc, name: tables.curve(s, doc, name),
+        "plots": lambda s, doc: tables.plots(s, doc),
     },
 }
 
