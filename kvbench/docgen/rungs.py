@@ -6,15 +6,16 @@ reciprocal, the time per request, which on a saturated pinned core is the server
     cumulative = r / f (higher-better) or f / r ("x less", lower-better)
     share      = (c(p) - c(r)) / (c(f) - c(l)), the rung's part of the whole saving
 Shares are additive: over all rungs they add up to 100%. Ranges are conservative bounds
-from the 95% intervals of the medians involved. A rung that runs its predecessor's code
-in-process (`kvbench.services.same_in_process`) has no in-process numbers of its own.
+from the 95% intervals of the medians involved, at their opposite extremes (a share divides
+by the whole saving of the medians); a Pair is a value with those bounds, or None. A rung
+that runs its predecessor's code in-process (`kvbench.services.same_in_process`) has no
+in-process numbers of its own.
 """
 
 from dataclasses import dataclass
 
 from kvbench import KvbenchError
 from kvbench.docgen.evidence import ADDED, removed_share, targets
-from kvbench.docgen.shares import Pair, cost, cumulative, share, times
 from kvbench.docgen.sources import NotMeasured, Sources
 from kvbench.report.formatting import counted, number, pct, percent, quantity, with_range
 from kvbench.results.compare import Comparison, compare_samples
@@ -52,6 +53,61 @@ SAID = {
 }
 SAME_CODE = "same code in-process"
 NO_RANGE = "no range: fewer than 6 trials"
+
+
+Pair = tuple[float, tuple[float, float] | None]
+
+
+def bounds(low: float, high: float) -> tuple[float, float]:
+    return (low, high) if low <= high else (high, low)
+
+
+def cumulative(first: Summary, this: Summary, better: str) -> Pair | str:
+    """How many times better than the first rung, with bounds from both intervals.
+
+    A cost that fell to zero, or grew from zero, has no ratio: it is said in words.
+    """
+    top, bottom = (this, first) if better == "higher" else (first, this)
+    if top.median == bottom.median == 0:
+        return "0 at both"
+    if bottom.median == 0:
+        return "to 0" if better == "lower" else "from 0"
+    if top.median == 0:
+        return "from 0" if better == "lower" else "to 0"
+    value = top.median / bottom.median
+    if top.ci and bottom.ci and bottom.ci[0] > 0:
+        return value, bounds(top.ci[0] / bottom.ci[1], top.ci[1] / bottom.ci[0])
+    return value, None
+
+
+def cost(stat: Summary, better: str) -> Pair:
+    """The cost per request a metric stands for: itself, or 1/x where higher is better."""
+    if better == "lower":
+        return stat.median, stat.ci
+    low, high = stat.ci or (0.0, 0.0)
+    return 1 / stat.median, (1 / high, 1 / low) if stat.ci and low > 0 else None
+
+
+def share(prev: Pair, this: Pair, saving: float) -> Pair:
+    """The part of the whole saving (first cost - last cost) this rung made, in percent."""
+    value = (prev[0] - this[0]) / saving * 100
+    if prev[1] and this[1]:
+        low = (prev[1][0] - this[1][1]) / saving * 100
+        high = (prev[1][1] - this[1][0]) / saving * 100
+        return value, bounds(low, high)
+    return value, None
+
+
+def times(pair: Pair | str, better: str) -> str:
+    """`2.5x`, `2.5x less`, or for a cost that grew, `1.4x more` rather than `0.714x less`."""
+    if isinstance(pair, str):
+        return pair  # to or from zero
+    value, rng = pair
+    word = "" if better == "higher" else " less"
+    if better == "lower" and value < 1:
+        inverted = bounds(1 / rng[0], 1 / rng[1]) if rng and rng[0] > 0 else None
+        value, rng, word = 1 / value, inverted, " more"
+    return f"{number(value)}x{word}" + (f" ({number(rng[0])} to {number(rng[1])})" if rng else "")
 
 
 @dataclass(frozen=True)
