@@ -13,6 +13,7 @@ HTML comments are invisible on GitHub, so the markdown reads well on its own.
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
 from kvbench import KvbenchError
 
@@ -44,7 +45,12 @@ def wrap_block(spec: str, body: str) -> str:
 def regions(text: str, name: str = "<text>") -> list[Marked]:
     """Every block and inline value in `text`, in order; KvbenchError on a broken marker."""
     found: list[Marked] = []
-    _rewrite(text, lambda marked: found.append(marked) or marked.text, name)
+
+    def keep(marked: Marked) -> str:
+        found.append(marked)
+        return marked.text
+
+    _rewrite(text, keep, name)
     return found
 
 
@@ -72,7 +78,7 @@ def _rewrite(text: str, render: Callable[[Marked], str], name: str) -> str:
             raise KvbenchError(
                 f"{name}:{i + 1}: a marker that is not closed or not on its own line"
             )
-        out.append(VALUE.sub(lambda m, n=i + 1: _value(m, n, render), lines[i]))
+        out.append(VALUE.sub(partial(_value, number=i + 1, render=render), lines[i]))
         i += 1
     return "\n".join(out)
 
