@@ -12,6 +12,7 @@ that runs its predecessor's code in-process (`kvbench.services.same_in_process`)
 in-process numbers of its own.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from kvbench import KvbenchError
@@ -193,6 +194,10 @@ class Ladder:
             raise KvbenchError(f"the ladder saved nothing in {name}; no shares to give")
         return share(self.cost(self.previous(rung), name), self.cost(rung, name), saving)
 
+    def step(self, rung: str, name: str) -> str:
+        """The change from the rung before, in percent."""
+        return percent(self.row(self.previous(rung), rung, name).delta_pct or 0.0)
+
     def largest_step(self, name: str) -> str:
         """The rung that cut `name`'s cost the most (throughput: its time per request)."""
         steps = {
@@ -237,7 +242,8 @@ def overview(sources: Sources) -> str:
         )
         cells = [f"`{rung.name}`", rung.description, tps_text, *ladder.cells(rung.name, "http_tps")]
         cells += [_short(ladder, rung.name, m) for m in gc + inproc]
-        cells += [_instruction_share(ladder, rung.name)] if instructions else []
+        if instructions:
+            cells.append(_unless_same(ladder, rung.name, lambda r, m: ladder.cells(r, m)[2]))
         lines.append(_line(cells))
     return "\n".join(lines) + "\n\n" + _footnote(ladder)
 
@@ -259,11 +265,12 @@ def _short(ladder: Ladder, rung: str, name: str) -> str:
     return quantity(stat.median, metric(name).unit).removesuffix(" allocs")
 
 
-def _instruction_share(ladder: Ladder, rung: str) -> str:
+def _unless_same(ladder: Ladder, rung: str, text: Callable[[str, str], str]) -> str:
+    """An instructions cell of a rung: `same code` where it runs the code before it."""
     name = "asgi_instructions_per_op"
-    if rung == ladder.rungs[0].name:
+    if name not in ladder.metrics:
         return "—"
-    return "same code" if ladder.same_code(rung, name) else ladder.cells(rung, name)[2]
+    return "same code" if ladder.same_code(rung, name) else text(rung, name)
 
 
 def _footnote(ladder: Ladder) -> str:
@@ -411,7 +418,7 @@ def story(sources: Sources) -> str:
             share, shown = None, "not profiled"
         predicted = "—" if share is None else pct(share)
         lines.append(_line([f"`{name}`", shown, predicted, _measured(ladder, paired, name, prev),
-                            _instructions(ladder, name, prev)]))  # fmt: skip
+                            _unless_same(ladder, name, ladder.step)]))  # fmt: skip
     return "\n".join(lines) + "\n\n" + STORY_NOTE
 
 
@@ -434,13 +441,3 @@ def _measured(ladder: Ladder, paired, name: str, prev: str) -> str:
         low, high = (1 / ratio_stat.ci[1] - 1) * 100, (1 / ratio_stat.ci[0] - 1) * 100
         text += f" ({number(low, 2)} to {number(high, 2)}%)"
     return text + (" ~" if noise else "")
-
-
-def _instructions(ladder: Ladder, name: str, prev: str) -> str:
-    metric_name = "asgi_instructions_per_op"
-    if metric_name not in ladder.metrics:
-        return "—"
-    if ladder.same_code(name, metric_name):
-        return "same code"
-    row = ladder.row(prev, name, metric_name)
-    return percent(row.delta_pct or 0.0)
