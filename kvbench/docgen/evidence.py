@@ -16,7 +16,7 @@ from typing import Literal
 
 from kvbench import KvbenchError
 from kvbench.docgen.profiles import flamegraph
-from kvbench.docgen.sources import NotMeasured, Sources
+from kvbench.docgen.sources import Sources
 from kvbench.report.formatting import pct
 from kvbench.services import LADDER
 
@@ -133,7 +133,7 @@ def previous(rung: str) -> str:
 
 def _hits(sources: Sources, service: str, frames: tuple[Frames, ...]) -> list[tuple[set, float]]:
     """Per CPU sample past start-up: the target keys it counts for, and its weight."""
-    data = cpu_profile(sources, service)
+    data = sources.profile(service, "cpu.speedscope.json", "CPU profile")
     names = data["shared"]["frames"]
     matching = [
         {t.key for t in frames if t.matches(f.get("file", ""), f.get("name", ""))} for f in names
@@ -160,14 +160,6 @@ def frame_shares(sources: Sources, service: str, frames: tuple[Frames, ...]) -> 
         for key in keys:
             found[key] += weight
     return {key: weight / total * 100 for key, weight in found.items()}, len(hits)
-
-
-def cpu_profile(sources: Sources, service: str) -> dict:
-    try:
-        return sources.profile(service, "cpu.speedscope.json")
-    except NotMeasured:
-        part = "profiles" if service in ("unoptimized", "optimized") else "ladder-profiles"
-        raise NotMeasured(part, f"no CPU profile of `{service}` is committed") from None
 
 
 def share_of(sources: Sources, service: str, key: str) -> str:

@@ -44,8 +44,7 @@ def flamegraph(sources: Sources, doc: Path, service: str) -> str:
     """`flamegraph SERVICE`: py-spy's CPU flame graph as an image, with how to read it."""
     path = sources.profile_path(service, "cpu.pyspy.svg")
     if not path.is_file():
-        part = "profiles" if service in ("unoptimized", "optimized") else "ladder-profiles"
-        raise NotMeasured(part, f"no CPU flame graph of `{service}` is committed")
+        raise sources.no_profile(service, "CPU flame graph")
     link = sources.link(path, doc)
     return (
         f"![CPU flame graph of `{service}` under load, py-spy]({link})\n\n"
