@@ -173,7 +173,7 @@ bench-stores: $(STAMP) ## memory vs Redis vs Redis+MGET, 1 and 2 workers, into t
 	$(KVBENCH) bench --stores $(BENCH_ARGS)
 
 # The measurements behind single claims of the docs, each into a part of the latest run.
-.PHONY: bench-crosscheck bench-proxy bench-put bench-hostile bench-writepath bench-pythons
+.PHONY: bench-crosscheck bench-proxy bench-put bench-hostile bench-schedule bench-writepath bench-pythons
 # A part's folder in the run RUN names (latest by default), made if absent.
 PART_DIR = $$($(PY) -c 'from kvbench.results import runs; print(runs.start("$(or $(RUN),latest)"))')
 
@@ -200,6 +200,9 @@ bench-pythons: $(STAMP) ## both services and the bare-ASGI floor under each of P
 	$(KVBENCH) pythons --pythons "$(PYTHONS)" $(RUN_FLAG) $(if $(TRIALS),--trials $(TRIALS)) \
 		$(if $(DURATION),--duration $(DURATION)) $(if $(WARMUP),--warmup $(WARMUP)) \
 		$(if $(LATENCY_WINDOW),--latency-window $(LATENCY_WINDOW))
+
+bench-schedule: $(STAMP) ## the open loop's lateness against its own schedule, measured where requests arrive, into the latest run's schedule/
+	@$(PY) -m kvbench.measure.schedule --part $(PART_DIR)/schedule
 
 bench-hostile: $(STAMP) ## slow and oversized clients against each served configuration, into the latest run's hostile/
 	@dir=$(PART_DIR)/hostile && $(PY) -m kvbench.measure.hostile --out $$dir && echo "wrote $$dir/summary.json"

@@ -66,6 +66,12 @@ class Service:
     def executable(self) -> str:
         return self.python or sys.executable
 
+    # A user's app (`--app`, `--variant`): imported from `app_dir` (its folder, also the
+    # working directory of its server and in-process workers), and ready when it answers
+    # its first request; it need not serve /debug/vars as the services' runtime does.
+    app_dir: str = field(default="", kw_only=True)
+    debug_vars: bool = field(default=True, kw_only=True)
+
     def command(self, host: str, port: int) -> list[str]:
         """The server command line, the same whether a reader or the benchmark runs it."""
         where = ["--host", host, "--port", str(port)]
@@ -268,7 +274,7 @@ def get_service(name: str) -> Service:
         raise UsageError(f"unknown service {name!r}; known: {known}") from None
 
 
-def parse_variant(text: str) -> Service:
+def parse_variant(text: str, option: str = "--variant") -> Service:
     """`NAME=module:app [uvicorn flags...]`, as given to `--variant`."""
     name, sep, spec = text.partition("=")
     try:
@@ -276,5 +282,29 @@ def parse_variant(text: str) -> Service:
     except ValueError:  # an unbalanced quote
         words = []
     if not sep or not name or not words or ":" not in words[0]:
-        raise UsageError(f"bad --variant {text!r}; expected NAME=module:app [uvicorn flags]")
-    return Service(name, words[0], tuple(words[1:]))
+        raise UsageError(f"bad {option} {text!r}; expected NAME=module:app [uvicorn flags]")
+    return Service(name, words[0], tuple(words[1:]), debug_vars=False)
+
+
+def parse_app(text: str, app_dir: str) -> Service:
+    """`NAME=module:app [uvicorn flags...]`, as given to `--app`: the user's own app.
+
+    Without flags it is served by a tuned uvicorn (TUNED_UVICORN: uvloop, httptools, no
+    access log, proxy headers or Server header): what is measured is the app, not
+    uvicorn's defaults.
+    """
+    service = parse_variant(text, "--app")
+    args = service.server_args or TUNED_UVICORN
+    return replace(service, server_args=args, app_dir=app_dir, debug_vars=False)
+
+
+def bare_variants(services: list[Service]) -> list[str]:
+    """Warnings for variants served by bare uvicorn beside a tuned service."""
+    tuned = any("--no-access-log" in s.server_args for s in services)  # tuned, any protocol
+    return [
+        f"{s.name} runs on bare uvicorn (access log on, loop and parser left to uvicorn) "
+        f"beside a tuned service: give it flags, e.g. --variant '{s.name}={s.app} "
+        f"{' '.join(TUNED_UVICORN)}'"
+        for s in services
+        if tuned and not s.server_args
+    ]

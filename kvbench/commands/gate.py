@@ -90,9 +90,9 @@ def parse(args: argparse.Namespace) -> tuple[str, str, list[Request]]:
 
 
 def endpoints(path: Path | None) -> list[Request]:
-    from kvbench.load import requests  # the request files (the ownapp part of the harness)
+    from kvbench.load.requests import load_requests, service_requests
 
-    specs = requests.service_requests("optimized") if path is None else requests.load_requests(path)
+    specs = service_requests("optimized") if path is None else load_requests(path)
     return [instructions.from_spec(spec) for spec in specs]
 
 

@@ -18,6 +18,7 @@ from kvbench.docgen import rungs as ladder
 from kvbench.docgen.markers import Marked, regions, replace
 from kvbench.docgen.sources import NotMeasured, Sources
 from kvbench.docgen.values import value
+from kvbench.report import pythons, writepath
 
 # Eight kinds of block, each with its forms: `<!-- begin: KIND FORM ARGS... -->`. A form is a
 # function of (sources, doc, *words); its signature says which words it takes.
@@ -60,6 +61,10 @@ KINDS: dict[str, dict[str, Form]] = {
         "peers": lambda s, doc: tables.peers(s),
         "curve": lambda s, doc, name: tables.curve(s, doc, name),
         "plots": lambda s, doc: tables.plots(s, doc),
+        "pythons": lambda s, doc: pythons.table(s.part_json("pythons")),
+        "writepath": lambda s, doc: writepath.table(
+            s.part_json("writepath"), s.optional_json("writepath/syscalls.json")
+        ),
     },
 }
 

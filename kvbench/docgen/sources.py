@@ -21,6 +21,8 @@ PARTS = {
     "proxy": ("proxy/summary.json", "make bench-proxy", "nginx in front"),
     "put": ("put/put.json", "make bench-put", "The cost of a PUT"),
     "hostile": ("hostile/summary.json", "make bench-hostile", "Hostile clients"),
+    "pythons": ("pythons/summary.json", "make bench-pythons", "Every Python on the machine"),
+    "writepath": ("writepath/summary.json", "make bench-writepath", "One write per answer"),
     "profiles": ("profiles/README.md", "make profile", "Profiles"),
     "ladder-profiles": ("profiles/README.md", "make profile-ladder", "Profiles of the rungs"),
 }
@@ -88,6 +90,11 @@ class Sources:
     def part_json(self, name: str) -> dict:
         """A part's JSON file as it is (one that is no result set, e.g. hostile/)."""
         return self._json(self.results / PARTS[name][0], NotMeasured(name))
+
+    def optional_json(self, name: str) -> dict | None:
+        """A JSON file of the results folder, or None when it is not there."""
+        path = self.results / name
+        return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
 
     def stat(self, set_name: str, service: str, metric: str) -> Summary:
         """One metric of one service in a result set; KvbenchError when it was not measured."""

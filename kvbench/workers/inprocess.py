@@ -3,9 +3,10 @@
 import argparse
 import asyncio
 import importlib
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, NamedTuple, NoReturn
 from urllib.parse import quote
 
 from kvbench import KvbenchError
@@ -29,21 +30,32 @@ def app_runner(description: str) -> tuple["pyperf.Runner", argparse.Namespace]:
     def add_args(cmd: list[str], args) -> None:
         for app in args.app:
             cmd.extend(["--app", app])
-        if args.requests:
-            cmd.extend(["--requests", args.requests])
+        if args.request_file:
+            cmd.extend(["--request-file", args.request_file])
 
     runner = pyperf.Runner(add_cmdline_args=add_args)
     runner.argparser.add_argument("--app", action="append", default=[], help="NAME=module:app")
-    runner.argparser.add_argument("--requests", default="", help="a request file (TOML)")
+    runner.argparser.add_argument("--request-file", default="", help="requests (TOML)")
     args = runner.parse_args()
     runner.metadata["description"] = description
     return runner, args
 
 
 def load_app(target: str) -> Callable:
-    """Import `module:attribute`, as uvicorn does."""
+    """Import `module:attribute`, as uvicorn does; a KvbenchError says why it cannot."""
     module, _, attribute = target.partition(":")
-    return getattr(importlib.import_module(module), attribute)
+    try:
+        return getattr(importlib.import_module(module), attribute)
+    except ImportError as exc:
+        raise KvbenchError(f"cannot import {target}: {exc}") from None
+    except AttributeError:
+        raise KvbenchError(f"cannot import {target}: {module} has no {attribute!r}") from None
+
+
+def exit_clearly(error: KvbenchError) -> NoReturn:
+    """A worker's failure as one line on stderr, `error: ...`, which its parent shows as is."""
+    print(f"error: {error}", file=sys.stderr, flush=True)
+    raise SystemExit(1)
 
 
 def http_scope(method: str = "GET", path: str = "/get", query: bytes = b"") -> dict:
@@ -132,26 +144,6 @@ def check_all(app: Callable, specs: "list[RequestSpec]", runner: asyncio.Runner)
         checked_call(app, spec, runner)
 
 
-class Cycle:
-    """Reusable receive/send pairs for a list of requests, called in turn; counts answers.
-
-    The timed loops use it: each answer's status is compared with the expected one (one
-    integer comparison), and the whole list is checked byte for byte before and after.
-    """
-
-    def __init__(self, specs: "list[RequestSpec]") -> None:
-        self.items = [(spec.scope(), Exchange(spec.body), spec.expect.status) for spec in specs]
-        self.wrong = 0
-
-    async def run(self, app: Callable, loops: int) -> None:
-        items, n = self.items, len(self.items)
-        for i in range(loops):
-            scope, exchange, status = items[i % n]
-            await app(scope, exchange.receive, exchange.send)
-            if exchange.answer.status != status:
-                self.wrong += 1
-
-
 class Exchange:
     """A receive/send pair made once and reused, so that what is counted is the app's work."""
 
@@ -191,3 +183,42 @@ def request_list(path: str | None) -> "list[RequestSpec]":
     from kvbench.load.requests import load_requests, service_requests
 
     return load_requests(path) if path else service_requests()[:1]
+
+
+class Once(Exchange):
+    """An Exchange whose request arrives once per call: a second receive waits, as on a live
+    connection (a streaming answer listens for the client's disconnect meanwhile)."""
+
+    received = False
+
+    async def receive(self) -> dict:
+        if self.received:
+            await asyncio.Event().wait()
+        self.received = True
+        return self.request
+
+
+class Cycle:
+    """Reusable receive/send pairs for a list of requests, called in turn; counts answers.
+
+    The timed loops use it: each answer's status is compared with the expected one (one
+    integer comparison), and the whole list is checked byte for byte before and after.
+    """
+
+    def __init__(self, specs: "list[RequestSpec]") -> None:
+        self.items = [(spec.scope(), Once(spec.body), spec.expect.status) for spec in specs]
+        self.wrong = 0
+
+    async def run(self, app: Callable, loops: int) -> None:
+        items, n = self.items, len(self.items)
+        for i in range(loops):
+            scope, exchange, status = items[i % n]
+            exchange.received = False
+            await app(scope, exchange.receive, exchange.send)
+            if exchange.answer.status != status:
+                self.wrong += 1
+
+    def verify(self, target: str, loops: int) -> None:
+        """Raise WrongAnswer if any answer of the timed loops had a status other than expected."""
+        if self.wrong:
+            raise WrongAnswer(f"{target}: {self.wrong} of {loops} answers had the wrong status")
