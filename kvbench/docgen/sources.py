@@ -89,10 +89,7 @@ class Sources:
 
     def part_json(self, name: str) -> dict:
         """A part's JSON file as it is (one that is no result set, e.g. hostile/)."""
-        path = self.results / PARTS[name][0]
-        if not path.is_file():
-            raise NotMeasured(name)
-        return json.loads(path.read_text(encoding="utf-8"))
+        return self._json(self.results / PARTS[name][0], NotMeasured(name))
 
     def optional_json(self, name: str) -> dict | None:
         """A JSON file of the results folder, or None when it is not there."""
@@ -111,11 +108,21 @@ class Sources:
     def environment(self, set_name: str = "run") -> dict:
         return typed(self.results_set(set_name)).environment
 
-    def profile(self, service: str, name: str) -> dict:
+    def profile(self, service: str, name: str, what: str = "") -> dict:
         """A profile's JSON file, `profiles/<service>/<name>`; NotMeasured when absent."""
-        path = self.profile_path(service, name)
+        return self._json(self.profile_path(service, name), self.no_profile(service, what))
+
+    def no_profile(self, service: str, what: str = "") -> NotMeasured:
+        """No profile (`what`, when said) of a service: `make profile`, or for a rung's,
+        `make profile-ladder`."""
+        if not what:
+            return NotMeasured("profiles")
+        part = "profiles" if service in ("unoptimized", "optimized") else "ladder-profiles"
+        return NotMeasured(part, f"no {what} of `{service}` is committed")
+
+    def _json(self, path: Path, absent: NotMeasured) -> dict:
         if not path.is_file():
-            raise NotMeasured("profiles")
+            raise absent
         try:
             return json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
