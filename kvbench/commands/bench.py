@@ -13,7 +13,7 @@ import hashlib
 import sys
 from pathlib import Path
 
-from kvbench import UsageError, redis_server
+from kvbench import KvbenchError, UsageError, redis_server
 from kvbench.cli import connections_option
 from kvbench.load.requests import RequestSpec, load_requests
 from kvbench.load.workload import spec_probes
@@ -138,7 +138,13 @@ def run(args: argparse.Namespace) -> int:
     def save(summary: dict) -> None:
         files.write_json(out / "summary.json", finish(summary))
 
-    summary = finish(Layers(bench, out, progress, save).run())
+    try:
+        summary = finish(Layers(bench, out, progress, save).run())
+    except KvbenchError as error:
+        if (out / "summary.json").exists():  # what the earlier layers measured is kept
+            raise KvbenchError(f"{error}\n(the layers before are kept: {shown}/summary.json, "
+                               "marked partial)") from None  # fmt: skip
+        raise
     files.write_json(out / "summary.json", summary)
     progress.say(f"done in {progress.elapsed_s() / 60:.1f} min: {shown}/summary.json")
     progress.say(next_step(args, out))

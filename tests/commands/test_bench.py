@@ -276,6 +276,7 @@ def test_a_run_failing_late_keeps_what_it_measured(tmp_path):
     args = ["--app", "mine=myapp:app", "--requests", "requests.toml", "--layers", "asgi,http"]
     done = bench(*args, *APP_TINY, "--out", str(out), cwd=folder)
     assert done.returncode == 1 and "mine answered wrong" in done.stderr
+    assert "the layers before are kept" in done.stderr
     summary = json.loads((out / "summary.json").read_text())
     assert summary["partial"] is True and summary["layers_done"] == ["asgi"]
     assert summary["services"]["mine"]["asgi_ns_per_op"]["median"] > 0
