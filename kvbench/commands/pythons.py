@@ -20,7 +20,7 @@ from kvbench.measure.pinning import SERVER_CPU, server_cpus
 from kvbench.measure.progress import Progress, minutes
 from kvbench.measure.trials import TrialPlan
 from kvbench.report import pythons as report
-from kvbench.results import files, runs
+from kvbench.results import files, provenance, runs
 from kvbench.results.summary import summaries
 from kvbench.services import in_process_services
 
@@ -94,20 +94,19 @@ def measure(interpreters: list, args: argparse.Namespace, out: Path, progress) -
         counted[interpreter.minor] = child["instructions"]
         for base, values in child["samples"].items():
             samples[f"{base}@{interpreter.minor}"] = values
+    summary = provenance.header()
+    summary["environment"] |= {"pythons": described, "instructions": counted,
+                               "base_python": interpreters[0].minor}  # fmt: skip
     if "http" not in args.layers:
-        environment = files.environment() | {"pythons": described, "instructions": counted}
-        summary = {"schema": 2, "environment": environment, "files": {}}
         services_found = {name: summaries(values) for name, values in samples.items()}
-        return summary | {"services": services_found}
+        return summary | {"files": {}, "services": services_found}
     services = found.services(interpreters)
     campaign = Campaign(services, plan_from(args), args.trials, pairs=found.pairs(interpreters),
                         progress=progress.step)  # fmt: skip
     result = run_campaign(campaign)
     for service in services:
         samples.setdefault(service.name, {}).update(result.samples(service.name))
-    environment = files.environment() | result.environment()
-    environment |= {"pythons": described, "instructions": counted,
-                    "base_python": interpreters[0].minor}  # fmt: skip
-    summary = {"schema": 2, "environment": environment, "files": result.write(out)}
+    summary["environment"] |= result.environment()
+    summary["files"] = result.write(out)
     services_found = {name: summaries(values) for name, values in samples.items()}
     return summary | result.sections() | {"services": services_found}

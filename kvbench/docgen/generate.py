@@ -13,11 +13,12 @@ from pathlib import Path
 
 from kvbench import KvbenchError
 from kvbench.docgen import blocks as tables
-from kvbench.docgen import checks, evidence, profiles, snippets, stores
+from kvbench.docgen import checks, evidence, profiles, snippets
 from kvbench.docgen import rungs as ladder
 from kvbench.docgen.markers import Marked, regions, replace
 from kvbench.docgen.sources import NotMeasured, Sources
 from kvbench.docgen.values import value
+from kvbench.report import pythons, writepath
 
 # Eight kinds of block, each with its forms: `<!-- begin: KIND FORM ARGS... -->`. A form is a
 # function of (sources, doc, *words); its signature says which words it takes.
@@ -55,11 +56,15 @@ KINDS: dict[str, dict[str, Form]] = {
         "capacity": lambda s, doc, *words: tables.capacity(s, list(words)),
         "cross-check": lambda s, doc: tables.cross_check(s),
         "hostile": lambda s, doc: tables.hostile(s),
-        "stores": lambda s, doc, *words: stores.stores(s, list(words)),
-        "replicas": lambda s, doc, *words: stores.replicas(s, list(words)),
-        "peers": lambda s, doc: profiles.peers(s),
-        "curve": lambda s, doc, name: profiles.curve(s, doc, name),
-        "plots": lambda s, doc: profiles.plots(s, doc),
+        "stores": lambda s, doc, *words: tables.stores(s, list(words)),
+        "replicas": lambda s, doc, *words: tables.replicas(s, list(words)),
+        "peers": lambda s, doc: tables.peers(s),
+        "curve": lambda s, doc, name: tables.curve(s, doc, name),
+        "plots": lambda s, doc: tables.plots(s, doc),
+        "pythons": lambda s, doc: pythons.table(s.part_json("pythons")),
+        "writepath": lambda s, doc: writepath.table(
+            s.part_json("writepath"), s.optional_json("writepath/syscalls.json")
+        ),
     },
 }
 

@@ -21,6 +21,8 @@ PARTS = {
     "proxy": ("proxy/summary.json", "make bench-proxy", "nginx in front"),
     "put": ("put/put.json", "make bench-put", "The cost of a PUT"),
     "hostile": ("hostile/summary.json", "make bench-hostile", "Hostile clients"),
+    "pythons": ("pythons/summary.json", "make bench-pythons", "Every Python on the machine"),
+    "writepath": ("writepath/summary.json", "make bench-writepath", "One write per answer"),
     "profiles": ("profiles/README.md", "make profile", "Profiles"),
     "ladder-profiles": ("profiles/README.md", "make profile-ladder", "Profiles of the rungs"),
 }
@@ -87,10 +89,12 @@ class Sources:
 
     def part_json(self, name: str) -> dict:
         """A part's JSON file as it is (one that is no result set, e.g. hostile/)."""
-        path = self.results / PARTS[name][0]
-        if not path.is_file():
-            raise NotMeasured(name)
-        return json.loads(path.read_text(encoding="utf-8"))
+        return self._json(self.results / PARTS[name][0], NotMeasured(name))
+
+    def optional_json(self, name: str) -> dict | None:
+        """A JSON file of the results folder, or None when it is not there."""
+        path = self.results / name
+        return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
 
     def stat(self, set_name: str, service: str, metric: str) -> Summary:
         """One metric of one service in a result set; KvbenchError when it was not measured."""
@@ -104,11 +108,21 @@ class Sources:
     def environment(self, set_name: str = "run") -> dict:
         return typed(self.results_set(set_name)).environment
 
-    def profile(self, service: str, name: str) -> dict:
+    def profile(self, service: str, name: str, what: str = "") -> dict:
         """A profile's JSON file, `profiles/<service>/<name>`; NotMeasured when absent."""
-        path = self.profile_path(service, name)
+        return self._json(self.profile_path(service, name), self.no_profile(service, what))
+
+    def no_profile(self, service: str, what: str = "") -> NotMeasured:
+        """No profile (`what`, when said) of a service: `make profile`, or for a rung's,
+        `make profile-ladder`."""
+        if not what:
+            return NotMeasured("profiles")
+        part = "profiles" if service in ("unoptimized", "optimized") else "ladder-profiles"
+        return NotMeasured(part, f"no {what} of `{service}` is committed")
+
+    def _json(self, path: Path, absent: NotMeasured) -> dict:
         if not path.is_file():
-            raise NotMeasured("profiles")
+            raise absent
         try:
             return json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:

@@ -48,7 +48,7 @@ from kvbench.docgen import evidence, profiles
 from kvbench.docgen.rungs import Ladder
 from kvbench.docgen.sources import NotMeasured, Sources, typed
 from kvbench.measure.progress import minutes
-from kvbench.report.formatting import change, interval, number, percent, quantity, ratio
+from kvbench.report.formatting import change, interval, number, pct, percent, quantity, ratio
 from kvbench.results.latency import PERCENTILES
 from kvbench.results.resultset import ResultSet
 from kvbench.services import LADDER
@@ -90,7 +90,7 @@ def _value(words: list[str], sources: Sources) -> str:
         stat = sources.stat(*words[:3])
         return f"{quantity(stat.median, stat.unit)} ({interval(stat)})"
     if len(words) == 4 and words[3] == "share" and words[0] == "ladder" and ".." in words[1]:
-        return f"{number(_span_share(Ladder(sources), words[1], words[2]), 2)}%"
+        return pct(_span_share(Ladder(sources), words[1], words[2]))
     if len(words) == 4 and words[3] == "share" and words[0] == "ladder":
         return _rung_share(Ladder(sources), words[1], words[2])
     if len(words) == 5 and words[3] in ("/", "%"):
@@ -103,7 +103,7 @@ def _value(words: list[str], sources: Sources) -> str:
 def _profile(service: str, what: str, name: str, sources: Sources) -> str:
     if what == "component":
         by_component, _, total = profiles.cpu_shares(sources, service)
-        return f"{number(by_component[name] / total * 100, 2)}%"
+        return pct(by_component[name] / total * 100)
     if what == "frames":
         return evidence.share_of(sources, service, name)
     if what == "allocations":
@@ -112,7 +112,7 @@ def _profile(service: str, what: str, name: str, sources: Sources) -> str:
     if what == "threads":
         return f"{found.get(name, [0])[0]:.0f}"
     if what == "idle" and found.get(POOL):
-        return f"{number(found[POOL][2] / found[POOL][1] * 100, 2)}%"
+        return pct(found[POOL][2] / found[POOL][1] * 100)
     raise KvbenchError(f"unknown profile value {what!r}")
 
 
@@ -121,7 +121,7 @@ def _rung_share(ladder: Ladder, rung: str, name: str) -> str:
     found = ladder.share(rung, name)[0]
     if ladder.row(ladder.previous(rung), rung, name).verdict == "same":
         return "no share distinguishable from noise (`~`)"
-    return f"{number(found, 2)}%"
+    return pct(found)
 
 
 def _span_share(ladder: Ladder, span: str, name: str) -> float:

@@ -31,7 +31,8 @@ DESCRIBE = (
     "'version': sys.version, 'version_info': list(sys.version_info[:3]), "
     "'implementation': platform.python_implementation(), 'build': list(platform.python_build()), "
     "'compiler': platform.python_compiler(), "
-    "'gil_disabled': bool(sysconfig.get_config_var('Py_GIL_DISABLED'))}))"
+    "'gil_disabled': bool(sysconfig.get_config_var('Py_GIL_DISABLED')), "
+    "'shared_libpython': bool(sysconfig.get_config_var('Py_ENABLE_SHARED'))}))"
 )
 
 

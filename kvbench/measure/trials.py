@@ -105,6 +105,42 @@ def cpu_sum(processes: list[psutil.Process]) -> float:
     return total
 
 
+# Read from another CPU, a running process's CPU clock advances only at that CPU's scheduler
+# tick (every 4 ms at CONFIG_HZ=250, this machine's kernel; measured: 4.0 ms steps): a reading
+# is up to a tick old. Over a 1 s window that reads a saturated server as up to 1.004 busy.
+TICK_WAIT_S = 0.011  # longer than a tick at HZ=100, the coarsest Linux setting
+
+
+def ticked_cpu(process: psutil.Process) -> tuple[float, float, float]:
+    """(wall before, CPU seconds, wall after): a CPU reading exact at some instant in between.
+
+    Wait for the clock to step: the step is the tick's exact update, and the tick fell
+    after the last read that saw the old value began. A process that does not run within
+    TICK_WAIT_S was asleep, and a sleeping process's clock is exact all along.
+    """
+    start = time.perf_counter()
+    old = process_cpu_seconds(process)
+    began = start
+    while (now := time.perf_counter()) - start < TICK_WAIT_S:
+        value = process_cpu_seconds(process)
+        if value != old:
+            return began, value, time.perf_counter()
+        began = now
+    return start, old, time.perf_counter()
+
+
+def ticked_sum(processes: list[psutil.Process]) -> tuple[float, float, float]:
+    """`ticked_cpu` over several processes: the earliest start, the sum, the latest end."""
+    readings = []
+    for each in processes:
+        with suppress(psutil.NoSuchProcess, ProcessLookupError):
+            readings.append(ticked_cpu(each))
+    if not readings:
+        now = time.perf_counter()
+        return now, 0.0, now
+    return min(r[0] for r in readings), sum(r[1] for r in readings), max(r[2] for r in readings)
+
+
 class WindowMarks:
     """The clock, the server's CPU and our own CPU at the load generator's window instants.
 
@@ -119,12 +155,17 @@ class WindowMarks:
     server's busy share came out above 1.
     """
 
-    def __init__(self, *pids: int, find=core_processes, read=cpu_sum) -> None:
-        self.pids, self.find, self.read = pids, find, read
+    def __init__(self, *pids: int, find=core_processes, read=cpu_sum, ticked=False) -> None:
+        self.pids, self.find, self.read, self.ticked = pids, find, read, ticked
         self.marks: dict[str, tuple[float, float, float, float]] = {}
 
     def __call__(self, event: str) -> None:
+        """Mark an instant; `ticked` (for a busy share) waits up to a tick for exact CPU."""
         processes = self.find(self.pids)
+        if self.ticked:
+            before, cpu, after = ticked_sum(processes)
+            self.marks[event] = (before, cpu, time.process_time(), after)
+            return
         before = time.perf_counter()
         cpu, own = self.read(processes), time.process_time()
         self.marks[event] = (before, cpu, own, time.perf_counter())
@@ -159,7 +200,9 @@ def closed_builtin(server: RunningServer, plan: TrialPlan) -> dict[str, float]:
     (`processes.running_server` pins it with the server), so its CPU counts; a saturated
     core is busy whichever of the two is running.
     """
-    marks = WindowMarks(*core_pids(server, bool(plan.server_cpus)))
+    # Ticked: the marks sit outside the counted window (before its start, after its end),
+    # so waiting there for a tick delays no counted answer.
+    marks = WindowMarks(*core_pids(server, bool(plan.server_cpus)), ticked=True)
     summary = drive(server, plan, plan.duration_s, marks).summary()
     wall, server_cpu, own_cpu = marks.spent()
     metrics = {
@@ -182,7 +225,7 @@ def core_pids(server: RunningServer, pinned: bool) -> tuple[int, ...]:
 def closed_wrk(server: RunningServer, plan: TrialPlan) -> tuple[float, float]:
     """A wrk window (statuses checked, not bodies): throughput, and the server core's busy
     share read around the whole wrk run (wrk has no hook at its window's instants)."""
-    marks = WindowMarks(*core_pids(server, bool(plan.server_cpus)))
+    marks = WindowMarks(*core_pids(server, bool(plan.server_cpus)), ticked=True)
     marks("start")
     summary: LoadSummary = run_wrk(server.host, server.port, plan.connections, plan.duration_s)
     marks("end")

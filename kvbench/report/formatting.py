@@ -53,6 +53,12 @@ def ratio(value: float) -> str:
     return f"{number(value)}x"
 
 
+def pct(value: float, bounds: tuple[float, float] | None = None) -> str:
+    """A share in percent, two significant digits, with bounds if given: 4.3% (4.1 to 4.5%)."""
+    text = f"{number(value, 2)}%"
+    return text + (f" ({number(bounds[0], 2)} to {number(bounds[1], 2)}%)" if bounds else "")
+
+
 def percent(change: float) -> str:
     """A change in percent with its sign: +969%, -3.4%."""
     digits = 0 if abs(change) >= 10 else 1

@@ -61,7 +61,8 @@ def builds(summary: dict) -> str:
     for minor, said in summary["environment"]["pythons"].items():
         build = " ".join(said["build"])
         gil = "free-threaded" if said["gil_disabled"] else "with the GIL"
-        lines.append(f"- {minor}: CPython {said['version'].split()[0]} ({build}), {gil}")
+        shared = ", libpython shared" if said.get("shared_libpython") else ""
+        lines.append(f"- {minor}: CPython {said['version'].split()[0]} ({build}), {gil}{shared}")
     return "\n".join(lines)
 
 
@@ -80,7 +81,6 @@ def plot(ratios: dict[str, dict], stem: Path) -> list[Path]:
     ax.set_ylabel("paired ratio per round (median, 95% CI)")
     ax.tick_params(axis="x", labelrotation=20)
     ax.grid(axis="y", alpha=0.3)
-    fig.subplots_adjust(bottom=0.22)
     return plots.save(fig, stem)
 
 

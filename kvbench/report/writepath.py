@@ -1,0 +1,37 @@
+"""The writepath part's table, as docs/07 quotes it: writes per answer and the paired ratios."""
+
+from kvbench.results.summary import Summary
+
+BEFORE, AFTER, SERVER = "gcfreeze", "optimized", "granian"
+
+
+def ratio(summary: dict, service: str) -> Summary | None:
+    found = summary.get("paired", {}).get(service, {}).get("metrics", {}).get("http_tps")
+    return Summary.of(found["values"]) if found else None
+
+
+def said(found: Summary | None) -> str:
+    if found is None:
+        return "1 (base)"
+    interval = f" [{found.ci[0]:.2f}-{found.ci[1]:.2f}]" if found.ci else ""
+    return f"{found.median:.3f}x{interval} (n={len(found.values)})"
+
+
+def gap_closed(summary: dict) -> str:
+    """How much of the way from the rung before to granian the one-write rung went."""
+    rung, server = ratio(summary, AFTER), ratio(summary, SERVER)
+    if rung is None or server is None or server.median <= 1:
+        return "granian was not faster than the rung before it: there was no gap to close."
+    share = (rung.median - 1) / (server.median - 1)
+    return f"The one-write rung closes {share:.0%} of the gap to granian (paired medians)."
+
+
+def table(summary: dict, syscalls: dict | None) -> str:
+    counted = (syscalls or {}).get("services", {})
+    head = f"| service | writes per answer (strace) | requests/s, paired ratio to {BEFORE} |"
+    lines = [head, "| --- | ---: | ---: |"]
+    for name in (BEFORE, AFTER, SERVER):
+        writes = counted.get(name, {}).get("writes_per_answer")
+        shown = f"{writes:.2f}" if writes is not None else "-"
+        lines.append(f"| {name} | {shown} | {said(ratio(summary, name))} |")
+    return "\n".join(lines) + "\n\n" + gap_closed(summary)
