@@ -231,6 +231,9 @@ def bench_plan(args: argparse.Namespace) -> BenchPlan:
     trials = (4 if args.quick else 10) if args.trials is None else args.trials
     if trials < 1 or args.concurrency < 1:
         raise UsageError("--trials and --connections must be at least 1")
+    if args.loadgen != "builtin" and args.requests:
+        # wrk's script sends the services' GETs and checks statuses only
+        raise UsageError("--requests needs the built-in load generator (--loadgen builtin)")
     if args.loadgen != "builtin":
         wrk_path()  # a clear error now, not after the first trials
     plan = TrialPlan(connections=args.concurrency, server_cpus=server_cpus(), loadgen=args.loadgen)
