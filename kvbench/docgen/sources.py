@@ -23,12 +23,13 @@ PARTS = {
     "hostile": ("hostile/summary.json", "make bench-hostile", "Hostile clients"),
     "pythons": ("pythons/summary.json", "make bench-pythons", "Every Python on the machine"),
     "writepath": ("writepath/summary.json", "make bench-writepath", "One write per answer"),
+    "schedule": ("schedule/summary.json", "make bench-schedule", "The generator's schedule"),
     "profiles": ("profiles/README.md", "make profile", "Profiles"),
     "ladder-profiles": ("profiles/README.md", "make profile-ladder", "Profiles of the rungs"),
 }
 
 # The parts read as result sets (services and metrics), by name in blocks and values.
-RESULT_SETS = ("ladder", "peers", "stores", "crosscheck", "proxy", "put")
+RESULT_SETS = ("ladder", "peers", "stores", "crosscheck", "proxy", "put", "schedule")
 
 
 class NotMeasured(KvbenchError):

@@ -20,6 +20,8 @@
     profile unoptimized threads NAME        how many threads of that name the blocking view shows
     profile unoptimized idle                the share of the thread pool's samples spent waiting
     env run http.trials                     a setting the run recorded (dotted path)
+    schedule rate_2000 send_lag_ms p99      the schedule check's figure (`make bench-schedule`),
+                                            a case, a measure and a statistic: `0.004 ms`
     estimate bench --trials 2               how long `kvbench bench --trials 2` says it takes
 
     stores redis-mget-1 redis_cmds_per_req  the shared-store comparison (`make bench-stores`)
@@ -70,6 +72,8 @@ def _value(words: list[str], sources: Sources) -> str:
         return _profile(words[1], words[2], " ".join(words[3:]), sources)
     if words[:2] == ["estimate", "bench"]:
         return estimate(words[2:])
+    if words[:1] == ["schedule"] and len(words) == 4:
+        return schedule_figure(sources, *words[1:])
     if words[:1] == ["env"] and len(words) == 3:
         return setting(sources.environment(words[1]), words[2])
     if words[:2] == ["ladder", "largest-step"] and len(words) == 3:
@@ -220,6 +224,18 @@ def _rounds(found: ResultSet, what: str) -> str:
 def estimate(argv: list[str]) -> str:
     """The time estimate of `kvbench bench ARGV`, said as the command says it when it starts."""
     return minutes(bench.estimate(argv))
+
+
+def schedule_figure(sources: Sources, case: str, measure: str, stat: str) -> str:
+    """One figure of the schedule check: a case (`rate_2000`), a measure, a statistic (ms)."""
+    cases = typed(sources.results_set("schedule")).extra.get("schedule") or {}
+    try:
+        found = cases[case][measure][stat]
+    except (KeyError, TypeError):
+        raise KvbenchError(f"the schedule check has no {case} {measure} {stat}") from None
+    if measure.endswith("_ms") and isinstance(found, int | float):
+        return f"{found:.3f} ms" if found < 10 else quantity(found, "ms")
+    return f"{found:.1%}" if isinstance(found, float) and found <= 1 else str(found)
 
 
 def setting(env: dict, path: str) -> str:

@@ -111,3 +111,18 @@ def test_the_least_busy_window_leaves_out_the_exempt_ceilings(tmp_path):
     (tmp_path / "summary.json").write_text(json.dumps(summary), encoding="utf-8")
     least = min(r["busy"]["unoptimized"] for r in summary["rounds"])
     assert value("rounds run busy", Sources(tmp_path, Path("."))) == f"{number(least * 100)}%"
+
+
+def test_a_schedule_figure_reads_the_schedule_part(tmp_path):
+    (tmp_path / "schedule").mkdir()
+    (tmp_path / "summary.json").write_text(json.dumps({"services": {}}))
+    case = {"send_lag_ms": {"p50": 0.001, "p99": 0.0042}, "latency_ms": {"p99": 91.1}}
+    summary = {"schema": 3, "services": {}, "schedule": {"rate_2000": case}}
+    (tmp_path / "schedule" / "summary.json").write_text(json.dumps(summary))
+    sources = Sources(tmp_path, Path("."))
+    assert value("schedule rate_2000 send_lag_ms p99", sources) == "0.004 ms"
+    assert value("schedule rate_2000 latency_ms p99", sources) == "91.1 ms"
+    with pytest.raises(KvbenchError, match="no rate_4000 send_lag_ms p99"):
+        value("schedule rate_4000 send_lag_ms p99", sources)
+    absent = Sources(tmp_path / "schedule", Path("."))  # no schedule part beside it
+    assert "run `make bench-schedule`" in value("schedule rate_2000 send_lag_ms p99", absent)
