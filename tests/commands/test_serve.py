@@ -23,7 +23,7 @@ from peers import nginx
 
 SERVER_FLAGS = {
     "unoptimized": "--loop asyncio --http h11",
-    "optimized": "--loop uvloop --http httptools",
+    "optimized": "--loop uvloop --http kvbench.runtime.onewrite:OneWriteProtocol",
     "async": "ladder.step2_async:app --host",  # a rung of docs/04, served by name
 }
 START_TIMEOUT_S = 30
