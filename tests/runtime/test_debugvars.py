@@ -16,7 +16,7 @@ SERVICE_NAMES = tuple(SERVICES)
 COUNTER_NAMES = {"total", "gets", "puts", "hits", "misses", "errors"}
 SERVER_FLAGS = {
     "unoptimized": "--loop asyncio --http h11",
-    "optimized": "--loop uvloop --http httptools",
+    "optimized": "--loop uvloop --http kvbench.runtime.onewrite:OneWriteProtocol",
 }
 
 
