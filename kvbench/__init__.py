@@ -2,4 +2,8 @@
 
 
 class KvbenchError(Exception):
-    """An error the command line reports in one clear line, without a traceback."""
+    """An error the command line reports in one clear line, without a traceback (exit 1)."""
+
+
+class UsageError(KvbenchError):
+    """A command asked for something it cannot do as given: exit 2, like argparse's errors."""

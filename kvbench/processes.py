@@ -14,6 +14,8 @@ from functools import partial
 from pathlib import Path
 
 from kvbench import KvbenchError
+from kvbench.load.http1 import Head, ProtocolError, ResponseParser, head_fields
+from kvbench.load.requests import RequestSpec
 from kvbench.redis_server import RedisServer, shared_store
 from kvbench.runtime.contract import STORE_ENV
 from kvbench.runtime.debugvars import ADMIN_HOST_ENV, ADMIN_PORT_ENV, SETTINGS_ENV
@@ -22,6 +24,7 @@ from kvbench.services import MEMORY, Service
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 START_TIMEOUT_S = 30.0
+APP_START_TIMEOUT_S = 10.0  # a user's app: imported, listening and answering by then
 
 
 class ServerError(KvbenchError):
@@ -48,6 +51,16 @@ class RunningServer:
         url = f"http://{url_host(self.admin_host)}:{self.admin_port}/debug/vars"
         with urllib.request.urlopen(url, timeout=timeout) as answer:
             return json.load(answer)
+
+    def has_debug_vars(self) -> bool:
+        """Whether the server answers /debug/vars (the services' runtime; a user's app may not)."""
+        if self.service.debug_vars:
+            return True
+        try:
+            self.debug_vars(timeout=0.5)
+        except OSError:
+            return False
+        return True
 
     def log_tail(self, lines: int = 20) -> str:
         if self.log_path is None or not self.log_path.exists():
@@ -81,8 +94,11 @@ def pinning(cpus: set[int] | None):
     return partial(os.sched_setaffinity, 0, cpus)
 
 
-def child_env(extra: dict[str, str] | None = None) -> dict[str, str]:
-    """The environment of every child process: the checkout first on the import path.
+def child_env(
+    extra: dict[str, str] | None = None, app_dirs: tuple[str, ...] = ()
+) -> dict[str, str]:
+    """The environment of every child process: the import path is the apps' folders (a
+    user's `--app-dir`), then the checkout, then the user's own PYTHONPATH, kept.
 
     Only kvbench is installed; the services (unoptimized, optimized, ladder, peers) are
     imported from the repository, whatever the child's working directory or how it starts
@@ -90,12 +106,24 @@ def child_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     """
     env = dict(os.environ)
     env.update(extra or {})
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PROJECT_ROOT), env.get("PYTHONPATH")]))
+    folders = [*dict.fromkeys(app_dirs), str(PROJECT_ROOT), env.get("PYTHONPATH")]
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, folders))
     return env
 
 
+def app_dirs(services: list[Service]) -> tuple[str, ...]:
+    """The folders the services' apps are imported from (a user's `--app-dir`), in order."""
+    return tuple(dict.fromkeys(s.app_dir for s in services if s.app_dir))
+
+
+def working_dir(services: list[Service]) -> Path:
+    """Where a child runs: the first user's app folder, else the checkout."""
+    dirs = app_dirs(services)
+    return Path(dirs[0]) if dirs else PROJECT_ROOT
+
+
 def server_env(service: Service, command: list[str], admin_host: str, admin_port: int) -> dict:
-    env = child_env(dict(service.env))
+    env = child_env(dict(service.env), app_dirs([service]))
     env[ADMIN_HOST_ENV] = admin_host
     env[ADMIN_PORT_ENV] = str(admin_port)
     env[SETTINGS_ENV] = json.dumps({"service": service.name, "command": command[1:]})
@@ -112,11 +140,13 @@ def running_server(
     cpus: set[int] | None = None,
     log_path: Path | None = None,
     start_timeout_s: float = START_TIMEOUT_S,
+    ready: RequestSpec | None = None,
 ) -> Iterator[RunningServer]:
     """Run a service until the block ends; its whole process group is stopped afterwards.
 
     A Redis-backed service gets its store first (a private redis-server on the same CPUs,
-    preloaded), and loses it after the service has stopped.
+    preloaded), and loses it after the service has stopped. A user's app is ready when
+    it answers `ready` (the first request of its file) as the file expects.
     """
     with ExitStack() as stack:
         store = None
@@ -129,7 +159,7 @@ def running_server(
         env = server_env(service, command, admin_host, admin_port)
         log = stack.enter_context(open(log_path, "wb")) if log_path else None
         process = subprocess.Popen(
-            command, env=env, cwd=PROJECT_ROOT, stdout=log,
+            command, env=env, cwd=working_dir([service]), stdout=log,
             stderr=subprocess.STDOUT if log else None, stdin=subprocess.DEVNULL,
             start_new_session=True, preexec_fn=pinning(cpus),
         )  # fmt: skip
@@ -137,11 +167,18 @@ def running_server(
         server = RunningServer(
             service, process, host, port, admin_port, command, log_path, admin_host, store
         )
-        wait_until_ready(server, start_timeout_s)
+        if not service.debug_vars:
+            start_timeout_s = min(start_timeout_s, APP_START_TIMEOUT_S)
+        wait_until_ready(server, start_timeout_s, ready)
         yield server
 
 
-def wait_until_ready(server: RunningServer, timeout: float = START_TIMEOUT_S) -> None:
+def wait_until_ready(
+    server: RunningServer, timeout: float = START_TIMEOUT_S, ready: RequestSpec | None = None
+) -> None:
+    """Until the server answers: /debug/vars and a connection for a service of ours; a
+    connection and then `ready`, answered as expected, for a user's app. A server that exits
+    fails at once with the end of its log; a wrong first answer fails with the mismatch."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if server.process.poll() is not None:
@@ -150,12 +187,39 @@ def wait_until_ready(server: RunningServer, timeout: float = START_TIMEOUT_S) ->
                 f"before answering\n{server.log_tail()}"
             )
         try:
-            server.debug_vars(timeout=1.0)
-            with socket.create_connection((server.host, server.port), timeout=1.0):
+            if server.service.debug_vars:
+                server.debug_vars(timeout=1.0)
+            with socket.create_connection((server.host, server.port), timeout=1.0) as sock:
+                if ready is not None and not server.service.debug_vars:
+                    first_answer(sock, server, ready)
                 return
         except OSError:
             time.sleep(0.05)
-    raise ServerError(f"{server.service.name} did not answer within {timeout:.0f} s")
+    tail = server.log_tail()
+    raise ServerError(
+        f"{server.service.name} did not answer within {timeout:.0f} s"
+        + (f"\n{tail}" if tail else "")
+    )
+
+
+def first_answer(sock: socket.socket, server: RunningServer, spec: RequestSpec) -> None:
+    """Send `spec` and check its answer; OSError when none comes (the caller retries)."""
+    sock.settimeout(2.0)
+    sock.sendall(spec.raw(server.host, server.port))
+    parser = ResponseParser()
+    answers: list[tuple[Head, bytes, bytes]] = []
+    while not answers:
+        data = sock.recv(65536)
+        if not data:
+            raise ConnectionResetError("closed before answering")
+        try:
+            parser.feed(data, lambda parsed, head, body: answers.append((parsed, head, body)))
+        except ProtocolError as exc:
+            raise ServerError(f"{server.service.name}: {spec.name}: {exc}") from None
+    parsed, head, body = answers[0]
+    problem = spec.check(parsed[0], head_fields(head), body)
+    if problem:
+        raise ServerError(f"{server.service.name} answered wrong: {problem}")
 
 
 def stop(process: subprocess.Popen, grace: float = 5.0) -> None:

@@ -5,7 +5,7 @@ import sys
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
-from kvbench import KvbenchError
+from kvbench import UsageError
 from kvbench.runtime.contract import REDIS_BATCH_ENV
 
 Server = Literal["uvicorn", "granian", "python"]
@@ -66,12 +66,18 @@ class Service:
     def executable(self) -> str:
         return self.python or sys.executable
 
+    # A user's app (`--app`, `--variant`): imported from `app_dir` (its folder, also the
+    # working directory of its server and in-process workers), and ready when it answers
+    # its first request; it need not serve /debug/vars as the services' runtime does.
+    app_dir: str = field(default="", kw_only=True)
+    debug_vars: bool = field(default=True, kw_only=True)
+
     def command(self, host: str, port: int) -> list[str]:
         """The server command line, the same whether a reader or the benchmark runs it."""
         where = ["--host", host, "--port", str(port)]
         if self.workers > 1:
             if self.server != "uvicorn":
-                raise KvbenchError(f"{self.name}: --workers needs a service served by uvicorn")
+                raise UsageError(f"{self.name}: --workers needs a service served by uvicorn")
             supervisor = [self.executable, "-m", "kvbench.runtime.supervisor", self.app]
             return [*supervisor, *where, *self.server_args, "--workers", str(self.workers)]
         if self.server == "granian":
@@ -223,10 +229,10 @@ def with_store(service: Service, store: str, batch: bool = True) -> Service:
     if store == MEMORY:
         return service
     if store != PRIVATE_REDIS and not store.startswith("redis://"):
-        raise KvbenchError(f"--store takes memory, redis or redis://HOST:PORT/DB; got {store!r}")
+        raise UsageError(f"--store takes memory, redis or redis://HOST:PORT/DB; got {store!r}")
     if service.name not in SHARED_STORE_APPS:
         known = ", ".join(SHARED_STORE_APPS)
-        raise KvbenchError(f"{service.name} has no shared store; only {known} does")
+        raise UsageError(f"{service.name} has no shared store; only {known} does")
     env = (*service.env, (REDIS_BATCH_ENV, "1" if batch else "0"))
     return replace(service, app=SHARED_STORE_APPS[service.name], store=store, env=env)
 
@@ -265,10 +271,10 @@ def get_service(name: str) -> Service:
         return SERVICES.get(name) or rungs[name]
     except KeyError:
         known = ", ".join(rungs)
-        raise KvbenchError(f"unknown service {name!r}; known: {known}") from None
+        raise UsageError(f"unknown service {name!r}; known: {known}") from None
 
 
-def parse_variant(text: str) -> Service:
+def parse_variant(text: str, option: str = "--variant") -> Service:
     """`NAME=module:app [uvicorn flags...]`, as given to `--variant`."""
     name, sep, spec = text.partition("=")
     try:
@@ -276,5 +282,29 @@ def parse_variant(text: str) -> Service:
     except ValueError:  # an unbalanced quote
         words = []
     if not sep or not name or not words or ":" not in words[0]:
-        raise KvbenchError(f"bad --variant {text!r}; expected NAME=module:app [uvicorn flags]")
-    return Service(name, words[0], tuple(words[1:]))
+        raise UsageError(f"bad {option} {text!r}; expected NAME=module:app [uvicorn flags]")
+    return Service(name, words[0], tuple(words[1:]), debug_vars=False)
+
+
+def parse_app(text: str, app_dir: str) -> Service:
+    """`NAME=module:app [uvicorn flags...]`, as given to `--app`: the user's own app.
+
+    Without flags it is served by a tuned uvicorn (TUNED_UVICORN: uvloop, httptools, no
+    access log, proxy headers or Server header): what is measured is the app, not
+    uvicorn's defaults.
+    """
+    service = parse_variant(text, "--app")
+    args = service.server_args or TUNED_UVICORN
+    return replace(service, server_args=args, app_dir=app_dir, debug_vars=False)
+
+
+def bare_variants(services: list[Service]) -> list[str]:
+    """Warnings for variants served by bare uvicorn beside a tuned service."""
+    tuned = any("--no-access-log" in s.server_args for s in services)  # tuned, any protocol
+    return [
+        f"{s.name} runs on bare uvicorn (access log on, loop and parser left to uvicorn) "
+        f"beside a tuned service: give it flags, e.g. --variant '{s.name}={s.app} "
+        f"{' '.join(TUNED_UVICORN)}'"
+        for s in services
+        if tuned and not s.server_args
+    ]

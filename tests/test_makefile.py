@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-KNOBS = ("RUN", "TRIALS", "DURATION", "WARMUP", "LATENCY_WINDOW", "CONCURRENCY", "GATE_PCT")
+KNOBS = ("RUN", "TRIALS", "DURATION", "WARMUP", "LATENCY_WINDOW", "CONNECTIONS", "CONCURRENCY")
+KNOBS += ("GATE_PCT", "BASE")
 pytestmark = pytest.mark.skipif(not shutil.which("make"), reason="make is not installed")
 
 
@@ -26,12 +27,21 @@ def dry_run(*argv: str) -> list[str]:
 
 
 def test_a_short_run_of_the_real_thing_passes_every_setting():
-    argv = ["TRIALS=2", "DURATION=1.5", "WARMUP=0.5", "LATENCY_WINDOW=1", "CONCURRENCY=16"]
+    argv = ["TRIALS=2", "DURATION=1.5", "WARMUP=0.5", "LATENCY_WINDOW=1", "CONNECTIONS=16"]
     (line,) = dry_run("bench", *argv)
     assert line == (
         ".venv/bin/kvbench bench --trials 2 --duration 1.5 --warmup 0.5 --latency-window 1 "
-        "--concurrency 16"
+        "--connections 16"
     )
+
+
+def test_the_old_concurrency_name_still_sets_the_connections():
+    (line,) = dry_run("bench", "CONCURRENCY=16")
+    assert line == ".venv/bin/kvbench bench --connections 16"
+
+
+def test_gate_compares_with_the_given_revision():
+    assert dry_run("gate", "BASE=HEAD~1") == [".venv/bin/kvbench gate --base HEAD~1"]
 
 
 def test_the_defaults_are_the_commands_own():

@@ -144,3 +144,19 @@ def test_pin_sets_the_affinity():
         assert os.sched_getaffinity(process.pid) == {cpu}
     finally:
         stop(process)
+
+
+def test_child_env_puts_the_app_folder_first_and_keeps_the_users_pythonpath(monkeypatch):
+    from kvbench.processes import PROJECT_ROOT, child_env
+
+    monkeypatch.setenv("PYTHONPATH", "/users/own")
+    path = child_env(app_dirs=("/apps/mine",))["PYTHONPATH"].split(os.pathsep)
+    assert path == ["/apps/mine", str(PROJECT_ROOT), "/users/own"]
+
+
+def test_a_users_app_runs_in_its_own_folder():
+    from kvbench.processes import PROJECT_ROOT, working_dir
+    from kvbench.services import parse_app
+
+    assert working_dir([get_service("optimized")]) == PROJECT_ROOT
+    assert str(working_dir([parse_app("mine=app:app", "/apps/mine")])) == "/apps/mine"

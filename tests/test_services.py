@@ -16,8 +16,10 @@ from kvbench.services import (
     TUNED_UVICORN,
     Service,
     Uvicorn,
+    bare_variants,
     get_service,
     in_process_services,
+    parse_app,
     parse_variant,
     same_in_process,
     why_same_in_process,
@@ -28,8 +30,22 @@ from kvbench.services import (
 def test_parse_variant():
     service = parse_variant("fast=optimized.app:app --loop uvloop --http 'httptools'")
     assert service == Service(
-        "fast", "optimized.app:app", ("--loop", "uvloop", "--http", "httptools")
+        "fast", "optimized.app:app", ("--loop", "uvloop", "--http", "httptools"), debug_vars=False
     )
+
+
+def test_parse_app_serves_the_app_tuned_unless_flags_are_given():
+    app = parse_app("mine=myapp:app", "/somewhere")
+    assert (app.server_args, app.app_dir, app.debug_vars) == (TUNED_UVICORN, "/somewhere", False)
+    assert parse_app("mine=myapp:app --loop asyncio", "").server_args == ("--loop", "asyncio")
+    with pytest.raises(KvbenchError, match="bad --app"):
+        parse_app("mine", "")
+
+
+def test_a_flagless_variant_beside_a_tuned_service_is_warned_about():
+    services = [get_service("optimized"), parse_variant("bare=optimized.app:app")]
+    assert bare_variants(services)[0].startswith("bare runs on bare uvicorn")
+    assert bare_variants(services[1:]) == []
 
 
 @pytest.mark.parametrize(

@@ -14,7 +14,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from kvbench import KvbenchError
+from kvbench import KvbenchError, UsageError
 from kvbench.report import carryover
 from kvbench.report.tables import FORMATS, HELP_EPILOG, Context, context_for, render
 from kvbench.results import runs
@@ -64,15 +64,15 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     if not 0 < args.alpha < 1:
-        raise KvbenchError(f"--alpha must be between 0 and 1, not {args.alpha}")
+        raise UsageError(f"--alpha must be between 0 and 1, not {args.alpha}")
     pct = args.fail_on_regression
     if pct is not None and not pct >= 0:
-        raise KvbenchError(f"--fail-on-regression needs a percentage >= 0, not {pct}")
+        raise UsageError(f"--fail-on-regression needs a percentage >= 0, not {pct}")
     try:
         if not args.paths:
             return your_run(args)
         if args.run:
-            raise KvbenchError("give --run or RESULTS, not both")
+            raise UsageError("give --run or RESULTS, not both")
         rows, labels, context = collect(args)
         if not rows:
             raise KvbenchError("nothing to compare: the selection left no metrics")
@@ -88,7 +88,7 @@ def run(args: argparse.Namespace) -> int:
 def your_run(args: argparse.Namespace) -> int:
     """A run of yours: its two services side by side, then beside the committed reference."""
     if args.format != "text" or args.service or args.relative_to or args.fail_on_regression:
-        raise KvbenchError(
+        raise UsageError(
             "--format, --service, --relative-to and --fail-on-regression need RESULTS: name "
             "the folders, e.g. kvbench compare bench-results bench-results/runs/latest"
         )
@@ -108,7 +108,7 @@ def your_run(args: argparse.Namespace) -> int:
 def collect(args: argparse.Namespace) -> tuple[list[Comparison], tuple[str, str], Context]:
     paths = args.paths
     if len(paths) > 2:
-        raise KvbenchError(f"expected one or two result sets, got {len(paths)}")
+        raise UsageError(f"expected one or two result sets, got {len(paths)}")
     sets = [read_results(p) for p in paths]
     if len(sets) == 2:
         for warning in carryover.differences(sets[0], sets[1], run_labels(paths)):
@@ -118,7 +118,7 @@ def collect(args: argparse.Namespace) -> tuple[list[Comparison], tuple[str, str]
         return relative(args, sets), run_labels(paths), context
     if len(sets) == 1:
         if args.service:
-            raise KvbenchError("--service needs two result sets; use --old/--new within one")
+            raise UsageError("--service needs two result sets; use --old/--new within one")
         chosen = [(args.old or "unoptimized", args.new or "optimized")]
         chosen = chosen if args.old or args.new else base_pairs(sets[0])
         pairs = [(f"{new} vs {old}" if len(chosen) > 1 else "", sets[0].service(old),
@@ -158,9 +158,9 @@ def base_pairs(results: ResultSet) -> list[tuple[str, str]]:
 
 def relative(args: argparse.Namespace, sets: list[ResultSet]) -> list[Comparison]:
     if len(sets) != 2:
-        raise KvbenchError("--relative-to needs two result sets")
+        raise UsageError("--relative-to needs two result sets")
     if args.old or args.new:
-        raise KvbenchError("--relative-to compares services across runs; use --service")
+        raise UsageError("--relative-to compares services across runs; use --service")
     old, new = sets
     for results in sets:
         results.service(args.relative_to)  # a clear error when the base is missing

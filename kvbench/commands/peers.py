@@ -3,7 +3,8 @@
 import argparse
 from pathlib import Path
 
-from kvbench import KvbenchError
+from kvbench import KvbenchError, UsageError
+from kvbench.cli import connections_option
 from kvbench.commands.bench import verdict
 from kvbench.measure import curves
 from kvbench.measure.peers import Settings, estimate_s, measure, rows
@@ -19,7 +20,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     add("--quick", action="store_true", help="1 trial, 0.5 s windows (a smoke run)")
     add("--trials", type=int, help="trials per row (default 10)")
     add("--curve-trials", type=int, help="trials per curve point (default 3)")
-    add("--concurrency", type=int, default=64, help="connections for the rows")
+    connections_option(parser, 64, "connections for the rows (default 64)")
     add("--rate", type=float, help="open-loop offered rate (default: calibrated)")
     add("--curves", default=",".join(curves.CURVES), help="any of concurrency,keys,workers")
     add("--levels", help="concurrency curve, e.g. 1,8,64,256,1024")
@@ -39,9 +40,9 @@ def settings_from(args: argparse.Namespace) -> Settings:
         **quick,
     )
     if min(settings.trials, settings.curve_trials, settings.connections) < 1:
-        raise KvbenchError("--trials, --curve-trials and --concurrency must be at least 1")
+        raise UsageError("--trials, --curve-trials and --connections must be at least 1")
     if settings.rate is not None and settings.rate <= 0:
-        raise KvbenchError("--rate must be above 0 requests/s")
+        raise UsageError("--rate must be above 0 requests/s")
     return settings
 
 

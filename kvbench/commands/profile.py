@@ -7,7 +7,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from kvbench import KvbenchError
+from kvbench import UsageError
 from kvbench.profiling import memray, pyspy, scalene
 from kvbench.profiling.artifacts import Artifact, shown
 from kvbench.profiling.index import run_meta, write_manifest, write_readme
@@ -17,7 +17,7 @@ from kvbench.services import LADDER, Service, get_service
 DEFAULT_SERVICES = ("unoptimized", "optimized")
 LOAD_SECONDS = 10.0
 LIVE_SECONDS = 30
-STEPS = ("cpu", "blocking", "lines", "allocs")
+STEPS = ("cpu", "native", "blocking", "lines", "allocs")
 # What docs/03 and docs/04 show of every rung: the CPU view (flamegraph and speedscope).
 LADDER_STEPS = ("cpu",)
 
@@ -63,11 +63,11 @@ def note(message: str) -> None:
 
 def check(args: argparse.Namespace) -> None:
     if args.rate <= 0 or args.connections <= 0 or args.requests <= 0:
-        raise KvbenchError("--rate, --connections and --requests must be positive")
+        raise UsageError("--rate, --connections and --requests must be positive")
     if args.seconds is not None and args.seconds <= 0:
-        raise KvbenchError("--seconds must be positive")
+        raise UsageError("--seconds must be positive")
     if args.ladder and (args.services or args.pid is not None):
-        raise KvbenchError("--ladder profiles every rung: name no services and no --pid")
+        raise UsageError("--ladder profiles every rung: name no services and no --pid")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -108,7 +108,11 @@ def make(step: str, service: Service, out: Path, args: argparse.Namespace) -> li
         return scalene.line_profile(service, out, args.requests)
     if step == "allocs":
         return memray.alloc_profile(service, out, args.requests)
-    views = (pyspy.CPU_SVG, pyspy.CPU_SPEEDSCOPE) if step == "cpu" else (pyspy.BLOCKING_SVG,)
+    views = {
+        "cpu": (pyspy.CPU_SVG, pyspy.CPU_SPEEDSCOPE),
+        "native": (pyspy.NATIVE_SPEEDSCOPE,),
+        "blocking": (pyspy.BLOCKING_SVG,),
+    }[step]
     return [pyspy.record(service, v, out, args.rate, seconds, args.connections) for v in views]
 
 

@@ -55,7 +55,7 @@ def estimate(interpreters: int, args: argparse.Namespace) -> float:
     bases = found.bases()
     http = BenchPlan(bases * interpreters, frozenset({"http"}), plan_from(args), args.trials)
     pairs = len(in_process_services(bases)) * (1 if args.quick else found.REPEATS)
-    per_interpreter = pairs * instructions.SECONDS_PER_PAIR + IN_PROCESS_S
+    per_interpreter = pairs * instructions.SECONDS_PER_REPEAT + IN_PROCESS_S
     return estimate_s(http) * ("http" in args.layers) + per_interpreter * interpreters * (
         "inprocess" in args.layers
     )

@@ -5,7 +5,7 @@ import dataclasses
 import shlex
 import signal
 
-from kvbench import KvbenchError
+from kvbench import KvbenchError, UsageError
 from kvbench.processes import running_server
 from kvbench.redis_server import RedisServer
 from kvbench.runtime.contract import MAX_KEYS, MAX_KEYS_ENV
@@ -62,14 +62,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     if args.workers < 1:
-        raise KvbenchError("--workers must be at least 1")
+        raise UsageError("--workers must be at least 1")
     if args.proxy and (args.workers != 1 or args.store != MEMORY):
-        raise KvbenchError("--proxy puts nginx in front of one process on the memory store")
+        raise UsageError("--proxy puts nginx in front of one process on the memory store")
     service = with_store(get_service(args.service), args.store, args.batch)
     service = dataclasses.replace(service, workers=args.workers)
     if args.max_keys is not None:  # read by the service's store, as KVBENCH_PRELOAD_KEYS is
         if args.max_keys < 1:
-            raise KvbenchError("--max-keys must be at least 1")
+            raise UsageError("--max-keys must be at least 1")
         env = (*service.env, (MAX_KEYS_ENV, str(args.max_keys)))
         service = dataclasses.replace(service, env=env)
     if args.proxy:  # the launcher says how to install nginx when it is missing

@@ -22,7 +22,8 @@ NUMBER = "use a value marker (`<!--v:...-->`) or a generated block"
 # Result files the docs may link to: (pattern under the results folder, the file whose
 # presence means that part was committed, the make target that writes it).
 PROFILE_FILES = (
-    "cpu.pyspy.svg", "blocking.pyspy.svg", "cpu.speedscope.json", "lines.scalene.json",
+    "cpu.pyspy.svg", "blocking.pyspy.svg", "cpu.speedscope.json", "native.speedscope.json",
+    "lines.scalene.json",
     "lines.scalene.html", "allocs.memray.html", "allocs.memray.json",
 )  # fmt: skip
 PRODUCTS = [

@@ -7,50 +7,65 @@ own files; `make docs-check` fails when any of them differs, when a link points 
 or when a number or a Python snippet was typed by hand. Nothing is measured here.
 """
 
+import inspect
 from collections.abc import Callable
 from pathlib import Path
 
 from kvbench import KvbenchError
 from kvbench.docgen import blocks as tables
-from kvbench.docgen import checks, evidence, profiles, snippets, stores
+from kvbench.docgen import checks, evidence, profiles, snippets
 from kvbench.docgen import rungs as ladder
 from kvbench.docgen.markers import Marked, regions, replace
 from kvbench.docgen.sources import NotMeasured, Sources
 from kvbench.docgen.values import value
 from kvbench.report import pythons, writepath
 
-Block = Callable[[Sources, Path, list[str]], str]
-BLOCKS: dict[str, Block] = {
-    "include": lambda s, doc, words: snippets.include(s.root, *words),
-    "diff": lambda s, doc, words: snippets.diff(s.root, *words),
-    "commands": lambda s, doc, words: snippets.commands(words),
-    "article": lambda s, doc, words: tables.article(s, words),
-    "compare": lambda s, doc, words: tables.compare(s, words),
-    "environment": lambda s, doc, words: tables.environment(s, words),
-    "summary-entry": lambda s, doc, words: tables.summary_entry(s, words),
-    "capacity": lambda s, doc, words: tables.capacity(s, words),
-    "cross-check": lambda s, doc, words: tables.cross_check(s),
-    "hostile": lambda s, doc, words: tables.hostile(s),
-    "pythons": lambda s, doc, words: pythons.table(s.part_json("pythons")),
-    "writepath": lambda s, doc, words: writepath.table(
-        s.part_json("writepath"), s.optional_json("writepath/syscalls.json")
-    ),
-    "stores": lambda s, doc, words: stores.stores(s, words),
-    "replicas": lambda s, doc, words: stores.replicas(s, words),
-    "ladder": lambda s, doc, words: ladder.overview(s),
-    "rung": lambda s, doc, words: ladder.rung_table(s, *words),
-    "gc-step": lambda s, doc, words: ladder.gc_step(s, *words),
-    "peers": lambda s, doc, words: profiles.peers(s),
-    "curve": lambda s, doc, words: profiles.curve(s, doc, *words),
-    "profiles": lambda s, doc, words: profiles.links(s, doc, words),
-    "profile-cpu": lambda s, doc, words: profiles.cpu(s, *words),
-    "profile-blocking": lambda s, doc, words: profiles.blocking(s, *words),
-    "profile-lines": lambda s, doc, words: profiles.lines(s, *words),
-    "profile-allocs": lambda s, doc, words: profiles.allocs(s, *words),
-    "plots": lambda s, doc, words: profiles.plots(s, doc),
-    "flamegraph": lambda s, doc, words: profiles.flamegraph(s, doc, *words),
-    "profile-evidence": lambda s, doc, words: evidence.evidence(s, doc, *words),
-    "profile-removed": lambda s, doc, words: evidence.removed(s, *words),
+# Eight kinds of block, each with its forms: `<!-- begin: KIND FORM ARGS... -->`. A form is a
+# function of (sources, doc, *words); its signature says which words it takes.
+Form = Callable[..., str]
+KINDS: dict[str, dict[str, Form]] = {
+    "include": {"": lambda s, doc, ref: snippets.include(s.root, ref)},
+    "diff": {"": lambda s, doc, old, new: snippets.diff(s.root, old, new)},
+    "commands": {"": lambda s, doc, *names: snippets.commands(list(names))},
+    "compare": {
+        "article": lambda s, doc, *words: tables.article(s, list(words)),
+        "text": lambda s, doc, *words: tables.compare(s, ["text", *words]),
+        "md": lambda s, doc, *words: tables.compare(s, ["md", *words]),
+    },
+    "ladder": {
+        "overview": lambda s, doc: ladder.overview(s),
+        "story": lambda s, doc: ladder.story(s),
+        "rung": lambda s, doc, name, *options: ladder.rung_table(s, name, *options),
+        "gc-step": lambda s, doc: ladder.gc_step(s),
+    },
+    "evidence": {
+        "before": lambda s, doc, rung, *options: evidence.evidence(s, doc, rung, *options),
+        "after": lambda s, doc, rung: evidence.removed(s, rung),
+    },
+    "profile": {
+        "links": lambda s, doc, *services: profiles.links(s, doc, list(services)),
+        "flamegraph": lambda s, doc, service: profiles.flamegraph(s, doc, service),
+        "cpu": lambda s, doc, service, top="8": profiles.cpu(s, service, top),
+        "native": lambda s, doc, service, top="8": profiles.cpu(s, service, top, "native"),
+        "blocking": lambda s, doc, service: profiles.blocking(s, service),
+        "lines": lambda s, doc, service, top="8": profiles.lines(s, service, top),
+        "allocs": lambda s, doc, service, top="8": profiles.allocs(s, service, top),
+    },
+    "results": {
+        "environment": lambda s, doc, *words: tables.environment(s, list(words)),
+        "capacity": lambda s, doc, *words: tables.capacity(s, list(words)),
+        "cross-check": lambda s, doc: tables.cross_check(s),
+        "hostile": lambda s, doc: tables.hostile(s),
+        "stores": lambda s, doc, *words: tables.stores(s, list(words)),
+        "replicas": lambda s, doc, *words: tables.replicas(s, list(words)),
+        "peers": lambda s, doc: tables.peers(s),
+        "curve": lambda s, doc, name: tables.curve(s, doc, name),
+        "plots": lambda s, doc: tables.plots(s, doc),
+        "pythons": lambda s, doc: pythons.table(s.part_json("pythons")),
+        "writepath": lambda s, doc: writepath.table(
+            s.part_json("writepath"), s.optional_json("writepath/syscalls.json")
+        ),
+    },
 }
 
 
@@ -58,19 +73,33 @@ def documents(root: Path) -> list[Path]:
     return [root / "README.md", *sorted((root / "docs").glob("*.md"))]
 
 
+def form_of(spec: str) -> tuple[Form, list[str]]:
+    """The function a block's spec names, and its words; KvbenchError on a spec it cannot take."""
+    kind, *words = spec.split()
+    if kind not in KINDS:
+        raise KvbenchError(f"unknown block kind {kind!r}; one of {', '.join(KINDS)}")
+    forms = KINDS[kind]
+    name = "" if "" in forms else (words or [""])[0]
+    if name not in forms:
+        raise KvbenchError(f"`{kind}` takes one of {', '.join(forms)}, not {name!r}")
+    words = words if name == "" else words[1:]
+    form = forms[name]
+    try:  # the words must fit the form; anything the form raises itself is not masked
+        inspect.signature(form).bind(None, None, *words)
+    except TypeError:
+        raise KvbenchError(f"wrong arguments for `{spec}`") from None
+    return form, words
+
+
 def render_block(marked: Marked, sources: Sources, doc: Path) -> str:
     """The text a block or value stands for; a part not committed yet says how to make it."""
     if marked.kind == "value":
         return value(marked.spec, sources)
-    kind, *words = marked.spec.split()
-    if kind not in BLOCKS:
-        raise KvbenchError(f"unknown block kind {kind!r}; one of {', '.join(BLOCKS)}")
+    form, words = form_of(marked.spec)
     try:
-        return BLOCKS[kind](sources, doc, words)
+        return form(sources, doc, *words)
     except NotMeasured as missing:
         return f"_{missing.title}: {missing}._"
-    except TypeError:
-        raise KvbenchError(f"wrong arguments for `{kind}`: {' '.join(words)!r}") from None
 
 
 def render(text: str, sources: Sources, doc: Path, problems: list[str]) -> str:

@@ -13,6 +13,7 @@ HTML comments are invisible on GitHub, so the markdown reads well on its own.
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
 from kvbench import KvbenchError
 
@@ -44,18 +45,42 @@ def wrap_block(spec: str, body: str) -> str:
 def regions(text: str, name: str = "<text>") -> list[Marked]:
     """Every block and inline value in `text`, in order; KvbenchError on a broken marker."""
     found: list[Marked] = []
+
+    def keep(marked: Marked) -> str:
+        found.append(marked)
+        return marked.text
+
+    _rewrite(text, keep, name)
+    return found
+
+
+def replace(text: str, render: Callable[[Marked], str], name: str = "<text>") -> str:
+    """`text` with every block and value re-rendered by `render`."""
+    regions(text, name)  # validate first: a broken marker must not be half-rewritten
+    return _rewrite(text, render, name)
+
+
+def _rewrite(text: str, render: Callable[[Marked], str], name: str) -> str:
+    out: list[str] = []
     lines = text.split("\n")
     i = 0
     while i < len(lines):
         begin = BEGIN.match(lines[i])
         if begin:
             end = _closing(lines, i, name)
-            found.append(Marked("block", begin["spec"], i + 1, "\n".join(lines[i + 1 : end])))
+            body = "\n".join(lines[i + 1 : end])
+            out.append(
+                wrap_block(begin["spec"], render(Marked("block", begin["spec"], i + 1, body)))
+            )
             i = end + 1
             continue
-        found += _values(lines[i], i + 1, name)
+        if ANY_MARKER.search(VALUE.sub("", lines[i])):
+            raise KvbenchError(
+                f"{name}:{i + 1}: a marker that is not closed or not on its own line"
+            )
+        out.append(VALUE.sub(partial(_value, number=i + 1, render=render), lines[i]))
         i += 1
-    return found
+    return "\n".join(out)
 
 
 def _closing(lines: list[str], start: int, name: str) -> int:
@@ -67,41 +92,9 @@ def _closing(lines: list[str], start: int, name: str) -> int:
     raise KvbenchError(f"{name}:{start + 1}: `{lines[start]}` has no `{END}` before the next block")
 
 
-def _values(line: str, number: int, name: str) -> list[Marked]:
-    values = [Marked("value", m["spec"], number, m["text"]) for m in VALUE.finditer(line)]
-    rest = VALUE.sub("", line)
-    if ANY_MARKER.search(rest):
-        raise KvbenchError(f"{name}:{number}: a marker that is not closed or not on its own line")
-    return values
-
-
-def replace(text: str, render: Callable[[Marked], str], name: str = "<text>") -> str:
-    """`text` with every block and value re-rendered by `render`."""
-    regions(text, name)  # validate first: a broken marker must not be half-rewritten
-    out: list[str] = []
-    lines = text.split("\n")
-    i = 0
-    while i < len(lines):
-        begin = BEGIN.match(lines[i])
-        if begin:
-            end = lines.index(END, i + 1)
-            body = "\n".join(lines[i + 1 : end])
-            out.append(
-                wrap_block(begin["spec"], render(Marked("block", begin["spec"], i + 1, body)))
-            )
-            i = end + 1
-            continue
-        out.append(_replace_values(lines[i], i + 1, render))
-        i += 1
-    return "\n".join(out)
-
-
-def _replace_values(line: str, number: int, render: Callable[[Marked], str]) -> str:
-    def value(match: re.Match) -> str:
-        new = render(Marked("value", match["spec"], number, match["text"]))
-        return f"<!--v:{match['spec']}-->{new}<!--/v-->"
-
-    return VALUE.sub(value, line)
+def _value(match: re.Match, number: int, render: Callable[[Marked], str]) -> str:
+    new = render(Marked("value", match["spec"], number, match["text"]))
+    return f"<!--v:{match['spec']}-->{new}<!--/v-->"
 
 
 def outside(text: str) -> list[tuple[int, str]]:

@@ -1,13 +1,12 @@
-"""Profiles, peers and plots in the docs: read from their files, linked, never copied."""
+"""Profiles in the docs: read from their files, linked, never copied."""
 
 import re
 from collections import Counter
 from pathlib import Path
 
 from kvbench import KvbenchError
-from kvbench.docgen.formatting import number, ratio, with_range
 from kvbench.docgen.sources import NotMeasured, Sources
-from kvbench.report.peers import CURVE_COLUMNS, CURVE_POINTS, curve_table
+from kvbench.report.formatting import number, pct
 
 # The files `make profile` writes per service, in the order docs/03 reads them.
 VIEWS = [
@@ -17,7 +16,6 @@ VIEWS = [
     ("lines.scalene.html", "line profile"),
     ("allocs.memray.html", "allocations"),
 ]
-PLOTS = [("throughput", "Throughput per service"), ("latency", "Latency by percentile")]
 TOP = 8
 # py-spy's flamegraph titles: one root frame per thread (`--threads`), and the pool's wait.
 THREAD = re.compile(r"<title>thread \((\d+)\)(?::([^<]*?))? \(([\d,]+) samples?, [\d.]+%\)</title>")
@@ -46,15 +44,13 @@ def flamegraph(sources: Sources, doc: Path, service: str) -> str:
     """`flamegraph SERVICE`: py-spy's CPU flame graph as an image, with how to read it."""
     path = sources.profile_path(service, "cpu.pyspy.svg")
     if not path.is_file():
-        part = "profiles" if service in ("unoptimized", "optimized") else "ladder-profiles"
-        raise NotMeasured(part, f"no CPU flame graph of `{service}` is committed")
+        raise sources.no_profile(service, "CPU flame graph")
     link = sources.link(path, doc)
     return (
         f"![CPU flame graph of `{service}` under load, py-spy]({link})\n\n"
-        "_How to read it: each box is a function, standing on the box of its caller; its "
-        "width is its share of the samples (not time order: boxes sit alphabetically); wide "
-        f"boxes with nothing on top are where the CPU goes. [Open the SVG]({link}) to zoom "
-        "and search._"
+        "_Each box is a function on its caller's box, as wide as its share of the GIL-held "
+        f"samples (boxes sit alphabetically, not in time order). [Open the SVG]({link}) to "
+        "zoom and search._"
     )
 
 
@@ -70,9 +66,9 @@ def component(file: str) -> str:
     return file
 
 
-def cpu_shares(sources: Sources, service: str) -> tuple[Counter, Counter, float]:
-    """Self time of py-spy's CPU view by component and by (function, file), and the total."""
-    data = sources.profile(service, "cpu.speedscope.json")
+def cpu_shares(sources: Sources, service: str, view: str = "cpu") -> tuple[Counter, Counter, float]:
+    """Self time of py-spy's CPU (or native) view by component and by (function, file)."""
+    data = sources.profile(service, f"{view}.speedscope.json")
     frames = data["shared"]["frames"]
     by_function: Counter[tuple[str, str]] = Counter()
     total = 0.0
@@ -88,17 +84,23 @@ def cpu_shares(sources: Sources, service: str) -> tuple[Counter, Counter, float]
     return by_component, by_function, total
 
 
-def cpu(sources: Sources, service: str, top: str = str(TOP)) -> str:
-    """`profile-cpu SERVICE [N]`: py-spy's CPU samples by component and by function (self time)."""
-    by_component, by_function, total = cpu_shares(sources, service)
+def cpu(sources: Sources, service: str, top: str = str(TOP), view: str = "cpu") -> str:
+    """`profile-cpu SERVICE [N] [native]`: py-spy's GIL-held samples by component and function."""
+    if view not in ("cpu", "native"):
+        raise KvbenchError(f"profile-cpu: view {view!r} is neither cpu nor native")
+    by_component, by_function, total = cpu_shares(sources, service, view)
     n = int(top)
-    lines = ["| component | share of CPU samples (self time) |", "| --- | ---: |"]
+    lines = ["| component | share of GIL-held samples (self) |", "| --- | ---: |"]
     lines += [f"| `{name}` | {_pct(w, total)} |" for name, w in by_component.most_common(n)]
     lines += ["", "| function | file | self |", "| --- | --- | ---: |"]
     lines += [f"| `{name}` | `{file}` | {_pct(w, total)} |"
               for (name, file), w in by_function.most_common(n)]  # fmt: skip
     seconds = number(total)
-    return "\n".join(lines) + f"\n\n{seconds} s of samples with the GIL held, all threads."
+    how = "py-spy `--gil --native`" if view == "native" else "py-spy `--gil`"
+    return "\n".join(lines) + (
+        f"\n\n{seconds} s of wall-clock samples ({how}) taken while a thread held the GIL, "
+        "all threads: not CPU time (a system call made with the GIL held counts too)."
+    )
 
 
 def threads(sources: Sources, service: str) -> dict[str, list[float]]:
@@ -148,7 +150,7 @@ def lines(sources: Sources, service: str, top: str = str(TOP)) -> str:
         code = line.get("line", "").strip().replace("|", "\\|")
         for escaped, plain in ESCAPES.items():
             code = code.replace(escaped, plain)
-        cells = " | ".join(f"{number(s, 2)}%" for s in shares)
+        cells = " | ".join(pct(s) for s in shares)
         rows.append(f"| `{file}:{line['lineno']}` | {cells} | `{code}` |")
     elapsed = number(data.get("elapsed_time_sec", 0))
     return "\n".join(rows) + f"\n\nShares of the CPU time scalene sampled over {elapsed} s."
@@ -174,67 +176,5 @@ def allocs(sources: Sources, service: str, top: str = str(TOP)) -> str:
     return "\n\n".join(parts)
 
 
-def plots(sources: Sources, doc: Path) -> str:
-    """`plots`: the report's figures, linked from the results folder."""
-    report = sources.results / "REPORT.md"
-    if not report.is_file():
-        return "No plots in the committed results yet: `make report` draws them."
-    shown = []
-    for stem, title in PLOTS:
-        png = sources.results / "plots" / f"{stem}.png"
-        if png.is_file():
-            svg = sources.link(png.with_suffix(".svg"), doc)
-            shown.append(f"![{title}]({sources.link(png, doc)})\n\n[{title}, SVG]({svg})")
-    index = sources.link(report, doc)
-    return "\n\n".join([*shown, f"All tables and figures of the run: [{index}]({index})."])
-
-
-def peers(sources: Sources) -> str:
-    """`peers`: other servers and frameworks on the same machine, against `optimized`."""
-    run = sources.results_set("peers")
-    what = run.summary.get("rows") or {}
-    base = "optimized" if "optimized" in run.services else None
-    lines = ["| service | what it is | throughput, req/s (95% CI) | vs optimized | server CPU "
-             "per request |", "| --- | --- | ---: | ---: | ---: |"]  # fmt: skip
-    for name in run.services:
-        tps = sources.stat("peers", name, "http_tps")
-        versus = "—"
-        if base and name != base:
-            versus = ratio(tps.median / sources.stat("peers", base, "http_tps").median)
-        cpu = _optional(sources, name, "server_open_cpu_us_per_req")
-        if cpu == "—":  # schema 1 measured it over the (saturated) closed loop
-            cpu = _optional(sources, name, "server_cpu_us_per_req")
-        lines.append(f"| `{name}` | {what.get(name, '')} | {with_range(tps)} | {versus} | {cpu} |")
-    skipped = run.summary.get("skipped") or {}
-    if skipped:
-        reasons = [f"`{name}` ({why.removeprefix('skipped: ')})" for name, why in skipped.items()]
-        lines += ["", f"Not measured: {'; '.join(reasons)}."]
-    commands = (run.summary.get("environment") or {}).get("http", {}).get("commands") or {}
-    listed = [f"- `{name}`: `python {' '.join(map(str, cmd))}`" for name, cmd in commands.items()]
-    if listed:
-        lines += ["", "Server commands, as run:", "", *listed]
-    return "\n".join(lines)
-
-
-def curve(sources: Sources, doc: Path, curve: str) -> str:
-    """`curve NAME`: one of the peers run's scaling curves, as a table and its plot."""
-    found = (sources.results_set("peers").summary.get("curves") or {}).get(curve)
-    if not found:
-        return f"_The {curve} curve is not in the committed results; run `make bench-peers`._"
-    table = curve_table(found, CURVE_POINTS[curve], CURVE_COLUMNS[curve])
-    png = sources.results / "peers" / "plots" / f"scaling-{curve}.png"
-    if not png.is_file():
-        return table
-    title = f"Scaling with {CURVE_POINTS[curve]}"
-    return f"{table}\n![{title}]({sources.link(png, doc)})"
-
-
-def _optional(sources: Sources, service: str, name: str) -> str:
-    try:
-        return with_range(sources.stat("peers", service, name))
-    except KvbenchError:  # a peer that did not record it (no /proc, say) shows a dash
-        return "—"
-
-
 def _pct(part: float, total: float) -> str:
-    return f"{number(part / total * 100, 2)}%" if total else "—"
+    return pct(part / total * 100) if total else "—"

@@ -6,16 +6,19 @@ reciprocal, the time per request, which on a saturated pinned core is the server
     cumulative = r / f (higher-better) or f / r ("x less", lower-better)
     share      = (c(p) - c(r)) / (c(f) - c(l)), the rung's part of the whole saving
 Shares are additive: over all rungs they add up to 100%. Ranges are conservative bounds
-from the 95% intervals of the medians involved. A rung that runs its predecessor's code
-in-process (`kvbench.services.same_in_process`) has no in-process numbers of its own.
+from the 95% intervals of the medians involved, at their opposite extremes (a share divides
+by the whole saving of the medians); a Pair is a value with those bounds, or None. A rung
+that runs its predecessor's code in-process (`kvbench.services.same_in_process`) has no
+in-process numbers of its own.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from kvbench import KvbenchError
-from kvbench.docgen.formatting import counted, number, percent, quantity, with_range
-from kvbench.docgen.shares import Pair, cost, cumulative, part, share, times
+from kvbench.docgen.evidence import ADDED, removed_share, targets
 from kvbench.docgen.sources import NotMeasured, Sources
+from kvbench.report.formatting import counted, number, pct, percent, quantity, with_range
 from kvbench.results.compare import Comparison, compare_samples
 from kvbench.results.metrics import metric
 from kvbench.results.summary import Summary
@@ -51,6 +54,61 @@ SAID = {
 }
 SAME_CODE = "same code in-process"
 NO_RANGE = "no range: fewer than 6 trials"
+
+
+Pair = tuple[float, tuple[float, float] | None]
+
+
+def bounds(low: float, high: float) -> tuple[float, float]:
+    return (low, high) if low <= high else (high, low)
+
+
+def cumulative(first: Summary, this: Summary, better: str) -> Pair | str:
+    """How many times better than the first rung, with bounds from both intervals.
+
+    A cost that fell to zero, or grew from zero, has no ratio: it is said in words.
+    """
+    top, bottom = (this, first) if better == "higher" else (first, this)
+    if top.median == bottom.median == 0:
+        return "0 at both"
+    if bottom.median == 0:
+        return "to 0" if better == "lower" else "from 0"
+    if top.median == 0:
+        return "from 0" if better == "lower" else "to 0"
+    value = top.median / bottom.median
+    if top.ci and bottom.ci and bottom.ci[0] > 0:
+        return value, bounds(top.ci[0] / bottom.ci[1], top.ci[1] / bottom.ci[0])
+    return value, None
+
+
+def cost(stat: Summary, better: str) -> Pair:
+    """The cost per request a metric stands for: itself, or 1/x where higher is better."""
+    if better == "lower":
+        return stat.median, stat.ci
+    low, high = stat.ci or (0.0, 0.0)
+    return 1 / stat.median, (1 / high, 1 / low) if stat.ci and low > 0 else None
+
+
+def share(prev: Pair, this: Pair, saving: float) -> Pair:
+    """The part of the whole saving (first cost - last cost) this rung made, in percent."""
+    value = (prev[0] - this[0]) / saving * 100
+    if prev[1] and this[1]:
+        low = (prev[1][0] - this[1][1]) / saving * 100
+        high = (prev[1][1] - this[1][0]) / saving * 100
+        return value, bounds(low, high)
+    return value, None
+
+
+def times(pair: Pair | str, better: str) -> str:
+    """`2.5x`, `2.5x less`, or for a cost that grew, `1.4x more` rather than `0.714x less`."""
+    if isinstance(pair, str):
+        return pair  # to or from zero
+    value, rng = pair
+    word = "" if better == "higher" else " less"
+    if better == "lower" and value < 1:
+        inverted = bounds(1 / rng[0], 1 / rng[1]) if rng and rng[0] > 0 else None
+        value, rng, word = 1 / value, inverted, " more"
+    return f"{number(value)}x{word}" + (f" ({number(rng[0])} to {number(rng[1])})" if rng else "")
 
 
 @dataclass(frozen=True)
@@ -136,6 +194,10 @@ class Ladder:
             raise KvbenchError(f"the ladder saved nothing in {name}; no shares to give")
         return share(self.cost(self.previous(rung), name), self.cost(rung, name), saving)
 
+    def step(self, rung: str, name: str) -> str:
+        """The change from the rung before, in percent."""
+        return percent(self.row(self.previous(rung), rung, name).delta_pct or 0.0)
+
     def largest_step(self, name: str) -> str:
         """The rung that cut `name`'s cost the most (throughput: its time per request)."""
         steps = {
@@ -152,7 +214,7 @@ class Ladder:
         first, this = self.stat(self.rungs[0].name, name), self.stat(rung, name)
         row = self.row(self.previous(rung), rung, name)
         noise = row.verdict == "same"  # a share inside the noise is not a finding
-        said = "—" if name not in PER_REQUEST else "~" if noise else part(self.share(rung, name))
+        said = "—" if name not in PER_REQUEST else "~" if noise else pct(*self.share(rung, name))
         return versus(row), times(cumulative(first, this, better), better), said
 
     def window(self) -> str:
@@ -180,7 +242,8 @@ def overview(sources: Sources) -> str:
         )
         cells = [f"`{rung.name}`", rung.description, tps_text, *ladder.cells(rung.name, "http_tps")]
         cells += [_short(ladder, rung.name, m) for m in gc + inproc]
-        cells += [_instruction_share(ladder, rung.name)] if instructions else []
+        if instructions:
+            cells.append(_unless_same(ladder, rung.name, lambda r, m: ladder.cells(r, m)[2]))
         lines.append(_line(cells))
     return "\n".join(lines) + "\n\n" + _footnote(ladder)
 
@@ -202,11 +265,12 @@ def _short(ladder: Ladder, rung: str, name: str) -> str:
     return quantity(stat.median, metric(name).unit).removesuffix(" allocs")
 
 
-def _instruction_share(ladder: Ladder, rung: str) -> str:
+def _unless_same(ladder: Ladder, rung: str, text: Callable[[str, str], str]) -> str:
+    """An instructions cell of a rung: `same code` where it runs the code before it."""
     name = "asgi_instructions_per_op"
-    if rung == ladder.rungs[0].name:
+    if name not in ladder.metrics:
         return "—"
-    return "same code" if ladder.same_code(rung, name) else ladder.cells(rung, name)[2]
+    return "same code" if ladder.same_code(rung, name) else text(rung, name)
 
 
 def _footnote(ladder: Ladder) -> str:
@@ -224,7 +288,7 @@ def _footnote(ladder: Ladder) -> str:
         "(1/throughput; on the pinned, saturated server core, the server's time per request) "
         "from the first rung to the last. Time adds up where requests per second do not: the "
         "shares of all rungs make 100%"
-        + (f", the `~` rungs together {number(held, 2)}%." if noise else "."),
+        + (f", the `~` rungs together {pct(held)}." if noise else "."),
         f"GC: collections during the {ladder.window()} and the longest pause in it, medians "
         "of the trials.",
     ]
@@ -331,3 +395,49 @@ def _title(name: str) -> str:
 
 def _line(cells: list[str]) -> str:
     return "| " + " | ".join(cells) + " |"
+
+
+def story(sources: Sources) -> str:
+    """`story`: per rung, what the profile showed, the saving it predicts, what was measured."""
+    ladder = Ladder(sources)
+    paired = sources.results_set("ladder").paired_ratios
+    head = ["rung", "the profile before it showed", "predicted: their share of the samples",
+            "measured: time per request (paired)", "instructions per request"]  # fmt: skip
+    lines = [_line(head), _line(["---", "---", "---:", "---:", "---:"])]
+    for rung in ladder.rungs[1:]:
+        name, prev = rung.name, ladder.previous(rung.name)
+        wanted = targets(name)
+        shown = (
+            ("no frame: " + wanted.split(":")[0])
+            if isinstance(wanted, str)
+            else ("; ".join(t.label for t in wanted if t.key not in ADDED))
+        )
+        try:
+            share = removed_share(sources, name)
+        except NotMeasured:  # the rung before has no committed profile (make profile-ladder)
+            share, shown = None, "not profiled"
+        predicted = "—" if share is None else pct(share)
+        lines.append(_line([f"`{name}`", shown, predicted, _measured(ladder, paired, name, prev),
+                            _unless_same(ladder, name, ladder.step)]))  # fmt: skip
+    return "\n".join(lines) + "\n\n" + STORY_NOTE
+
+
+STORY_NOTE = (
+    "Profile: py-spy `--gil` samples of the rung before (GIL-held wall-clock samples, "
+    "start-up left out), a sample counted once if any removed frame is on it. Measured: "
+    "median of the per-round ratios of time per request (1/throughput), 95% interval; `~` "
+    "where the unpaired Mann-Whitney test cannot tell the rungs apart. Instructions: "
+    "in-process, exact."
+)
+
+
+def _measured(ladder: Ladder, paired, name: str, prev: str) -> str:
+    ratio_stat = paired(name, prev).get("http_tps")
+    noise = ladder.row(prev, name, "http_tps").verdict == "same"
+    if ratio_stat is None:
+        return "not paired"
+    text = percent((1 / ratio_stat.median - 1) * 100)
+    if ratio_stat.ci:
+        low, high = (1 / ratio_stat.ci[1] - 1) * 100, (1 / ratio_stat.ci[0] - 1) * 100
+        text += f" ({number(low, 2)} to {number(high, 2)}%)"
+    return text + (" ~" if noise else "")

@@ -6,8 +6,10 @@ from functools import cached_property
 from pathlib import Path
 
 from kvbench import KvbenchError
+from kvbench.results.model import Run
 from kvbench.results.resultset import ResultSet, read_results
 from kvbench.results.summary import Summary
+from kvbench.services import LADDER
 
 # Optional parts of a results folder: the file whose presence means the part was committed,
 # the make target that writes it, and what the docs call it.
@@ -87,10 +89,7 @@ class Sources:
 
     def part_json(self, name: str) -> dict:
         """A part's JSON file as it is (one that is no result set, e.g. hostile/)."""
-        path = self.results / PARTS[name][0]
-        if not path.is_file():
-            raise NotMeasured(name)
-        return json.loads(path.read_text(encoding="utf-8"))
+        return self._json(self.results / PARTS[name][0], NotMeasured(name))
 
     def optional_json(self, name: str) -> dict | None:
         """A JSON file of the results folder, or None when it is not there."""
@@ -101,19 +100,29 @@ class Sources:
         """One metric of one service in a result set; KvbenchError when it was not measured."""
         services = self.results_set(set_name).services
         if service not in services:
-            raise KvbenchError(f"{set_name} results have no service {service!r}")
+            raise missing(set_name, service)
         if metric not in services[service]:
             raise KvbenchError(f"{set_name} results have no {metric} for {service}")
         return services[service][metric]
 
     def environment(self, set_name: str = "run") -> dict:
-        return self.results_set(set_name).summary.get("environment") or {}
+        return typed(self.results_set(set_name)).environment
 
-    def profile(self, service: str, name: str) -> dict:
+    def profile(self, service: str, name: str, what: str = "") -> dict:
         """A profile's JSON file, `profiles/<service>/<name>`; NotMeasured when absent."""
-        path = self.profile_path(service, name)
+        return self._json(self.profile_path(service, name), self.no_profile(service, what))
+
+    def no_profile(self, service: str, what: str = "") -> NotMeasured:
+        """No profile (`what`, when said) of a service: `make profile`, or for a rung's,
+        `make profile-ladder`."""
+        if not what:
+            return NotMeasured("profiles")
+        part = "profiles" if service in ("unoptimized", "optimized") else "ladder-profiles"
+        return NotMeasured(part, f"no {what} of `{service}` is committed")
+
+    def _json(self, path: Path, absent: NotMeasured) -> dict:
         if not path.is_file():
-            raise NotMeasured("profiles")
+            raise absent
         try:
             return json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
@@ -126,3 +135,17 @@ class Sources:
         """`target` relative to the folder of the document that links to it."""
         relative = os.path.relpath(os.path.abspath(target), os.path.abspath(doc.parent))
         return Path(relative).as_posix()
+
+
+def typed(found: ResultSet) -> Run:
+    """The typed summary.json of a result set (every set the docs read has one)."""
+    if found.run is None:
+        raise KvbenchError(f"{found.path}: no summary.json to read")
+    return found.run
+
+
+def missing(set_name: str, service: str) -> KvbenchError:
+    """A service a result set lacks: a ladder rung added since the run is not measured yet."""
+    if set_name == "ladder" and service in {s.name for s, _ in LADDER}:
+        return NotMeasured("ladder", f"the committed ladder run has no `{service}`")
+    return KvbenchError(f"{set_name} results have no service {service!r}")

@@ -45,10 +45,10 @@
 from kvbench import KvbenchError
 from kvbench.commands import bench  # the command's own defaults make its estimate
 from kvbench.docgen import evidence, profiles
-from kvbench.docgen.formatting import change, interval, number, percent, quantity, ratio
 from kvbench.docgen.rungs import Ladder
-from kvbench.docgen.sources import NotMeasured, Sources
+from kvbench.docgen.sources import NotMeasured, Sources, typed
 from kvbench.measure.progress import minutes
+from kvbench.report.formatting import change, interval, number, pct, percent, quantity, ratio
 from kvbench.results.latency import PERCENTILES
 from kvbench.results.resultset import ResultSet
 from kvbench.services import LADDER
@@ -90,7 +90,7 @@ def _value(words: list[str], sources: Sources) -> str:
         stat = sources.stat(*words[:3])
         return f"{quantity(stat.median, stat.unit)} ({interval(stat)})"
     if len(words) == 4 and words[3] == "share" and words[0] == "ladder" and ".." in words[1]:
-        return f"{number(_span_share(Ladder(sources), words[1], words[2]), 2)}%"
+        return pct(_span_share(Ladder(sources), words[1], words[2]))
     if len(words) == 4 and words[3] == "share" and words[0] == "ladder":
         return _rung_share(Ladder(sources), words[1], words[2])
     if len(words) == 5 and words[3] in ("/", "%"):
@@ -103,7 +103,7 @@ def _value(words: list[str], sources: Sources) -> str:
 def _profile(service: str, what: str, name: str, sources: Sources) -> str:
     if what == "component":
         by_component, _, total = profiles.cpu_shares(sources, service)
-        return f"{number(by_component[name] / total * 100, 2)}%"
+        return pct(by_component[name] / total * 100)
     if what == "frames":
         return evidence.share_of(sources, service, name)
     if what == "allocations":
@@ -112,7 +112,7 @@ def _profile(service: str, what: str, name: str, sources: Sources) -> str:
     if what == "threads":
         return f"{found.get(name, [0])[0]:.0f}"
     if what == "idle" and found.get(POOL):
-        return f"{number(found[POOL][2] / found[POOL][1] * 100, 2)}%"
+        return pct(found[POOL][2] / found[POOL][1] * 100)
     raise KvbenchError(f"unknown profile value {what!r}")
 
 
@@ -121,7 +121,7 @@ def _rung_share(ladder: Ladder, rung: str, name: str) -> str:
     found = ladder.share(rung, name)[0]
     if ladder.row(ladder.previous(rung), rung, name).verdict == "same":
         return "no share distinguishable from noise (`~`)"
-    return f"{number(found, 2)}%"
+    return pct(found)
 
 
 def _span_share(ladder: Ladder, span: str, name: str) -> float:
@@ -168,11 +168,10 @@ def _latency(found: ResultSet, service: str, name: str, ci: bool) -> str:
 
 def _paired(found: ResultSet, service: str, name: str, ci: bool) -> str:
     """The median of a service's per-round ratios to its base (with interval and n)."""
-    base = ((found.summary.get("paired") or {}).get(service) or {}).get("vs", "")
-    ratios = found.paired_ratios(service, base)
-    if name not in ratios:
+    paired = typed(found).paired.get(service)
+    if paired is None or name not in paired.metrics:
         raise KvbenchError(f"the run recorded no paired {name} for {service!r}")
-    stat = ratios[name]
+    stat = paired.metrics[name].ratios
     text = ratio(stat.median)
     if ci:
         span = f"95% CI {number(stat.ci[0])} to {number(stat.ci[1])}x" if stat.ci else "no CI"
@@ -182,9 +181,9 @@ def _paired(found: ResultSet, service: str, name: str, ci: bool) -> str:
 
 def _checks(found: ResultSet, what: str) -> str:
     """How many checks failed: all of them, the rounds short of headroom, the idle trials."""
-    if "checks" not in found.summary:
+    checks = typed(found).checks
+    if not checks:
         raise KvbenchError("the run recorded no headroom or saturation checks")
-    checks = found.summary["checks"]
     if what == "headroom":
         failed = checks.get("headroom", {}).get("rounds_below") or []
     elif what == "saturation":
@@ -200,8 +199,8 @@ def _rounds(found: ResultSet, what: str) -> str:
     The busy share leaves out the services the saturation check exempts (the ceilings,
     which are there to find the load generator's limit, not to be saturated by it).
     """
-    rounds = found.summary.get("rounds") or []
-    exempt = set((found.summary.get("checks") or {}).get("exempt") or [])
+    rounds = typed(found).rounds
+    exempt = set(typed(found).checks.get("exempt") or [])
     if what.startswith("headroom"):
         values = [r["headroom"] for r in rounds if "headroom" in r]
     else:

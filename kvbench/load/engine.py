@@ -151,8 +151,10 @@ class Run:
         self, conn: Connection, probe: Probe, parsed: Head, head: bytes, body: bytes, now: int
     ) -> None:
         conn.probe = None
-        if parsed != probe.head or body != probe.body:
-            self.tally.wrong_answer(probe, parsed, head, body)
+        if (parsed != probe.head or body != probe.body) and (
+            problem := probe.mismatch(parsed, head, body)
+        ):
+            self.wrong_answer(probe, parsed, head, body, problem)
         if conn.measured:  # open loop: due in the window, timed from when it was due
             self.in_flight -= 1
             self.tally.answer(conn.record, now)
@@ -170,6 +172,18 @@ class Run:
             self.dispatch(now)
         if not self.in_flight:
             self.check_finished(now)
+
+    def wrong_answer(self, probe: Probe, parsed: Head, head: bytes, body: bytes, problem: str):
+        if probe.spec is None:
+            self.tally.wrong_answer(probe, parsed, head, body)
+            return
+        # a request file's answer: counted as the contract's are, named by its own check
+        status, counted = parsed[0], self.tally.measuring
+        if 200 <= status < 300:
+            self.tally.bad_body += counted
+        else:
+            self.tally.non_2xx += counted
+        self.tally.fail(f"{probe.spec.name}: not the answer expected", problem)
 
     def failed(self, conn: Connection, reason: str, sample: str | None = None) -> None:
         self.tally.fail(reason, sample)

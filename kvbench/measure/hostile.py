@@ -2,7 +2,7 @@
 
 Each probe opens raw loopback sockets against a running server and returns plain numbers.
 The hostile test suite (tests/hostile/) asserts on them; `make bench-hostile` runs them
-against each served configuration and keeps what it measured (docs/06 quotes it).
+against each served configuration and keeps what it measured (docs/09 quotes it).
 """
 
 import select

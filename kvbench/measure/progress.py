@@ -1,33 +1,83 @@
 """Progress for long runs: which step, how long so far, about how long is left.
 
-Steps show only on a terminal; CI and redirected runs stay quiet but for `say`.
+A line per step, on a terminal or not (a CI log must not stay blank for minutes), and
+while one step runs long, the same step again at least every `HEARTBEAT_S` seconds.
+`kvbench --quiet` (QUIET) silences the steps; `say` always speaks.
 """
 
 import sys
+import threading
 import time
+from collections.abc import Callable
+
+QUIET = False  # set by the command line's --quiet
+HEARTBEAT_S = 10.0
 
 
 class Progress:
-    def __init__(self, total_s: float, stream=None) -> None:
+    """Step lines on `stream`; `clock` is injectable so tests need not sleep.
+
+    The heartbeat is a daemon thread started with the first step, only when writing to
+    the real stderr (`stream` not given); tests call `tick()` themselves.
+    """
+
+    def __init__(
+        self,
+        total_s: float,
+        stream=None,
+        clock: Callable[[], float] = time.monotonic,
+        heartbeat_s: float = HEARTBEAT_S,
+    ) -> None:
         self.total_s = total_s
         self.stream = stream or sys.stderr
-        self.started = time.monotonic()
-        self.live = self.stream.isatty()
+        self.clock = clock
+        self.heartbeat_s = heartbeat_s
+        self.started = self.last_line = clock()
+        self.current = ""
+        self.quiet = QUIET
+        self._lock = threading.Lock()
+        self._beating = stream is not None  # True: no thread
 
     def elapsed_s(self) -> float:
-        return time.monotonic() - self.started
+        return self.clock() - self.started
 
     def say(self, text: str) -> None:
-        print(text, file=self.stream, flush=True)
+        with self._lock:
+            print(text, file=self.stream, flush=True)
 
     def step(self, text: str) -> None:
-        if not self.live:
+        self.current = text
+        self._line(text)
+        if not self._beating:
+            self._beating = True
+            threading.Thread(target=self._beat, name="progress", daemon=True).start()
+
+    def tick(self) -> None:
+        """Repeat the current step when nothing was printed for `heartbeat_s`."""
+        if self.current and self.clock() - self.last_line >= self.heartbeat_s:
+            self._line(f"{self.current} (still running)")
+
+    def _beat(self) -> None:
+        while True:
+            time.sleep(1.0)
+            self.tick()
+
+    def _line(self, text: str) -> None:
+        if self.quiet:
             return
-        elapsed = self.elapsed_s()
+        now = self.clock()
+        elapsed = now - self.started
         left = max(self.total_s - elapsed, 0)
-        print(
-            f"[{elapsed / 60:4.1f} min, ~{left / 60:.1f} left] {text}", file=self.stream, flush=True
-        )
+        with self._lock:
+            self.last_line = now
+            print(f"[{clock_text(elapsed)}, ~{clock_text(left)} left] {text}",
+                  file=self.stream, flush=True)  # fmt: skip
+
+
+def clock_text(seconds: float) -> str:
+    """`1m05s`: what a CI log reader scans for."""
+    whole = int(seconds)
+    return f"{whole // 60}m{whole % 60:02d}s"
 
 
 def minutes(seconds: float) -> str:

@@ -214,6 +214,26 @@ def text(found: dict) -> str:
     return "\n".join(lines)
 
 
+# The cases a run's `schedule/` part holds: the open-loop rates the benchmarks use, and a
+# server that stalls 100 ms once a second (its p99 must read about 90 ms, not hide it).
+CASES = {"rate_2000": (2000.0, 0.0), "rate_4000": (4000.0, 0.0), "stall_100ms": (2000.0, 100.0)}
+
+
+def write_part(out: Path, seconds: float) -> None:
+    """Every case of CASES into `out/summary.json`, with the run's provenance."""
+    from kvbench.results import files, provenance
+
+    out.mkdir(parents=True, exist_ok=True)
+    found = {}
+    for name, (rate, stall_ms) in CASES.items():
+        print(f"schedule check {name}: {rate:g} req/s, {seconds:g} s", flush=True)
+        found[name] = check(rate, seconds, stall_ms=stall_ms)
+        print(text(found[name]), flush=True)
+    header = provenance.header()
+    files.write_json(out / "summary.json", header | {"services": {}, "schedule": found})
+    print(f"wrote {out / 'summary.json'}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m kvbench.measure.schedule",
                                      description=__doc__.split("\n")[0])  # fmt: skip
@@ -223,11 +243,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--stall-ms", type=float, default=0.0, help="server stall once a second")
     parser.add_argument("--out", type=Path, help="also write the figures here as JSON")
+    parser.add_argument("--part", type=Path, metavar="DIR",
+                        help="the committed cases (2,000 and 4,000 req/s, and a 100 ms stall "
+                        "once a second) into DIR/summary.json, with provenance")  # fmt: skip
     parser.add_argument("--serve", type=int, metavar="PORT", help=argparse.SUPPRESS)
     parser.add_argument("--record", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.serve:
         serve(args.serve, args.record, args.stall_ms)
+        return 0
+    if args.part:
+        write_part(args.part, args.seconds)
         return 0
     found = check(args.rate, args.seconds, args.connections, args.warmup, args.stall_ms)
     print(text(found))

@@ -11,6 +11,7 @@ One trial of one service:
    request timed from its intended send, its raw record kept), the generator's send lag,
    and the server's CPU per request at that rate, read over that window the same way;
 5. read peak RSS and the GC pauses of the windows from /debug/vars; stop the server.
+   A user's app without /debug/vars: its peak RSS from /proc, and no GC figures.
 The order of trials and everything around them is `kvbench.measure.campaign`'s.
 """
 
@@ -29,6 +30,7 @@ import psutil
 from kvbench import redis_server
 from kvbench.load.config import LoadConfig
 from kvbench.load.engine import run_load
+from kvbench.load.requests import RequestSpec
 from kvbench.load.summary import LoadResult, LoadSummary
 from kvbench.load.workload import Probe
 from kvbench.load.wrk import run_wrk
@@ -56,6 +58,7 @@ class TrialPlan:
     workload: Callable[[str, int], list[Probe]] | None = None
     extra_metrics: bool = False  # also record server_startup_s
     start_timeout_s: float = START_TIMEOUT_S  # a store of a million keys takes a while
+    ready: RequestSpec | None = None  # a user's app is ready once it answers this right
 
 
 @dataclass
@@ -102,6 +105,42 @@ def cpu_sum(processes: list[psutil.Process]) -> float:
     return total
 
 
+# Read from another CPU, a running process's CPU clock advances only at that CPU's scheduler
+# tick (every 4 ms at CONFIG_HZ=250, this machine's kernel; measured: 4.0 ms steps): a reading
+# is up to a tick old. Over a 1 s window that reads a saturated server as up to 1.004 busy.
+TICK_WAIT_S = 0.011  # longer than a tick at HZ=100, the coarsest Linux setting
+
+
+def ticked_cpu(process: psutil.Process) -> tuple[float, float, float]:
+    """(wall before, CPU seconds, wall after): a CPU reading exact at some instant in between.
+
+    Wait for the clock to step: the step is the tick's exact update, and the tick fell
+    after the last read that saw the old value began. A process that does not run within
+    TICK_WAIT_S was asleep, and a sleeping process's clock is exact all along.
+    """
+    start = time.perf_counter()
+    old = process_cpu_seconds(process)
+    began = start
+    while (now := time.perf_counter()) - start < TICK_WAIT_S:
+        value = process_cpu_seconds(process)
+        if value != old:
+            return began, value, time.perf_counter()
+        began = now
+    return start, old, time.perf_counter()
+
+
+def ticked_sum(processes: list[psutil.Process]) -> tuple[float, float, float]:
+    """`ticked_cpu` over several processes: the earliest start, the sum, the latest end."""
+    readings = []
+    for each in processes:
+        with suppress(psutil.NoSuchProcess, ProcessLookupError):
+            readings.append(ticked_cpu(each))
+    if not readings:
+        now = time.perf_counter()
+        return now, 0.0, now
+    return min(r[0] for r in readings), sum(r[1] for r in readings), max(r[2] for r in readings)
+
+
 class WindowMarks:
     """The clock, the server's CPU and our own CPU at the load generator's window instants.
 
@@ -116,12 +155,17 @@ class WindowMarks:
     server's busy share came out above 1.
     """
 
-    def __init__(self, *pids: int, find=core_processes, read=cpu_sum) -> None:
-        self.pids, self.find, self.read = pids, find, read
+    def __init__(self, *pids: int, find=core_processes, read=cpu_sum, ticked=False) -> None:
+        self.pids, self.find, self.read, self.ticked = pids, find, read, ticked
         self.marks: dict[str, tuple[float, float, float, float]] = {}
 
     def __call__(self, event: str) -> None:
+        """Mark an instant; `ticked` (for a busy share) waits up to a tick for exact CPU."""
         processes = self.find(self.pids)
+        if self.ticked:
+            before, cpu, after = ticked_sum(processes)
+            self.marks[event] = (before, cpu, time.process_time(), after)
+            return
         before = time.perf_counter()
         cpu, own = self.read(processes), time.process_time()
         self.marks[event] = (before, cpu, own, time.perf_counter())
@@ -156,7 +200,9 @@ def closed_builtin(server: RunningServer, plan: TrialPlan) -> dict[str, float]:
     (`processes.running_server` pins it with the server), so its CPU counts; a saturated
     core is busy whichever of the two is running.
     """
-    marks = WindowMarks(*core_pids(server, bool(plan.server_cpus)))
+    # Ticked: the marks sit outside the counted window (before its start, after its end),
+    # so waiting there for a tick delays no counted answer.
+    marks = WindowMarks(*core_pids(server, bool(plan.server_cpus)), ticked=True)
     summary = drive(server, plan, plan.duration_s, marks).summary()
     wall, server_cpu, own_cpu = marks.spent()
     metrics = {
@@ -179,7 +225,7 @@ def core_pids(server: RunningServer, pinned: bool) -> tuple[int, ...]:
 def closed_wrk(server: RunningServer, plan: TrialPlan) -> tuple[float, float]:
     """A wrk window (statuses checked, not bodies): throughput, and the server core's busy
     share read around the whole wrk run (wrk has no hook at its window's instants)."""
-    marks = WindowMarks(*core_pids(server, bool(plan.server_cpus)))
+    marks = WindowMarks(*core_pids(server, bool(plan.server_cpus)), ticked=True)
     marks("start")
     summary: LoadSummary = run_wrk(server.host, server.port, plan.connections, plan.duration_s)
     marks("end")
@@ -189,7 +235,8 @@ def closed_wrk(server: RunningServer, plan: TrialPlan) -> tuple[float, float]:
 
 
 def closed_window(server: RunningServer, plan: TrialPlan) -> dict[str, float]:
-    before = server.debug_vars()  # starts the GC window
+    has_vars = server.has_debug_vars()
+    before = server.debug_vars() if has_vars else {}  # starts the GC window
     if plan.loadgen == "wrk":
         tps, busy = closed_wrk(server, plan)
         metrics = {"http_tps": tps, "server_busy": busy}
@@ -201,11 +248,24 @@ def closed_window(server: RunningServer, plan: TrialPlan) -> dict[str, float]:
         metrics["http_wrk_tps"] = closed_wrk(server, plan)[0]
     else:
         metrics = closed_builtin(server, plan)
+    if not has_vars:  # no GC figures without the app's own count of them
+        return metrics
     after = server.debug_vars()
     if "workers" in after:  # several worker processes: how evenly the window fell on them
         metrics.update(worker_spread(before["workers"], after["workers"]))
     gc = after["gc"]["since_last_read"]
     return metrics | {"gc_pause_max_ms": gc["pause_max_ms"], "gc_collections": gc["collections"]}
+
+
+def peak_rss_bytes(server: RunningServer) -> float:
+    """The server's peak RSS: from /debug/vars, else the kernel's high-water mark (VmHWM)."""
+    if server.has_debug_vars():
+        return server.debug_vars()["peak_rss_bytes"]
+    with suppress(OSError, ValueError), open(f"/proc/{server.pid}/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    return psutil.Process(server.pid).memory_info().rss
 
 
 def store_metrics(before: tuple[float, int], url: str, requests: int) -> dict[str, float]:
@@ -270,7 +330,9 @@ def run_trial(service: Service, plan: TrialPlan, label: str = "") -> TrialResult
     cpus = set(plan.server_cpus) if plan.server_cpus else None
     started = time.monotonic()
     timeout = plan.start_timeout_s
-    with running_server(service, cpus=cpus, log_path=log, start_timeout_s=timeout) as server:
+    with running_server(
+        service, cpus=cpus, log_path=log, start_timeout_s=timeout, ready=plan.ready
+    ) as server:
         startup_s = time.monotonic() - started
         if plan.warmup_s:
             # A primer over a few connections first (first requests, lazy imports), then the
@@ -285,7 +347,7 @@ def run_trial(service: Service, plan: TrialPlan, label: str = "") -> TrialResult
         if plan.latency_s and plan.rate:
             measured, open_loop = open_window(server, plan)
             metrics.update(measured)
-        metrics["server_rss_mb"] = server.debug_vars()["peak_rss_bytes"] / 1e6
+        metrics["server_rss_mb"] = peak_rss_bytes(server) / 1e6
         if plan.extra_metrics:
             metrics["server_startup_s"] = startup_s
     return TrialResult(metrics, open_loop)

@@ -27,7 +27,12 @@ How they were made (py-spy 0.4, scalene 2.x and memray, all from the project's v
   in a worker process of its own, so py-spy follows it there (`--subprocesses`).
   - `cpu.*` use `--gil`: only the thread holding the GIL, the one running Python. Without
     it, py-spy counts every *runnable* thread as active, and under contention the woken
-    thread-pool workers waiting for the CPU and the GIL would fill the CPU view.
+    thread-pool workers waiting for the CPU and the GIL would fill the CPU view. The
+    shares are of wall-clock samples taken while a thread held the GIL, not of CPU time:
+    a system call made with the GIL held (uvloop's socket writes) counts as the Python
+    frame that made it.
+  - `native.speedscope.json` is the same view with `--native`: the C frames below each
+    Python frame (uvloop, the socket calls), so time under a Python frame has a name.
   - `blocking.pyspy.svg` uses `--idle --threads`: every thread in every sample, running or
     waiting (on a lock, on the GIL, or for work), one tower per thread: the analog of
     Go's blocking profile. `--gil` would hide exactly the waiting threads, so it is off.
@@ -91,7 +96,7 @@ def write_manifest(service_dir: Path, service: str, artifacts: list[Artifact], m
 
 
 def _order(entry: dict) -> tuple:
-    ranks = ("cpu.pyspy", "cpu.speedscope", "blocking", "lines", "allocs")
+    ranks = ("cpu.pyspy", "cpu.speedscope", "native", "blocking", "lines", "allocs")
     name = entry["name"]
     return next((i for i, r in enumerate(ranks) if name.startswith(r)), len(ranks)), name
 

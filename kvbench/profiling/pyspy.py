@@ -57,6 +57,15 @@ CPU_SVG = View(
 CPU_SPEEDSCOPE = View(
     "cpu.speedscope.json", "speedscope", ("--gil",), "the same CPU view, for speedscope.app"
 )
+# The same samples with the C frames below Python (--native): where time under a Python
+# frame goes (uvloop's transport.write and the send system call, for example). Without it
+# py-spy charges a Python frame with everything that runs below it in C.
+NATIVE_SPEEDSCOPE = View(
+    "native.speedscope.json",
+    "speedscope",
+    ("--gil", "--native"),
+    "native view: the CPU view with the C frames below Python, for speedscope.app",
+)
 # --idle keeps samples of threads that are not running: waiting on a lock, on the GIL or
 # for work. --gil would do the opposite (keep only the GIL holder), so it is not used.
 BLOCKING_SVG = View(

@@ -45,14 +45,9 @@ def ratio(results: ResultSet, new: str, old: str, name: str) -> Ratio | None:
 
 
 def _paired(results: ResultSet, new: str, old: str, name: str) -> Summary | None:
-    """`"paired": {NEW: {"vs": OLD, "metrics": {NAME: {"values": [...], ...}}}}`."""
-    entry = (results.summary.get("paired") or {}).get(new)
-    if not isinstance(entry, dict) or entry.get("vs") != old:
-        return None
-    stored = (entry.get("metrics") or {}).get(name)
-    if not isinstance(stored, dict) or not stored.get("values"):
-        return None
-    return Summary.of(stored["values"])
+    """The run's per-round ratios of `new` to `old` for one metric, as the model read them."""
+    found = results.run.ratio(new, old, name) if results.run else None
+    return found.ratios if found else None
 
 
 def paired_entry(pairs: list[tuple[float, float]]) -> dict:

@@ -39,6 +39,10 @@ class ResultSet:
     summary: dict = field(default_factory=dict)
     run: Run | None = None  # the typed summary.json; None for a bare pyperf file
 
+    def __post_init__(self) -> None:
+        if self.run is None and self.summary:  # built by hand (tests, a part's own reader)
+            self.run = Run.from_json({"services": {}, **self.summary}, str(self.path))
+
     def service(self, name: str) -> Metrics:
         if name not in self.services:
             known = ", ".join(self.services) or "none"
@@ -73,12 +77,10 @@ class ResultSet:
 
     def paired_ratios(self, service: str, base: str) -> Metrics:
         """metric -> the per-round ratios of `service` to `base`, where the run stored them."""
-        entry = (self.summary.get("paired") or {}).get(service) or {}
-        if entry.get("vs") != base:
+        paired = self.run.paired.get(service) if self.run else None
+        if paired is None or paired.vs != base:
             return {}
-        stored = entry.get("metrics") or {}
-        found = {name: _summary(self.path, name, m, f"x {base}") for name, m in stored.items()}
-        return {name: s for name, s in found.items() if s is not None}
+        return {name: m.ratios.with_unit(f"x {base}") for name, m in paired.metrics.items()}
 
 
 def read_results(path: str | Path) -> ResultSet:

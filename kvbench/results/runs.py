@@ -30,6 +30,7 @@ PARTS = {
     "hostile": "summary.json",  # slow and big clients against each configuration
     "writepath": "summary.json",  # the one-write rung beside its predecessor and granian
     "pythons": "summary.json",  # the services under each installed CPython
+    "schedule": "summary.json",  # the open loop's lateness against its schedule, at a server
     "profiles": "README.md",
 }
 # Made from a run's data by the reports (and `live/` by attaching to a process): promotion

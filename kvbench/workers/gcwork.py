@@ -13,7 +13,9 @@ in-process, no network:
 - `gc_collections_per_kreq`: with the collector on, collections per 1,000 requests when
   64 requests are in flight at once (as the HTTP layer's 64 connections keep them).
 
-Run as `python -m kvbench.workers.gcwork --app NAME=module:app ... [--requests N]`.
+Every answer's status is counted and each request of the list is checked byte for byte
+before and after. Run as `python -m kvbench.workers.gcwork --app NAME=module:app ...
+[--requests N] [--request-file FILE.toml]`.
 """
 
 import argparse
@@ -23,19 +25,23 @@ import json
 
 import uvloop
 
-from kvbench.workers.inprocess import call_many, get_scope, load_app
+from kvbench import KvbenchError
+from kvbench.load.requests import RequestSpec
+from kvbench.workers.inprocess import Cycle, check_all, exit_clearly, load_app, request_list
 
 WARMUP_REQUESTS = 500
 IN_FLIGHT = 64
 
 
-async def in_flight(app, scope: dict, requests: int) -> list:
-    """`requests` requests over IN_FLIGHT concurrent callers; their last answers."""
+async def in_flight(app, specs: list[RequestSpec], requests: int) -> int:
+    """`requests` requests over IN_FLIGHT concurrent callers; how many were answered wrong."""
     share = max(1, requests // IN_FLIGHT)
-    return await asyncio.gather(*(call_many(app, dict(scope), share) for _ in range(IN_FLIGHT)))
+    cycles = [Cycle(specs) for _ in range(IN_FLIGHT)]
+    await asyncio.gather(*(cycle.run(app, share) for cycle in cycles))
+    return sum(cycle.wrong for cycle in cycles)
 
 
-def collections(runner: asyncio.Runner, app, scope: dict, requests: int) -> int:
+def collections(runner: asyncio.Runner, app, specs: list[RequestSpec], requests: int) -> int:
     """Gen-0 collections while `requests` requests run, IN_FLIGHT at a time."""
     counted = [0]
 
@@ -45,32 +51,36 @@ def collections(runner: asyncio.Runner, app, scope: dict, requests: int) -> int:
     gc.collect()
     gc.callbacks.append(count)
     try:
-        answers = runner.run(in_flight(app, scope, requests))
+        wrong = runner.run(in_flight(app, specs, requests))
     finally:
         gc.callbacks.remove(count)
-    check(answers[-1])
+    check(wrong, requests)
     return counted[0]
 
 
-def check(answer) -> None:
-    if answer.status != 200:
-        raise SystemExit(f"the measured requests answered {answer.status}")
+def check(wrong: int, requests: int) -> None:
+    if wrong:
+        raise KvbenchError(f"{wrong} of {requests} answers had the wrong status")
 
 
-def measure(target: str, requests: int) -> dict[str, float]:
-    app, scope = load_app(target), get_scope()
+def measure(target: str, requests: int, request_file: str = "") -> dict[str, float]:
+    app, specs = load_app(target), request_list(request_file)
+    cycle = Cycle(specs)
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
-        runner.run(in_flight(app, scope, WARMUP_REQUESTS))  # caches, the thread pool, imports
+        check_all(app, specs, runner)
+        check(runner.run(in_flight(app, specs, WARMUP_REQUESTS)), WARMUP_REQUESTS)
         gc.collect()
         gc.disable()
         try:
             before = gc.get_count()[0]
-            check(runner.run(call_many(app, scope, requests)))
+            runner.run(cycle.run(app, requests))
             grown = gc.get_count()[0] - before
             found = gc.collect()
         finally:
             gc.enable()
-        collected = collections(runner, app, scope, requests)
+        cycle.verify(target, requests)
+        collected = collections(runner, app, specs, requests)
+        check_all(app, specs, runner)
     return {
         "gc_survivors_per_op": grown / requests,
         "gc_cycles_per_op": found / requests,
@@ -82,11 +92,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--app", action="append", required=True, help="NAME=module:app")
     parser.add_argument("--requests", type=int, default=2000)
+    parser.add_argument("--request-file", default="", help="requests (TOML)")
     args = parser.parse_args()
     out = {}
     for spec in args.app:
         name, _, target = spec.partition("=")
-        out[name] = measure(target, args.requests)
+        try:
+            out[name] = measure(target, args.requests, args.request_file)
+        except KvbenchError as error:
+            exit_clearly(error)
     print(json.dumps(out))
 
 

@@ -86,7 +86,7 @@ def test_ctrl_c_stops_the_run_and_every_server(tmp_path):
 def test_bad_arguments_get_one_clear_line(tmp_path):
     done = bench("--layers", "gpu", "--out", str(tmp_path))
     assert done.returncode == 2
-    assert done.stderr.strip().startswith("error: --layers takes")
+    assert done.stderr.strip().startswith("kvbench bench: error: --layers takes")
     assert "Traceback" not in done.stderr
     done = bench("--services", "nginx", "--out", str(tmp_path))
     assert done.returncode == 2 and "unknown service 'nginx'" in done.stderr
@@ -146,3 +146,173 @@ def git_status() -> str:
         ["git", "status", "--porcelain", "--ignored"], cwd=ROOT, capture_output=True, text=True
     )
     return "\n".join(line for line in done.stdout.splitlines() if "__pycache__" not in line)
+
+
+APP = """
+from starlette.applications import Starlette
+from starlette.responses import JSONResponse, StreamingResponse
+from starlette.routing import Route
+
+NAME = "item"
+
+
+async def item(request):
+    item_id = request.path_params["item_id"]
+    return JSONResponse({"id": item_id, "name": f"{NAME} {item_id}"})
+
+
+async def stream(request):
+    async def parts():
+        yield b"hello, "
+        yield b"world"
+
+    return StreamingResponse(parts(), media_type="text/plain")
+
+
+app = Starlette(routes=[Route("/items/{item_id:int}", item), Route("/stream", stream)])
+"""
+
+REQUESTS = """
+[[request]]
+method = "GET"
+path = "/items/7"
+[request.expect]
+status = 200
+body = '{"id":7,"name":"item 7"}'
+
+[[request]]
+path = "/stream"
+[request.expect]
+status = 200
+body = "hello, world"
+headers = { content-type = "text/plain; charset=utf-8" }
+"""
+
+APP_TINY = ["--quick", *TINY, "--trials", "1"]
+
+
+def own_app(tmp_path: Path, source: str = APP, requests: str = REQUESTS) -> Path:
+    """A one-route app (and a streamed route) outside the repository's packages."""
+    folder = tmp_path / "myapp"
+    folder.mkdir()
+    (folder / "myapp.py").write_text(source)
+    (folder / "requests.toml").write_text(requests)
+    return folder
+
+
+def test_your_own_app_is_benchmarked_into_a_run_folder(tmp_path):
+    folder = own_app(tmp_path)
+    out = tmp_path / "run"
+    args = ["--app", "mine=myapp:app", "--requests", "requests.toml", "--layers", "asgi,http"]
+    done = bench(*args, *APP_TINY, "--out", str(out), cwd=folder)
+    assert done.returncode == 0, done.stderr
+    summary = json.loads((out / "summary.json").read_text())
+    assert "partial" not in summary
+    metrics = summary["services"]["mine"]
+    for name in ["http_tps", "http_trial_p50_ms", "asgi_ns_per_op", "asgi_allocs_per_op"]:
+        assert metrics[name]["median"] > 0, name
+    assert "gc_pause_max_ms" not in metrics  # no /debug/vars: not measured, and said so
+    assert metrics["server_rss_mb"]["median"] > 0  # from /proc
+    env = summary["environment"]
+    assert env["workload"]["requests"] == ["GET /items/7", "GET /stream"]
+    assert "GC collections" in env["workload"]["no_debug_vars"]
+    assert "--no-access-log" in env["http"]["commands"]["mine"]
+    assert (out / summary["files"]["latency"]["mine"]).exists()
+
+
+def test_a_wrong_expected_body_fails_the_run_with_the_mismatch(tmp_path):
+    folder = own_app(tmp_path, requests=REQUESTS.replace('"name":"item 7"', '"name":"thing 7"'))
+    args = ["--app", "mine=myapp:app", "--requests", "requests.toml", "--layers", "http"]
+    done = bench(*args, *APP_TINY, "--out", str(tmp_path / "run"), cwd=folder)
+    assert done.returncode == 1
+    said = """body b'{"id":7,"name":"item 7"}' expected b'{"id":7,"name":"thing 7"}'"""
+    assert said in done.stderr
+
+
+def test_a_wrong_answer_in_process_fails_with_one_line(tmp_path):
+    folder = own_app(tmp_path, requests=REQUESTS.replace("status = 200", "status = 201", 1))
+    args = ["--app", "mine=myapp:app", "--requests", "requests.toml", "--layers", "asgi"]
+    done = bench(*args, *APP_TINY, "--out", str(tmp_path / "run"), cwd=folder)
+    assert done.returncode == 1
+    assert "GET /items/7: status 200 expected 201" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_an_app_that_cannot_be_imported_fails_within_seconds(tmp_path):
+    folder = own_app(tmp_path, source="import no_such_module\n")
+    args = ["--app", "mine=myapp:app", "--requests", "requests.toml", "--layers", "http"]
+    started = time.monotonic()
+    done = bench(*args, *APP_TINY, "--out", str(tmp_path / "run"), cwd=folder)
+    assert done.returncode == 1
+    assert time.monotonic() - started < 20  # not the services' 30 s wait for /debug/vars
+    assert "mine exited with code" in done.stderr
+    assert "No module named 'no_such_module'" in done.stderr
+
+
+def test_two_versions_of_an_app_compare(tmp_path):
+    folder = own_app(tmp_path)
+    (folder / "myapp2.py").write_text(APP)
+    args = ["--app", "v1=myapp:app", "--app", "v2=myapp2:app", "--requests", "requests.toml"]
+    out = tmp_path / "run"
+    done = bench(*args, "--layers", "http", *APP_TINY, "--out", str(out), cwd=folder)
+    assert done.returncode == 0, done.stderr
+    assert f"kvbench compare {out} --old v1 --new v2" in done.stderr + done.stdout
+    command = [sys.executable, "-m", "kvbench", "compare", str(out), "--old", "v1", "--new", "v2"]
+    compared = subprocess.run(command, capture_output=True, text=True, timeout=60)
+    assert compared.returncode == 0, compared.stderr
+    assert "http_tps" in compared.stdout
+
+
+SERVED_WRONG = APP.replace(
+    'return JSONResponse({"id": item_id, "name": f"{NAME} {item_id}"})',
+    'name = NAME if request.client.port == 50000 else "served"  # in-process: port 50000\n'
+    '    return JSONResponse({"id": item_id, "name": f"{name} {item_id}"})',
+)
+
+
+def test_a_run_failing_late_keeps_what_it_measured(tmp_path):
+    folder = own_app(tmp_path, source=SERVED_WRONG)
+    out = tmp_path / "run"
+    args = ["--app", "mine=myapp:app", "--requests", "requests.toml", "--layers", "asgi,http"]
+    done = bench(*args, *APP_TINY, "--out", str(out), cwd=folder)
+    assert done.returncode == 1 and "mine answered wrong" in done.stderr
+    assert "the layers before are kept" in done.stderr
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["partial"] is True and summary["layers_done"] == ["asgi"]
+    assert summary["services"]["mine"]["asgi_ns_per_op"]["median"] > 0
+
+
+def test_a_variant_without_flags_is_warned_about(tmp_path):
+    args = ["--services", "optimized", "--variant", "bare=optimized.app:app", "--layers", "http"]
+    done = bench(*args, *APP_TINY, "--out", str(tmp_path))
+    assert done.returncode == 0, done.stderr
+    assert "warning: bare runs on bare uvicorn" in done.stderr
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["environment"]["service_warnings"][0].startswith("bare runs on bare uvicorn")
+    assert summary["environment"]["http"]["commands"]["bare"][:2] == ["-m", "uvicorn"]
+
+
+def test_the_documented_example_runs_and_debug_vars_add_the_gc_figures(tmp_path):
+    folder = ROOT / "examples" / "myapp"
+    args = ["--app", "myapp=app:app", "--app", "withvars=app_debugvars:app"]
+    out = tmp_path / "run"
+    done = bench(*args, "--requests", "requests.toml", "--layers", "http", *APP_TINY,
+                 "--out", str(out), cwd=folder)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    services = json.loads((out / "summary.json").read_text())["services"]
+    assert "gc_collections" in services["withvars"]
+    assert "gc_collections" not in services["myapp"]
+    assert services["myapp"]["http_tps"]["median"] > 0
+
+
+@pytest.mark.skipif(shutil.which("valgrind") is None, reason="valgrind is not installed")
+def test_instructions_per_request_of_your_own_app(tmp_path):
+    one = REQUESTS.split("[[request]]")[1]  # GET /items/7 alone: one count per request
+    folder = own_app(tmp_path, requests=f"[[request]]{one}")
+    out = tmp_path / "run"
+    args = ["--app", "mine=myapp:app", "--requests", "requests.toml", "--layers", "instructions"]
+    done = bench(*args, "--quick", "--out", str(out), cwd=folder)
+    assert done.returncode == 0, done.stderr
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["services"]["mine"]["asgi_instructions_per_op"]["median"] > 1000
+    assert list(summary["environment"]["instructions"]["services"]) == ["mine GET /items/7"]

@@ -46,7 +46,8 @@ def test_latest_is_the_default_run(tmp_path, capsys):
 
 def test_no_run_yet_says_how_to_make_one(tmp_path, capsys):
     shutil.copytree(FIXTURE / "runs", tmp_path / "elsewhere")  # no runs/ under the reference
-    assert main(["compare", "--reference", str(tmp_path)]) == 2
+    # not a usage error: there is no run to read
+    assert main(["compare", "--reference", str(tmp_path)]) == 1
     assert "make bench TRIALS=2" in capsys.readouterr().err
 
 

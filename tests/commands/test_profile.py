@@ -25,7 +25,7 @@ def test_help_says_what_attaching_needs(capsys):
 
 def test_attaching_to_a_missing_pid_is_one_clear_line(capsys, tmp_path):
     pid = dead_pid()
-    assert main(["profile", "--pid", str(pid), "--seconds", "1", "--out", str(tmp_path)]) == 2
+    assert main(["profile", "--pid", str(pid), "--seconds", "1", "--out", str(tmp_path)]) == 1
     err = capsys.readouterr().err
     assert err == f"error: no process with pid {pid}\n"
 

@@ -25,5 +25,5 @@ def test_promote_copies_the_latest_run_then_writes_its_report(tmp_path, capsys):
 
 
 def test_promote_without_a_run_says_how_to_make_one(tmp_path, capsys):
-    assert main(["promote", "--reference", str(tmp_path)]) == 2
+    assert main(["promote", "--reference", str(tmp_path)]) == 1
     assert "make bench TRIALS=2" in capsys.readouterr().err

@@ -10,6 +10,7 @@ import pytest
 
 from kvbench import KvbenchError
 from kvbench.cli import main
+from kvbench.docgen import generate as generate_module
 from kvbench.docgen.checks import chapters, check_chapter_order, check_hand_typed, check_links
 from kvbench.docgen.generate import check, documents, render, render_block
 from kvbench.docgen.markers import Marked, regions, replace
@@ -34,10 +35,12 @@ def repo(tmp_path, write_ladder) -> Path:
     (tmp_path / "README.md").write_text("[0](docs/00-a.md) [1](docs/01-b.md)\n")
     (tmp_path / "docs" / "00-a.md").write_text(
         "# A\n\nIt serves <!--v:run optimized http_tps / unoptimized-->?<!--/v--> the requests.\n\n"
-        "<!-- begin: article -->\n<!-- end -->\n\n<!-- begin: include pkg/mod.py#hot -->\n"
-        "<!-- end -->\n\n<!-- begin: ladder -->\n<!-- end -->\n\nNext: [B](01-b.md)\n"
+        "<!-- begin: compare article -->\n<!-- end -->\n\n<!-- begin: include pkg/mod.py#hot -->\n"
+        "<!-- end -->\n\n<!-- begin: ladder overview -->\n<!-- end -->\n\nNext: [B](01-b.md)\n"
     )
-    (tmp_path / "docs" / "01-b.md").write_text("# B\n\n<!-- begin: peers -->\n<!-- end -->\n")
+    (tmp_path / "docs" / "01-b.md").write_text(
+        "# B\n\n<!-- begin: results peers -->\n<!-- end -->\n"
+    )
     return tmp_path
 
 
@@ -68,7 +71,7 @@ def test_markers_find_blocks_and_values_with_their_lines():
 
 def test_unclosed_block_names_the_file_and_line():
     with pytest.raises(KvbenchError, match=r"docs/x\.md:2: .*has no `<!-- end -->`"):
-        regions("text\n<!-- begin: article -->\nbody\n", "docs/x.md")
+        regions("text\n<!-- begin: compare article -->\nbody\n", "docs/x.md")
     with pytest.raises(KvbenchError, match=r"docs/x\.md:1: a marker that is not closed"):
         regions("a <!--v:run x y-->1 and no end\n", "docs/x.md")
 
@@ -96,7 +99,7 @@ def test_peers_block_renders_a_committed_peers_run(repo):
     (repo / "bench-results" / "peers").mkdir()
     (repo / "bench-results" / "peers" / "summary.json").write_text(json.dumps(summary))
     sources = Sources(repo / "bench-results", repo)
-    text = render_block(Marked("block", "peers", 1, ""), sources, repo / "README.md")
+    text = render_block(Marked("block", "results peers", 1, ""), sources, repo / "README.md")
     ratio = fixture_median("unoptimized", "http_tps") / fixture_median("optimized", "http_tps")
     three = float(f"{fixture_median('unoptimized', 'http_tps'):.3g}")  # 3 significant digits
     assert f"| `unoptimized` | the naive one | {three:,.0f} req/s (" in text
@@ -113,11 +116,12 @@ def test_check_names_file_and_block_when_a_number_changes(repo):
     sources = generate(repo)
     doc = repo / "docs" / "00-a.md"
     text = doc.read_text()
-    line = next(n for n, row in enumerate(text.split("\n"), 1) if row == "<!-- begin: article -->")
+    opening = "<!-- begin: compare article -->"
+    line = next(n for n, row in enumerate(text.split("\n"), 1) if row == opening)
     doc.write_text(re.sub(r"(\| HTTP throughput \(req/s\) \| )[\d,]+", r"\g<1>1", text))
     assert check(sources) == [
-        f"docs/00-a.md:{line}: block `article` differs from what bench-results/ and the sources "
-        "produce; run `make docs`"
+        f"docs/00-a.md:{line}: block `compare article` differs from what bench-results/ and "
+        "the sources produce; run `make docs`"
     ]
 
 
@@ -232,7 +236,7 @@ def test_hand_typed_numbers_and_snippets_are_flagged(repo):
 
 
 def test_docs_command_fails_clearly_without_results(tmp_path, capsys):
-    assert main(["docs", "--check", "--results", str(tmp_path)]) == 2
+    assert main(["docs", "--check", "--results", str(tmp_path)]) == 1  # failed, not misused
     err = capsys.readouterr().err
     assert err.startswith("error: ") and "summary.json is missing" in err
     assert "make bench" in err and len(err.strip().splitlines()) == 1
@@ -247,3 +251,22 @@ def test_unknown_block_kind_is_an_error_naming_the_kinds(repo):
 def stored(values) -> dict:
     """A metric as summary.json stores it."""
     return Summary.of(values).to_json()
+
+
+def test_a_block_with_words_its_form_does_not_take_is_an_error(repo):
+    sources = Sources(repo / "bench-results", repo)
+    with pytest.raises(KvbenchError, match="wrong arguments for `ladder gc-step extra`"):
+        render_block(Marked("block", "ladder gc-step extra", 1, ""), sources, repo / "README.md")
+    with pytest.raises(KvbenchError, match="`profile` takes one of links"):
+        render_block(Marked("block", "profile nope x", 1, ""), sources, repo / "README.md")
+
+
+def test_an_error_inside_a_block_is_not_masked_as_fine(repo, monkeypatch):
+    # A bug in a block's code must fail the run, not render as if the block were fine.
+    def broken(sources, doc):
+        raise TypeError("a bug inside the block")
+
+    monkeypatch.setitem(generate_module.KINDS["ladder"], "gc-step", broken)
+    sources = Sources(repo / "bench-results", repo)
+    with pytest.raises(TypeError, match="a bug inside the block"):
+        render_block(Marked("block", "ladder gc-step", 1, ""), sources, repo / "README.md")

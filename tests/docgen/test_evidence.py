@@ -70,7 +70,9 @@ def test_removed_shows_the_target_frames_before_and_after(sources):
 def test_evidence_reads_the_previous_rungs_profile_and_can_show_its_flame_graph(sources, tmp_path):
     doc = tmp_path / "docs" / "04.md"
     text = evidence.evidence(sources, doc, "noaccesslog", "flamegraph")
-    assert text.startswith("The frames `noaccesslog` targets, in the CPU profile of `httptools`")
+    assert text.startswith(
+        "The frames `noaccesslog` targets, in the py-spy `--gil` profile of `httptools`"
+    )
     assert "| inclusive | 50% |" in text
     assert "![CPU flame graph of `httptools` under load, py-spy]" in text
     assert "(../profiles/httptools/cpu.pyspy.svg)" in text

@@ -5,7 +5,7 @@ import json
 import pytest
 
 from kvbench import KvbenchError
-from kvbench.docgen import rungs, shares
+from kvbench.docgen import rungs
 from kvbench.docgen.sources import NotMeasured, Sources
 from kvbench.docgen.values import value
 from kvbench.results.summary import Summary
@@ -59,7 +59,7 @@ def test_rung_table_folds_into_details_and_says_same_code_once(sources):
 def test_noise_shares_read_as_a_tilde_and_costs_that_grew_as_more(sources):
     text = rungs.rung_table(sources, "noproxyheaders")
     assert "| ~ (p=1.000, n=10) | 1.46x (1.45 to 1.47) | ~ |" in text
-    assert shares.times((0.5, (0.4, 0.6)), "lower") == "2.00x more (1.67 to 2.50)"
+    assert rungs.times((0.5, (0.4, 0.6)), "lower") == "2.00x more (1.67 to 2.50)"
     # said inline, a noise step's share is the table's `~`, not a number
     assert value("ladder noproxyheaders http_tps share", sources).startswith("no share")
 
@@ -67,10 +67,10 @@ def test_noise_shares_read_as_a_tilde_and_costs_that_grew_as_more(sources):
 def test_a_cost_that_fell_to_zero_or_grew_from_zero_is_said_in_words():
     # granian's closed-loop windows count no collections at all: there is no "x less" of 0
     some, none, mixed = Summary.of([3, 4, 3, 5, 4, 3]), Summary.of([0] * 6), Summary.of([0, 1] * 3)
-    assert shares.times(shares.cumulative(some, none, "lower"), "lower") == "to 0"
-    assert shares.times(shares.cumulative(none, some, "lower"), "lower") == "from 0"
-    assert shares.times(shares.cumulative(none, none, "lower"), "lower") == "0 at both"
-    said = shares.times(shares.cumulative(some, mixed, "lower"), "lower")
+    assert rungs.times(rungs.cumulative(some, none, "lower"), "lower") == "to 0"
+    assert rungs.times(rungs.cumulative(none, some, "lower"), "lower") == "from 0"
+    assert rungs.times(rungs.cumulative(none, none, "lower"), "lower") == "0 at both"
+    said = rungs.times(rungs.cumulative(some, mixed, "lower"), "lower")
     assert said.startswith("7.00x less") and "(" not in said  # no bound divides by zero
 
 
@@ -157,3 +157,12 @@ def test_a_rung_says_its_paired_ratio_beside_the_unpaired_test(tmp_path, write_l
     assert expected in said
     # a rung without stored pairs says only the test
     assert "paired" not in rungs.verdict(rungs.Ladder(Sources(tmp_path, tmp_path)), "async")
+
+
+def test_story_has_a_row_per_step_and_says_when_a_rung_was_not_profiled(sources):
+    text = rungs.story(sources)
+    rows = [line for line in text.split("\n") if line.startswith("| `")]
+    assert [r.split("`")[1] for r in rows] == RUNGS[1:]
+    profiled = [r for r in rows if "no frame:" not in r]
+    assert profiled and all("| not profiled | — |" in r for r in profiled)
+    assert "GIL-held" in text

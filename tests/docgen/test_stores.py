@@ -50,7 +50,7 @@ def block(sources: Sources, spec: str) -> str:
 
 
 def test_stores_block_lists_each_measured_variant_with_its_costs(sources):
-    text = block(sources, "stores")
+    text = block(sources, "results stores")
     assert "| p99 at 4,000 req/s |" in text.splitlines()[0]
     assert "| `memory-1` | answers in a dict of each worker | 1 | 25,000 req/s (" in text
     assert "| 120 µs (" in text and "| 15.0 µs | 1.00 | — |" in text
@@ -59,7 +59,7 @@ def test_stores_block_lists_each_measured_variant_with_its_costs(sources):
 
 
 def test_replicas_block_sizes_processes_and_redis_for_the_target(sources):
-    text = block(sources, "replicas 100000 0.5")
+    text = block(sources, "results replicas 100000 0.5")
     # memory: 100,000 x 40 µs / 0.5 = 8 cores; Redis GET by GET: 24 and 100,000 commands/s.
     assert "| `memory-1` | 40.0 µs (" in text and ") | 8 | — | — | no: each process" in text
     assert ") | 24 | 100,000 | 1.50 | yes |" in text
@@ -70,7 +70,7 @@ def test_replicas_block_sizes_processes_and_redis_for_the_target(sources):
 
 def test_replicas_block_refuses_a_utilization_above_one(sources):
     with pytest.raises(KvbenchError, match="utilization"):
-        block(sources, "replicas 1000 1.5")
+        block(sources, "results replicas 1000 1.5")
 
 
 def test_values_read_the_stores_run(sources):
@@ -79,5 +79,5 @@ def test_values_read_the_stores_run(sources):
 
 
 def test_without_a_stores_run_the_block_says_which_target_makes_it(tmp_path):
-    text = block(Sources(tmp_path, tmp_path), "replicas")
+    text = block(Sources(tmp_path, tmp_path), "results replicas")
     assert "run `make bench-stores`" in text

@@ -7,10 +7,10 @@ import pytest
 
 from kvbench import KvbenchError
 from kvbench.commands import bench
-from kvbench.docgen.formatting import number, ratio
 from kvbench.docgen.sources import Sources
 from kvbench.docgen.values import value
 from kvbench.measure.progress import minutes
+from kvbench.report.formatting import number, ratio
 from kvbench.results.summary import Summary
 from kvbench.services import LADDER
 
@@ -32,7 +32,7 @@ def test_the_estimate_follows_the_settings():
 def test_an_estimate_of_options_the_command_refuses_is_an_error():
     with pytest.raises(KvbenchError, match="does not take '--trails 2'"):
         bench.estimate(["--trails", "2"])
-    with pytest.raises(KvbenchError, match="--trials and --concurrency"):
+    with pytest.raises(KvbenchError, match="--trials and --connections"):
         value("estimate bench --concurrency 0", NOWHERE)
 
 

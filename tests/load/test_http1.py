@@ -1,7 +1,7 @@
 import pytest
 
 from kvbench.load.canned import RESPONSES
-from kvbench.load.http1 import ProtocolError, ResponseParser, parse_head
+from kvbench.load.http1 import CHUNKED, ProtocolError, ResponseParser, head_fields, parse_head
 
 OK_HEAD = b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 39"
 RESPONSE = RESPONSES[b"/get?key=key-0007"]
@@ -21,7 +21,7 @@ def test_parse_head_reads_status_content_length_and_content_type():
     "head",
     [
         b"HTTP/1.1 200 OK\r\ncontent-type: text/plain",
-        b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked",
+        b"HTTP/1.1 200 OK\r\ntransfer-encoding: gzip, chunked",
         b"HTTP/1.1 200 OK\r\ncontent-length: 12\r\nTransfer-Encoding: chunked",
         b"HTTP/1.1 200 OK\r\ncontent-length: twelve",
         b"SSH-2.0-OpenSSH\r\ncontent-length: 1",
@@ -54,3 +54,32 @@ def test_parser_keeps_a_body_longer_than_the_reads():
     stream = b"HTTP/1.1 200 OK\r\ncontent-length: 10240\r\n\r\n" + body + RESPONSE
     chunks = [stream[i : i + 1000] for i in range(0, len(stream), 1000)]
     assert feed_all(chunks) == [(200, body), (200, BODY)]
+
+
+CHUNKED_ANSWER = (
+    b"HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ntransfer-encoding: chunked\r\n\r\n"
+    b"5\r\nhello\r\n7;ext=1\r\n, world\r\n0\r\n\r\n"
+)
+
+
+def test_parse_head_marks_a_chunked_answer():
+    head = CHUNKED_ANSWER.partition(b"\r\n\r\n")[0]
+    assert parse_head(head) == (200, CHUNKED, b"text/plain")
+    assert head_fields(head)[1] == (b"transfer-encoding", b"chunked")
+
+
+def test_parser_joins_chunks_split_at_every_byte():
+    stream = CHUNKED_ANSWER + RESPONSE + CHUNKED_ANSWER
+    answers = feed_all([stream[i : i + 1] for i in range(len(stream))])
+    assert answers == [(200, b"hello, world"), (200, BODY), (200, b"hello, world")]
+
+
+def test_parser_skips_trailers():
+    stream = CHUNKED_ANSWER[:-2] + b"x-trailer: 1\r\n\r\n" + RESPONSE
+    assert feed_all([stream]) == [(200, b"hello, world"), (200, BODY)]
+
+
+def test_a_bad_chunk_size_is_a_protocol_error():
+    head = CHUNKED_ANSWER.partition(b"\r\n\r\n")[0]
+    with pytest.raises(ProtocolError, match="bad chunk size"):
+        feed_all([head + b"\r\n\r\nzz\r\nhello\r\n"])

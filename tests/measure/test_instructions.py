@@ -9,15 +9,24 @@ import pytest
 
 from kvbench import KvbenchError
 from kvbench.measure import instructions
-from kvbench.measure.instructions import INSTALL_HINT, Result, check, measure, parse_total
+from kvbench.measure.instructions import (
+    INSTALL_HINT,
+    Result,
+    Target,
+    check,
+    fit,
+    measure,
+    parse_total,
+)
 from kvbench.measure.layers import BenchPlan, Layers
 from kvbench.measure.progress import Progress
 from kvbench.measure.trials import TrialPlan
 from kvbench.services import LADDER, SERVICES
 
 BODY, TYPE = '{"key":"key-0042","value":"test-value"}', "application/json"
-RIGHT = {"status": 200, "body": BODY, "content_type": TYPE, "hits_in_window": 1000,
-         "gc_collections_in_window": [0, 0, 0]}  # fmt: skip
+RIGHT = {"status": 200, "body": BODY, "headers": [["content-type", TYPE]], "last_status": 200,
+         "hits_in_window": 1000, "gc_collections_in_window": [0, 0, 0]}  # fmt: skip
+APP = Target("app")
 COUNTED = "tests.apps.counted"
 
 # A stand-in for valgrind: writes a cachegrind file whose total is FIXED + PER x requests
@@ -51,19 +60,34 @@ def fake_valgrind(folder: Path, fixed: int = 300_000_000, per: int = 22_000, **r
     return str(path)
 
 
-def test_per_request_is_the_difference_of_the_two_runs_over_n():
-    result = Result(1000, ((500_000_000, 522_000_000), (500_000_300, 522_000_600)))
-    assert result.values == [22_000.0, 22_000.3]
+def test_per_request_is_the_slope_of_the_line_through_three_counts():
+    result = Result(1000, ((500_000_000, 522_000_000, 544_000_000),
+                           (500_000_300, 522_000_600, 544_000_900)))  # fmt: skip
+    assert result.sizes == [1000, 2000, 3000]
+    assert result.values == pytest.approx([22_000.0, 22_000.3])
+    assert result.intercepts == pytest.approx([478_000_000, 478_000_000])
     assert result.spread_pct == pytest.approx(0.3 / 22_000.15 * 100)
-    # I(N) minus the per-request share: 478,000,000, then 478,000,000 exactly too
+    assert result.residual_pct == pytest.approx(0, abs=1e-9)  # on the line exactly
     assert result.fixed_cost_spread == 0
 
 
+def test_the_residual_is_the_largest_miss_as_a_share_of_the_requests_part():
+    # 2N is 440 instructions above the line through N and 3N: a bend, e.g. a GC collection
+    result = Result(1000, ((500_000_000, 522_000_660, 544_000_000),))
+    slope, intercept = fit(result.sizes, list(result.totals[0]))
+    assert slope == pytest.approx(22_000.0)
+    assert intercept == pytest.approx(478_000_220)
+    # the middle count misses by 440, the outer ones by 220: 440 / (22,000 x 2,000)
+    assert result.residual_pct == pytest.approx(440 / (22_000 * 2000) * 100)
+    assert result.to_json()["residual_pct"] == round(result.residual_pct, 4)
+
+
 def test_fixed_cost_spread_shows_a_start_up_that_changed_between_repeats():
-    result = Result(1000, ((500_000_000, 522_000_000), (500_004_000, 522_004_000)))
-    assert result.values == [22_000.0, 22_000.0]  # the per-request count cannot see it...
-    assert result.fixed_cost_spread == 4_000  # ...the fixed cost does
-    assert result.to_json()["totals"] == [[500_000_000, 522_000_000], [500_004_000, 522_004_000]]
+    result = Result(1000, ((500_000_000, 522_000_000, 544_000_000),
+                           (500_004_000, 522_004_000, 544_004_000)))  # fmt: skip
+    assert result.values == pytest.approx([22_000.0, 22_000.0])  # the slope cannot see it...
+    assert result.fixed_cost_spread == 4_000  # ...the intercept does
+    assert result.to_json()["totals"][1] == [500_004_000, 522_004_000, 544_004_000]
 
 
 def test_the_total_is_the_summary_line_of_the_cachegrind_file():
@@ -74,8 +98,12 @@ def test_the_total_is_the_summary_line_of_the_cachegrind_file():
 
 
 def test_a_right_answer_passes_and_an_app_without_a_hit_counter_is_not_held_to_one():
-    check(RIGHT, 1000, "app")
-    check({**RIGHT, "hits_in_window": None}, 1000, "app")
+    check(RIGHT, 1000, APP)
+    check({**RIGHT, "hits_in_window": None}, 1000, APP)
+
+
+def test_collections_in_the_window_are_counted_not_refused():
+    check({**RIGHT, "gc_collections_in_window": [1, 0, 0]}, 1000, APP)
 
 
 @pytest.mark.parametrize(
@@ -83,14 +111,14 @@ def test_a_right_answer_passes_and_an_app_without_a_hit_counter_is_not_held_to_o
     [
         ({"body": BODY.replace("0042", "0041")}, "wrong answer"),
         ({"status": 404}, "wrong answer"),
-        ({"content_type": "text/plain"}, "wrong answer"),
+        ({"headers": [["content-type", "text/plain"]]}, "wrong answer"),
+        ({"last_status": 500}, "status 500 in the counted requests"),
         ({"hits_in_window": 999}, "counted 999 hits for 1000 requests"),
-        ({"gc_collections_in_window": [1, 0, 0]}, "the GC collected"),
     ],
 )
 def test_a_counted_window_that_went_wrong_fails(wrong, said):
     with pytest.raises(KvbenchError, match=said):
-        check({**RIGHT, **wrong}, 1000, "app")
+        check({**RIGHT, **wrong}, 1000, APP)
 
 
 @pytest.mark.slow
@@ -108,13 +136,15 @@ def test_counted_processes_differ_only_in_n(tmp_path, monkeypatch):
     monkeypatch.setenv("HOME", str(tmp_path))
     tool = fake_valgrind(tmp_path)
     measure(tool, f"{COUNTED}:app", requests=1000, repeats=1)
-    small, large = (json.loads((tmp_path / f"{n:09d}.json").read_text()) for n in (1000, 2000))
-    assert small["env"] == large["env"]
+    small, large, largest = (
+        json.loads((tmp_path / f"{n:09d}.json").read_text()) for n in (1000, 2000, 3000)
+    )
+    assert small["env"] == large["env"] == largest["env"]
     assert set(small["env"]) == set(instructions.fixed_env(tmp_path))
     assert "HOME" not in small["env"] and "VALGRIND_OPTS" not in small["env"]
     assert small["env"]["PYTHONDONTWRITEBYTECODE"] == "1"
-    assert small["cwd"] == large["cwd"] == "/"
-    assert [len(a) for a in small["argv"]] == [len(a) for a in large["argv"]]
+    assert small["cwd"] == large["cwd"] == largest["cwd"] == "/"
+    assert [len(a) for a in small["argv"]] == [len(a) for a in largest["argv"]]
 
 
 @pytest.mark.slow
@@ -128,7 +158,7 @@ def test_an_app_that_answers_wrong_fails_before_valgrind_runs(tmp_path):
 @pytest.mark.slow
 def test_a_wrong_answer_under_valgrind_fails_the_layer(tmp_path):
     tool = fake_valgrind(tmp_path, body="{}")
-    with pytest.raises(KvbenchError, match="wrong answer in the counted requests"):
+    with pytest.raises(KvbenchError, match="wrong answer"):
         measure(tool, f"{COUNTED}:app", requests=10, repeats=1)
 
 
@@ -152,13 +182,15 @@ def test_without_valgrind_the_layer_is_skipped_with_the_install_hint(tmp_path, m
 def test_the_layer_counts_each_piece_of_in_process_code_once(tmp_path, monkeypatch):
     tool = fake_valgrind(tmp_path)
     monkeypatch.setattr(instructions, "valgrind", lambda: tool)
-    monkeypatch.setattr(instructions, "measure", lambda tool, app: Result(1000, ((1, 5),) * 3))
+    monkeypatch.setattr(instructions, "measure", lambda tool, app: Result(1000, ((1, 5, 9),) * 3))
     run, _ = layers(tmp_path, [service for service, _ in LADDER])
     summary = run.run()
     counted = [name for name, metrics in summary["services"].items() if metrics]
     assert counted == ["unoptimized", "async", "nolocks", "orjson", "prebuilt", "leanroute",
                        "hotpath"]  # fmt: skip
-    assert summary["services"]["async"]["asgi_instructions_per_op"]["values"] == [0.004] * 3
+    assert summary["services"]["async"]["asgi_instructions_per_op"]["values"] == pytest.approx(
+        [0.004] * 3
+    )
     env = summary["environment"]["instructions"]
     assert env["valgrind"] == "valgrind-fake" and env["repeats"] == 3
     assert set(env["services"]) == set(counted)

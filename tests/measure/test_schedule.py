@@ -5,6 +5,7 @@ import psutil
 import pytest
 
 from kvbench.load.summary import LoadResult
+from kvbench.measure import schedule
 from kvbench.measure.schedule import arrivals_of, main, report
 
 
@@ -34,3 +35,19 @@ def test_the_schedule_check_runs_end_to_end_and_leaves_no_process(tmp_path, caps
     assert found["latency_ms"]["max"] >= found["lateness_at_server_ms"]["max"]
     assert "lateness at server (ms): p50 " in capsys.readouterr().out
     assert {p.pid for p in psutil.Process().children(recursive=True)} <= before
+
+
+def test_the_part_holds_every_case_with_provenance(tmp_path, monkeypatch):
+    calls = []
+
+    def fake_check(rate, seconds, stall_ms=0.0):
+        calls.append((rate, stall_ms))
+        return {"rate": rate, "stall_ms_per_s": stall_ms}
+
+    monkeypatch.setattr(schedule, "check", fake_check)
+    monkeypatch.setattr(schedule, "text", lambda found: "")
+    schedule.write_part(tmp_path / "schedule", 0.1)
+    written = json.loads((tmp_path / "schedule" / "summary.json").read_text())
+    assert calls == list(schedule.CASES.values())
+    assert set(written["schedule"]) == set(schedule.CASES)
+    assert written["provenance"]["sources"] and written["schema"] == 3

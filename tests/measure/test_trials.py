@@ -1,4 +1,5 @@
 import dataclasses
+import os
 import subprocess
 import sys
 import time
@@ -8,6 +9,7 @@ import psutil
 import pytest
 
 from kvbench.load.summary import LoadError, LoadResult
+from kvbench.measure import trials
 from kvbench.measure.trials import TrialPlan, WindowMarks, open_metrics, run_trial, worker_spread
 from kvbench.services import SERVICES, get_service, parse_variant
 
@@ -128,3 +130,44 @@ def test_metrics_of_an_open_loop_window():
     assert metrics["http_send_lag_p99_ms"] == metrics["http_send_lag_max_ms"] == 1.01
     assert metrics["http_trial_p50_ms"] == 0.11 and metrics["http_service_p50_ms"] == 0.1
     assert metrics["http_open_answered_rate"] == 1990
+
+
+def test_a_ticked_reading_is_exact_between_its_two_wall_clock_reads(monkeypatch):
+    # A running process's CPU clock, read from elsewhere, steps once a tick (4 ms) to the
+    # exact figure; in between it is stale. The reading waits for the step.
+    tick = 0.004
+    monkeypatch.setattr(
+        trials, "process_cpu_seconds", lambda p: (time.perf_counter() // tick) * tick
+    )
+    before, cpu, after = trials.ticked_cpu(None)
+    assert before <= cpu <= after  # the tick's instant, and the CPU exact there
+    assert after - before < 2 * tick
+
+
+def test_a_sleeping_process_is_read_at_once_and_exactly(monkeypatch):
+    monkeypatch.setattr(trials, "process_cpu_seconds", lambda p: 1.25)
+    before, cpu, after = trials.ticked_cpu(None)
+    assert cpu == 1.25 and after - before >= trials.TICK_WAIT_S
+
+
+@pytest.mark.timing
+def test_a_saturated_pinned_process_is_never_more_than_busy():
+    if not hasattr(os, "sched_setaffinity") or len(os.sched_getaffinity(0)) < 2:
+        pytest.skip("needs two CPUs to pin on")
+    cpu = min(os.sched_getaffinity(0))
+    spin = subprocess.Popen([sys.executable, "-c", "while True: pass"],
+                            preexec_fn=lambda: os.sched_setaffinity(0, {cpu}))  # fmt: skip
+    try:
+        time.sleep(0.2)
+        shares = []
+        for _ in range(10):
+            marks = WindowMarks(spin.pid, ticked=True)
+            marks("start")
+            time.sleep(0.2)
+            marks("end")
+            wall, used, _ = marks.spent()
+            shares.append(used / wall)
+    finally:
+        spin.kill()
+        spin.wait()
+    assert max(shares) <= 1.0 and max(shares) > 0.3

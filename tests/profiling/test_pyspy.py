@@ -53,6 +53,12 @@ def test_cpu_view_keeps_the_gil_holder_and_blocking_view_keeps_waiters():
     assert "--idle" in pyspy.BLOCKING_SVG.flags and "--gil" not in pyspy.BLOCKING_SVG.flags
 
 
+def test_native_view_is_the_cpu_view_with_the_frames_below_python(tmp_path):
+    flags = pyspy.record_flags(pyspy.NATIVE_SPEEDSCOPE, tmp_path / "x.json", 100)
+    assert {"--gil", "--native"} <= set(flags) and flags[flags.index("-f") + 1] == "speedscope"
+    assert pyspy.NATIVE_SPEEDSCOPE.name == "native.speedscope.json"
+
+
 def test_refusal_is_recognised_in_pyspy_output():
     text = "Error: Failed to get process executable name.\n\nCaused by:\n    0: Permission denied"
     assert isinstance(pyspy.refusal(text), pyspy.PtraceRefused)

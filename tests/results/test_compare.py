@@ -224,7 +224,7 @@ def test_broken_pyperf_suite_is_a_clear_error(tmp_path):
 
 
 def test_unknown_service_names_what_exists(capsys):
-    assert main(["--old", "unoptimized", "--new", "nope", str(FIXTURE)]) == 2
+    assert main(["--old", "unoptimized", "--new", "nope", str(FIXTURE)]) == 1
     err = capsys.readouterr().err
     assert "no service 'nope' (has: unoptimized, optimized)" in err
 

@@ -21,7 +21,16 @@ def test_min_seconds_repeats_whole_batches(capsys):
     assert done["requests"] % 10 == 0 and done["seconds"] >= 0.05
 
 
-def test_a_wrong_answer_stops_the_loop():
+def test_a_wrong_answer_stops_the_loop(capsys):
     argv = ["--app", "optimized.app:app", "--requests", "3", "--warmup", "0", "--key", "nope"]
-    with pytest.raises(SystemExit, match="unexpected answer 404"):
+    with pytest.raises(SystemExit):
         asgi_loop.main(argv)
+    assert "error: GET /get?key=nope: status 404 expected 200" in capsys.readouterr().err
+
+
+def test_a_request_file_drives_the_loop(tmp_path, capsys):
+    requests = tmp_path / "r.toml"
+    requests.write_text('[[request]]\npath = "/get?key=key-0001"\n[request.expect]\nstatus = 200\n')
+    argv = ["--app", "optimized.app:app", "--requests", "20", "--warmup", "0"]
+    assert asgi_loop.main([*argv, "--request-file", str(requests)]) == 0
+    assert report(capsys)["requests"] == 20

@@ -1,4 +1,4 @@
-"""The number formats every generated table and inline value shares: three significant digits."""
+"""Number formats for prose and generated tables (docs and reports): three significant digits."""
 
 import math
 
@@ -51,6 +51,12 @@ def with_range(stat: Summary) -> str:
 
 def ratio(value: float) -> str:
     return f"{number(value)}x"
+
+
+def pct(value: float, bounds: tuple[float, float] | None = None) -> str:
+    """A share in percent, two significant digits, with bounds if given: 4.3% (4.1 to 4.5%)."""
+    text = f"{number(value, 2)}%"
+    return text + (f" ({number(bounds[0], 2)} to {number(bounds[1], 2)}%)" if bounds else "")
 
 
 def percent(change: float) -> str:

@@ -1,0 +1,66 @@
+"""The committed reference, checked the way a skeptic would: every latency figure recomputed
+from the raw request records, every share a share, every check that did not run said so.
+
+These read bench-results/ as committed; a run before schema 3 (no raw records) is skipped.
+"""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from kvbench.load.summary import load_records, percentile_ms
+from kvbench.results.latency import pooled
+
+RESULTS = Path(__file__).resolve().parents[2] / "bench-results"
+SUMMARIES = sorted(
+    p for p in RESULTS.rglob("summary.json")
+    if p.relative_to(RESULTS).parts[0] not in ("runs", "tmp")
+)  # fmt: skip
+
+
+def run_with_records(path: Path) -> dict:
+    data = json.loads(path.read_text())
+    if data.get("schema", 1) < 3 or not (data.get("files") or {}).get("latency"):
+        pytest.skip("measured before raw request records (schema < 3) or without an open loop")
+    return data
+
+
+@pytest.mark.parametrize("path", SUMMARIES, ids=lambda p: str(p.relative_to(RESULTS)))
+def test_latency_recomputes_from_the_intended_send(path):
+    data = run_with_records(path)
+    for service, name in data["files"]["latency"].items():
+        records = load_records(path.parent / name)
+        done = records["answered_ns"] >= 0
+        latency = records["answered_ns"][done] - records["intended_ns"][done]
+        stored = data["latency"][service]
+        assert stored["n"] == latency.size
+        # the interval resamples whole trials: as stored, from the same records
+        trials = [latency[records["trial"][done] == t] for t in np.unique(records["trial"])]
+        again = pooled(trials, stored["offered_rate"])
+        for key, percent in (("p50", "50"), ("p90", "90"), ("p99", "99"), ("p999", "99.9")):
+            assert (key in stored) == (key in again)  # reported only with enough requests
+            if key in stored:
+                assert stored[key]["ms"] == percentile_ms(latency, percent)
+                assert stored[key] == again[key]
+        # a latency counts from the intended send, so it is never below the sender's lag
+        sent_late = records["sent_ns"][done] - records["intended_ns"][done]
+        assert np.all(latency >= sent_late)
+
+
+@pytest.mark.parametrize("path", SUMMARIES, ids=lambda p: str(p.relative_to(RESULTS)))
+def test_shares_are_shares_and_checks_say_what_ran(path):
+    data = json.loads(path.read_text())
+    if data.get("schema", 1) < 3:
+        pytest.skip("measured before schema 3")
+    for service, metrics in data["services"].items():
+        for value in (metrics.get("server_busy") or {}).get("values", []):
+            assert 0 <= value <= 1, f"{service}: busy share {value}"
+        assert "http_achieved_rate" not in metrics  # the offered rate, by construction
+    checks = data.get("checks") or {}
+    if checks:
+        statuses = [
+            c.get("status") for c in checks.values() if isinstance(c, dict) and "status" in c
+        ]
+        assert checks["ok"] == (bool(statuses) and all(s == "ok" for s in statuses))
