@@ -1,11 +1,13 @@
 """System calls per answer, counted with strace: how many writes carry one HTTP answer.
 
-The server runs as it is served; once it answers, strace attaches to it (`strace -f -c`,
-every thread, only the calls named in TRACED) while one keep-alive connection sends
+The server runs as it is served; once it answers, strace attaches to it (`strace -f -y`,
+every thread and child, only the calls named in TRACED) while one keep-alive connection sends
 `requests` GETs one after another, each answer read whole and checked before the next
 is sent. Nothing else talks to the server in that window, so the counts are the
 answers' own: one connection, one request in flight, nothing for the kernel or the event
-loop to batch. Then strace detaches (SIGINT) and prints its table, which `parse` reads.
+loop to batch. Then strace detaches (SIGINT); `parse` counts the calls it logged, and
+those on a socket apart (`-y` names each descriptor): granian's runtime also writes to
+eventfds to wake its threads, which are write calls but not answers on the wire.
 """
 
 import argparse
@@ -16,6 +18,7 @@ import socket
 import subprocess
 import tempfile
 import time
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,11 +34,14 @@ TRACED = WRITES + READS
 REQUESTS = 2000
 INSTALL_HINT = "strace is not installed (apt-get install strace)"
 METHOD = (
-    "strace -f -c attached to the running server, trace=" + ",".join(TRACED) + "; one "
-    "keep-alive connection, one GET at a time, each answer checked; calls / answers"
+    "strace -f -y attached to the running server and its children, trace="
+    + ",".join(TRACED)
+    + "; one keep-alive connection, one GET at a time, each answer checked; calls / answers, "
+    "all of them and those on a socket"
 )
 KEY = "key-0042"
-ROW = re.compile(r"^\s*[\d.]+\s+[\d.]+\s+\d+\s+(\d+)\s+(?:(\d+)\s+)?(\w+)\s*$")
+# One logged call: `PID name(FD<what the descriptor is>, ...` (a resumed call has no name).
+CALL = re.compile(r"^(?:\d+\s+)?(\w+)\((\d+)<([^>]*)>")
 
 
 @dataclass(frozen=True)
@@ -44,15 +50,19 @@ class Counts:
 
     answers: int
     calls: dict[str, int]
+    on_sockets: dict[str, int]
 
-    def per_answer(self, names: tuple[str, ...]) -> float:
-        return sum(self.calls.get(name, 0) for name in names) / self.answers
+    def per_answer(self, names: tuple[str, ...], sockets_only: bool = False) -> float:
+        counted = self.on_sockets if sockets_only else self.calls
+        return sum(counted.get(name, 0) for name in names) / self.answers
 
     def to_json(self) -> dict:
         return {
             "answers": self.answers,
             "calls": self.calls,
+            "calls_on_sockets": self.on_sockets,
             "writes_per_answer": round(self.per_answer(WRITES), 4),
+            "socket_writes_per_answer": round(self.per_answer(WRITES, sockets_only=True), 4),
             "reads_per_answer": round(self.per_answer(READS), 4),
             "method": METHOD,
         }
@@ -62,14 +72,17 @@ def strace() -> str | None:
     return shutil.which("strace")
 
 
-def parse(table: str) -> dict[str, int]:
-    """The calls column of strace -c's summary table, by syscall (the total row left out)."""
-    calls = {}
-    for line in table.splitlines():
-        found = ROW.match(line)
-        if found and found.group(3) != "total":
-            calls[found.group(3)] = int(found.group(1))
-    return calls
+def parse(trace: str) -> tuple[dict[str, int], dict[str, int]]:
+    """Calls by syscall in strace -f -y's log: all of them, and those on a socket."""
+    calls: Counter[str] = Counter()
+    on_sockets: Counter[str] = Counter()
+    for line in trace.splitlines():
+        found = CALL.match(line)
+        if found and found.group(1) in TRACED:
+            calls[found.group(1)] += 1
+            if found.group(3).startswith("socket:"):
+                on_sockets[found.group(1)] += 1
+    return dict(calls), dict(on_sockets)
 
 
 def request(key: str = KEY) -> bytes:
@@ -125,7 +138,7 @@ def family(pid: int) -> list[int]:
 def attach(pid: int, out: Path) -> subprocess.Popen:
     """strace on every thread of `pid` and its children, once it says it is attached."""
     pids = [word for each in family(pid) for word in ("-p", str(each))]
-    command = ["strace", "-f", "-c", "-o", str(out), "-e", "trace=" + ",".join(TRACED), *pids]
+    command = ["strace", "-f", "-y", "-o", str(out), "-e", "trace=" + ",".join(TRACED), *pids]
     tracer = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
     assert tracer.stderr is not None
     line = tracer.stderr.readline()  # "strace: Process N attached"
@@ -163,7 +176,7 @@ def count(service: Service, requests: int = REQUESTS, warmup: int = 200) -> Coun
                 send_checked(server.port, requests)
             finally:
                 detach(tracer)
-        return Counts(requests, parse(out.read_text()))
+        return Counts(requests, *parse(out.read_text()))
 
 
 def writes_per_answer(service: str | Service, requests: int = REQUESTS) -> float:
@@ -185,7 +198,9 @@ def main(argv: list[str] | None = None) -> int:
     found = {}
     for name in args.services.split(","):
         found[name] = count(get_service(name), args.requests).to_json()
-        print(f"{name}: {found[name]['writes_per_answer']:.2f} writes per answer")
+        said = found[name]
+        print(f"{name}: {said['writes_per_answer']:.2f} write calls per answer, "
+              f"{said['socket_writes_per_answer']:.2f} on the socket")  # fmt: skip
     args.out.parent.mkdir(parents=True, exist_ok=True)
     files.write_json(args.out, {"method": METHOD, "services": found})
     return 0
