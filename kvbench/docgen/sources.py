@@ -29,7 +29,17 @@ PARTS = {
 }
 
 # The parts read as result sets (services and metrics), by name in blocks and values.
-RESULT_SETS = ("ladder", "peers", "stores", "crosscheck", "proxy", "put", "schedule")
+RESULT_SETS = (
+    "ladder",
+    "peers",
+    "stores",
+    "crosscheck",
+    "proxy",
+    "put",
+    "schedule",
+    "pythons",
+    "writepath",
+)
 
 
 class NotMeasured(KvbenchError):

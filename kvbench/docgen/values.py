@@ -20,6 +20,8 @@
     profile unoptimized threads NAME        how many threads of that name the blocking view shows
     profile unoptimized idle                the share of the thread pool's samples spent waiting
     env run http.trials                     a setting the run recorded (dotted path)
+    parts unproven                          the committed parts whose summary records no
+                                            provenance (measured before it existed)
     schedule rate_2000 send_lag_ms p99      the schedule check's figure (`make bench-schedule`),
                                             a case, a measure and a statistic: `0.004 ms`
     estimate bench --trials 2               how long `kvbench bench --trials 2` says it takes
@@ -43,6 +45,8 @@
 
 `run`, `ladder`, `peers` and `stores` name the result sets of `results.Sources`.
 """
+
+import json
 
 from kvbench import KvbenchError
 from kvbench.commands import bench  # the command's own defaults make its estimate
@@ -72,6 +76,8 @@ def _value(words: list[str], sources: Sources) -> str:
         return _profile(words[1], words[2], " ".join(words[3:]), sources)
     if words[:2] == ["estimate", "bench"]:
         return estimate(words[2:])
+    if words == ["parts", "unproven"]:
+        return unproven(sources)
     if words[:1] == ["schedule"] and len(words) == 4:
         return schedule_figure(sources, *words[1:])
     if words[:1] == ["env"] and len(words) == 3:
@@ -224,6 +230,18 @@ def _rounds(found: ResultSet, what: str) -> str:
 def estimate(argv: list[str]) -> str:
     """The time estimate of `kvbench bench ARGV`, said as the command says it when it starts."""
     return minutes(bench.estimate(argv))
+
+
+def unproven(sources: Sources) -> str:
+    """The committed parts (main run included) whose summary.json has no provenance."""
+    found = []
+    for path in sorted(sources.results.glob("*/summary.json")) + [sources.results / "summary.json"]:
+        if path.parent.name in ("runs", "tmp") or not path.is_file():
+            continue
+        if "provenance" not in json.loads(path.read_text(encoding="utf-8")):
+            main = path.parent == sources.results
+            found.append("the main run" if main else f"`{path.parent.name}/`")
+    return ", ".join(found) or "none"
 
 
 def schedule_figure(sources: Sources, case: str, measure: str, stat: str) -> str:

@@ -126,3 +126,14 @@ def test_a_schedule_figure_reads_the_schedule_part(tmp_path):
         value("schedule rate_4000 send_lag_ms p99", sources)
     absent = Sources(tmp_path / "schedule", Path("."))  # no schedule part beside it
     assert "run `make bench-schedule`" in value("schedule rate_2000 send_lag_ms p99", absent)
+
+
+def test_parts_without_provenance_are_named(tmp_path):
+    (tmp_path / "summary.json").write_text(json.dumps({"services": {}, "provenance": {}}))
+    for part, summary in (("ladder", {"services": {}}), ("peers", {"provenance": {}})):
+        (tmp_path / part).mkdir()
+        (tmp_path / part / "summary.json").write_text(json.dumps(summary))
+    sources = Sources(tmp_path, Path("."))
+    assert value("parts unproven", sources) == "`ladder/`"
+    (tmp_path / "summary.json").write_text(json.dumps({"services": {}}))
+    assert value("parts unproven", sources) == "`ladder/`, the main run"
