@@ -36,8 +36,9 @@ def ratio(summary: dict, service: str) -> str:
 
 
 def p99(summary: dict, service: str) -> str:
+    """The pooled open-loop p99 (summary.json's latency section: `{"ms": ..., ...}`)."""
     found = summary.get("latency", {}).get(service, {}).get("p99")
-    return f"{found / 1e6:.2f} ms" if found else "-"
+    return f"{found['ms']:.2f} ms" if found else "-"
 
 
 def table(summary: dict) -> str:
