@@ -39,7 +39,9 @@
                                             as a share of one core: `97.1%`
     checks run warnings                     how many headroom and saturation checks failed
                                             (`checks run headroom`: rounds short of headroom;
-                                            `checks run saturation`: trials not saturated)
+                                            `checks run saturation`: trials not saturated;
+                                            `checks run schedule`: open loops the generator
+                                            shaped)
     ladder rungs                            how many rungs the ladder has (`ladder changes`:
                                             how many steps between them)
 
@@ -151,7 +153,7 @@ def run_section(kind: str, found: ResultSet, words: list[str]) -> str:
         return _paired(found, words[0], words[1], words[2:] == ["ci"])
     if kind == "rounds" and words in (["headroom"], ["headroom", "max"], ["busy"]):
         return _rounds(found, " ".join(words))
-    if kind == "checks" and words in (["warnings"], ["headroom"], ["saturation"]):
+    if kind == "checks" and words in (["warnings"], ["headroom"], ["saturation"], ["schedule"]):
         return _checks(found, words[0])
     raise KvbenchError(f"unknown {kind} value {' '.join(words)!r}")
 
@@ -198,6 +200,8 @@ def _checks(found: ResultSet, what: str) -> str:
         failed = checks.get("headroom", {}).get("rounds_below") or []
     elif what == "saturation":
         failed = checks.get("saturation", {}).get("trials_below") or []
+    elif what == "schedule":
+        failed = checks.get("schedule", {}).get("trials_late") or []
     else:
         failed = checks.get("warnings") or []
     return f"{len(failed):,}"

@@ -230,7 +230,9 @@ def write_part(out: Path, seconds: float) -> None:
         found[name] = check(rate, seconds, stall_ms=stall_ms)
         print(text(found[name]), flush=True)
     header = provenance.header()
-    files.write_json(out / "summary.json", header | {"services": {}, "schedule": found})
+    files.write_json(
+        out / "summary.json", header | {"files": {}, "services": {}, "schedule": found}
+    )
     print(f"wrote {out / 'summary.json'}")
 
 
