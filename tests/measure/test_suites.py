@@ -81,12 +81,16 @@ def test_committed_suites_carry_no_machine_paths(tmp_path):
 
 
 @pytest.mark.slow
-def test_gc_work_is_counted_per_app_in_a_subprocess():
+def test_gc_work_is_counted_per_app_in_a_subprocess(tmp_path):
     apps = [
         Service("cyclic", "tests.apps.garbage:cyclic"),
         Service("hoarding", "tests.apps.garbage:hoarding"),
     ]
-    found = suites.gc_work(apps)
+    requests = tmp_path / "requests.toml"  # the test apps answer "ok", and every answer is checked
+    requests.write_text(
+        '[[request]]\npath = "/anything"\n[request.expect]\nstatus = 200\nbody = "ok"\n'
+    )
+    found = suites.gc_work(apps, requests)
     assert set(found) == {"cyclic", "hoarding"}
     assert set(found["cyclic"]) == {
         "gc_survivors_per_op",
