@@ -7,20 +7,17 @@ own files; `make docs-check` fails when any of them differs, when a link points 
 or when a number or a Python snippet was typed by hand. Nothing is measured here.
 """
 
-import inspect
 from collections.abc import Callable
 from pathlib import Path
 
 from kvbench import KvbenchError
-from kvbench.docgen import blocks as tables
-from kvbench.docgen import checks, evidence, profiles, snippets
-from kvbench.docgen import rungs as ladder
+from kvbench.docgen import checks, ladder, profiles, snippets, tables
 from kvbench.docgen.markers import Marked, regions, replace
 from kvbench.docgen.sources import NotMeasured, Sources
-from kvbench.docgen.values import value
-from kvbench.report import pythons, writepath
+from kvbench.docgen.values import call, value
+from kvbench.report import hostile, peers, pythons, writepath
 
-# Eight kinds of block, each with its forms: `<!-- begin: KIND FORM ARGS... -->`. A form is a
+# Seven kinds of block, each with its forms: `<!-- begin: KIND FORM ARGS... -->`. A form is a
 # function of (sources, doc, *words); its signature says which words it takes.
 Form = Callable[..., str]
 KINDS: dict[str, dict[str, Form]] = {
@@ -35,12 +32,7 @@ KINDS: dict[str, dict[str, Form]] = {
     "ladder": {
         "overview": lambda s, doc: ladder.overview(s),
         "story": lambda s, doc: ladder.story(s),
-        "rung": lambda s, doc, name, *options: ladder.rung_table(s, name, *options),
-        "gc-step": lambda s, doc: ladder.gc_step(s),
-    },
-    "evidence": {
-        "before": lambda s, doc, rung, *options: evidence.evidence(s, doc, rung, *options),
-        "after": lambda s, doc, rung: evidence.removed(s, rung),
+        "rung": lambda s, doc, name: ladder.rung(s, name),
     },
     "profile": {
         "links": lambda s, doc, *services: profiles.links(s, doc, list(services)),
@@ -51,16 +43,16 @@ KINDS: dict[str, dict[str, Form]] = {
         "lines": lambda s, doc, service, top="8": profiles.lines(s, service, top),
         "allocs": lambda s, doc, service, top="8": profiles.allocs(s, service, top),
     },
-    "results": {
+    "results": {  # a part's tables, most of them the part's report's own
         "environment": lambda s, doc, *words: tables.environment(s, list(words)),
-        "capacity": lambda s, doc, *words: tables.capacity(s, list(words)),
-        "cross-check": lambda s, doc: tables.cross_check(s),
-        "hostile": lambda s, doc: tables.hostile(s),
-        "stores": lambda s, doc, *words: tables.stores(s, list(words)),
+        "capacity": lambda s, doc: tables.capacity(s),
+        "stores": lambda s, doc: tables.stores(s),
         "replicas": lambda s, doc, *words: tables.replicas(s, list(words)),
-        "peers": lambda s, doc: tables.peers(s),
         "curve": lambda s, doc, name: tables.curve(s, doc, name),
         "plots": lambda s, doc: tables.plots(s, doc),
+        "peers": lambda s, doc: peers.peers_table(s.part_json("peers")),
+        "cross-check": lambda s, doc: tables.cross_check(s),
+        "hostile": lambda s, doc: hostile.table(s.part_json("hostile")),
         "pythons": lambda s, doc: pythons.table(s.part_json("pythons")),
         "writepath": lambda s, doc: writepath.table(
             s.part_json("writepath"), s.optional_json("writepath/syscalls.json")
@@ -82,13 +74,7 @@ def form_of(spec: str) -> tuple[Form, list[str]]:
     name = "" if "" in forms else (words or [""])[0]
     if name not in forms:
         raise KvbenchError(f"`{kind}` takes one of {', '.join(forms)}, not {name!r}")
-    words = words if name == "" else words[1:]
-    form = forms[name]
-    try:  # the words must fit the form; anything the form raises itself is not masked
-        inspect.signature(form).bind(None, None, *words)
-    except TypeError:
-        raise KvbenchError(f"wrong arguments for `{spec}`") from None
-    return form, words
+    return forms[name], words if name == "" else words[1:]
 
 
 def render_block(marked: Marked, sources: Sources, doc: Path) -> str:
@@ -97,7 +83,7 @@ def render_block(marked: Marked, sources: Sources, doc: Path) -> str:
         return value(marked.spec, sources)
     form, words = form_of(marked.spec)
     try:
-        return form(sources, doc, *words)
+        return call(form, f"block `{marked.spec}`", sources, doc, *words)
     except NotMeasured as missing:
         return f"_{missing.title}: {missing}._"
 

@@ -1,11 +1,11 @@
 """Profiles in the docs: read from their files, linked, never copied."""
 
 import re
-from collections import Counter
 from pathlib import Path
 
 from kvbench import KvbenchError
 from kvbench.docgen.sources import NotMeasured, Sources
+from kvbench.profiling.samples import self_time
 from kvbench.report.formatting import number, pct
 
 # The files `make profile` writes per service, in the order docs/03 reads them.
@@ -54,41 +54,12 @@ def flamegraph(sources: Sources, doc: Path, service: str) -> str:
     )
 
 
-def component(file: str) -> str:
-    """Who a source file belongs to: a package, a standard-library module, or this repository."""
-    if "site-packages/" in file:
-        return file.split("site-packages/", 1)[1].split("/", 1)[0]
-    if file.startswith("<python>/"):
-        parts = file.split("/")
-        return parts[3].removesuffix(".py") if len(parts) > 3 else file
-    if file.startswith("<frozen"):
-        return "imports (start-up)"
-    return file
-
-
-def cpu_shares(sources: Sources, service: str, view: str = "cpu") -> tuple[Counter, Counter, float]:
-    """Self time of py-spy's CPU (or native) view by component and by (function, file)."""
-    data = sources.profile(service, f"{view}.speedscope.json")
-    frames = data["shared"]["frames"]
-    by_function: Counter[tuple[str, str]] = Counter()
-    total = 0.0
-    for profile in data["profiles"]:
-        for stack, weight in zip(profile["samples"], profile["weights"], strict=True):
-            total += weight
-            if stack:
-                frame = frames[stack[-1]]
-                by_function[(frame["name"], frame["file"])] += weight
-    by_component: Counter[str] = Counter()
-    for (_, file), weight in by_function.items():
-        by_component[component(file)] += weight
-    return by_component, by_function, total
-
-
 def cpu(sources: Sources, service: str, top: str = str(TOP), view: str = "cpu") -> str:
     """`profile-cpu SERVICE [N] [native]`: py-spy's GIL-held samples by component and function."""
     if view not in ("cpu", "native"):
         raise KvbenchError(f"profile-cpu: view {view!r} is neither cpu nor native")
-    by_component, by_function, total = cpu_shares(sources, service, view)
+    data = sources.profile(service, f"{view}.speedscope.json")
+    by_component, by_function, total = self_time(data)
     n = int(top)
     lines = ["| component | share of GIL-held samples (self) |", "| --- | ---: |"]
     lines += [f"| `{name}` | {_pct(w, total)} |" for name, w in by_component.most_common(n)]

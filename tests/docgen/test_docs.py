@@ -16,6 +16,7 @@ from kvbench.docgen.generate import check, documents, render, render_block
 from kvbench.docgen.markers import Marked, regions, replace
 from kvbench.docgen.snippets import source
 from kvbench.docgen.sources import Sources
+from kvbench.report.peers import peers_table
 from kvbench.results.summary import Summary
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -85,9 +86,9 @@ def test_rendering_the_fixture_gives_the_expected_blocks(repo):
     assert (
         "<!-- begin: include pkg/mod.py#hot -->\n\n```python\ndef hot():\n    return 1\n```" in text
     )
-    assert "| `httptools` | HTTP parsed by httptools (C) instead of h11 | 1,220 (" in text
-    assert "| `async` | async endpoints, no thread pool | 2,700 (" in text
-    assert "| 10.0x (9.94 to 10.1) | 10.0% (9.9 to 10%) |" in text  # granian: 190 -> 100 µs
+    assert "| `httptools` | HTTP parsed by httptools (C) instead of h11 | 1,220 req/s (" in text
+    assert "| `async` | async endpoints, no thread pool | 2,700 req/s (" in text
+    assert "| +90% (p=0.000, n=10) | 10.0% (9.9 to 10%) | 3 |" in text  # granian: 190 -> 100 µs
     peers = (repo / "docs" / "01-b.md").read_text()
     assert "not measured in the committed results; run `make bench-peers`" in peers
 
@@ -100,12 +101,11 @@ def test_peers_block_renders_a_committed_peers_run(repo):
     (repo / "bench-results" / "peers" / "summary.json").write_text(json.dumps(summary))
     sources = Sources(repo / "bench-results", repo)
     text = render_block(Marked("block", "results peers", 1, ""), sources, repo / "README.md")
-    ratio = fixture_median("unoptimized", "http_tps") / fixture_median("optimized", "http_tps")
-    three = float(f"{fixture_median('unoptimized', 'http_tps'):.3g}")  # 3 significant digits
-    assert f"| `unoptimized` | the naive one | {three:,.0f} req/s (" in text
-    assert f"| {ratio:#.3g}x |" in text
-    assert "Not measured: `nginx` (nginx is not installed on this machine)." in text
-    assert "- `optimized`: `python -m uvicorn optimized.app:app --loop uvloop`" in text
+    assert text.startswith("| row | throughput (req/s) |")  # the peers report's own table
+    assert [line for line in text.splitlines() if line.startswith("| ")][2:4] == [
+        line for line in peers_table(summary).splitlines() if line.startswith("| ")
+    ][2:4]
+    assert "| nginx | skipped: nginx is not installed on this machine |" in text
 
 
 def test_check_passes_on_freshly_generated_docs(repo):
@@ -255,8 +255,8 @@ def stored(values) -> dict:
 
 def test_a_block_with_words_its_form_does_not_take_is_an_error(repo):
     sources = Sources(repo / "bench-results", repo)
-    with pytest.raises(KvbenchError, match="wrong arguments for `ladder gc-step extra`"):
-        render_block(Marked("block", "ladder gc-step extra", 1, ""), sources, repo / "README.md")
+    with pytest.raises(KvbenchError, match="wrong words for the block `ladder story extra`"):
+        render_block(Marked("block", "ladder story extra", 1, ""), sources, repo / "README.md")
     with pytest.raises(KvbenchError, match="`profile` takes one of links"):
         render_block(Marked("block", "profile nope x", 1, ""), sources, repo / "README.md")
 
@@ -266,7 +266,7 @@ def test_an_error_inside_a_block_is_not_masked_as_fine(repo, monkeypatch):
     def broken(sources, doc):
         raise TypeError("a bug inside the block")
 
-    monkeypatch.setitem(generate_module.KINDS["ladder"], "gc-step", broken)
+    monkeypatch.setitem(generate_module.KINDS["ladder"], "story", broken)
     sources = Sources(repo / "bench-results", repo)
     with pytest.raises(TypeError, match="a bug inside the block"):
-        render_block(Marked("block", "ladder gc-step", 1, ""), sources, repo / "README.md")
+        render_block(Marked("block", "ladder story", 1, ""), sources, repo / "README.md")

@@ -46,15 +46,13 @@ def fixture_summary() -> dict:
 
 def test_pooled_latency_values_read_the_latency_section():
     assert value("latency run unoptimized p99", FIXTURE_RUN) == "7.88 ms"
-    said = "7.88 ms (95% CI 7.56 to 8.22 ms)"
-    assert value("latency run unoptimized p99 ci", FIXTURE_RUN) == said
     assert value("latency run optimized n", FIXTURE_RUN) == "12,000"
 
 
 def test_a_percentile_that_does_not_qualify_is_an_error_not_a_number():
     with pytest.raises(KvbenchError, match="p9999 does not qualify: 12,000 requests"):
         value("latency run optimized p9999", FIXTURE_RUN)
-    with pytest.raises(KvbenchError, match="not one of"):
+    with pytest.raises(KvbenchError, match="n or one of"):
         value("latency run optimized p95", FIXTURE_RUN)
 
 
@@ -74,8 +72,8 @@ def test_round_values_take_the_worst_round():
     assert value("rounds run headroom", FIXTURE_RUN) == ratio(min(r["headroom"] for r in rounds))
     least = min(b for r in rounds for b in r["busy"].values())
     assert value("rounds run busy", FIXTURE_RUN) == f"{number(least * 100)}%"
-    warnings = fixture_summary()["checks"]["warnings"]
-    assert value("checks run warnings", FIXTURE_RUN) == str(len(warnings))
+    with pytest.raises(KvbenchError, match="no warnings check"):
+        value("checks run warnings", FIXTURE_RUN)
 
 
 def test_the_ladder_counts_its_rungs_and_the_changes_between_them():

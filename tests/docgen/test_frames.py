@@ -1,13 +1,15 @@
-"""Each rung's profile evidence: shares of py-spy's CPU samples in the frames it targets."""
+"""Each rung's target frames: shares of py-spy's GIL-held samples before and after it."""
 
 import json
 from pathlib import Path
 
 import pytest
 
-from kvbench.docgen import evidence
+from kvbench.docgen import ladder
 from kvbench.docgen.sources import NotMeasured, Sources
 from kvbench.docgen.values import value
+from kvbench.profiling import samples
+from kvbench.profiling.targets import TARGETS
 from kvbench.services import LADDER
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -52,43 +54,39 @@ def sources(tmp_path) -> Sources:
 
 
 def test_shares_count_inclusive_or_self_and_leave_start_up_out(sources):
-    frames = evidence.TARGETS["httptools"]
+    frames = TARGETS["httptools"]
     assert isinstance(frames, tuple)
-    shares, samples = evidence.frame_shares(sources, "unoptimized", frames)
-    assert samples == 10
+    data = ladder.cpu(sources, "unoptimized")
+    shares, counted = samples.frame_shares(data, frames)
+    assert counted == 10
     assert shares == {"h11": 30.0, "h11-protocol": 20.0, "httptools-protocol": 0.0}
+    # the prediction counts a sample once, whichever removed frames are on it
+    assert samples.any_share(data, frames[:2]) == pytest.approx(50.0)
 
 
 def test_removed_shows_the_target_frames_before_and_after(sources):
-    text = evidence.removed(sources, "httptools")
-    assert "| frames | counted | `unoptimized` | `httptools` | change, points |" in text
+    text = ladder.frames_table(sources, "unoptimized", "httptools")
+    assert "| frames it targets | counted | `unoptimized` | `httptools` | change, points |" in text
     assert "| h11, the pure-Python HTTP parser and writer | inclusive | 30% | 0% | -30.0 |" in text
     assert "| uvicorn's httptools protocol | self | 0% | 50% | +50.0 |" in text
-    assert "(10 of `unoptimized`, 10 of `httptools`, start-up imports left out)" in text
+    assert "(10 of `unoptimized`, 10 of `httptools`)" in text
 
 
-def test_evidence_reads_the_previous_rungs_profile_and_can_show_its_flame_graph(sources, tmp_path):
-    doc = tmp_path / "docs" / "04.md"
-    text = evidence.evidence(sources, doc, "noaccesslog", "flamegraph")
-    assert text.startswith(
-        "The frames `noaccesslog` targets, in the py-spy `--gil` profile of `httptools`"
-    )
-    assert "| inclusive | 50% |" in text
-    assert "![CPU flame graph of `httptools` under load, py-spy]" in text
-    assert "(../profiles/httptools/cpu.pyspy.svg)" in text
+def test_a_target_share_reads_the_services_own_profile(sources):
     assert value("profile unoptimized frames access-log", sources) == "10%"
+    assert value("profile httptools frames access-log", sources) == "50%"
 
 
 def test_a_rung_without_a_committed_profile_says_which_target_makes_it(sources):
     with pytest.raises(NotMeasured, match="no CPU profile of `noaccesslog`.*make profile-ladder"):
-        evidence.removed(sources, "uvloop")
-    assert "gc.freeze() removes no frame" in evidence.removed(sources, "gcfreeze")
+        ladder.frames_table(sources, "noaccesslog", "uvloop")
+    assert "gc.freeze() removes no frame" in ladder.frames_table(sources, "hotpath", "gcfreeze")
 
 
 def test_every_rung_after_the_first_says_what_it_targets():
     rungs = [service.name for service, _ in LADDER]
-    assert list(evidence.TARGETS) == rungs[1:]
-    keys = [f.key for fs in evidence.TARGETS.values() if not isinstance(fs, str) for f in fs]
+    assert list(TARGETS) == rungs[1:]
+    keys = [f.key for fs in TARGETS.values() if not isinstance(fs, str) for f in fs]
     assert len(keys) == len(set(keys))
 
 
@@ -102,7 +100,7 @@ def test_patterns_match_frames_as_py_spy_names_them(service, rung):
     if not path.is_file():
         pytest.skip(f"no committed profile of {service}")
     names = json.loads(path.read_text())["shared"]["frames"]
-    frames = evidence.TARGETS[rung]
+    frames = TARGETS[rung]
     assert not isinstance(frames, str)
     for target in frames[:1]:  # the first target of each rung is what its "before" holds
         assert any(target.matches(f["file"], f["name"]) for f in names), target.key

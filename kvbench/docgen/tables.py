@@ -13,8 +13,7 @@ from kvbench.docgen.snippets import fence
 from kvbench.docgen.sources import Sources, missing, typed
 from kvbench.docgen.values import setting
 from kvbench.report.bench import cross_check_table
-from kvbench.report.formatting import number, quantity, ratio, with_range
-from kvbench.report.hostile import table as hostile_table
+from kvbench.report.formatting import number, quantity, with_range
 from kvbench.report.peers import CURVE_COLUMNS, CURVE_POINTS, curve_table
 from kvbench.report.tables import context_for, render
 from kvbench.results.compare import compare_sets
@@ -99,7 +98,7 @@ def environment(sources: Sources, words: list[str]) -> str:
     return "\n".join(lines + ([f"| packages | {listed} |"] if listed else []))
 
 
-def capacity(sources: Sources, words: list[str]) -> str:
+def capacity(sources: Sources) -> str:
     """`capacity`: server CPU per request, what one core serves, cores for a target load."""
     lines = [
         f"| service | server CPU per request | requests per core-second | cores for "
@@ -120,11 +119,6 @@ def cross_check(sources: Sources) -> str:
     if not found:
         raise KvbenchError("the crosscheck run recorded no cross_check (run with --loadgen both)")
     return cross_check_table(found)
-
-
-def hostile(sources: Sources) -> str:
-    """`hostile`: what each served configuration did with slow and oversized clients."""
-    return hostile_table(sources.part_json("hostile"))
 
 
 def _stat(sources: Sources, service: str, metric: str, set_name: str = "stores") -> Summary | None:
@@ -158,7 +152,7 @@ def _cell(stat: Summary | None, ranged: bool = False) -> str:
     return with_range(stat) if ranged else quantity(stat.median, stat.unit)
 
 
-def stores(sources: Sources, words: list[str]) -> str:
+def stores(sources: Sources) -> str:
     """`stores`: every variant's throughput, latency at the common rate and costs per request."""
     run = sources.results_set("stores")
     rate = typed(run).environment.get("http", {}).get("offered_rate")
@@ -249,34 +243,6 @@ def plots(sources: Sources, doc: Path) -> str:
             shown.append(f"![{title}]({sources.link(png, doc)})\n\n[{title}, SVG]({svg})")
     index = sources.link(report, doc)
     return "\n\n".join([*shown, f"All tables and figures of the run: [{index}]({index})."])
-
-
-def peers(sources: Sources) -> str:
-    """`peers`: other servers and frameworks on the same machine, against `optimized`."""
-    run = sources.results_set("peers")
-    what = typed(run).extra.get("rows") or {}
-    base = "optimized" if "optimized" in run.services else None
-    lines = ["| service | what it is | throughput, req/s (95% CI) | vs optimized | server CPU "
-             "per request |", "| --- | --- | ---: | ---: | ---: |"]  # fmt: skip
-    for name in run.services:
-        tps = sources.stat("peers", name, "http_tps")
-        versus = "—"
-        if base and name != base:
-            versus = ratio(tps.median / sources.stat("peers", base, "http_tps").median)
-        found = (_stat(sources, name, metric, "peers") for metric in SERVER_CPU)
-        cpu = next(
-            (with_range(stat) for stat in found if stat is not None), "—"
-        )  # none: no /proc, say
-        lines.append(f"| `{name}` | {what.get(name, '')} | {with_range(tps)} | {versus} | {cpu} |")
-    skipped = typed(run).extra.get("skipped") or {}
-    if skipped:
-        reasons = [f"`{name}` ({why.removeprefix('skipped: ')})" for name, why in skipped.items()]
-        lines += ["", f"Not measured: {'; '.join(reasons)}."]
-    commands = typed(run).environment.get("http", {}).get("commands") or {}
-    listed = [f"- `{name}`: `python {' '.join(map(str, cmd))}`" for name, cmd in commands.items()]
-    if listed:
-        lines += ["", "Server commands, as run:", "", *listed]
-    return "\n".join(lines)
 
 
 def curve(sources: Sources, doc: Path, curve: str) -> str:
