@@ -31,12 +31,17 @@ def run(args: argparse.Namespace) -> int:
 
 def reports(reference: Path, copied: list[str]) -> list[Path]:
     """Regenerate the reports of what was copied (matplotlib is imported only here)."""
-    from kvbench.report import bench, peers, pythons
+    from kvbench.report import bench, peers, pythons, sizing
+    from kvbench.results.resultset import read_results
 
     written = [bench.write_report(reference)] if "main" in copied else []
     if "peers" in copied:
         summary = json.loads((reference / "peers" / "summary.json").read_text(encoding="utf-8"))
         written.append(peers.write_report(reference / "peers", summary))
+    if "stores" in copied:
+        written.append(
+            sizing.write_report(reference / "stores", read_results(reference / "stores"))
+        )
     for part, write in (("pythons", pythons.write_report),):
         if part in copied:
             found = json.loads((reference / part / "summary.json").read_text(encoding="utf-8"))

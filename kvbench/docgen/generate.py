@@ -15,7 +15,7 @@ from kvbench.docgen import checks, ladder, profiles, snippets, tables
 from kvbench.docgen.markers import Marked, regions, replace
 from kvbench.docgen.sources import NotMeasured, Sources
 from kvbench.docgen.values import call, value
-from kvbench.report import hostile, peers, pythons, writepath
+from kvbench.report import hostile, peers, pythons, sizing, writepath
 
 # Seven kinds of block, each with its forms: `<!-- begin: KIND FORM ARGS... -->`. A form is a
 # function of (sources, doc, *words); its signature says which words it takes.
@@ -45,9 +45,11 @@ KINDS: dict[str, dict[str, Form]] = {
     },
     "results": {  # a part's tables, most of them the part's report's own
         "environment": lambda s, doc, *words: tables.environment(s, list(words)),
-        "capacity": lambda s, doc: tables.capacity(s),
-        "stores": lambda s, doc: tables.stores(s),
-        "replicas": lambda s, doc, *words: tables.replicas(s, list(words)),
+        "capacity": lambda s, doc: sizing.capacity(s.run),
+        "stores": lambda s, doc: sizing.stores(s.results_set("stores")),
+        "replicas": lambda s, doc, *words: sizing.replicas(
+            s.results_set("stores"), *numbers(words)
+        ),
         "curve": lambda s, doc, name: tables.curve(s, doc, name),
         "plots": lambda s, doc: tables.plots(s, doc),
         "peers": lambda s, doc: peers.peers_table(s.part_json("peers")),
@@ -59,6 +61,13 @@ KINDS: dict[str, dict[str, Form]] = {
         ),
     },
 }
+
+
+def numbers(words: tuple[str, ...]) -> list[float]:
+    try:
+        return [float(word) for word in words]
+    except ValueError:
+        raise KvbenchError(f"expected numbers, not {' '.join(words)!r}") from None
 
 
 def documents(root: Path) -> list[Path]:

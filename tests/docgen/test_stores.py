@@ -10,6 +10,8 @@ from kvbench.docgen.generate import render_block
 from kvbench.docgen.markers import Marked
 from kvbench.docgen.sources import Sources
 from kvbench.docgen.values import value
+from kvbench.report import sizing
+from kvbench.results.resultset import read_results
 from kvbench.results.summary import Summary
 
 # Server CPU per request (µs), Redis CPU per request (µs), Redis commands per request.
@@ -68,9 +70,18 @@ def test_replicas_block_sizes_processes_and_redis_for_the_target(sources):
     assert "Assumptions: 100,000 req/s" in text
 
 
-def test_replicas_block_refuses_a_utilization_above_one(sources):
+def test_replicas_block_refuses_a_utilization_above_one_or_a_word(sources):
     with pytest.raises(KvbenchError, match="utilization"):
         block(sources, "results replicas 1000 1.5")
+    with pytest.raises(KvbenchError, match="expected numbers, not 'many'"):
+        block(sources, "results replicas many")
+
+
+def test_the_stores_report_holds_the_blocks_tables(sources, tmp_path):
+    folder = tmp_path / "stores"
+    text = sizing.write_report(folder, read_results(folder)).read_text()
+    assert block(sources, "results stores") in text
+    assert block(sources, "results replicas") in text
 
 
 def test_values_read_the_stores_run(sources):
