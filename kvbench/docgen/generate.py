@@ -37,11 +37,11 @@ KINDS: dict[str, dict[str, Form]] = {
     "profile": {
         "links": lambda s, doc, *services: profiles.links(s, doc, list(services)),
         "flamegraph": lambda s, doc, service: profiles.flamegraph(s, doc, service),
-        "cpu": lambda s, doc, service, top="8": profiles.cpu(s, service, top),
-        "native": lambda s, doc, service, top="8": profiles.cpu(s, service, top, "native"),
-        "blocking": lambda s, doc, service: profiles.blocking(s, service),
-        "lines": lambda s, doc, service, top="8": profiles.lines(s, service, top),
-        "allocs": lambda s, doc, service, top="8": profiles.allocs(s, service, top),
+        **{
+            view: lambda s, doc, service, top="8", view=view: profiles.table(s, service, view, top)
+            for view in ("cpu", "native", "lines", "allocs")
+        },  # fmt: skip
+        "blocking": lambda s, doc, service: profiles.table(s, service, "blocking"),
     },
     "results": {  # a part's tables, most of them the part's report's own
         "environment": lambda s, doc, *words: tables.environment(s, list(words)),

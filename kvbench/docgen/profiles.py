@@ -1,12 +1,11 @@
-"""Profiles in the docs: read from their files, linked, never copied."""
+"""Profiles in the docs: read from their files (tables by kvbench/profiling/views.py), linked,
+never copied."""
 
-import re
 from pathlib import Path
 
 from kvbench import KvbenchError
 from kvbench.docgen.sources import NotMeasured, Sources
-from kvbench.profiling.samples import self_time
-from kvbench.report.formatting import number, pct
+from kvbench.profiling import views
 
 # The files `make profile` writes per service, in the order docs/03 reads them.
 VIEWS = [
@@ -16,12 +15,6 @@ VIEWS = [
     ("lines.scalene.html", "line profile"),
     ("allocs.memray.html", "allocations"),
 ]
-TOP = 8
-# py-spy's flamegraph titles: one root frame per thread (`--threads`), and the pool's wait.
-THREAD = re.compile(r"<title>thread \((\d+)\)(?::([^<]*?))? \(([\d,]+) samples?, [\d.]+%\)</title>")
-WAITING = re.compile(r"<title>Condition\.wait \(threading\.py:\d+\) \(([\d,]+) samples?")
-# scalene escapes these characters in its source lines.
-ESCAPES = {"\\u003e": ">", "\\u003c": "<", "\\u0026": "&"}
 
 
 def links(sources: Sources, doc: Path, services: list[str]) -> str:
@@ -54,98 +47,26 @@ def flamegraph(sources: Sources, doc: Path, service: str) -> str:
     )
 
 
-def cpu(sources: Sources, service: str, top: str = str(TOP), view: str = "cpu") -> str:
-    """`profile-cpu SERVICE [N] [native]`: py-spy's GIL-held samples by component and function."""
-    if view not in ("cpu", "native"):
-        raise KvbenchError(f"profile-cpu: view {view!r} is neither cpu nor native")
-    data = sources.profile(service, f"{view}.speedscope.json")
-    by_component, by_function, total = self_time(data)
-    n = int(top)
-    lines = ["| component | share of GIL-held samples (self) |", "| --- | ---: |"]
-    lines += [f"| `{name}` | {_pct(w, total)} |" for name, w in by_component.most_common(n)]
-    lines += ["", "| function | file | self |", "| --- | --- | ---: |"]
-    lines += [f"| `{name}` | `{file}` | {_pct(w, total)} |"
-              for (name, file), w in by_function.most_common(n)]  # fmt: skip
-    seconds = number(total)
-    how = "py-spy `--gil --native`" if view == "native" else "py-spy `--gil`"
-    return "\n".join(lines) + (
-        f"\n\n{seconds} s of wall-clock samples ({how}) taken while a thread held the GIL, "
-        "all threads: not CPU time (a system call made with the GIL held counts too)."
-    )
+def table(sources: Sources, service: str, view: str, top: str = "8") -> str:
+    """`profile VIEW SERVICE [N]`: a profile file of the service as a table, its top N rows."""
+    if not top.isdigit():
+        raise KvbenchError(f"the number of rows must be a whole number, not {top!r}")
+    if view == "blocking":
+        return views.blocking(blocking_svg(sources, service))
+    file, render = FILES[view]
+    return render(sources.profile(service, file), int(top))
 
 
-def threads(sources: Sources, service: str) -> dict[str, list[float]]:
-    """From the blocking view: thread name -> [threads, samples, samples waiting for work]."""
+FILES = {
+    "cpu": ("cpu.speedscope.json", views.cpu),
+    "native": ("native.speedscope.json", lambda data, top: views.cpu(data, top, native=True)),
+    "lines": ("lines.scalene.json", views.lines),
+    "allocs": ("allocs.memray.json", views.allocs),
+}
+
+
+def blocking_svg(sources: Sources, service: str) -> str:
     path = sources.profile_path(service, "blocking.pyspy.svg")
     if not path.is_file():
         raise NotMeasured("profiles")
-    svg = path.read_text(encoding="utf-8", errors="replace")
-    found: dict[str, list[float]] = {}
-    for _, name, samples in THREAD.findall(svg):
-        entry = found.setdefault(name.strip() or "(unnamed)", [0, 0, 0])
-        entry[0] += 1
-        entry[1] += int(samples.replace(",", ""))
-    waits = sum(int(n.replace(",", "")) for n in WAITING.findall(svg))
-    if "AnyIO worker thread" in found:
-        found["AnyIO worker thread"][2] = waits
-    return found
-
-
-def blocking(sources: Sources, service: str) -> str:
-    """`profile-blocking SERVICE`: every thread's share of the blocking view's samples."""
-    found = threads(sources, service)
-    total = sum(entry[1] for entry in found.values())
-    rows = ["| thread | threads | share of all samples |", "| --- | ---: | ---: |"]
-    for name, (count, samples, _) in sorted(found.items(), key=lambda item: -item[1][1]):
-        rows.append(f"| {name} | {count:.0f} | {_pct(samples, total)} |")
-    pool = found.get("AnyIO worker thread")
-    if pool and pool[1]:
-        rows += ["", f"The pool's threads spent {_pct(pool[2], pool[1])} of their samples in "
-                 "`Condition.wait`: idle, waiting for work."]  # fmt: skip
-    return "\n".join(rows)
-
-
-def lines(sources: Sources, service: str, top: str = str(TOP)) -> str:
-    """`profile-lines SERVICE [N]`: scalene's busiest lines, CPU split Python/native/system."""
-    data = sources.profile(service, "lines.scalene.json")
-    found = []
-    for file, info in data.get("files", {}).items():
-        for line in info.get("lines", []):
-            shares = [line.get(k, 0.0) for k in ("n_cpu_percent_python", "n_cpu_percent_c",
-                                                    "n_sys_percent")]  # fmt: skip
-            if sum(shares) > 0:
-                found.append((sum(shares), file, line, shares))
-    found.sort(key=lambda item: -item[0])
-    rows = ["| line | Python | native | system | code |", "| --- | ---: | ---: | ---: | --- |"]
-    for _, file, line, shares in found[: int(top)]:
-        code = line.get("line", "").strip().replace("|", "\\|")
-        for escaped, plain in ESCAPES.items():
-            code = code.replace(escaped, plain)
-        cells = " | ".join(pct(s) for s in shares)
-        rows.append(f"| `{file}:{line['lineno']}` | {cells} | `{code}` |")
-    elapsed = number(data.get("elapsed_time_sec", 0))
-    return "\n".join(rows) + f"\n\nShares of the CPU time scalene sampled over {elapsed} s."
-
-
-def allocs(sources: Sources, service: str, top: str = str(TOP)) -> str:
-    """`profile-allocs SERVICE [N]`: memray's allocations per request and where they happen."""
-    data = sources.profile(service, "allocs.memray.json")
-    n = int(top)
-    said = (
-        f"{number(data['allocations_per_request'])} allocations and "
-        f"{number(data['bytes_per_request'])} bytes per request, over "
-        f"{data['requests']:,} in-process requests."
-    )
-    parts = [said]
-    for key, title in (("top_service_lines", "line of the service"),
-                       ("top_locations", "innermost frame")):  # fmt: skip
-        entries = data.get(key) or []
-        if entries:
-            rows = [f"| {title} | per request |", "| --- | ---: |"]
-            rows += [f"| `{e['where']}` | {number(e['per_request'])} |" for e in entries[:n]]
-            parts.append("\n".join(rows))
-    return "\n\n".join(parts)
-
-
-def _pct(part: float, total: float) -> str:
-    return pct(part / total * 100) if total else "—"
+    return path.read_text(encoding="utf-8", errors="replace")

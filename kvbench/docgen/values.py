@@ -30,12 +30,12 @@ from kvbench.docgen import ladder as rungs
 from kvbench.docgen import profiles
 from kvbench.docgen.sources import NotMeasured, Sources, typed
 from kvbench.measure.progress import minutes
-from kvbench.profiling import samples
+from kvbench.profiling import samples, views
 from kvbench.report.formatting import change, number, pct, percent, quantity, ratio
 from kvbench.results.latency import PERCENTILES
 from kvbench.services import LADDER
 
-POOL = "AnyIO worker thread"
+POOL = views.POOL
 
 
 def value(spec: str, sources: Sources) -> str:
@@ -168,7 +168,7 @@ def _profile(sources: Sources, service: str, what: str, *name: str) -> str:
         return pct(by_component[said] / total * 100)
     if what == "allocations":
         return number(sources.profile(service, "allocs.memray.json")["allocations_per_request"])
-    found = profiles.threads(sources, service)
+    found = views.threads(profiles.blocking_svg(sources, service))
     if what == "threads":
         return f"{found.get(said, [0])[0]:.0f}"
     if what == "idle" and found.get(POOL):
