@@ -1,10 +1,10 @@
 """Checks on the hand-written parts of the docs: links, chapter order, nothing typed by hand."""
 
 import re
-from fnmatch import fnmatch
 from pathlib import Path
 
 from kvbench.docgen.markers import outside
+from kvbench.docgen.sources import PARTS
 
 LINK = re.compile(r"\]\((?P<target>[^)\s]+)(?:\s+\"[^\"]*\")?\)")
 CHAPTER = re.compile(r"^\d\d-[\w-]+\.md$")
@@ -19,24 +19,6 @@ MEASURED = re.compile(
 ALLOWED = {"95%", "100%"}
 SNIPPET = "snippet; include it from a file (`<!-- begin: include PATH#REGION -->`)"
 NUMBER = "use a value marker (`<!--v:...-->`) or a generated block"
-# Result files the docs may link to: (pattern under the results folder, the file whose
-# presence means that part was committed, the make target that writes it).
-PROFILE_FILES = (
-    "cpu.pyspy.svg", "blocking.pyspy.svg", "cpu.speedscope.json", "native.speedscope.json",
-    "lines.scalene.json",
-    "lines.scalene.html", "allocs.memray.html", "allocs.memray.json",
-)  # fmt: skip
-PRODUCTS = [
-    *((p, "summary.json", "make bench") for p in
-      ("summary.json", "micro.json", "asgi.json", "trials-*.json", "requests-*.npz",
-       "http-*.json", "latency-*.npy")),
-    *((p, "REPORT.md", "make report") for p in ("REPORT.md", "plots/*.png", "plots/*.svg")),
-    ("ladder/*", "ladder/summary.json", "make bench-ladder"),
-    ("profiles/README.md", "profiles/README.md", "make profile"),
-    *((f"profiles/*/{name}", "profiles/README.md", "make profile") for name in PROFILE_FILES),
-    ("peers/*", "peers/summary.json", "make bench-peers"),
-    ("stores/*", "stores/summary.json", "make bench-stores"),
-]  # fmt: skip
 
 
 def chapters(root: Path) -> list[Path]:
@@ -80,14 +62,16 @@ def _link_problem(path: Path, root: Path, folders: set[Path]) -> str | None:
 
 
 def _result_problem(relative: str, results: Path) -> str | None:
-    for pattern, marker, target in PRODUCTS:
-        if fnmatch(relative, pattern):
-            if (results / relative).exists():
-                return None
-            if (results / marker).exists():
-                return f"missing, although the results of `{target}` are committed"
-            return None  # that part is not committed yet; `target` makes it
-    return "not a file any make target writes into the results folder"
+    """A result file that is missing although the part that writes it is committed."""
+    if (results / relative).exists():
+        return None
+    top = relative.split("/")[0]
+    marker, target = PARTS[top][:2] if top in PARTS else ("summary.json", "make bench")
+    if top in ("REPORT.md", "plots"):
+        marker, target = "REPORT.md", "make report"
+    if (results / marker).exists():
+        return f"missing, although the results of `{target}` are committed"
+    return None  # that part is not committed yet; `target` makes it
 
 
 def check_chapter_order(root: Path) -> list[str]:

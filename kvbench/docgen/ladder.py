@@ -110,7 +110,7 @@ class Ladder:
         return max(step, key=lambda r: step[r])
 
     def window(self) -> str:
-        seconds = (self.sources.environment("ladder").get("http") or {}).get("duration_s")
+        seconds = (self.sources.typed("ladder").environment.get("http") or {}).get("duration_s")
         return f"{seconds:g} s window" if seconds else "closed-loop window"
 
 
@@ -133,7 +133,7 @@ def overview(sources: Sources) -> str:
     head = [
         "rung",
         "what changed",
-        "throughput, req/s (95% CI)",
+        "throughput (95% CI)",
         "vs previous rung",
         "share of the time saved per request",
         f"GC collections per {ladder.window()}",

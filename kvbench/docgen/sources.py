@@ -29,17 +29,7 @@ PARTS = {
 }
 
 # The parts read as result sets (services and metrics), by name in blocks and values.
-RESULT_SETS = (
-    "ladder",
-    "peers",
-    "stores",
-    "crosscheck",
-    "proxy",
-    "put",
-    "schedule",
-    "pythons",
-    "writepath",
-)
+RESULT_SETS = tuple(p for p in PARTS if p not in ("hostile", "profiles", "ladder-profiles"))
 
 
 class NotMeasured(KvbenchError):
@@ -81,10 +71,6 @@ class Sources:
         self.require()
         return read_results(self.results)
 
-    def _optional(self, part: str) -> ResultSet | None:
-        path = self.results / PARTS[part][0]
-        return read_results(path) if path.is_file() else None
-
     def results_set(self, name: str) -> ResultSet:
         """`run` or a part holding results (RESULT_SETS); NotMeasured when not committed."""
         if name == "run":
@@ -92,11 +78,19 @@ class Sources:
         if name not in RESULT_SETS:
             raise KvbenchError(f"unknown result set {name!r}; one of run, {', '.join(RESULT_SETS)}")
         if name not in self._sets:
-            self._sets[name] = self._optional(name)
+            path = self.results / PARTS[name][0]
+            self._sets[name] = read_results(path) if path.is_file() else None
         found = self._sets[name]
         if found is None:
             raise NotMeasured(name)
         return found
+
+    def typed(self, name: str) -> Run:
+        """The typed summary.json of a result set (every set the docs read has one)."""
+        found = self.results_set(name)
+        if found.run is None:
+            raise KvbenchError(f"{found.path}: no summary.json to read")
+        return found.run
 
     def part_json(self, name: str) -> dict:
         """A part's JSON file as it is (one that is no result set, e.g. hostile/)."""
@@ -115,9 +109,6 @@ class Sources:
         if metric not in services[service]:
             raise KvbenchError(f"{set_name} results have no {metric} for {service}")
         return services[service][metric]
-
-    def environment(self, set_name: str = "run") -> dict:
-        return typed(self.results_set(set_name)).environment
 
     def profile(self, service: str, name: str, what: str = "") -> dict:
         """A profile's JSON file, `profiles/<service>/<name>`; NotMeasured when absent."""
@@ -146,13 +137,6 @@ class Sources:
         """`target` relative to the folder of the document that links to it."""
         relative = os.path.relpath(os.path.abspath(target), os.path.abspath(doc.parent))
         return Path(relative).as_posix()
-
-
-def typed(found: ResultSet) -> Run:
-    """The typed summary.json of a result set (every set the docs read has one)."""
-    if found.run is None:
-        raise KvbenchError(f"{found.path}: no summary.json to read")
-    return found.run
 
 
 def missing(set_name: str, service: str) -> KvbenchError:

@@ -5,7 +5,7 @@ from pathlib import Path
 
 from kvbench import KvbenchError
 from kvbench.docgen.snippets import fence
-from kvbench.docgen.sources import Sources, missing, typed
+from kvbench.docgen.sources import Sources, missing
 from kvbench.docgen.values import setting
 from kvbench.report.bench import cross_check_table
 from kvbench.report.peers import CURVE_COLUMNS, CURVE_POINTS, curve_table
@@ -70,7 +70,7 @@ def compare(sources: Sources, words: list[str]) -> str:
 
 def environment(sources: Sources, words: list[str]) -> str:
     """`environment [SET]`: the machine and settings the run recorded, as a table."""
-    env = sources.environment(words[0] if words else "run")
+    env = sources.typed(words[0] if words else "run").environment
     lines = ["| setting | value |", "| --- | --- |"]
     for label, path in SETTINGS:
         try:
@@ -84,7 +84,7 @@ def environment(sources: Sources, words: list[str]) -> str:
 
 def cross_check(sources: Sources) -> str:
     """`cross-check`: the optimized/unoptimized ratio by wrk and by the built-in generator."""
-    found = typed(sources.results_set("crosscheck")).extra.get("cross_check") or {}
+    found = sources.typed("crosscheck").extra.get("cross_check") or {}
     if not found:
         raise KvbenchError("the crosscheck run recorded no cross_check (run with --loadgen both)")
     return cross_check_table(found)
@@ -107,7 +107,7 @@ def plots(sources: Sources, doc: Path) -> str:
 
 def curve(sources: Sources, doc: Path, curve: str) -> str:
     """`curve NAME`: one of the peers run's scaling curves, as a table and its plot."""
-    found = (typed(sources.results_set("peers")).extra.get("curves") or {}).get(curve)
+    found = (sources.typed("peers").extra.get("curves") or {}).get(curve)
     if not found:
         return f"_The {curve} curve is not in the committed results; run `make bench-peers`._"
     table = curve_table(found, CURVE_POINTS[curve], CURVE_COLUMNS[curve])

@@ -28,7 +28,7 @@ from kvbench import KvbenchError
 from kvbench.commands import bench  # the command's own defaults make its estimate
 from kvbench.docgen import ladder as rungs
 from kvbench.docgen import profiles
-from kvbench.docgen.sources import NotMeasured, Sources, typed
+from kvbench.docgen.sources import NotMeasured, Sources
 from kvbench.measure.progress import minutes
 from kvbench.profiling import samples, views
 from kvbench.report.formatting import change, number, pct, percent, quantity, ratio
@@ -51,7 +51,7 @@ def _value(words: list[str], sources: Sources) -> str:
     if head in SPECIAL:
         return call(SPECIAL[head], f"value `{' '.join(words)}`", sources, *rest)
     if head in SECTIONS and rest:
-        found = typed(sources.results_set(rest[0]))
+        found = sources.typed(rest[0])
         return call(SECTIONS[head], f"value `{' '.join(words)}`", sources, found, *rest[1:])
     if words in (["ladder", "rungs"], ["ladder", "changes"]):
         return str(len(LADDER) - (rest[0] == "changes"))
@@ -197,7 +197,7 @@ def _parts(sources: Sources, which: str) -> str:
 
 def _schedule(sources: Sources, case: str, measure: str, stat: str) -> str:
     """One figure of the schedule check: a case (`rate_2000`), a measure, a statistic."""
-    cases = typed(sources.results_set("schedule")).extra.get("schedule") or {}
+    cases = sources.typed("schedule").extra.get("schedule") or {}
     try:
         found = cases[case][measure][stat]
     except (KeyError, TypeError):

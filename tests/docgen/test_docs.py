@@ -199,7 +199,7 @@ def test_result_links_exist_or_are_made_by_a_named_target(repo):
         "../bench-results/profiles/optimized/cpu.pyspy.svg",  # `make profile`, not committed
         "../bench-results/peers/summary.json",  # `make bench-peers`, not committed
         "../bench-results/http-nobody.json",  # `make bench` results are committed: missing
-        "../bench-results/notes.txt",  # nothing makes it
+        "../bench-results/notes.txt",  # the main run is committed, this is not in it
         "../pkg/mod.py",
         "../pkg/gone.py",
         "https://example.org/x",
@@ -209,8 +209,8 @@ def test_result_links_exist_or_are_made_by_a_named_target(repo):
     assert check_links(doc, text, repo, repo / "bench-results") == [
         "docs/02-c.md:5: link ../bench-results/http-nobody.json: missing, although the "
         "results of `make bench` are committed",
-        "docs/02-c.md:6: link ../bench-results/notes.txt: not a file any make target writes "
-        "into the results folder",
+        "docs/02-c.md:6: link ../bench-results/notes.txt: missing, although the results of "
+        "`make bench` are committed",
         "docs/02-c.md:8: link ../pkg/gone.py: no such file",
     ]
 
