@@ -33,6 +33,7 @@ from kvbench.measure.progress import minutes
 from kvbench.profiling import samples, views
 from kvbench.report.formatting import change, number, pct, percent, quantity, ratio
 from kvbench.results.latency import PERCENTILES
+from kvbench.results.model import Run
 from kvbench.services import LADDER
 
 POOL = views.POOL
@@ -52,7 +53,7 @@ def _value(words: list[str], sources: Sources) -> str:
         return call(SPECIAL[head], f"value `{' '.join(words)}`", sources, *rest)
     if head in SECTIONS and rest:
         found = sources.typed(rest[0])
-        return call(SECTIONS[head], f"value `{' '.join(words)}`", sources, found, *rest[1:])
+        return call(SECTIONS[head], f"value `{' '.join(words)}`", found, *rest[1:])
     if words in (["ladder", "rungs"], ["ladder", "changes"]):
         return str(len(LADDER) - (rest[0] == "changes"))
     if words[:2] == ["ladder", "largest-step"] and len(words) == 3:
@@ -97,7 +98,7 @@ def _share(ladder: rungs.Ladder, rungs_named: str, name: str) -> str:
     return pct(sum(ladder.share(r, name)[0] for r in span))
 
 
-def _paired(sources: Sources, found, service: str, name: str, *ci: str) -> str:
+def _paired(found: Run, service: str, name: str, *ci: str) -> str:
     """The median of a service's per-round ratios to its base (with interval and n)."""
     paired = found.paired.get(service)
     if paired is None or name not in paired.metrics or ci not in ((), ("ci",)):
@@ -109,7 +110,7 @@ def _paired(sources: Sources, found, service: str, name: str, *ci: str) -> str:
     return f"{ratio(stat.median)} ({span}, n={stat.n})"
 
 
-def _latency(sources: Sources, found, service: str, name: str) -> str:
+def _latency(found: Run, service: str, name: str) -> str:
     """The requests pooled in a service's open loop, or a pooled percentile in ms."""
     entry = found.latency.get(service)
     if entry is None or (name != "n" and name not in PERCENTILES):
@@ -121,7 +122,7 @@ def _latency(sources: Sources, found, service: str, name: str) -> str:
     return f"{entry.n:,}" if name == "n" else quantity(entry.percentiles[name].ms, "ms")
 
 
-def _rounds(sources: Sources, found, *what: str) -> str:
+def _rounds(found: Run, *what: str) -> str:
     """Over all rounds: the lowest (highest) headroom, or the least busy server window; the
     busy share leaves out the ceilings, which are there to find the generator's limit."""
     exempt = set(found.checks.get("exempt") or [])
@@ -143,14 +144,14 @@ def _rounds(sources: Sources, found, *what: str) -> str:
 FAILED = {"headroom": "rounds_below", "saturation": "trials_below", "schedule": "trials_late"}
 
 
-def _checks(sources: Sources, found, what: str) -> str:
+def _checks(found: Run, what: str) -> str:
     """How many rounds or trials a check failed."""
     if what not in FAILED or not found.checks:
         raise KvbenchError(f"the run recorded no {what} check")
     return f"{len(found.checks.get(what, {}).get(FAILED[what]) or []):,}"
 
 
-def _env(sources: Sources, found, path: str) -> str:
+def _env(found: Run, path: str) -> str:
     return setting(found.environment, path)
 
 
