@@ -35,7 +35,7 @@ direction (↑ higher is better, ↓ lower is better). `geomean` closes the tabl
 
 --format article prints the article's table (Metric | old | new | Delta): for higher-better
 metrics the delta is the ratio new/old (`5.46x` = 5.46 times the throughput; below 1x is
-worse); for lower-better metrics it is the change in percent (`-97%`), plus `(33x less)`
+worse); for lower-better metrics it is the change in percent (`-97%`), plus `(33.0x less)`
 when the new value is at most half the old. `~` marks a change that is not significant.
 
 --fail-on-regression PCT exits 1 when a metric got worse by more than PCT percent: an
