@@ -10,7 +10,7 @@ import numpy as np
 
 from kvbench import KvbenchError
 from kvbench.report import plots
-from kvbench.report.formatting import number, pct, plain, ratio
+from kvbench.report.formatting import number, plain, ratio
 from kvbench.report.tables import context_for, render
 from kvbench.results.compare import compare_sets
 from kvbench.results.files import load_latencies
@@ -228,7 +228,7 @@ def checks_section(summary: dict) -> str:
         said = f"All {rounds} rounds passed: the load generator's ceiling was at least "
         said += f"{plain(checks['headroom']['min'])}x the fastest service"
         if checks["saturation"].get("checked"):
-            busy = pct(checks["saturation"]["min_busy"] * 100)
+            busy = f"{plain(checks['saturation']['min_busy'] * 100)}%"  # a threshold, as set
             said += f", and every server was busy at least {busy} of its closed-loop window"
         return f"## Checks\n\n{said}{_exempt(checks)}.\n"
     lines = [f"- Warning: {w}." for w in warnings]
