@@ -89,6 +89,7 @@ def plot(ratios: dict[str, dict], stem: Path) -> list[Path]:
 def write_report(folder: Path, summary: dict) -> Path:
     """REPORT.md and plots/pythons.png from the part's summary."""
     http = summary["environment"]["http"]
+    window = formatting.plain(http["duration_s"])
     stem = folder / "plots" / "pythons"
     stem.parent.mkdir(exist_ok=True)
     ratios = {name: summary["paired"][name]["metrics"]["http_tps"]
@@ -102,7 +103,7 @@ def write_report(folder: Path, summary: dict) -> Path:
         builds(summary),
         "",
         f"HTTP: {http['trials']} interleaved trials per service, {http['concurrency']} "
-        f"connections, {http['duration_s']:g} s closed-loop windows, paired ratios per round "
+        f"connections, {window} s closed-loop windows, paired ratios per round "
         "against the same service under the base Python; in-process counts from each "
         "interpreter's own venv.",
         "",
