@@ -130,7 +130,7 @@ def centre(summary: Summary | None, notes: list[str] | None = None) -> str:
             return benchstat_number(summary.median)
         marks = "".join(f" {_mark(w, notes)}" for w in summary.warnings)
         return f"{benchstat_number(summary.median)} {benchstat_spread(None)}{marks}"
-    if summary.ci == (0, 0):  # every value 0: 0% spread, though a median of 0 has none
+    if summary.ci == (0, 0):  # all 0: spread_pct, relative to the median, has no value
         return f"{benchstat_number(0)} ± 0%"
     return f"{benchstat_number(summary.median)} {benchstat_spread(summary.spread_pct)}"
 
