@@ -6,8 +6,7 @@ the change noise (then it says `~`, as the comparison does), and the p99 row is 
 of every open-loop request pooled, labelled with the offered rate it was measured at.
 """
 
-import math
-
+from kvbench.report.formatting import change, number, percent, plain, ratio
 from kvbench.results.compare import Comparison
 from kvbench.results.latency import label
 from kvbench.results.metrics import metric
@@ -17,12 +16,13 @@ from kvbench.results.resultset import Metrics
 def article_cells(r: Comparison, paired: Metrics | None = None) -> list[str]:
     title = metric(r.metric).title
     name = f"{title[:1].upper()}{title[1:]} ({r.unit})"
-    old = plain(r.old.median) if r.old else "—"
-    new = plain(r.new.median) if r.new else "—"
-    ratio = (paired or {}).get(r.metric)
-    if ratio is not None and r.better == "higher" and ratio.ci and r.verdict != "same":
-        low, high = ratio.ci  # the per-round paired ratio, not a ratio of two medians
-        return [name, old, new, f"{ratio.median:.2f}x ({low:.2f} to {high:.2f}, paired)"]
+    shown = plain if metric(r.metric).exact else number  # an exact count keeps every digit
+    old = shown(r.old.median) if r.old else "—"
+    new = shown(r.new.median) if r.new else "—"
+    found = (paired or {}).get(r.metric)
+    if found is not None and r.better == "higher" and found.ci and r.verdict != "same":
+        low, high = found.ci  # the per-round paired ratio, not a ratio of two medians
+        return [name, old, new, f"{ratio(found.median)} ({number(low)} to {number(high)}, paired)"]
     return [name, old, new, article_delta(r)]
 
 
@@ -30,13 +30,13 @@ def article_latency(latency: tuple[dict, dict]) -> list[list[str]]:
     """p99 and p99.9 of all requests pooled, at the offered rate, where both qualify."""
     old, new = latency
     rate = old.get("offered_rate")
-    at = f" at {rate:,.0f} req/s" if rate else ""
+    at = f" at {number(rate)} req/s" if rate else ""
     found = []
     for name in ("p99", "p999"):
         if name in old and name in new:
             a, b = old[name]["ms"], new[name]["ms"]
-            delta = f"{(b - a) / a * 100:+.0f}%" + (f" ({a / b:.1f}x less)" if a / b >= 2 else "")
-            found.append([f"Latency {label(name)}{at} (ms)", plain(a), plain(b), delta])
+            delta = percent(change(b, a)) + (f" ({ratio(a / b)} less)" if a / b >= 2 else "")
+            found.append([f"Latency {label(name)}{at} (ms)", number(a), number(b), delta])
     return found
 
 
@@ -44,20 +44,13 @@ def article_delta(r: Comparison) -> str:
     if r.old is None or r.new is None or not r.verdict:
         return r.note or "n/a"
     if r.from_zero:
-        text = f"from 0 (p={r.p:.2f})"
+        text = f"from 0 ({r.evidence})"
     elif r.better == "higher":
-        text = f"{r.new.median / r.old.median:.2f}x" if r.old.median else "n/a"
+        text = ratio(r.new.median / r.old.median) if r.old.median else "n/a"
     else:
-        text = f"{r.delta_pct:+.0f}%" if r.delta_pct is not None else "n/a"
+        text = percent(r.delta_pct) if r.delta_pct is not None else "n/a"
     if r.verdict == "same":
-        return f"~ ({text}, p={r.p:.2f})"
+        return f"~ ({text}, {r.evidence})"
     if r.better == "lower" and r.new.median > 0 and r.old.median / r.new.median >= 2:
-        text += f" ({r.old.median / r.new.median:.1f}x less)"
+        text += f" ({ratio(r.old.median / r.new.median)} less)"
     return text
-
-
-def plain(value: float) -> str:
-    """Thousands separators above 100, three significant digits below."""
-    if not math.isfinite(value):
-        return str(value)
-    return f"{value:,.0f}" if abs(value) >= 100 else f"{value:#.3g}".rstrip(".")

@@ -10,6 +10,7 @@ import numpy as np
 
 from kvbench import KvbenchError
 from kvbench.report import plots
+from kvbench.report.formatting import number, plain, ratio
 from kvbench.report.tables import context_for, render
 from kvbench.results.compare import compare_sets
 from kvbench.results.files import load_latencies
@@ -160,10 +161,8 @@ def _value(value) -> str:
         return (" " if words else ", ").join(_value(v) for v in value)
     if value is None:
         return "not installed"
-    if isinstance(value, float):
-        return f"{value:,.0f}" if abs(value) >= 100 or value.is_integer() else f"{value:.4g}"
-    if isinstance(value, int) and not isinstance(value, bool):
-        return f"{value:,}"
+    if isinstance(value, float | int) and not isinstance(value, bool):
+        return plain(value)  # a setting, as it was given
     return str(value).replace("|", "\\|")
 
 
@@ -204,18 +203,17 @@ def _ceiling(run: ResultSet, ceiling) -> list[str]:
     if not isinstance(ceiling, dict) or not ceiling.get("tps"):
         return []
     tps = [m["http_tps"]["median"] for m in run.summary["services"].values() if "http_tps" in m]
-    text = (
-        f"The load generator alone reached {ceiling['tps']:,.0f} requests/s against a canned server"
-    )
+    reached = number(ceiling["tps"])
+    text = f"The load generator alone reached {reached} requests/s against a canned server"
     headroom = [r["headroom"] for r in run.summary.get("rounds") or [] if "headroom" in r]
     if headroom:  # schema 2: measured after every round, next to that round's fastest service
         text += (
             f" ({ceiling.get('workload', 'the same workload')}), measured after every round: "
-            f"from {min(headroom):.2f}x to {max(headroom):.2f}x that round's fastest service "
-            f"(the check asks for {ceiling.get('min_headroom', 2):g}x)"
+            f"from {ratio(min(headroom))} to {ratio(max(headroom))} that round's fastest service "
+            f"(the check asks for {plain(ceiling.get('min_headroom', 2))}x)"
         )
     elif tps and max(tps) > 0:
-        text += f", {ceiling['tps'] / max(tps):.2f}x the fastest service here"
+        text += f", {ratio(ceiling['tps'] / max(tps))} the fastest service here"
     return [text + "."]
 
 
@@ -228,10 +226,10 @@ def checks_section(summary: dict) -> str:
     rounds = len(summary.get("rounds") or [])
     if not warnings:
         said = f"All {rounds} rounds passed: the load generator's ceiling was at least "
-        said += f"{checks['headroom']['min']:g}x the fastest service"
+        said += f"{plain(checks['headroom']['min'])}x the fastest service"
         if checks["saturation"].get("checked"):
-            said += (f", and every server was busy at least {checks['saturation']['min_busy']:.0%}"
-                     " of its closed-loop window")  # fmt: skip
+            busy = f"{plain(checks['saturation']['min_busy'] * 100)}%"  # a threshold, as set
+            said += f", and every server was busy at least {busy} of its closed-loop window"
         return f"## Checks\n\n{said}{_exempt(checks)}.\n"
     lines = [f"- Warning: {w}." for w in warnings]
     head = (f"{len(warnings)} warning(s): the figures of these rounds may be bounded by the load "
@@ -276,8 +274,8 @@ def cross_check_table(found: dict) -> str:
              "| --- | --- | ---: | ---: | ---: | --- |"]  # fmt: skip
     for name, c in found.items():
         lines.append(
-            f"| {name} | {c['vs']} | {c['builtin_ratio']:.2f}x | {c['wrk_ratio']:.2f}x | "
-            f"{c['wrk_over_builtin']:.3f} | {'yes' if c['within_10pct'] else 'no'} |"
+            f"| {name} | {c['vs']} | {ratio(c['builtin_ratio'])} | {ratio(c['wrk_ratio'])} | "
+            f"{ratio(c['wrk_over_builtin'])} | {'yes' if c['within_10pct'] else 'no'} |"
         )
     return "\n".join(lines) + "\n"
 

@@ -5,8 +5,8 @@ from the reference's. Absolute figures belong to a machine; the ratio of two ser
 measured in the same run is what should carry over.
 """
 
+from kvbench.report import formatting
 from kvbench.report.tables import ARROWS
-from kvbench.report.tables import _num as number  # the compare tables' 4 significant digits
 from kvbench.results.metrics import METRICS, metric
 from kvbench.results.ratios import Ratio, ratio
 from kvbench.results.resultset import ResultSet
@@ -59,20 +59,21 @@ def _cells(name: str, sets: list[ResultSet], old: str, new: str, ratios) -> list
     unit = f"{metric(name).unit} {ARROWS.get(metric(name).better, '')}".strip()
     cells = [name, unit]
     for results, found in zip(sets, ratios, strict=True):
-        cells += [number(results.services[s][name].median) for s in (old, new)]
+        medians = [results.services[s][name].median for s in (old, new)]
+        cells += [formatting.benchstat_number(m) for m in medians]  # as `compare` prints them
         cells.append(_ratio(found))
     ref, mine = ratios
-    moved = ref and mine and ref.value and f"{(mine.value / ref.value - 1) * 100:+.1f}%"
-    return [*cells, moved or "—"]
+    if not (ref and mine and ref.value):
+        return [*cells, "—"]
+    return [*cells, formatting.percent(formatting.change(mine.value, ref.value))]
 
 
 def _ratio(found: Ratio | None) -> str:
     if found is None:
         return "—"
-    text = f"{number(found.value)}x"
+    text = formatting.ratio(found.value)
     if found.interval and found.value:
-        low, high = found.interval
-        text += f" ± {max(found.value - low, high - found.value) / found.value * 100:.0f}%"
+        text += f" {formatting.spread(found.value, found.interval)}"
     return text
 
 

@@ -1,4 +1,9 @@
-"""Number formats for prose and generated tables (docs and reports): three significant digits."""
+"""Number formats for prose and generated tables, docs and reports alike: one function per format.
+
+Figures read with three significant digits (`number` and the functions built on it); the
+compare tables keep benchstat's own conventions (the `benchstat_` functions), and settings
+read as they were given (`plain`).
+"""
 
 import math
 
@@ -49,8 +54,10 @@ def with_range(stat: Summary) -> str:
     return f"{text} ({low} to {high})"
 
 
-def ratio(value: float) -> str:
-    return f"{number(value)}x"
+def ratio(value: float, bounds: tuple[float, float] | None = None) -> str:
+    """A ratio with its bounds if given: 1.27x (1.20 to 1.35)."""
+    text = f"{number(value)}x"
+    return text + (f" ({number(bounds[0])} to {number(bounds[1])})" if bounds else "")
 
 
 def pct(value: float, bounds: tuple[float, float] | None = None) -> str:
@@ -76,3 +83,44 @@ def interval(stat: Summary) -> str:
     factor, said = spoken(stat.median, stat.unit)
     low, high = (number(v * factor) for v in stat.ci)
     return f"95% CI {low} to {high} {said}".rstrip()
+
+
+def spread(centre: float, bounds: tuple[float, float]) -> str:
+    """The wider side of an interval, in percent of its centre: ± 2.7%."""
+    wider = max(centre - bounds[0], bounds[1] - centre) / abs(centre) * 100 if centre else 0.0
+    return f"± {pct(wider)}"
+
+
+def correlation(r: float) -> str:
+    """A correlation coefficient with its sign, two decimals: +0.83."""
+    return f"{r:+.2f}"
+
+
+def plain(value: float) -> str:
+    """A value as it was set (a duration, a rate, an axis tick): 5,000, 2, 0.5, 0.1235."""
+    if abs(value) >= 100 or float(value).is_integer():
+        return f"{value:,.0f}"
+    return f"{value:.4g}"
+
+
+def benchstat_number(value: float) -> str:
+    """Four significant digits with a k/M/G suffix, as benchstat prints them: 24.12k."""
+    size = abs(value)
+    for scale, suffix in ((1e9, "G"), (1e6, "M"), (1e4, "k")):
+        if size >= scale:
+            divisor = 1e3 if suffix == "k" else scale
+            return f"{value / divisor:#.4g}".rstrip(".") + suffix
+    if value == int(value) and size >= 1000:
+        return str(int(value))
+    return f"{value:#.4g}".rstrip(".")
+
+
+def benchstat_spread(spread_pct: float | None) -> str:
+    """The wider side of a median's interval in whole percent, as benchstat prints it: ± 5%;
+    ± ∞ where there is none (no interval, or a median of 0)."""
+    return "± ∞" if spread_pct is None else f"± {spread_pct:.0f}%"
+
+
+def benchstat_change(change: float) -> str:
+    """A change of the medians, two decimals with its sign, as benchstat prints it: +2.34%."""
+    return f"{change:+.2f}%"

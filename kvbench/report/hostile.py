@@ -1,5 +1,7 @@
 """The hostile-clients table: what each served configuration did with slow and big clients."""
 
+from kvbench.report.formatting import number, plain, quantity
+
 PROBES = ("slow head", "slow body", "idle")
 
 
@@ -8,7 +10,7 @@ def table(summary: dict) -> str:
     and the peak RSS of four oversized PUTs, from `kvbench.measure.hostile`'s summary."""
     settings = summary["settings"]
     wait, clients, mb = settings["wait_s"], settings["big_clients"], settings["big_mb"]
-    heads = [f"{probe}: still open after {wait:g} s | GET meanwhile" for probe in PROBES]
+    heads = [f"{probe}: still open after {plain(wait)} s | GET meanwhile" for probe in PROBES]
     lines = [
         f"| configuration | {' | '.join(heads)} | {clients} x {mb} MB PUTs: answers, peak RSS |",
         "| --- " * (2 + 2 * len(PROBES)) + "|",
@@ -21,7 +23,7 @@ def table(summary: dict) -> str:
             cells.append(_get(held))
         big = found["big_bodies"]
         statuses = ", ".join(map(str, big["statuses"]))
-        peak = f"{big['peak_rss_before'] / 1e6:.0f} -> {big['peak_rss'] / 1e6:.0f} MB"
+        peak = f"{number(big['peak_rss_before'] / 1e6)} -> {number(big['peak_rss'] / 1e6)} MB"
         cells.append(f"{statuses}; {peak}")
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
@@ -30,4 +32,4 @@ def table(summary: dict) -> str:
 def _get(held: dict) -> str:
     if not held["get_status"]:
         return "no answer in 5 s"
-    return f"{held['get_status']} in {held['get_ms']:.1f} ms"
+    return f"{held['get_status']} in {quantity(held['get_ms'], 'ms')}"

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from kvbench.report import plots
 from kvbench.report.bench import checks_section
+from kvbench.report.formatting import number, pct, plain, ratio
 from kvbench.report.tables import centre
 from kvbench.results.files import load_latencies
 from kvbench.results.summary import Summary
@@ -30,7 +31,7 @@ def peers_table(summary: dict) -> str:
     """The rows as a markdown table: throughput, p99 at the common rate, CPU, vs the ceiling."""
     services, ratios = summary.get("services") or {}, summary.get("ratio_to_ceiling") or {}
     rate = (summary.get("environment") or {}).get("http", {}).get("offered_rate")
-    at = f" at {rate:,.0f} req/s" if rate else ""
+    at = f" at {number(rate)} req/s" if rate else ""
     latency = summary.get("latency") or {}
     lines = [
         f"| row | throughput (req/s) | p99{at} (ms) | server CPU (µs/req) | vs ceiling |",
@@ -43,7 +44,7 @@ def peers_table(summary: dict) -> str:
             _centre(metrics.get("server_open_cpu_us_per_req"))
             if latency
             else _centre(metrics.get("server_cpu_us_per_req")),
-            _ratio(ratios.get(name)),
+            "–" if ratios.get(name) is None else ratio(ratios[name]),
         ]
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     for name, note in (summary.get("skipped") or {}).items():
@@ -75,12 +76,8 @@ def _pooled_p99(entry: dict | None) -> str:
         return "–"
     p99 = entry["p99"]
     low, high = p99.get("ci_low"), p99.get("ci_high")
-    bounds = f" ({low:.3g} to {high:.3g})" if low is not None and high is not None else ""
-    return f"{p99['ms']:.3g}{bounds}"
-
-
-def _ratio(value: float | None) -> str:
-    return "–" if value is None else f"{value:.2f}×"
+    bounds = f" ({number(low)} to {number(high)})" if low is not None and high is not None else ""
+    return f"{number(p99['ms'])}{bounds}"
 
 
 def curve_table(curve: dict, point: str, columns: list[tuple[str, str]]) -> str:
@@ -164,11 +161,11 @@ def _settings(summary: dict) -> str:
         f"Rows: {http.get('trials', '?')} trials each, {http.get('concurrency', '?')} "
         f"connections, {http.get('warmup_s', '?')} s warm-up, {http.get('duration_s', '?')} s "
         f"closed loop, {http.get('latency_window_s', '?')} s open loop at "
-        f"{http.get('offered_rate') or 0:,.0f} req/s ({http.get('rate_source', 'given')}).",
+        f"{number(http.get('offered_rate') or 0)} req/s ({http.get('rate_source', 'given')}).",
     ]
     if ceiling.get("tps"):
         said.append(
-            f"Load generator ceiling: {ceiling['tps']:,.0f} req/s against a canned server "
+            f"Load generator ceiling: {number(ceiling['tps'])} req/s against a canned server "
             f"(`{ceiling.get('server', '?')}`) that does no work, on the same CPUs."
         )
     return " ".join(said)
@@ -181,15 +178,15 @@ def _headline(summary: dict) -> str:
     if check.get("ratio") is not None:
         verdict = "within" if check["within"] else "NOT within"
         said.append(
-            f"The optimized service reaches {check['ratio']:.0%} of the framework floor's "
-            f"throughput on the same server: {verdict} {check['tolerance']:.0%} of it."
+            f"The optimized service reaches {pct(check['ratio'] * 100)} of the framework floor's "
+            f"throughput on the same server: {verdict} {plain(check['tolerance'] * 100)}% of it."
         )
     ratios = summary.get("ratio_to_ceiling") or {}
     if ratios.get("optimized") is not None:
         said.append(
             f"Against the Python ceiling (`{PYTHON_CEILING}`), the optimized service runs at "
-            f"{ratios['optimized']:.2f}× its throughput and the framework floor at "
-            f"{ratios.get(FRAMEWORK_FLOOR) or 0:.2f}×."
+            f"{ratio(ratios['optimized'])} its throughput and the framework floor at "
+            f"{ratio(ratios.get(FRAMEWORK_FLOOR) or 0)}."
         )
     ceiling = (summary.get("environment") or {}).get("loadgen_ceiling") or {}
     exempt = set((summary.get("checks") or {}).get("exempt") or [])

@@ -7,6 +7,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter, NullLocator
 
+from kvbench.report.formatting import number, plain
 from kvbench.results.latency import MIN_BEYOND, PERCENTILES, percentile_ms, qualifies
 
 # Percentiles on the latency plots' x-axis; the axis itself is in "nines", -log10(1 - p).
@@ -30,7 +31,7 @@ def save(fig: Figure, stem: Path) -> list[Path]:
 
 def plain_numbers(axis) -> None:
     """Tick labels like 25,000 and 0.5 instead of 2.5e4 or 10^0."""
-    axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}" if v >= 100 else f"{v:g}"))
+    axis.set_major_formatter(FuncFormatter(lambda v, _: plain(v)))
 
 
 def color(index: int) -> str:
@@ -67,7 +68,7 @@ def throughput(services: dict[str, dict], stem: Path, concurrency=None) -> list[
 
 def _bar_label(value: float, summary: dict, has_ci: bool) -> str:
     """The median, and why a bar has no whisker: too few trials for an interval."""
-    text = f"{value:,.0f}"
+    text = number(value)
     return text if has_ci else f"{text}\n(no CI: n={summary.get('n', '?')})"
 
 
@@ -101,7 +102,7 @@ def latency(
     ax.set_xticks([_nines(float(p) / 100) for p in named], [f"p{p}" for p in named])
     ax.set_yscale("log")
     plain_numbers(ax.yaxis)
-    rate = f" at {float(offered_rate):,.0f} req/s offered (open loop)" if offered_rate else ""
+    rate = f" at {number(float(offered_rate))} req/s offered (open loop)" if offered_rate else ""
     ax.set_title(f"Latency by percentile{rate}")
     ax.set_xlabel("percentile, nearest rank (log scale of nines); markers: 95% intervals")
     ax.set_ylabel("latency (ms, log scale)")

@@ -1,14 +1,16 @@
 """The pythons part's REPORT.md, its plot, and the table docs/07 quotes (`table`)."""
 
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
-from kvbench.report import plots
+from kvbench.report import formatting, plots
 
-ROWS = (
-    ("asgi_instructions_per_op", "instructions / request (exact)", "{:,.0f}"),
-    ("asgi_allocs_per_op", "allocations / request (exact)", "{:,.0f}"),
-    ("asgi_ns_per_op", "in-process time / request", "{:,.0f} ns"),
-    ("http_tps", "HTTP requests/s (median)", "{:,.0f}"),
+ROWS: tuple[tuple[str, str, Callable[[float], str]], ...] = (
+    ("asgi_instructions_per_op", "instructions / request (exact)", formatting.plain),  # every digit
+    ("asgi_allocs_per_op", "allocations / request (exact)", formatting.number),
+    ("asgi_ns_per_op", "in-process time / request", partial(formatting.quantity, unit="ns/op")),
+    ("http_tps", "HTTP requests/s (median)", formatting.number),
 )
 
 
@@ -20,9 +22,9 @@ def bases(summary: dict) -> list[str]:
     return list(dict.fromkeys(name.partition("@")[0] for name in summary["services"]))
 
 
-def cell(summary: dict, service: str, metric: str, shape: str) -> str:
+def cell(summary: dict, service: str, metric: str, said: Callable[[float], str]) -> str:
     found = summary["services"].get(service, {}).get(metric)
-    return shape.format(found["median"]) if found else "-"
+    return said(found["median"]) if found else "-"
 
 
 def ratio(summary: dict, service: str) -> str:
@@ -31,14 +33,13 @@ def ratio(summary: dict, service: str) -> str:
     if not paired:
         return "1 (base)" if service in summary["services"] else "-"
     low, high = paired.get("ci_low"), paired.get("ci_high")
-    interval = f" [{low:.2f}-{high:.2f}]" if low is not None else ""
-    return f"{paired['median']:.2f}x{interval}"
+    return formatting.ratio(paired["median"], (low, high) if low is not None else None)
 
 
 def p99(summary: dict, service: str) -> str:
     """The pooled open-loop p99 (summary.json's latency section: `{"ms": ..., ...}`)."""
     found = summary.get("latency", {}).get(service, {}).get("p99")
-    return f"{found['ms']:.2f} ms" if found else "-"
+    return formatting.quantity(found["ms"], "ms") if found else "-"
 
 
 def table(summary: dict) -> str:
@@ -48,8 +49,8 @@ def table(summary: dict) -> str:
              "| --- | --- | " + " | ".join("---:" for _ in versions) + " |"]  # fmt: skip
     for base in bases(summary):
         named = [f"{base}@{v}" for v in versions]
-        rows = [(title, [cell(summary, n, metric, shape) for n in named])
-                for metric, title, shape in ROWS]  # fmt: skip
+        rows = [(title, [cell(summary, n, metric, said) for n in named])
+                for metric, title, said in ROWS]  # fmt: skip
         rows.append(("HTTP paired ratio to the base Python", [ratio(summary, n) for n in named]))
         rows.append(("open-loop p99 latency", [p99(summary, n) for n in named]))
         for title, cells in rows:
@@ -88,6 +89,7 @@ def plot(ratios: dict[str, dict], stem: Path) -> list[Path]:
 def write_report(folder: Path, summary: dict) -> Path:
     """REPORT.md and plots/pythons.png from the part's summary."""
     http = summary["environment"]["http"]
+    window = formatting.plain(http["duration_s"])
     stem = folder / "plots" / "pythons"
     stem.parent.mkdir(exist_ok=True)
     ratios = {name: summary["paired"][name]["metrics"]["http_tps"]
@@ -101,7 +103,7 @@ def write_report(folder: Path, summary: dict) -> Path:
         builds(summary),
         "",
         f"HTTP: {http['trials']} interleaved trials per service, {http['concurrency']} "
-        f"connections, {http['duration_s']:g} s closed-loop windows, paired ratios per round "
+        f"connections, {window} s closed-loop windows, paired ratios per round "
         "against the same service under the base Python; in-process counts from each "
         "interpreter's own venv.",
         "",

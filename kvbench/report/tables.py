@@ -7,6 +7,15 @@ from dataclasses import dataclass, field
 from itertools import groupby
 
 from kvbench.report.article import article_cells, article_latency
+from kvbench.report.formatting import (
+    benchstat_change,
+    benchstat_number,
+    benchstat_spread,
+    change,
+    correlation,
+    number,
+    spread,
+)
 from kvbench.results.compare import ARTICLE_METRICS, Comparison, geomean
 from kvbench.results.latency import PERCENTILES, label, requests_needed
 from kvbench.results.resultset import Metrics, ResultSet
@@ -26,7 +35,7 @@ direction (↑ higher is better, ↓ lower is better). `geomean` closes the tabl
 
 --format article prints the article's table (Metric | old | new | Delta): for higher-better
 metrics the delta is the ratio new/old (`5.46x` = 5.46 times the throughput; below 1x is
-worse); for lower-better metrics it is the change in percent (`-97%`), plus `(33x less)`
+worse); for lower-better metrics it is the change in percent (`-97%`), plus `(33.0x less)`
 when the new value is at most half the old. `~` marks a change that is not significant.
 
 --fail-on-regression PCT exits 1 when a metric got worse by more than PCT percent: an
@@ -118,12 +127,12 @@ def centre(summary: Summary | None, notes: list[str] | None = None) -> str:
         return "—"
     if summary.ci is None:
         if notes is None:
-            return _num(summary.median)
+            return benchstat_number(summary.median)
         marks = "".join(f" {_mark(w, notes)}" for w in summary.warnings)
-        return f"{_num(summary.median)} ± ∞{marks}"
-    if summary.median == 0:
-        return f"{_num(0)} ± {'0%' if summary.ci == (0, 0) else '∞'}"
-    return f"{_num(summary.median)} ± {summary.spread_pct:.0f}%"
+        return f"{benchstat_number(summary.median)} {benchstat_spread(None)}{marks}"
+    if summary.ci == (0, 0):  # all 0: spread_pct, relative to the median, has no value
+        return f"{benchstat_number(0)} ± 0%"
+    return f"{benchstat_number(summary.median)} {benchstat_spread(summary.spread_pct)}"
 
 
 def _delta(r: Comparison, notes: list[str]) -> str:
@@ -134,34 +143,22 @@ def _delta(r: Comparison, notes: list[str]) -> str:
     test = f"({r.evidence} {n})"
     if r.verdict == "same":
         return f"~ {test}{marks}"
-    change = "from 0" if r.from_zero else f"{r.delta_pct:+.2f}%"
-    return f"{change} {test} {r.verdict}{marks}"
+    moved = "from 0" if r.from_zero else benchstat_change(r.delta_pct or 0.0)
+    return f"{moved} {test} {r.verdict}{marks}"
 
 
 def _geomean_cells(rows: list[Comparison], summary: tuple[float, float, float], notes: list[str]):
-    old, new, change = summary
-    units = {r.unit for r in rows if r.old and r.new}
-    if len(units) == 1:
-        return ["geomean", "", _num(old), _num(new), f"{change:+.2f}%"]
-    return ["geomean", "", "", "", f"{change:+.2f}% {_mark(MIXED_GEOMEAN, notes)}"]
+    old, new, moved = summary
+    said = benchstat_change(moved)
+    if len({r.unit for r in rows if r.old and r.new}) == 1:
+        return ["geomean", "", benchstat_number(old), benchstat_number(new), said]
+    return ["geomean", "", "", "", f"{said} {_mark(MIXED_GEOMEAN, notes)}"]
 
 
 def _mark(note: str, notes: list[str]) -> str:
     if note not in notes:
         notes.append(note)
     return "¹²³⁴⁵⁶⁷⁸⁹"[notes.index(note)]
-
-
-def _num(value: float) -> str:
-    """Four significant digits with a k/M/G suffix, as benchstat prints them."""
-    size = abs(value)
-    for scale, suffix in ((1e9, "G"), (1e6, "M"), (1e4, "k")):
-        if size >= scale:
-            divisor = 1e3 if suffix == "k" else scale
-            return f"{value / divisor:#.4g}".rstrip(".") + suffix
-    if value == int(value) and size >= 1000:
-        return str(int(value))
-    return f"{value:#.4g}".rstrip(".")
 
 
 def _footer(notes: list[str]) -> str:
@@ -233,8 +230,8 @@ def _json(rows: list[Comparison], labels: tuple[str, str], context: Context) -> 
     for group, members in _groups(rows):
         summary = geomean(members)
         if summary:
-            old, new, change = summary
-            geomeans.append({"group": group, "old": old, "new": new, "delta_pct": change})
+            old, new, moved = summary
+            geomeans.append({"group": group, "old": old, "new": new, "delta_pct": moved})
     doc: dict = {"old": labels[0], "new": labels[1], "rows": [_record(r) for r in rows]}
     doc["geomean"] = geomeans
     if context.latency:
@@ -281,13 +278,13 @@ def _extras(context: Context, labels: tuple[str, str]) -> list[list[list[str]]]:
 def _latency_lines(latency: tuple[dict, dict], labels: tuple[str, str]) -> list[list[str]]:
     """Percentiles of every open-loop request pooled over the trials, with their intervals."""
     rate = latency[0].get("offered_rate")
-    at = f", open loop at {rate:,.0f} req/s" if rate else ", open loop"
+    at = f", open loop at {number(rate)} req/s" if rate else ", open loop"
     lines = [[f"latency, all requests pooled{at}", labels[0], labels[1], "vs base"]]
     for name, percent in PERCENTILES.items():
         cells = [_percentile_cell(side, name, percent) for side in latency]
         if name in latency[0] and name in latency[1]:
             a, b = latency[0][name]["ms"], latency[1][name]["ms"]
-            cells.append(f"{(b - a) / a * 100:+.1f}%" if a else "")
+            cells.append(benchstat_change(change(b, a)) if a else "")
         else:
             cells.append("")
         lines.append([label(name), *cells])
@@ -300,10 +297,9 @@ def _percentile_cell(side: dict, name: str, percent: str) -> str:
     if entry is None:
         return f"— (needs {requests_needed(percent):,} requests)"
     low, high = entry.get("ci_low"), entry.get("ci_high")
-    bounds = (
-        f"{_num(low) if low is not None else '-∞'} to {_num(high) if high is not None else '∞'}"
-    )
-    return f"{_num(entry['ms'])} ms ({bounds})"
+    low_text = benchstat_number(low) if low is not None else "-∞"
+    high_text = benchstat_number(high) if high is not None else "∞"
+    return f"{benchstat_number(entry['ms'])} ms ({low_text} to {high_text})"
 
 
 def _paired_lines(
@@ -317,7 +313,7 @@ def _paired_lines(
         head += ["unpaired ratio", "95% CI", "r", "narrower"]
     lines = [head]
     for name, ratio in paired.items():
-        line = [name, f"{ratio.median:.3g}", _ratio_ci(ratio.ci, ratio.median), str(ratio.n)]
+        line = [name, number(ratio.median), _ratio_ci(ratio.ci, ratio.median), str(ratio.n)]
         if beside:
             line += _beside(beside.get(name) or {})
         lines.append(line)
@@ -327,8 +323,7 @@ def _paired_lines(
 def _ratio_ci(ci: tuple[float, float] | None, centre: float) -> str:
     if not ci:
         return "—"
-    spread = max(centre - ci[0], ci[1] - centre) / abs(centre) * 100 if centre else 0.0
-    return f"{ci[0]:.3g} to {ci[1]:.3g} (± {spread:.1f}%)"
+    return f"{number(ci[0])} to {number(ci[1])} ({spread(centre, ci)})"
 
 
 def _beside(entry: dict) -> list[str]:
@@ -338,8 +333,8 @@ def _beside(entry: dict) -> list[str]:
     low, high = unpaired.get("ci_low"), unpaired.get("ci_high")
     ci = (low, high) if low is not None and high is not None else None
     r = entry.get("correlation")
-    return [f"{unpaired['ratio']:.3g}", _ratio_ci(ci, unpaired["ratio"]),
-            "—" if r is None else f"{r:+.2f}", entry.get("narrower") or "—"]  # fmt: skip
+    return [number(unpaired["ratio"]), _ratio_ci(ci, unpaired["ratio"]),
+            "—" if r is None else correlation(r), entry.get("narrower") or "—"]  # fmt: skip
 
 
 def _table(lines: list[list[str]], fmt: str) -> str:

@@ -1,5 +1,6 @@
 """The writepath part's table, as docs/07 quotes it: writes per answer and the paired ratios."""
 
+from kvbench.report import formatting
 from kvbench.results.summary import Summary
 
 BEFORE, AFTER, SERVER = "gcfreeze", "optimized", "granian"
@@ -13,8 +14,7 @@ def ratio(summary: dict, service: str) -> Summary | None:
 def said(found: Summary | None) -> str:
     if found is None:
         return "1 (base)"
-    interval = f" [{found.ci[0]:.2f}-{found.ci[1]:.2f}]" if found.ci else ""
-    return f"{found.median:.3f}x{interval} (n={len(found.values)})"
+    return f"{formatting.ratio(found.median, found.ci)}, n={len(found.values)}"
 
 
 def gap_closed(summary: dict) -> str:
@@ -23,7 +23,8 @@ def gap_closed(summary: dict) -> str:
     if rung is None or server is None or server.median <= 1:
         return "granian was not faster than the rung before it: there was no gap to close."
     share = (rung.median - 1) / (server.median - 1)
-    return f"The one-write rung closes {share:.0%} of the gap to granian (paired medians)."
+    closed = formatting.pct(share * 100)
+    return f"The one-write rung closes {closed} of the gap to granian (paired medians)."
 
 
 def table(summary: dict, syscalls: dict | None) -> str:
@@ -34,6 +35,6 @@ def table(summary: dict, syscalls: dict | None) -> str:
     for name in (BEFORE, AFTER, SERVER):
         found = counted.get(name, {})
         shown = [found.get(k) for k in ("writes_per_answer", "socket_writes_per_answer")]
-        cells = " | ".join(f"{v:.2f}" if v is not None else "-" for v in shown)
+        cells = " | ".join(formatting.number(v) if v is not None else "-" for v in shown)
         lines.append(f"| {name} | {cells} | {said(ratio(summary, name))} |")
     return "\n".join(lines) + "\n\n" + gap_closed(summary)

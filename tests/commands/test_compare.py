@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from kvbench.cli import main
+from kvbench.report.formatting import percent, ratio
 from kvbench.results import runs
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -62,7 +63,7 @@ def test_metric_and_service_choices_reach_both_tables(capsys):
     # and the ratio is that of the medians, in each run
     ratios = [median_ratio(folder) for folder in (FIXTURE, FIXTURE / "runs" / RUN)]
     moved = (ratios[1] / ratios[0] - 1) * 100
-    assert f"{ratios[1]:#.4g}x  {moved:+.1f}%" in rows[1] and "±" not in rows[1]
+    assert f"{ratio(ratios[1])}  {percent(moved)}" in rows[1] and "±" not in rows[1]
     assert "ratio: unoptimized / optimized in the same run: the ratio of the medians." in out
 
 

@@ -16,6 +16,7 @@ from kvbench.docgen.generate import check, documents, render, render_block
 from kvbench.docgen.markers import Marked, regions, replace
 from kvbench.docgen.snippets import source
 from kvbench.docgen.sources import Sources
+from kvbench.report.formatting import number
 from kvbench.report.peers import peers_table
 from kvbench.results.summary import Summary
 
@@ -82,7 +83,8 @@ def test_rendering_the_fixture_gives_the_expected_blocks(repo):
     text = (repo / "docs" / "00-a.md").read_text()
     ratio = fixture_median("optimized", "http_tps") / fixture_median("unoptimized", "http_tps")
     assert f"It serves <!--v:run optimized http_tps / unoptimized-->{ratio:.3g}x<!--/v-->" in text
-    assert f"| HTTP throughput (req/s) | {fixture_median('unoptimized', 'http_tps'):,.0f} |" in text
+    tps = number(fixture_median("unoptimized", "http_tps"))
+    assert f"| HTTP throughput (req/s) | {tps} |" in text  # the article table, as the report
     assert (
         "<!-- begin: include pkg/mod.py#hot -->\n\n```python\ndef hot():\n    return 1\n```" in text
     )

@@ -87,7 +87,7 @@ def test_the_wrk_cross_check_gets_its_own_table(tmp_path):
                                              "within_10pct": False}}  # fmt: skip
 
     text = write_report(edited(tmp_path, add)).read_text()
-    assert "| optimized | unoptimized | 9.70x | 8.70x | 0.897 | no |" in text
+    assert "| optimized | unoptimized | 9.70x | 8.70x | 0.897x | no |" in text
 
 
 def test_a_run_with_warnings_lists_them_under_checks(rendered):

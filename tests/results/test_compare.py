@@ -12,6 +12,7 @@ import pytest
 
 from kvbench import KvbenchError
 from kvbench.cli import main as cli
+from kvbench.report.formatting import number, ratio
 from kvbench.report.tables import context_for, render
 from kvbench.results.compare import (
     BOOTSTRAP,
@@ -156,8 +157,8 @@ def test_article_table_shape_and_delta_convention():
     lines = render(rows, "article", ("unoptimized", "optimized")).splitlines()
     assert lines[0] == "| Metric | Unoptimized | Optimized | Delta |"
     assert len(lines) == 2 + 5  # no http_p99_ms (schema 2), no context given: no pooled rows
-    assert lines[2].startswith("| HTTP throughput (req/s) |") and f"| {tps:.2f}x |" in lines[2]
-    assert "-85% (6.9x less)" in lines[4]  # allocations: 1100 -> 160
+    assert lines[2].startswith("| HTTP throughput (req/s) |") and f"| {ratio(tps)} |" in lines[2]
+    assert "-85% (6.88x less)" in lines[4]  # allocations: 1100 -> 160
 
 
 def test_article_with_the_runs_context_shows_pooled_tails_and_the_paired_ratio():
@@ -166,15 +167,16 @@ def test_article_with_the_runs_context_shows_pooled_tails_and_the_paired_ratio()
     context = context_for(run, "unoptimized", "optimized")
     lines = render(rows, "article", ("unoptimized", "optimized"), context).splitlines()
     stored = json.loads((FIXTURE / "summary.json").read_text())
-    ratio = stored["paired"]["optimized"]["metrics"]["http_tps"]
-    expected = f"{ratio['median']:.2f}x ({ratio['ci_low']:.2f} to {ratio['ci_high']:.2f}, paired)"
+    paired = stored["paired"]["optimized"]["metrics"]["http_tps"]
+    low, high = number(paired["ci_low"]), number(paired["ci_high"])
+    expected = f"{ratio(paired['median'])} ({low} to {high}, paired)"
     assert lines[2].endswith(f"| {expected} |")
     p99 = [line for line in lines if line.startswith("| Latency p99 at 1,000 req/s (ms) |")]
     p999 = [line for line in lines if line.startswith("| Latency p99.9 at 1,000 req/s (ms) |")]
     assert len(p99) == len(p999) == 1
     unoptimized = np.load(FIXTURE / "latency-unoptimized.npy")
     pooled_p99 = np.percentile(unoptimized, 99, method="inverted_cdf") / 1e6
-    assert f"| {pooled_p99:#.3g} |" in p99[0]  # recomputed from the raw file
+    assert f"| {number(pooled_p99)} |" in p99[0]  # recomputed from the raw file
 
 
 def test_pyperf_suite_values_become_ns_per_op():

@@ -1,0 +1,20 @@
+"""The article's cells: changes and ratios as the docs say them, and what a `~` rests on."""
+
+from kvbench.report.article import article_delta
+from kvbench.results.compare import compare_samples
+from kvbench.results.summary import Summary
+
+
+def test_an_unchanged_exact_count_says_exact_not_a_p_value():
+    old = Summary.of([160, 160, 160], "allocs/op")
+    new = Summary.of([160.2, 160.2, 160.2], "allocs/op")
+    row = compare_samples(old, new, 0.05, "", "asgi_allocs_per_op")
+    assert article_delta(row) == "~ (+0.1%, exact)"
+
+
+def test_a_timed_change_says_its_ratio_and_how_much_less():
+    old = Summary.of([10.0, 10.1, 10.2, 10.3, 10.4, 10.5], "req/s")
+    new = Summary.of([30.0, 30.1, 30.2, 30.3, 30.4, 30.5], "req/s")  # medians 10.25, 30.25
+    assert article_delta(compare_samples(old, new, 0.05, "", "http_tps")) == "2.95x"
+    old, new = old.with_unit("ms"), new.with_unit("ms")
+    assert article_delta(compare_samples(new, old, 0.05, "", "http_p99_ms")) == "-66% (2.95x less)"

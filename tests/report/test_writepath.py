@@ -1,0 +1,18 @@
+"""The writepath table: writes per answer and the paired ratios, as the docs say them."""
+
+from kvbench.report.writepath import gap_closed, table
+
+
+def paired(*values: float) -> dict:
+    return {"metrics": {"http_tps": {"values": list(values)}}}
+
+
+def test_the_ratios_read_as_the_docs_say_them_and_the_gap_as_a_share():
+    summary = {"paired": {"optimized": paired(*[1.2] * 3 + [1.25] * 4 + [1.3] * 3),
+                          "granian": paired(*[1.5] * 10)}}  # fmt: skip
+    syscalls = {"services": {"granian": {"writes_per_answer": 4, "socket_writes_per_answer": 1}}}
+    lines = table(summary, syscalls).splitlines()
+    assert lines[2] == "| gcfreeze | - | - | 1 (base) |"
+    assert lines[3] == "| optimized | - | - | 1.25x (1.20 to 1.30), n=10 |"
+    assert lines[4] == "| granian | 4.00 | 1.00 | 1.50x (1.50 to 1.50), n=10 |"
+    assert gap_closed(summary).startswith("The one-write rung closes 50% of the gap")
