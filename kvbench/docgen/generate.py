@@ -15,7 +15,7 @@ from kvbench.docgen import checks, ladder, profiles, snippets, tables
 from kvbench.docgen.markers import Marked, regions, replace
 from kvbench.docgen.sources import NotMeasured, Sources
 from kvbench.docgen.values import call, value
-from kvbench.report import hostile, peers, pythons, sizing, writepath
+from kvbench.report import bench, hostile, peers, pythons, sizing, writepath
 
 # Seven kinds of block, each with its forms: `<!-- begin: KIND FORM ARGS... -->`. A form is a
 # function of (sources, doc, *words); its signature says which words it takes.
@@ -44,7 +44,9 @@ KINDS: dict[str, dict[str, Form]] = {
         "blocking": lambda s, doc, service: profiles.table(s, service, "blocking"),
     },
     "results": {  # a part's tables, most of them the part's report's own
-        "environment": lambda s, doc, *words: tables.environment(s, list(words)),
+        "environment": lambda s, doc, name="run": bench.environment_table(
+            s.typed(name).environment
+        ),
         "capacity": lambda s, doc: sizing.capacity(s.run),
         "stores": lambda s, doc: sizing.stores(s.results_set("stores")),
         "replicas": lambda s, doc, *words: sizing.replicas(

@@ -1,44 +1,17 @@
 """Result tables for the docs that are no report's section: the article's table, compare
-output, the settings a run recorded, the plots and scaling curves."""
+output, the plots and scaling curves."""
 
 from pathlib import Path
 
 from kvbench import KvbenchError
 from kvbench.docgen.snippets import fence
 from kvbench.docgen.sources import Sources, missing
-from kvbench.docgen.values import setting
 from kvbench.report.bench import cross_check_table
 from kvbench.report.peers import CURVE_COLUMNS, CURVE_POINTS, curve_table
 from kvbench.report.tables import context_for, render
 from kvbench.results.compare import compare_sets
 
 PLOTS = [("throughput", "Throughput per service"), ("latency", "Latency by percentile")]
-# (label, dotted path in the environment) of the settings docs/02 shows.
-SETTINGS = [
-    ("date", "date"),
-    ("CPU", "cpu_model"),
-    ("cores", "cores"),
-    ("Python", "python"),
-    ("pinning", "pinning"),
-    ("trials per service", "http.trials"),
-    ("connections (closed loop)", "http.concurrency"),
-    ("warm-up per trial (s)", "http.warmup_s"),
-    ("closed-loop window (s)", "http.duration_s"),
-    ("open-loop window (s)", "http.latency_window_s"),
-    ("open-loop offered rate (req/s)", "http.offered_rate"),
-    ("order of the services in a round", "http.order"),
-    ("latency percentiles", "http.latency_method"),
-    ("load generator", "http.loadgen"),
-    ("load generator alone, canned server (req/s)", "loadgen_ceiling.tps"),
-    (
-        "load generator ceiling checked against (x the fastest service)",
-        "loadgen_ceiling.min_headroom",
-    ),
-    ("closed-loop server busy share checked against", "http.min_busy"),
-    ("pyperf settings", "pyperf_args"),
-    ("pyperf rounds, interleaved", "pyperf_rounds"),
-    ("allocations", "allocations"),
-]
 
 
 def rows_for(sources: Sources, set_name: str, old: str, new: str, metrics: list[str] | None):
@@ -66,20 +39,6 @@ def compare(sources: Sources, words: list[str]) -> str:
     context = None if metrics else context_for(sources.results_set(set_name), old, new)
     text = render(rows_for(sources, set_name, old, new, metrics), fmt, (old, new), context)
     return fence(text, "text") if fmt == "text" else text
-
-
-def environment(sources: Sources, words: list[str]) -> str:
-    """`environment [SET]`: the machine and settings the run recorded, as a table."""
-    env = sources.typed(words[0] if words else "run").environment
-    lines = ["| setting | value |", "| --- | --- |"]
-    for label, path in SETTINGS:
-        try:
-            lines.append(f"| {label} | {setting(env, path)} |")
-        except KvbenchError:
-            continue  # a run that did not record it (say, no HTTP layer) skips the line
-    packages = env.get("packages") or {}
-    listed = ", ".join(f"{k} {v}" for k, v in packages.items() if v)
-    return "\n".join(lines + ([f"| packages | {listed} |"] if listed else []))
 
 
 def cross_check(sources: Sources) -> str:

@@ -31,7 +31,8 @@ from kvbench.docgen import profiles
 from kvbench.docgen.sources import NotMeasured, Sources
 from kvbench.measure.progress import minutes
 from kvbench.profiling import samples, views
-from kvbench.report.formatting import change, number, pct, percent, quantity, ratio
+from kvbench.report.bench import recorded
+from kvbench.report.formatting import change, number, pct, percent, quantity, ratio, setting
 from kvbench.results.latency import PERCENTILES
 from kvbench.results.model import Run
 from kvbench.services import LADDER
@@ -152,7 +153,7 @@ def _checks(found: Run, what: str) -> str:
 
 
 def _env(found: Run, path: str) -> str:
-    return setting(found.environment, path)
+    return setting(recorded(found.environment, path))
 
 
 SECTIONS: dict[str, Callable[..., str]] = {
@@ -211,20 +212,3 @@ def _schedule(sources: Sources, case: str, measure: str, stat: str) -> str:
 SPECIAL: dict[str, Callable[..., str]] = {
     "profile": _profile, "estimate": _estimate, "parts": _parts, "schedule": _schedule,
 }  # fmt: skip
-
-
-def setting(env: dict, path: str) -> str:
-    """A recorded setting by dotted path (`http.trials`), numbers grouped, lists joined."""
-    found = env
-    for key in path.split("."):
-        if not isinstance(found, dict) or key not in found:
-            raise KvbenchError(f"the run's environment records no {path!r}")
-        found = found[key]
-    if isinstance(found, list):  # command-line words read as typed, anything else as a list
-        words = all(isinstance(v, str) for v in found)
-        return " ".join(found) if words else ", ".join(str(v) for v in found)
-    if isinstance(found, float) and found.is_integer():
-        found = int(found)
-    if isinstance(found, float):
-        return number(found) if abs(found) >= 100 else f"{found:g}"
-    return f"{found:,}" if isinstance(found, int) and not isinstance(found, bool) else str(found)

@@ -10,7 +10,7 @@ import numpy as np
 
 from kvbench import KvbenchError
 from kvbench.report import plots
-from kvbench.report.formatting import number, plain, ratio
+from kvbench.report.formatting import number, plain, ratio, setting
 from kvbench.report.tables import context_for, render
 from kvbench.results.compare import compare_sets
 from kvbench.results.files import load_latencies
@@ -18,7 +18,30 @@ from kvbench.results.resultset import ResultSet, read_results
 
 BASELINE = "unoptimized"
 # The environment keys in reading order; any others follow in the order the run wrote them.
-ENV_ORDER = ("date", "cpu_model", "cores", "os", "python", "implementation", "pinning")
+# (label, dotted path in the environment) of the settings a reader needs, in reading order.
+SETTINGS = [
+    ("date", "date"),
+    ("CPU", "cpu_model"),
+    ("cores", "cores"),
+    ("Python", "python"),
+    ("pinning", "pinning"),
+    ("trials per service", "http.trials"),
+    ("connections (closed loop)", "http.concurrency"),
+    ("warm-up per trial (s)", "http.warmup_s"),
+    ("closed-loop window (s)", "http.duration_s"),
+    ("open-loop window (s)", "http.latency_window_s"),
+    ("open-loop offered rate (req/s)", "http.offered_rate"),
+    ("order of the services in a round", "http.order"),
+    ("latency percentiles", "http.latency_method"),
+    ("load generator", "http.loadgen"),
+    ("load generator alone, canned server (req/s)", "loadgen_ceiling.tps"),
+    ("load generator ceiling checked against (x the fastest service)",
+     "loadgen_ceiling.min_headroom"),
+    ("closed-loop server busy share checked against", "http.min_busy"),
+    ("pyperf settings", "pyperf_args"),
+    ("pyperf rounds, interleaved", "pyperf_rounds"),
+    ("allocations", "allocations"),
+]  # fmt: skip
 # Method sentences: each is said only when the run recorded every key it names.
 METHOD = [
     (
@@ -130,40 +153,40 @@ def settings(env: dict) -> dict:
     return {**env, **(env.get("http") or {})}
 
 
+def recorded(env: dict, path: str) -> object:
+    """A setting of the environment by dotted path (`http.trials`); KvbenchError if absent."""
+    found: object = env
+    for key in path.split("."):
+        if not isinstance(found, dict) or key not in found:
+            raise KvbenchError(f"the run's environment records no {path!r}")
+        found = found[key]
+    return found
+
+
+def environment_table(env: dict) -> str:
+    """The settings a reader needs, in reading order (the docs show this table too)."""
+    lines = ["| setting | value |", "| --- | --- |"]
+    for label, path in SETTINGS:
+        try:
+            lines.append(f"| {label} | {setting(recorded(env, path))} |")
+        except KvbenchError:
+            continue  # a run that did not record it (say, no HTTP layer) skips the line
+    packages = setting(env.get("packages") or {})  # a package not installed says so
+    return "\n".join(lines + ([f"| packages | {packages} |"] if packages else []))
+
+
 def _environment(env: dict) -> str:
+    """The settings table, then every other key the run recorded, then the server commands."""
+    shown = {path.split(".")[-1] for _, path in SETTINGS} | {"loadgen_ceiling", "packages"}
     flat = settings(env)
-    flat.pop("http", None)
-    keys = [k for k in ENV_ORDER if k in flat] + [k for k in flat if k not in ENV_ORDER]
-    lines = ["## Environment\n", "| what | value |", "| --- | --- |"]
-    shown = {**flat, "loadgen_ceiling": _ceiling_cell(flat.get("loadgen_ceiling"))}
-    lines += [f"| {_label(k)} | {_value(shown[k])} |" for k in keys if k != "commands"]
+    rest = [f"| {_label(k)} | {setting(v)} |" for k, v in flat.items()
+            if k not in shown and k not in ("http", "commands")]  # fmt: skip
+    lines = ["## Environment\n", environment_table(env), *rest]
     commands = flat.get("commands") or {}
     if commands:
         lines += ["", "Server commands, exactly as run:", ""]
         lines += [f"- {name}: `{_command(cmd)}`" for name, cmd in commands.items()]
     return "\n".join(lines) + "\n"
-
-
-def _ceiling_cell(ceiling):
-    """The ceiling's median and n (schema 2 stores its whole summary, values included)."""
-    if not isinstance(ceiling, dict) or "n" not in ceiling:
-        return ceiling
-    return {"tps": ceiling.get("tps"), "n": ceiling["n"]}
-
-
-def _value(value) -> str:
-    """One table cell: mappings as `key value` pairs, lists comma-joined, numbers grouped."""
-    if isinstance(value, dict):
-        return ", ".join(f"{k} {_value(v)}" for k, v in value.items())
-    if isinstance(value, list | tuple):
-        # Command-line words read as typed; numbers as a list.
-        words = all(isinstance(v, str) for v in value)
-        return (" " if words else ", ").join(_value(v) for v in value)
-    if value is None:
-        return "not installed"
-    if isinstance(value, float | int) and not isinstance(value, bool):
-        return plain(value)  # a setting, as it was given
-    return str(value).replace("|", "\\|")
 
 
 def _label(key: str) -> str:
@@ -181,7 +204,7 @@ def _method(run: ResultSet, env: dict) -> str:
     flat = settings(env)
     if "order" in flat:
         flat.pop("interleaved", None)  # the order says it, and more exactly
-    values = {k: _value(v) for k, v in flat.items()}
+    values = {k: setting(v) for k, v in flat.items()}
     said = [text.format(**values) for keys, text in METHOD if all(k in flat for k in keys)]
     said += _ceiling(run, flat.get("loadgen_ceiling"))
     said += [STATISTICS] + ([PAIRED] if run.summary.get("paired") else [])

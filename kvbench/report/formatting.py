@@ -124,3 +124,18 @@ def benchstat_spread(spread_pct: float | None) -> str:
 def benchstat_change(change: float) -> str:
     """A change of the medians, two decimals with its sign, as benchstat prints it: +2.34%."""
     return f"{change:+.2f}%"
+
+
+def setting(value: object) -> str:
+    """A recorded setting as a table cell: mappings as `key value` pairs, command-line words as
+    typed, other lists comma-joined, numbers as they were given."""
+    if isinstance(value, dict):
+        return ", ".join(f"{k} {setting(v)}" for k, v in value.items())
+    if isinstance(value, list | tuple):
+        words = all(isinstance(v, str) for v in value)
+        return (" " if words else ", ").join(setting(v) for v in value)
+    if value is None:
+        return "not installed"
+    if isinstance(value, float | int) and not isinstance(value, bool):
+        return plain(value)
+    return str(value).replace("|", "\\|")
