@@ -33,6 +33,7 @@ from kvbench.measure.progress import minutes
 from kvbench.profiling import samples, views
 from kvbench.report.bench import recorded
 from kvbench.report.formatting import change, number, pct, percent, quantity, ratio, setting
+from kvbench.results.ladder import Ladder
 from kvbench.results.latency import PERCENTILES
 from kvbench.results.model import Run
 from kvbench.services import LADDER
@@ -58,7 +59,7 @@ def _value(words: list[str], sources: Sources) -> str:
     if words in (["ladder", "rungs"], ["ladder", "changes"]):
         return str(len(LADDER) - (rest[0] == "changes"))
     if words[:2] == ["ladder", "largest-step"] and len(words) == 3:
-        return f"`{rungs.Ladder(sources).largest_step(words[2])}`"
+        return f"`{rungs.measured(sources).largest_step(words[2])}`"
     if len(words) == 3:
         stat = sources.stat(*words)
         return quantity(stat.median, stat.unit)
@@ -68,7 +69,7 @@ def _value(words: list[str], sources: Sources) -> str:
             raise KvbenchError(f"`time` is one over a positive throughput, not {words[2]}'s")
         return quantity(1e6 / stat.median, "us/req")
     if len(words) == 4 and words[3] == "share" and head == "ladder":
-        return _share(rungs.Ladder(sources), words[1], words[2])
+        return _share(rungs.measured(sources), words[1], words[2])
     if len(words) == 5 and words[3] in ("/", "%"):
         new = sources.stat(*words[:3]).median
         old = sources.stat(head, words[4], words[2]).median
@@ -85,7 +86,7 @@ def call(form: Callable[..., str], what: str, *args: Any) -> str:
     return form(*args)
 
 
-def _share(ladder: rungs.Ladder, rungs_named: str, name: str) -> str:
+def _share(ladder: Ladder, rungs_named: str, name: str) -> str:
     """One rung's share (or `~` where its step is noise), or FIRST..LAST's added up."""
     first, _, last = rungs_named.partition("..")
     if not last:

@@ -25,7 +25,7 @@ def row(text: str, rung: str) -> list[str]:
 
 
 def test_shares_are_of_time_per_request_and_add_up_to_the_whole_saving(sources):
-    ladder = rungs.Ladder(sources)
+    ladder = rungs.measured(sources)
     shares = {r: ladder.share(r, "http_tps")[0] for r in RUNGS[1:]}
     assert sum(shares.values()) == pytest.approx(100)
     # 1,000 -> 820 µs of 900 µs saved; by requests per second it would be 2.5%.
@@ -88,7 +88,7 @@ def test_instructions_get_their_own_share_column_when_the_run_has_them(sources, 
             values = [v * 10 for v in metrics["asgi_ns_per_op"]["values"]]
             metrics["asgi_instructions_per_op"] = {"values": values}
     path.write_text(json.dumps(summary))
-    ladder = rungs.Ladder(Sources(tmp_path, tmp_path))
+    ladder = rungs.measured(Sources(tmp_path, tmp_path))
     shares = [ladder.share(r, "asgi_instructions_per_op")[0] for r in RUNGS[1:]]
     assert sum(shares) == pytest.approx(100)
     text = rungs.overview(Sources(tmp_path, tmp_path))
