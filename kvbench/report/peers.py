@@ -33,9 +33,11 @@ def peers_table(summary: dict) -> str:
     rate = (summary.get("environment") or {}).get("http", {}).get("offered_rate")
     at = f" at {number(rate)} req/s" if rate else ""
     latency = summary.get("latency") or {}
+    what = summary.get("rows") or {}
     lines = [
-        f"| row | throughput (req/s) | p99{at} (ms) | server CPU (µs/req) | vs ceiling |",
-        "| --- | ---: | ---: | ---: | ---: |",
+        f"| row | what it is | throughput (req/s) | p99{at} (ms) | server CPU (µs/req) | vs "
+        "ceiling |",
+        "| --- | --- | ---: | ---: | ---: | ---: |",
     ]
     for name, metrics in services.items():
         cells = [
@@ -46,9 +48,9 @@ def peers_table(summary: dict) -> str:
             else _centre(metrics.get("server_cpu_us_per_req")),
             "–" if ratios.get(name) is None else ratio(ratios[name]),
         ]
-        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+        lines.append(f"| {name} | {what.get(name, '')} | " + " | ".join(cells) + " |")
     for name, note in (summary.get("skipped") or {}).items():
-        lines.append(f"| {name} | {note} | | | |")
+        lines.append(f"| {name} | {note} | | | | |")
     return "\n".join(lines) + "\n\n" + _counts_note(services) + "\n"
 
 
