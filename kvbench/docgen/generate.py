@@ -37,10 +37,10 @@ KINDS: dict[str, dict[str, Form]] = {
     "profile": {
         "links": lambda s, doc, *services: profiles.links(s, doc, list(services)),
         "flamegraph": lambda s, doc, service: profiles.flamegraph(s, doc, service),
-        **{
-            view: lambda s, doc, service, top="8", view=view: profiles.table(s, service, view, top)
-            for view in ("cpu", "native", "lines", "allocs")
-        },  # fmt: skip
+        "cpu": lambda s, doc, service, top="8": profiles.table(s, service, "cpu", top),
+        "native": lambda s, doc, service, top="8": profiles.table(s, service, "native", top),
+        "lines": lambda s, doc, service, top="8": profiles.table(s, service, "lines", top),
+        "allocs": lambda s, doc, service, top="8": profiles.table(s, service, "allocs", top),
         "blocking": lambda s, doc, service: profiles.table(s, service, "blocking"),
     },
     "results": {  # a part's tables, most of them the part's report's own
@@ -49,9 +49,7 @@ KINDS: dict[str, dict[str, Form]] = {
         ),
         "capacity": lambda s, doc: sizing.capacity(s.run),
         "stores": lambda s, doc: sizing.stores(s.results_set("stores")),
-        "replicas": lambda s, doc, *words: sizing.replicas(
-            s.results_set("stores"), *numbers(words)
-        ),
+        "replicas": lambda s, doc, *words: replicas(s, numbers(words)),
         "curve": lambda s, doc, name: tables.curve(s, doc, name),
         "plots": lambda s, doc: tables.plots(s, doc),
         "peers": lambda s, doc: peers.peers_table(s.part_json("peers")),
@@ -65,11 +63,20 @@ KINDS: dict[str, dict[str, Form]] = {
 }
 
 
+def replicas(sources: Sources, sized: list[float]) -> str:
+    """The words are checked first: a bad one is an error even before the part is measured."""
+    return sizing.replicas(sources.results_set("stores"), *sized)
+
+
 def numbers(words: tuple[str, ...]) -> list[float]:
+    """At most two numbers (a target rate and a utilization)."""
     try:
-        return [float(word) for word in words]
+        found = [float(word) for word in words]
     except ValueError:
-        raise KvbenchError(f"expected numbers, not {' '.join(words)!r}") from None
+        found = []
+    if len(found) != len(words) or len(words) > 2:
+        raise KvbenchError(f"expected up to two numbers, not {' '.join(words)!r}")
+    return found
 
 
 def documents(root: Path) -> list[Path]:
@@ -78,7 +85,7 @@ def documents(root: Path) -> list[Path]:
 
 def form_of(spec: str) -> tuple[Form, list[str]]:
     """The function a block's spec names, and its words; KvbenchError on a spec it cannot take."""
-    kind, *words = spec.split()
+    kind, *words = spec.split() or [""]
     if kind not in KINDS:
         raise KvbenchError(f"unknown block kind {kind!r}; one of {', '.join(KINDS)}")
     forms = KINDS[kind]

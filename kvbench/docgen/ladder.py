@@ -85,7 +85,7 @@ def story(sources: Sources) -> str:
             "measured: time per request (paired)", "instructions per request"]  # fmt: skip
     lines = [_line(head), _line(["---", "---", "---:", "---:", "---:"])]
     for rung in ladder.names[1:]:
-        wanted, prev = TARGETS[rung], ladder.previous(rung)
+        wanted, prev = TARGETS.get(rung, "not named: no target frames"), ladder.previous(rung)
         if isinstance(wanted, str):
             shown, predicted = "no frame: " + wanted.split(":")[0], "—"
         else:
@@ -140,12 +140,12 @@ def rung(sources: Sources, name: str) -> str:
 
 
 def cpu(sources: Sources, service: str) -> dict:
-    return sources.profile(service, "cpu.speedscope.json", "CPU profile")
+    return sources.profile(service, "cpu.speedscope.json")
 
 
 def frames_table(sources: Sources, prev: str, name: str) -> str:
     """The target frames' shares of the GIL-held samples before and after the rung."""
-    wanted = TARGETS[name]
+    wanted = TARGETS.get(name, "no target frames are named for it in kvbench/profiling/targets.py")
     if isinstance(wanted, str):
         return f"No profile evidence for this rung: {wanted}."
     (before, n_before), (after, n_after) = (

@@ -35,10 +35,7 @@ def links(sources: Sources, doc: Path, services: list[str]) -> str:
 
 def flamegraph(sources: Sources, doc: Path, service: str) -> str:
     """`flamegraph SERVICE`: py-spy's CPU flame graph as an image, with how to read it."""
-    path = sources.profile_path(service, "cpu.pyspy.svg")
-    if not path.is_file():
-        raise sources.no_profile(service, "CPU flame graph")
-    link = sources.link(path, doc)
+    link = sources.link(sources.profile_file(service, "cpu.pyspy.svg"), doc)
     return (
         f"![CPU flame graph of `{service}` under load, py-spy]({link})\n\n"
         "_Each box is a function on its caller's box, as wide as its share of the GIL-held "
@@ -66,7 +63,5 @@ FILES = {
 
 
 def blocking_svg(sources: Sources, service: str) -> str:
-    path = sources.profile_path(service, "blocking.pyspy.svg")
-    if not path.is_file():
-        raise NotMeasured("profiles")
+    path = sources.profile_file(service, "blocking.pyspy.svg")
     return path.read_text(encoding="utf-8", errors="replace")

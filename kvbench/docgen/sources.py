@@ -9,7 +9,7 @@ from kvbench import KvbenchError
 from kvbench.results.model import Run
 from kvbench.results.resultset import ResultSet, read_results
 from kvbench.results.summary import Summary
-from kvbench.services import LADDER
+from kvbench.services import LADDER, get_service
 
 # Optional parts of a results folder: the file whose presence means the part was committed,
 # the make target that writes it, and what the docs call it.
@@ -110,17 +110,19 @@ class Sources:
             raise KvbenchError(f"{set_name} results have no {metric} for {service}")
         return services[service][metric]
 
-    def profile(self, service: str, name: str, what: str = "") -> dict:
+    def profile(self, service: str, name: str) -> dict:
         """A profile's JSON file, `profiles/<service>/<name>`; NotMeasured when absent."""
-        return self._json(self.profile_path(service, name), self.no_profile(service, what))
+        return self._json(self.profile_file(service, name), NotMeasured("profiles"))
 
-    def no_profile(self, service: str, what: str = "") -> NotMeasured:
-        """No profile (`what`, when said) of a service: `make profile`, or for a rung's,
-        `make profile-ladder`."""
-        if not what:
-            return NotMeasured("profiles")
-        part = "profiles" if service in ("unoptimized", "optimized") else "ladder-profiles"
-        return NotMeasured(part, f"no {what} of `{service}` is committed")
+    def profile_file(self, service: str, name: str) -> Path:
+        """`profiles/<service>/<name>`, or NotMeasured naming `make profile` (a service's) or
+        `make profile-ladder` (a rung's)."""
+        path = self.profile_path(service, name)
+        if not path.is_file():
+            get_service(service)  # a name no service has is an error, not "not measured"
+            part = "profiles" if service in ("unoptimized", "optimized") else "ladder-profiles"
+            raise NotMeasured(part, f"no {name} of `{service}` is committed")
+        return path
 
     def _json(self, path: Path, absent: NotMeasured) -> dict:
         if not path.is_file():

@@ -25,6 +25,8 @@ def rows_for(sources: Sources, set_name: str, old: str, new: str, metrics: list[
 
 def article(sources: Sources, words: list[str]) -> str:
     """`article [SET OLD NEW]`: the article's delta table (default: run unoptimized optimized)."""
+    if len(words) not in (0, 3):
+        raise KvbenchError("compare article takes nothing or SET OLD NEW")
     set_name, old, new = words or ["run", "unoptimized", "optimized"]
     context = context_for(sources.results_set(set_name), old, new)
     return render(rows_for(sources, set_name, old, new, None), "article", (old, new), context)
@@ -66,6 +68,8 @@ def plots(sources: Sources, doc: Path) -> str:
 
 def curve(sources: Sources, doc: Path, curve: str) -> str:
     """`curve NAME`: one of the peers run's scaling curves, as a table and its plot."""
+    if curve not in CURVE_POINTS:
+        raise KvbenchError(f"no curve {curve!r}; one of {', '.join(CURVE_POINTS)}")
     found = (sources.typed("peers").extra.get("curves") or {}).get(curve)
     if not found:
         return f"_The {curve} curve is not in the committed results; run `make bench-peers`._"

@@ -50,6 +50,8 @@ def value(spec: str, sources: Sources) -> str:
 
 
 def _value(words: list[str], sources: Sources) -> str:
+    if not words:
+        raise KvbenchError("an empty value spec")
     head, rest = words[0], words[1:]
     if head in SPECIAL:
         return call(SPECIAL[head], f"value `{' '.join(words)}`", sources, *rest)
@@ -90,7 +92,7 @@ def _share(ladder: Ladder, rungs_named: str, name: str) -> str:
     """One rung's share (or `~` where its step is noise), or FIRST..LAST's added up."""
     first, _, last = rungs_named.partition("..")
     if not last:
-        if ladder.noise(first):
+        if ladder.noise(first, name):
             return "no share distinguishable from noise (`~`)"
         return pct(ladder.share(first, name)[0])
     names = ladder.names
@@ -109,7 +111,7 @@ def _paired(found: Run, service: str, name: str, *ci: str) -> str:
     if not ci:
         return ratio(stat.median)
     span = f"95% CI {number(stat.ci[0])} to {number(stat.ci[1])}x" if stat.ci else "no CI"
-    return f"{ratio(stat.median)} ({span}, n={stat.n})"
+    return f"{ratio(stat.median)} ({span}, n={stat.n})"  # the interval said in prose
 
 
 def _latency(found: Run, service: str, name: str) -> str:
@@ -168,15 +170,17 @@ def _profile(sources: Sources, service: str, what: str, *name: str) -> str:
         return rungs.frame_share(sources, service, said)
     if what == "component":
         by_component, _, total = samples.self_time(rungs.cpu(sources, service))
+        if said not in by_component or not total:
+            raise KvbenchError(f"no component {said!r} in the CPU profile of {service}")
         return pct(by_component[said] / total * 100)
     if what == "allocations":
         return number(sources.profile(service, "allocs.memray.json")["allocations_per_request"])
     found = views.threads(profiles.blocking_svg(sources, service))
-    if what == "threads":
-        return f"{found.get(said, [0])[0]:.0f}"
+    if what == "threads" and said in found:
+        return f"{found[said][0]:.0f}"
     if what == "idle" and found.get(POOL):
         return pct(found[POOL][2] / found[POOL][1] * 100)
-    raise KvbenchError(f"unknown profile value {what!r}")
+    raise KvbenchError(f"no profile value {what} {said} for {service}".rstrip())
 
 
 def _estimate(sources: Sources, command: str, *argv: str) -> str:

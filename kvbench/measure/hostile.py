@@ -198,6 +198,7 @@ def main(argv: list[str] | None = None) -> int:
     import json
 
     from kvbench.report.hostile import table
+    from kvbench.results import provenance
 
     parser = argparse.ArgumentParser(prog="python -m kvbench.measure.hostile", description=__doc__)
     parser.add_argument("--services", default=",".join(CONFIGURATIONS), help="comma-separated")
@@ -208,6 +209,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     settings = {"connections": args.connections, "wait_s": args.wait, "big_mb": args.big_mb}
     summary: dict = {"settings": {**settings, "big_clients": BIG_CLIENTS}, "configurations": []}
+    summary["provenance"] = provenance.collect().to_json()  # which code the probes met
     with tempfile.TemporaryDirectory() as tmp:  # the servers' logs, out of the table's way
         for name in args.services.split(","):
             found = measure(name, args.connections, args.wait, args.big_mb << 20, Path(tmp) / "log")

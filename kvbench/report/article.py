@@ -6,7 +6,7 @@ the change noise (then it says `~`, as the comparison does), and the p99 row is 
 of every open-loop request pooled, labelled with the offered rate it was measured at.
 """
 
-from kvbench.report.formatting import change, number, percent, plain, ratio
+from kvbench.report.formatting import change, exact, number, percent, ratio
 from kvbench.results.compare import Comparison
 from kvbench.results.latency import label
 from kvbench.results.metrics import metric
@@ -16,7 +16,7 @@ from kvbench.results.resultset import Metrics
 def article_cells(r: Comparison, paired: Metrics | None = None) -> list[str]:
     title = metric(r.metric).title
     name = f"{title[:1].upper()}{title[1:]} ({r.unit})"
-    shown = plain if metric(r.metric).exact else number  # an exact count keeps every digit
+    shown = exact if metric(r.metric).exact else number  # an exact count keeps every digit
     old = shown(r.old.median) if r.old else "—"
     new = shown(r.new.median) if r.new else "—"
     found = (paired or {}).get(r.metric)

@@ -11,6 +11,9 @@ from kvbench.results.summary import Summary
 
 # Units as prose says them; ns/op switches to µs from 1,000 ns.
 SPOKEN = {"us/req": "µs", "allocs/op": "allocs", "B/op": "B", "count": ""}
+# Units of exact counts (valgrind's instructions, memray's allocations and bytes, events):
+# their digits are not noise, so a count from 1,000 up keeps every one.
+EXACT = {"instr/op", "allocs/op", "B/op", "count"}
 
 
 def number(value: float, digits: int = 3) -> str:
@@ -31,11 +34,17 @@ def spoken(value: float, unit: str) -> tuple[float, str]:
     return 1.0, SPOKEN.get(unit, unit)
 
 
-def counted(value: float, unit: str) -> str:
-    """A number as `number` says it, except whole counts, which read as they are: 3, not 3.00."""
-    if unit == "count" and float(value).is_integer():
-        return f"{int(value):,}"
+def exact(value: float) -> str:
+    """An exact count: every digit from 1,000 up (319,734), else as `number` (33.9, 414); a
+    whole count reads as it is (3, not 3.00)."""
+    if float(value).is_integer() or abs(value) >= 1000:
+        return f"{round(value):,}"
     return number(value)
+
+
+def counted(value: float, unit: str) -> str:
+    """A number in `unit`: an exact count by `exact`, anything measured by `number`."""
+    return exact(value) if unit in EXACT else number(value)
 
 
 def quantity(value: float, unit: str) -> str:
@@ -74,15 +83,6 @@ def percent(change: float) -> str:
 
 def change(new: float, old: float) -> float:
     return (new - old) / abs(old) * 100 if old else math.nan
-
-
-def interval(stat: Summary) -> str:
-    """The 95% interval of the median, or why there is none."""
-    if stat.ci is None:
-        return f"no interval: n={stat.n}, fewer than 6 values"
-    factor, said = spoken(stat.median, stat.unit)
-    low, high = (number(v * factor) for v in stat.ci)
-    return f"95% CI {low} to {high} {said}".rstrip()
 
 
 def spread(centre: float, bounds: tuple[float, float]) -> str:
@@ -128,7 +128,8 @@ def benchstat_change(change: float) -> str:
 
 def setting(value: object) -> str:
     """A recorded setting as a table cell: mappings as `key value` pairs, command-line words as
-    typed, other lists comma-joined, numbers as they were given."""
+    typed, other lists comma-joined; whole numbers as they are, a fraction as given (0.95), a
+    measured float from 100 up as a measurement (a median rate: 86,500)."""
     if isinstance(value, dict):
         return ", ".join(f"{k} {setting(v)}" for k, v in value.items())
     if isinstance(value, list | tuple):
@@ -136,6 +137,8 @@ def setting(value: object) -> str:
         return (" " if words else ", ").join(setting(v) for v in value)
     if value is None:
         return "not installed"
-    if isinstance(value, float | int) and not isinstance(value, bool):
-        return plain(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"{value:,}"
+    if isinstance(value, float):
+        return number(value) if abs(value) >= 100 else f"{value:g}"
     return str(value).replace("|", "\\|")

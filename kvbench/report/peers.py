@@ -46,7 +46,7 @@ def peers_table(summary: dict) -> str:
             _centre(metrics.get("server_open_cpu_us_per_req"))
             if latency
             else _centre(metrics.get("server_cpu_us_per_req")),
-            "–" if ratios.get(name) is None else ratio(ratios[name]),
+            "—" if ratios.get(name) is None else ratio(ratios[name]),
         ]
         lines.append(f"| {name} | {what.get(name, '')} | " + " | ".join(cells) + " |")
     for name, note in (summary.get("skipped") or {}).items():
@@ -68,14 +68,14 @@ def _counts_note(services: dict) -> str:
 def _centre(entry: dict | None) -> str:
     """One stored metric as every table prints it: `12.35k ± 2%`."""
     if not entry or not entry.get("values"):
-        return "–"
+        return "—"
     return centre(Summary.from_json(entry))
 
 
 def _pooled_p99(entry: dict | None) -> str:
     """p99 of all of a row's requests, with its 95% interval (schema 2)."""
     if not entry or "p99" not in entry:
-        return "–"
+        return "—"
     p99 = entry["p99"]
     low, high = p99.get("ci_low"), p99.get("ci_high")
     bounds = f" ({number(low)} to {number(high)})" if low is not None and high is not None else ""

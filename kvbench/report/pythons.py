@@ -7,8 +7,8 @@ from pathlib import Path
 from kvbench.report import formatting, plots
 
 ROWS: tuple[tuple[str, str, Callable[[float], str]], ...] = (
-    ("asgi_instructions_per_op", "instructions / request (exact)", formatting.plain),  # every digit
-    ("asgi_allocs_per_op", "allocations / request (exact)", formatting.number),
+    ("asgi_instructions_per_op", "instructions / request (exact)", formatting.exact),
+    ("asgi_allocs_per_op", "allocations / request (exact)", formatting.exact),
     ("asgi_ns_per_op", "in-process time / request", partial(formatting.quantity, unit="ns/op")),
     ("http_tps", "HTTP requests/s (median)", formatting.number),
 )

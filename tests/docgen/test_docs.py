@@ -257,6 +257,17 @@ def test_a_block_with_words_its_form_does_not_take_is_an_error(repo):
     sources = Sources(repo / "bench-results", repo)
     with pytest.raises(KvbenchError, match="wrong words for the block `ladder story extra`"):
         render_block(Marked("block", "ladder story extra", 1, ""), sources, repo / "README.md")
+    with pytest.raises(KvbenchError, match="wrong words for the block `profile cpu x 8 native`"):
+        render_block(Marked("block", "profile cpu x 8 native", 1, ""), sources, repo / "README.md")
+    for spec, said in [
+        ("compare article run unoptimized", "compare article takes nothing or SET OLD NEW"),
+        ("results replicas 1000 0.5 9", "expected up to two numbers"),
+        ("results curve nope", "no curve 'nope'"),
+        ("profile cpu nosuchservice", "nosuchservice"),
+        ("", "unknown block kind ''"),
+    ]:
+        with pytest.raises(KvbenchError, match=said):
+            render_block(Marked("block", spec, 1, ""), sources, repo / "README.md")
     with pytest.raises(KvbenchError, match="`profile` takes one of links"):
         render_block(Marked("block", "profile nope x", 1, ""), sources, repo / "README.md")
 

@@ -78,7 +78,8 @@ def test_a_target_share_reads_the_services_own_profile(sources):
 
 
 def test_a_rung_without_a_committed_profile_says_which_target_makes_it(sources):
-    with pytest.raises(NotMeasured, match="no CPU profile of `noaccesslog`.*make profile-ladder"):
+    missing = "no cpu.speedscope.json of `noaccesslog`.*make profile-ladder"
+    with pytest.raises(NotMeasured, match=missing):
         ladder.frames_table(sources, "noaccesslog", "uvloop")
     assert "gc.freeze() removes no frame" in ladder.frames_table(sources, "hotpath", "gcfreeze")
 

@@ -55,7 +55,7 @@ def test_a_rung_is_the_compare_table_with_in_process_code_measured_once(sources)
     code = rungs.rung(sources, "async")
     assert "| asgi_ns_per_op | ns/op ↓ | 100.0k ± 0% | 23.00k ± 0% |" in code
     assert "In-process: the same code" not in code
-    assert "_Target frames: not measured yet: no CPU profile of `noserverheader`" in code
+    assert "_Target frames: not measured yet: no cpu.speedscope.json of `noserverheader`" in code
 
 
 def test_noise_shares_read_as_a_tilde(sources):
@@ -95,6 +95,10 @@ def test_instructions_get_their_own_share_column_when_the_run_has_them(sources, 
     assert text.splitlines()[0].endswith("| share of the instructions saved |")
     assert row(text, "httptools")[-2:] == ["same code"] * 2
     assert row(text, "async")[-1].startswith("79%")  # 100 -> 23 of the 97 µs saved in-process
+    # a step that is noise in throughput is not noise in instructions: its share is said
+    sources = Sources(tmp_path, tmp_path)
+    assert value("ladder nolocks http_tps share", sources).startswith("no share")
+    assert value("ladder nolocks asgi_instructions_per_op share", sources) == "2.1%"
 
 
 def test_instructions_as_the_valgrind_layer_records_them_render(sources, tmp_path):

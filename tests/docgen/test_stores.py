@@ -73,7 +73,7 @@ def test_replicas_block_sizes_processes_and_redis_for_the_target(sources):
 def test_replicas_block_refuses_a_utilization_above_one_or_a_word(sources):
     with pytest.raises(KvbenchError, match="utilization"):
         block(sources, "results replicas 1000 1.5")
-    with pytest.raises(KvbenchError, match="expected numbers, not 'many'"):
+    with pytest.raises(KvbenchError, match="expected up to two numbers, not 'many'"):
         block(sources, "results replicas many")
 
 
