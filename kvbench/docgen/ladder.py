@@ -6,7 +6,7 @@ from kvbench.docgen.sources import NotMeasured, Sources
 from kvbench.profiling import samples
 from kvbench.profiling.targets import ADDED, TARGETS, frames
 from kvbench.report.formatting import number, pct, percent, quantity, with_range
-from kvbench.report.tables import context_for, render
+from kvbench.report.tables import context_for, md_row, render
 from kvbench.results.compare import Comparison, compare_sets
 from kvbench.results.ladder import INSTRUCTIONS, Ladder, MissingRungs
 from kvbench.services import why_same_in_process
@@ -23,10 +23,6 @@ def measured(sources: Sources) -> Ladder:
         return Ladder(sources.results_set("ladder"))
     except MissingRungs as missing:
         raise NotMeasured("ladder", f"the committed {missing}") from None
-
-
-def _line(cells: list[str]) -> str:
-    return "| " + " | ".join(cells) + " |"
 
 
 def _versus(row: Comparison) -> str:
@@ -50,7 +46,7 @@ def overview(sources: Sources) -> str:
         f"GC collections per {ladder.window()}",
     ]
     head += ["instructions per request", "share of the instructions saved"] if counted else []
-    lines = [_line(head), _line(["---"] * 2 + ["---:"] * (len(head) - 2))]  # fmt: skip
+    lines = [md_row(head), md_row(["---"] * 2 + ["---:"] * (len(head) - 2))]  # fmt: skip
     for rung in ladder.names:
         tps = ladder.stat(rung, "http_tps")
         cells = [f"`{rung}`", ladder.services[rung][1], with_range(tps)]
@@ -63,7 +59,7 @@ def overview(sources: Sources) -> str:
             instr = quantity(ladder.stat(rung, INSTRUCTIONS).median, "count")
             saved = "—" if rung == ladder.names[0] else pct(*ladder.share(rung, INSTRUCTIONS))
             cells += ["same code"] * 2 if same else [instr, saved]
-        lines.append(_line(cells))
+        lines.append(md_row(cells))
     noise = [r for r in ladder.names[1:] if ladder.noise(r)]
     held = sum(ladder.share(r, "http_tps")[0] for r in noise)
     return "\n".join(lines) + (
@@ -83,7 +79,7 @@ def story(sources: Sources) -> str:
     ladder = measured(sources)
     head = ["rung", "the profile before it showed", "predicted: their share of the samples",
             "measured: time per request (paired)", "instructions per request"]  # fmt: skip
-    lines = [_line(head), _line(["---", "---", "---:", "---:", "---:"])]
+    lines = [md_row(head), md_row(["---", "---", "---:", "---:", "---:"])]
     for rung in ladder.names[1:]:
         wanted, prev = TARGETS.get(rung, "not named: no target frames"), ladder.previous(rung)
         if isinstance(wanted, str):
@@ -100,7 +96,7 @@ def story(sources: Sources) -> str:
             row = ladder.row(prev, rung, INSTRUCTIONS)
             same = ladder.same_code(rung, INSTRUCTIONS)
             instr = "same code" if same else percent(row.delta_pct or 0.0)
-        lines.append(_line([f"`{rung}`", shown, predicted, _paired(ladder, rung), instr]))
+        lines.append(md_row([f"`{rung}`", shown, predicted, _paired(ladder, rung), instr]))
     return "\n".join(lines) + (
         "\n\nProfile: py-spy `--gil` samples of the rung before (GIL-held wall-clock samples, "
         "start-up left out), a sample counted once if any removed frame is on it. Measured: "
@@ -151,11 +147,11 @@ def frames_table(sources: Sources, prev: str, name: str) -> str:
     (before, n_before), (after, n_after) = (
         samples.frame_shares(cpu(sources, s), wanted) for s in (prev, name)
     )
-    lines = [_line(["frames it targets", "counted", f"`{prev}`", f"`{name}`", "change, points"]),
-             _line(["---", "---", "---:", "---:", "---:"])]  # fmt: skip
+    lines = [md_row(["frames it targets", "counted", f"`{prev}`", f"`{name}`", "change, points"]),
+             md_row(["---", "---", "---:", "---:", "---:"])]  # fmt: skip
     for t in wanted:
         change = after[t.key] - before[t.key]
-        lines.append(_line([t.label, t.counted, pct(before[t.key]), pct(after[t.key]),
+        lines.append(md_row([t.label, t.counted, pct(before[t.key]), pct(after[t.key]),
                             f"{change:+.1f}"]))  # fmt: skip
     said = f"{n_before:,} of `{prev}`, {n_after:,} of `{name}`"
     return "\n".join(lines) + f"\n\nShares of each profile's GIL-held samples ({said})."

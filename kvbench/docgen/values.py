@@ -38,8 +38,6 @@ from kvbench.results.latency import PERCENTILES
 from kvbench.results.model import Run
 from kvbench.services import LADDER
 
-POOL = views.POOL
-
 
 def value(spec: str, sources: Sources) -> str:
     """The text an inline value spec stands for; `not measured` when its results are absent."""
@@ -178,8 +176,8 @@ def _profile(sources: Sources, service: str, what: str, *name: str) -> str:
     found = views.threads(profiles.blocking_svg(sources, service))
     if what == "threads" and said in found:
         return f"{found[said][0]:.0f}"
-    if what == "idle" and found.get(POOL):
-        return pct(found[POOL][2] / found[POOL][1] * 100)
+    if what == "idle" and found.get(views.POOL):
+        return pct(found[views.POOL][2] / found[views.POOL][1] * 100)
     raise KvbenchError(f"no profile value {what} {said} for {service}".rstrip())
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from kvbench import KvbenchError
 from kvbench.report.formatting import number, quantity, with_range
+from kvbench.report.tables import md_row
 from kvbench.results.resultset import ResultSet
 from kvbench.results.summary import Summary
 from kvbench.services import MEMORY, STORES
@@ -34,20 +35,16 @@ def server_cpu(run: ResultSet, service: str) -> Summary:
     return found
 
 
-def _line(cells: list[str]) -> str:
-    return "| " + " | ".join(cells) + " |"
-
-
 def capacity(run: ResultSet) -> str:
     """Server CPU per request, what one core serves, cores for the target load."""
-    lines = [_line(["service", "server CPU per request", "requests per core-second",
+    lines = [md_row(["service", "server CPU per request", "requests per core-second",
                     f"cores for {TARGET_RPS:,} req/s at {PLANNED_UTILIZATION:.0%} CPU"]),
-             _line(["---", "---:", "---:", "---:"])]  # fmt: skip
+             md_row(["---", "---:", "---:", "---:"])]  # fmt: skip
     for service in ("unoptimized", "optimized"):
         stat = server_cpu(run, service)
         per_core = 1e6 / stat.median
         cores = math.ceil(TARGET_RPS / (per_core * PLANNED_UTILIZATION))
-        lines.append(_line([f"`{service}`", with_range(stat), number(per_core), str(cores)]))
+        lines.append(md_row([f"`{service}`", with_range(stat), number(per_core), str(cores)]))
     return "\n".join(lines)
 
 
@@ -58,11 +55,11 @@ def _cell(stat: Summary | None, shown=lambda s: quantity(s.median, s.unit)) -> s
 def stores(run: ResultSet) -> str:
     """Every variant's throughput, p99 at the common rate and costs per request."""
     rate = ((run.summary.get("environment") or {}).get("http") or {}).get("offered_rate")
-    lines = [_line(["variant", "what it is", "workers", "throughput, req/s (95% CI)",
+    lines = [md_row(["variant", "what it is", "workers", "throughput, req/s (95% CI)",
                     f"p99{f' at {number(rate)} req/s' if rate else ''}",
                     "server CPU per request", "Redis CPU per request",
                     "Redis commands per request", "least-loaded worker's requests"]),
-             _line(["---"] * 2 + ["---:"] * 7)]  # fmt: skip
+             md_row(["---"] * 2 + ["---:"] * 7)]  # fmt: skip
     for service, what in STORES:
         if service.name not in run.services:
             continue
@@ -77,7 +74,7 @@ def stores(run: ResultSet) -> str:
             _cell(_stat(run, service.name, "redis_cmds_per_req"), lambda s: number(s.median)),
             _cell(_stat(run, service.name, "worker_request_share_min"), lambda s: number(s.median)),
         ]
-        lines.append(_line([f"`{service.name}`", what, str(service.workers), *cells]))
+        lines.append(md_row([f"`{service.name}`", what, str(service.workers), *cells]))
     return "\n".join(lines)
 
 
@@ -85,16 +82,16 @@ def replicas(run: ResultSet, target: float = TARGET_RPS, planned: float = PLANNE
     """Processes and Redis load for a target load, from the one-worker variants' costs."""
     if target <= 0 or not 0 < planned <= 1:
         raise KvbenchError("replicas takes a target above 0 req/s and a utilization in (0, 1]")
-    lines = [_line(["variant", "server CPU per request",
+    lines = [md_row(["variant", "server CPU per request",
                     f"processes for {number(target)} req/s at {planned:.0%} CPU",
                     "Redis commands/s", "Redis CPU (cores)", "a PUT seen by every process"]),
-             _line(["---"] + ["---:"] * 4 + ["---"])]  # fmt: skip
+             md_row(["---"] + ["---:"] * 4 + ["---"])]  # fmt: skip
     stores_of = {s.name: s.store for s, _ in STORES}
     for name in SIZED:
         server = server_cpu(run, name)
         commands, redis = (_stat(run, name, m) for m in ("redis_cmds_per_req",
                                                           "redis_cpu_us_per_req"))  # fmt: skip
-        lines.append(_line([
+        lines.append(md_row([
             f"`{name}`", with_range(server), str(math.ceil(target * server.median / 1e6 / planned)),
             number(target * commands.median) if commands else "—",
             number(target * redis.median / 1e6) if redis else "—",

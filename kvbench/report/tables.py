@@ -184,15 +184,16 @@ def _markdown(rows: list[Comparison], labels: tuple[str, str], context: Context)
     for group, members in _groups(rows):
         lines, notes = _cells(members, labels)
         lines[0][1] = "unit (↑ higher / ↓ lower is better)"
-        table = [_md_line(lines[0]), _md_line(["---"] * len(lines[0]))]
-        table += [_md_line(line) for line in lines[1:]]
+        table = [md_row(lines[0]), md_row(["---"] * len(lines[0]))]
+        table += [md_row(line) for line in lines[1:]]
         heading = f"**{group}**\n\n" if group else ""
         footer = "\n" + _footer(notes).replace("\n", "  \n") if notes else ""
         parts.append(heading + "\n".join(table) + "\n" + footer)
     return "\n".join(parts)
 
 
-def _md_line(cells: list[str]) -> str:
+def md_row(cells: list[str]) -> str:
+    """A markdown table row; a `|` inside a cell is escaped."""
     return "| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |"
 
 
@@ -252,12 +253,12 @@ def _article(rows: list[Comparison], labels: tuple[str, str], context: Context) 
     for group, members in _groups(rows):
         chosen = {r.metric: r for r in members if r.metric in ARTICLE_METRICS}
         header = ["Metric", labels[0].capitalize(), labels[1].capitalize(), "Delta"]
-        table = [_md_line(header), _md_line(["---", "---:", "---:", "---:"])]
+        table = [md_row(header), md_row(["---", "---:", "---:", "---:"])]
         for name in ARTICLE_METRICS:
             if name == "http_p99_ms" and context.latency:
-                table += [_md_line(cells) for cells in article_latency(context.latency)]
+                table += [md_row(cells) for cells in article_latency(context.latency)]
             elif name in chosen:
-                table.append(_md_line(article_cells(chosen[name], context.paired)))
+                table.append(md_row(article_cells(chosen[name], context.paired)))
         heading = f"**{group}**\n\n" if group else ""
         if not chosen:
             table = ["(none of the article's metrics are in these results)"]
@@ -340,7 +341,7 @@ def _beside(entry: dict) -> list[str]:
 def _table(lines: list[list[str]], fmt: str) -> str:
     if fmt == "md":
         rule = ["---"] + ["---:"] * (len(lines[0]) - 1)
-        return "\n".join(_md_line(line) for line in [lines[0], rule, *lines[1:]]) + "\n"
+        return "\n".join(md_row(line) for line in [lines[0], rule, *lines[1:]]) + "\n"
     widths = [max(len(line[i]) for line in lines) for i in range(len(lines[0]))]
     return (
         "\n".join(
