@@ -94,7 +94,10 @@ class Sources:
 
     def part_json(self, name: str) -> dict:
         """A part's JSON file as it is (one that is no result set, e.g. hostile/)."""
-        return self._json(self.results / PARTS[name][0], NotMeasured(name))
+        path = self.results / PARTS[name][0]
+        if not path.is_file():
+            raise NotMeasured(name)
+        return self._json(path)
 
     def optional_json(self, name: str) -> dict | None:
         """A JSON file of the results folder, or None when it is not there."""
@@ -112,7 +115,7 @@ class Sources:
 
     def profile(self, service: str, name: str) -> dict:
         """A profile's JSON file, `profiles/<service>/<name>`; NotMeasured when absent."""
-        return self._json(self.profile_file(service, name), NotMeasured("profiles"))
+        return self._json(self.profile_file(service, name))
 
     def profile_file(self, service: str, name: str) -> Path:
         """`profiles/<service>/<name>`, or NotMeasured naming `make profile` (a service's) or
@@ -124,9 +127,7 @@ class Sources:
             raise NotMeasured(part, f"no {name} of `{service}` is committed")
         return path
 
-    def _json(self, path: Path, absent: NotMeasured) -> dict:
-        if not path.is_file():
-            raise absent
+    def _json(self, path: Path) -> dict:
         try:
             return json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:

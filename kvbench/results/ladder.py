@@ -54,9 +54,9 @@ class Ladder:
         self.run = run
         self.services = {s.name: (s, text) for s, text in LADDER}
         self.names = list(self.services)
-        self.missing = [name for name in self.names if name not in run.services]
-        if self.missing:
-            raise MissingRungs(f"ladder run has no {', '.join(f'`{n}`' for n in self.missing)}")
+        missing = [f"`{name}`" for name in self.names if name not in run.services]
+        if missing:
+            raise MissingRungs(f"ladder run has no {', '.join(missing)}")
         self.same = same_in_process([s for s, _ in LADDER])
         first = self.run.services[self.names[0]]
         self.metrics = [m for m in (*SERVER_METRICS, *IN_PROCESS_METRICS) if m in first]
