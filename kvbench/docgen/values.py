@@ -143,14 +143,17 @@ def _rounds(found: Run, *what: str) -> str:
     return ratio(max(values) if what[1:] == ("max",) else min(values))
 
 
-FAILED = {"headroom": "rounds_below", "saturation": "trials_below", "schedule": "trials_late"}
+# Each check's list of the rounds or trials it failed ("headroom": runs before the evidence).
+FAILED = {"headroom": "rounds_below", "saturation": "trials_below", "schedule": "trials_late",
+          "generator": "trials_above"}  # fmt: skip
 
 
 def _checks(found: Run, what: str) -> str:
     """How many rounds or trials a check failed."""
-    if what not in FAILED or not found.checks:
+    check = (found.checks or {}).get(what)
+    if what not in FAILED or not isinstance(check, dict):
         raise KvbenchError(f"the run recorded no {what} check")
-    return f"{len(found.checks.get(what, {}).get(FAILED[what]) or []):,}"
+    return f"{len(check.get(FAILED[what]) or []):,}"
 
 
 def _env(found: Run, path: str) -> str:

@@ -19,14 +19,9 @@ from pathlib import Path
 import numpy as np
 
 from kvbench.load.summary import join_records, save_records, trial_latencies_ns
-from kvbench.measure.headroom import (
-    MAX_LAG_SHARE,
-    MIN_BUSY,
-    MIN_HEADROOM,
-    Headroom,
-    checks,
-    headroom,
-)
+from kvbench.measure import floor, sensitivity
+from kvbench.measure.checks import MAX_LOADGEN_SHARE, MAX_SCHEDULE_EXCESS, MIN_BUSY, checks
+from kvbench.measure.headroom import Headroom, headroom
 from kvbench.measure.pinning import loadgen_pinned
 from kvbench.measure.trials import TrialPlan, TrialResult, run_trial
 from kvbench.results import files
@@ -105,6 +100,8 @@ class CampaignResult:
     headroom: dict = field(default_factory=dict)
     orders: list[list[str]] = field(default_factory=list)  # who ran when, per round
     ceilings: list[float] = field(default_factory=list)  # the generator's ceiling, per round
+    sensitivity: dict = field(default_factory=dict)  # the generator slowed on purpose, once
+    floor: dict = field(default_factory=dict)  # this machine's latency floor at the run's rate
 
     def trials(self, service: str) -> list[TrialResult]:
         return [round_[service] for round_ in self.rounds]
@@ -175,8 +172,8 @@ class CampaignResult:
                 record |= {"ceiling_tps": self.ceilings[i], "fastest": fastest,
                            "fastest_tps": checked[fastest],
                            "headroom": self.ceilings[i] / checked[fastest]}  # fmt: skip
-            busy = per_service(round_, "server_busy")
-            records.append(record | {"busy": busy} | schedule_record(round_))
+            evidence = {key: per_service(round_, metric) for key, metric in EVIDENCE.items()}
+            records.append(record | {key: v for key, v in evidence.items() if v})
         return records
 
     def sections(self) -> dict:
@@ -185,7 +182,8 @@ class CampaignResult:
         found: dict = {"latency": self.latency(), "paired": paired, "rounds": rounds}
         if self.campaign.check:
             cpus = len(self.plan.server_cpus) if self.plan.server_cpus else None
-            found["checks"] = checks(rounds, self.campaign.exempt, cpus)
+            found["checks"] = checks(rounds, self.campaign.exempt, cpus, self.sensitivity)
+        found["floor"] = self.floor
         if self.plan.loadgen == "both":
             found["cross_check"] = cross_check(paired)
         return {name: value for name, value in found.items() if value}
@@ -209,10 +207,11 @@ class CampaignResult:
         }
         found = {"pinning": self.pinning, "http": http}
         if self.headroom:
-            found["loadgen_ceiling"] = self.headroom | {"min_headroom": MIN_HEADROOM}
+            found["loadgen_ceiling"] = self.headroom
         if campaign.check:
             http["min_busy"] = MIN_BUSY
-            http["max_send_lag_share"] = MAX_LAG_SHARE
+            http["max_loadgen_share"] = MAX_LOADGEN_SHARE
+            http["max_schedule_excess"] = MAX_SCHEDULE_EXCESS
         if plan.latency_s:
             http["pacer"] = PACER
             http["at_offered_rate"] = list(AT_OFFERED_RATE)
@@ -237,12 +236,13 @@ def per_service(round_: dict[str, TrialResult], name: str) -> dict[str, float]:
     return {s: t.metrics[name] for s, t in round_.items() if name in t.metrics}
 
 
-def schedule_record(round_: dict[str, TrialResult]) -> dict:
-    """A round's open-loop send lag p99 and p50 latency per service, for the schedule check."""
-    lag = per_service(round_, "http_send_lag_p99_ms")
-    if not lag:
-        return {}
-    return {"send_lag_p99_ms": lag, "open_p50_ms": per_service(round_, "http_trial_p50_ms")}
+# What a round record keeps of each trial for the checks (`checks.py`): key -> trial metric.
+EVIDENCE = {
+    "busy": "server_busy",
+    "loadgen_share": "loadgen_cpu_share",
+    "p99_ms": "http_trial_p99_ms",  # from the intended send
+    "p99_from_sent_ms": "http_service_p99_ms",
+}
 
 
 def cross_check(paired: dict) -> dict:
@@ -280,7 +280,34 @@ def run_campaign(campaign: Campaign) -> CampaignResult:
             if canned:
                 result.ceilings.append(canned.window())
         result.headroom = canned.summary() if canned else {}
+        if campaign.check:
+            evidence(campaign, plan, result)
         return result
+
+
+def evidence(campaign: Campaign, plan: TrialPlan, result: CampaignResult) -> None:
+    """Once per run: the generator slowed on purpose against the fastest service, and the
+    machine's latency floor at the run's rate (`sensitivity.py`, `floor.py`)."""
+    fastest = fastest_service(campaign, result)
+    if fastest is not None and plan.server_cpus:
+        campaign.progress(f"sensitivity: {fastest.name} with the load generator slowed")
+        result.sensitivity = sensitivity.measure(fastest, plan)
+    if plan.latency_s and plan.rate:
+        campaign.progress(f"the latency floor at {plan.rate:g} req/s")
+        result.floor = floor.measure(plan.rate, plan.connections)
+
+
+def fastest_service(campaign: Campaign, result: CampaignResult) -> Service | None:
+    """The checked service with the highest median throughput (the likeliest to outrun us)."""
+    medians = {
+        s.name: float(np.median(tps))
+        for s in campaign.services
+        if s.name not in campaign.exempt and (tps := result.samples(s.name).get("http_tps"))
+    }
+    if not medians:
+        return None
+    best = max(medians, key=medians.__getitem__)
+    return next(s for s in campaign.services if s.name == best)
 
 
 def run_round(

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kvbench.load.requests import load_requests
-from kvbench.measure import instructions, suites
+from kvbench.measure import floor, instructions, sensitivity, suites
 from kvbench.measure.campaign import Campaign, run_campaign
 from kvbench.measure.pinning import SERVER_CPU
 from kvbench.measure.progress import Progress
@@ -56,6 +56,8 @@ def estimate_s(bench: BenchPlan) -> float:
     if "http" in bench.layers:
         total += per_trial * bench.trials * services + plan.duration_s * bench.trials  # ceiling
         total += (start_and_warm + 2) * services * bool(plan.latency_s)  # calibration
+        total += start_and_warm + 2 * sensitivity.PAIRS * (plan.duration_s + 0.5)
+        total += (floor.SECONDS + 2) * bool(plan.latency_s)
     total += (20 if bench.quick else 60) * ("micro" in bench.layers)
     total += (30 if bench.quick else 80) * ("asgi" in bench.layers)
     requests = len(load_requests(bench.request_file)) if bench.request_file else 1

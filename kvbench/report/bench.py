@@ -10,7 +10,8 @@ import numpy as np
 
 from kvbench import KvbenchError
 from kvbench.report import plots
-from kvbench.report.formatting import number, plain, ratio, setting
+from kvbench.report.checks import ceiling_text, checks_section, floor_section
+from kvbench.report.formatting import ratio, setting
 from kvbench.report.tables import context_for, render
 from kvbench.results.compare import compare_sets
 from kvbench.results.files import load_latencies
@@ -38,6 +39,8 @@ SETTINGS = [
     ("load generator ceiling checked against (x the fastest service)",
      "loadgen_ceiling.min_headroom"),
     ("closed-loop server busy share checked against", "http.min_busy"),
+    ("load generator's CPU share checked against", "http.max_loadgen_share"),
+    ("open-loop p99 from the schedule over p99 from the send, at most", "http.max_schedule_excess"),
     ("pyperf settings", "pyperf_args"),
     ("pyperf rounds, interleaved", "pyperf_rounds"),
     ("allocations", "allocations"),
@@ -131,6 +134,7 @@ def write_report(results: Path, out: Path | None = None) -> Path:
         _environment(env),
         _method(run, env),
         checks_section(run.summary),
+        floor_section(run.summary.get("floor")),
         _results(run),
         _cross_check(run.summary.get("cross_check") or {}),
         _figures(run, out, settings(env)),
@@ -206,7 +210,7 @@ def _method(run: ResultSet, env: dict) -> str:
         flat.pop("interleaved", None)  # the order says it, and more exactly
     values = {k: setting(v) for k, v in flat.items()}
     said = [text.format(**values) for keys, text in METHOD if all(k in flat for k in keys)]
-    said += _ceiling(run, flat.get("loadgen_ceiling"))
+    said += ceiling_text(run.summary, flat.get("loadgen_ceiling"))
     said += [STATISTICS] + ([PAIRED] if run.summary.get("paired") else [])
     said += [BESIDE] if _has_unpaired(run.summary.get("paired") or {}) else []
     return "## Method\n\n" + " ".join(said) + "\n"
@@ -219,53 +223,6 @@ def _has_unpaired(paired: dict) -> bool:
         for entry in paired.values() if isinstance(entry, dict)
         for m in (entry.get("metrics") or {}).values()
     )  # fmt: skip
-
-
-def _ceiling(run: ResultSet, ceiling) -> list[str]:
-    """How far the load generator alone outruns the fastest service: it must not be the limit."""
-    if not isinstance(ceiling, dict) or not ceiling.get("tps"):
-        return []
-    tps = [m["http_tps"]["median"] for m in run.summary["services"].values() if "http_tps" in m]
-    reached = number(ceiling["tps"])
-    text = f"The load generator alone reached {reached} requests/s against a canned server"
-    headroom = [r["headroom"] for r in run.summary.get("rounds") or [] if "headroom" in r]
-    if headroom:  # schema 2: measured after every round, next to that round's fastest service
-        text += (
-            f" ({ceiling.get('workload', 'the same workload')}), measured after every round: "
-            f"from {ratio(min(headroom))} to {ratio(max(headroom))} that round's fastest service "
-            f"(the check asks for {plain(ceiling.get('min_headroom', 2))}x)"
-        )
-    elif tps and max(tps) > 0:
-        text += f", {ratio(ceiling['tps'] / max(tps))} the fastest service here"
-    return [text + "."]
-
-
-def checks_section(summary: dict) -> str:
-    """Was the server, not the load generator, the limit? Said per round and per trial."""
-    checks = summary.get("checks")
-    if not isinstance(checks, dict):
-        return ""  # schema 1 runs did not check
-    warnings = checks.get("warnings") or []
-    rounds = len(summary.get("rounds") or [])
-    if not warnings:
-        said = f"All {rounds} rounds passed: the load generator's ceiling was at least "
-        said += f"{plain(checks['headroom']['min'])}x the fastest service"
-        if checks["saturation"].get("checked"):
-            busy = f"{plain(checks['saturation']['min_busy'] * 100)}%"  # a threshold, as set
-            said += f", and every server was busy at least {busy} of its closed-loop window"
-        return f"## Checks\n\n{said}{_exempt(checks)}.\n"
-    lines = [f"- Warning: {w}." for w in warnings]
-    head = (f"{len(warnings)} warning(s): the figures of these rounds may be bounded by the load "
-            "generator, not the server (`kvbench bench --strict` fails such a run).")  # fmt: skip
-    return "## Checks\n\n" + head + _exempt(checks) + "\n\n" + "\n".join(lines) + "\n"
-
-
-def _exempt(checks: dict) -> str:
-    rows = checks.get("exempt") or []
-    if not rows:
-        return ""
-    names = ", ".join(f"`{name}`" for name in rows)
-    return f" (not checked: {names}, ceilings that may outrun the load generator by design)"
 
 
 def _results(run: ResultSet) -> str:

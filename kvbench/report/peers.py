@@ -6,7 +6,7 @@
 from pathlib import Path
 
 from kvbench.report import plots
-from kvbench.report.bench import checks_section
+from kvbench.report.checks import checks_section
 from kvbench.report.formatting import number, pct, plain, ratio
 from kvbench.report.tables import centre
 from kvbench.results.files import load_latencies

@@ -45,7 +45,9 @@ def test_rounds_run_abba_and_measure_the_ceiling_after_each():
     new, base = result.samples("optimized")["http_tps"], result.samples("unoptimized")["http_tps"]
     expected = [o / u for o, u in zip(new, base, strict=True)]
     assert ratios["metrics"]["http_tps"]["values"] == expected
-    assert set(sections["checks"]) >= {"headroom", "saturation", "warnings", "ok"}
+    # Unpinned: no saturation or sensitivity check (a share of the machine says nothing of
+    # a core), the generator's own share is still judged.
+    assert set(sections["checks"]) == {"generator", "exempt", "warnings", "ok"}
 
 
 @pytest.mark.slow

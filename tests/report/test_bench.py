@@ -93,4 +93,4 @@ def test_the_wrk_cross_check_gets_its_own_table(tmp_path):
 def test_a_run_with_warnings_lists_them_under_checks(rendered):
     text = rendered.read_text()
     checks = text.split("## Checks")[1].split("## Results")[0]
-    assert "1 warning(s)" in checks and "round 7: the load generator's ceiling" in checks
+    assert "2 warning(s)" in checks and "round 7: the load generator used 97% of its core" in checks

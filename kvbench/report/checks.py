@@ -1,0 +1,108 @@
+"""What a run says about its own instrument: its checks, the generator's ceiling, the floor.
+
+Runs measured before the evidence checks (`measure/checks.py`) hold a "headroom" check
+(the generator's ceiling over the fastest service); they render as they always did.
+"""
+
+from kvbench.measure.floor import PERCENTILES
+from kvbench.report.formatting import number, plain, ratio
+
+# The sentence each passed check adds, from its own record.
+PASSED = {
+    "headroom": lambda c: (
+        f"the load generator's ceiling was at least {plain(c['min'])}x the fastest service"
+    ),
+    "saturation": lambda c: (
+        "every pinned server was busy at least "
+        f"{plain(c['min_busy'] * 100)}% of its closed-loop window"
+    ),
+    "generator": lambda c: (
+        f"the load generator used at most {plain(round(c['highest'] * 100))}% "
+        f"of its core (the bound is {plain(c['max_share'] * 100)}%)"
+    ),
+    "schedule": lambda c: (
+        "every open-loop p99 from the intended send was within "
+        f"{plain(c['max_excess'] * 100)}% of the p99 from the actual send"
+    ),
+    "sensitivity": lambda c: (
+        f"with {plain(round(c['ballast_share'] * 100))}% of the load "
+        f"generator's core taken, {c['service']}'s throughput moved to {c['ratio']:.3f}x, within "
+        f"the noise ({plain(round(c['tolerance'] * 100, 1))}%)"
+    ),
+}
+
+
+def ceiling_text(summary: dict, ceiling) -> list[str]:
+    """How far the load generator alone outruns the fastest service (a diagnostic)."""
+    if not isinstance(ceiling, dict) or not ceiling.get("tps"):
+        return []
+    services = summary.get("services") or {}
+    tps = [m["http_tps"]["median"] for m in services.values() if "http_tps" in m]
+    bound = "at least " if ceiling.get("lower_bound") else ""
+    text = f"The load generator alone reached {bound}{number(ceiling['tps'])} requests/s "
+    text += "against a canned server"
+    headroom = [r["headroom"] for r in summary.get("rounds") or [] if "headroom" in r]
+    if headroom:  # measured after every round, next to that round's fastest service
+        text += (
+            f" ({ceiling.get('workload', 'the same workload')}), measured after every round: "
+            f"from {ratio(min(headroom))} to {ratio(max(headroom))} that round's fastest service"
+        )
+        if "min_headroom" in ceiling:  # runs that judged by the ratio
+            text += f" (the check asks for {plain(ceiling['min_headroom'])}x)"
+    elif tps and max(tps) > 0:
+        text += f", {ratio(ceiling['tps'] / max(tps))} the fastest service here"
+    if "canned_busy_max" in ceiling:
+        text += f"; the canned server was busy at most {ratio(ceiling['canned_busy_max'])}"
+    return [text + "."]
+
+
+def checks_section(summary: dict) -> str:
+    """Was the server, not the load generator, the limit? Said per round and per trial."""
+    checks = summary.get("checks")
+    if not isinstance(checks, dict):
+        return ""  # schema 1 runs did not check
+    warnings = checks.get("warnings") or []
+    if not warnings:
+        said = [PASSED[name](checks[name]) for name in PASSED if isinstance(checks.get(name), dict)]
+        return f"## Checks\n\nEvery check passed: {'; '.join(said)}{_exempt(checks)}.\n"
+    lines = [f"- Warning: {w}." for w in warnings]
+    head = (f"{len(warnings)} warning(s): the figures of these rounds may be bounded by the load "
+            "generator, not the server (`kvbench bench --strict` fails such a run).")  # fmt: skip
+    return "## Checks\n\n" + head + _exempt(checks) + "\n\n" + "\n".join(lines) + "\n"
+
+
+def _exempt(checks: dict) -> str:
+    rows = checks.get("exempt") or []
+    if not rows:
+        return ""
+    names = ", ".join(f"`{name}`" for name in rows)
+    return f" (not checked: {names}, ceilings that may outrun the load generator by design)"
+
+
+def floor_section(floor: dict | None) -> str:
+    """This machine's latency floor, measured in the run, beside its latency tables."""
+    if not floor:
+        return ""
+    head = "| | " + " | ".join(PERCENTILES) + " |\n| --- |" + " --- |" * len(PERCENTILES)
+    rows = [
+        f"| {label} | " + " | ".join(_ms(floor[key].get(p)) for p in PERCENTILES) + " |"
+        for label, key in (("round trip to a server that answers at once", "round_trip_ms"),
+                           ("the sender's lateness, seen where requests arrive",
+                            "lateness_at_server_ms"))
+    ]  # fmt: skip
+    return (
+        "## The floor\n\n"
+        f"Measured in this run at {number(floor['rate'])} requests/s over "
+        f"{floor['connections']} connections ({number(floor['requests'])} requests): the "
+        "lowest latency this machine and this load generator can show. A service's "
+        f"percentile within {plain(floor['at_floor_factor'])}x of the round trip's is at the "
+        "floor: it measures the machine, and no comparison calls it better or worse.\n\n"
+        + head
+        + "\n"
+        + "\n".join(rows)
+        + "\n"
+    )
+
+
+def _ms(value: float | None) -> str:
+    return "-" if value is None else f"{number(value)} ms"
