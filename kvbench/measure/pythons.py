@@ -23,7 +23,7 @@ from kvbench.processes import PROJECT_ROOT, child_env
 from kvbench.services import FRAMEWORK_FLOOR, PEERS, SERVICES, Service, in_process_services
 
 VERSIONS = ("3.11", "3.12", "3.13")
-REPEATS = 2  # N/2N instruction-count pairs per app: repeats agree within 0.4% (the naive app)
+REPEATS = instructions.REPEATS  # as every part: a spread needs at least 3 repeats
 NAMES = ("unoptimized", "optimized", FRAMEWORK_FLOOR)
 # What an interpreter says of itself: version, build, and whether the GIL is compiled out.
 DESCRIBE = (
