@@ -5,6 +5,7 @@
 
 from pathlib import Path
 
+from kvbench.measure.checks import MAX_LOADGEN_SHARE
 from kvbench.report import plots
 from kvbench.report.checks import checks_section
 from kvbench.report.formatting import number, pct, plain, ratio
@@ -40,8 +41,9 @@ def peers_table(summary: dict) -> str:
         "| --- | --- | ---: | ---: | ---: | ---: |",
     ]
     for name, metrics in services.items():
+        bound = "≥ " if generator_bound(metrics) else ""
         cells = [
-            _centre(metrics.get("http_tps")),
+            bound + _centre(metrics.get("http_tps")),
             _pooled_p99(latency.get(name)) if latency else _centre(metrics.get("http_p99_ms")),
             _centre(metrics.get("server_open_cpu_us_per_req"))
             if latency
@@ -51,7 +53,26 @@ def peers_table(summary: dict) -> str:
         lines.append(f"| {name} | {what.get(name, '')} | " + " | ".join(cells) + " |")
     for name, note in (summary.get("skipped") or {}).items():
         lines.append(f"| {name} | {note} | | | | |")
-    return "\n".join(lines) + "\n\n" + _counts_note(services) + "\n"
+    return "\n".join(lines) + "\n\n" + _counts_note(services) + _bound_note(services) + "\n"
+
+
+def generator_bound(metrics: dict) -> bool:
+    """Did the load generator use (nearly) its whole core on this row? Then the row's
+    throughput is the generator's, a lower bound of the server's, and it leaves the ranking."""
+    share = metrics.get("loadgen_cpu_share")
+    return bool(share) and Summary.of(share["values"]).median > MAX_LOADGEN_SHARE
+
+
+def _bound_note(services: dict) -> str:
+    bound = [name for name, metrics in services.items() if generator_bound(metrics)]
+    if not bound:
+        return ""
+    names = ", ".join(f"`{name}`" for name in bound)
+    return (
+        f" ≥: the load generator used over {plain(MAX_LOADGEN_SHARE * 100)}% of its core on "
+        f"{names}, so these rows measured the generator: the server can go at least that fast, "
+        "and they are not ranked."
+    )
 
 
 def _counts_note(services: dict) -> str:
@@ -185,21 +206,12 @@ def _headline(summary: dict) -> str:
         )
     ratios = summary.get("ratio_to_ceiling") or {}
     if ratios.get("optimized") is not None:
+        ceiling = (summary.get("services") or {}).get(PYTHON_CEILING) or {}
+        most = "at most " if generator_bound(ceiling) else ""  # the ceiling is a lower bound
         said.append(
-            f"Against the Python ceiling (`{PYTHON_CEILING}`), the optimized service runs at "
-            f"{ratio(ratios['optimized'])} its throughput and the framework floor at "
-            f"{ratio(ratios.get(FRAMEWORK_FLOOR) or 0)}."
-        )
-    ceiling = (summary.get("environment") or {}).get("loadgen_ceiling") or {}
-    exempt = set((summary.get("checks") or {}).get("exempt") or [])
-    services = summary.get("services", {})
-    tps = [
-        m["http_tps"]["median"] for n, m in services.items() if "http_tps" in m and n not in exempt
-    ]
-    if ceiling.get("tps") and tps and ceiling["tps"] < 2 * max(tps):
-        said.append(
-            "Caution: the load generator's ceiling is under twice the fastest row, so the "
-            "fastest rows may be bounded by the load generator, not by the server."
+            f"Against the Python ceiling (`{PYTHON_CEILING}`), the optimized service's "
+            f"throughput is {most}{ratio(ratios['optimized'])} the ceiling's and the framework "
+            f"floor's {most}{ratio(ratios.get(FRAMEWORK_FLOOR) or 0)}."
         )
     return " ".join(said) + "\n" if said else ""
 

@@ -71,3 +71,11 @@ def test_write_report_writes_markdown_and_plots(tmp_path, golden):
 def stored(values) -> dict:
     """A metric as summary.json stores it."""
     return Summary.of(values).to_json()
+
+
+def test_a_row_where_the_generator_used_its_core_is_a_lower_bound_and_says_so():
+    summary = fake_summary()
+    summary["services"]["raw-protocol"]["loadgen_cpu_share"] = stored([0.96] * 6)
+    rows = {line.split(" | ")[0]: line for line in peers_table(summary).splitlines()}
+    assert " | ≥ 80" in rows["| raw-protocol"] and "≥" not in rows["| optimized"]
+    assert "the load generator used over 90% of its core on `raw-protocol`" in peers_table(summary)
