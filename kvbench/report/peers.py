@@ -59,8 +59,8 @@ def peers_table(summary: dict) -> str:
 def generator_bound(metrics: dict) -> bool:
     """Did the load generator use (nearly) its whole core on this row? Then the row's
     throughput is the generator's, a lower bound of the server's, and it leaves the ranking."""
-    share = metrics.get("loadgen_cpu_share")
-    return bool(share) and Summary.of(share["values"]).median > MAX_LOADGEN_SHARE
+    values = (metrics.get("loadgen_cpu_share") or {}).get("values") or []
+    return bool(values) and Summary.of(values).median > MAX_LOADGEN_SHARE
 
 
 def _bound_note(services: dict) -> str:

@@ -77,5 +77,5 @@ def test_a_row_where_the_generator_used_its_core_is_a_lower_bound_and_says_so():
     summary = fake_summary()
     summary["services"]["raw-protocol"]["loadgen_cpu_share"] = stored([0.96] * 6)
     rows = {line.split(" | ")[0]: line for line in peers_table(summary).splitlines()}
-    assert " | ≥ 80" in rows["| raw-protocol"] and "≥" not in rows["| optimized"]
+    assert " | ≥ 82.00k" in rows["| raw-protocol"] and "≥" not in rows["| optimized"]
     assert "the load generator used over 90% of its core on `raw-protocol`" in peers_table(summary)
