@@ -182,7 +182,9 @@ class CampaignResult:
         found: dict = {"latency": self.latency(), "paired": paired, "rounds": rounds}
         if self.campaign.check:
             cpus = len(self.plan.server_cpus) if self.plan.server_cpus else None
-            found["checks"] = checks(rounds, self.campaign.exempt, cpus, self.sensitivity)
+            found["checks"] = checks(
+                rounds, self.campaign.exempt, cpus, self.sensitivity, self.floor
+            )
         found["floor"] = self.floor
         if self.plan.loadgen == "both":
             found["cross_check"] = cross_check(paired)

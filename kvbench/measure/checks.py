@@ -12,9 +12,12 @@ measurement of the thing it judges:
 - sensitivity: once per run, the generator deliberately slowed (a ballast takes a share of
   its core, `sensitivity.py`); if the server was the limit, its throughput does not move
   beyond the run's noise;
-- schedule: per open-loop trial, p99 from the intended send over p99 from the actual
-  send; above MAX_SCHEDULE_EXCESS the generator's lateness or a wait for a free connection,
-  not the server, shaped the tail it reports.
+- schedule: per open-loop trial, p99 from the intended send against p99 from the actual
+  send. The difference is the sender's lateness in the tail, or a wait for a free
+  connection. Up to the machine's own lateness it is the floor's (`floor.py` measures it
+  in the same run, at the same rate: a C sender on this 2-vCPU VM is 0.5-1.4 ms late at
+  p99), and the latency tables say so; beyond both that and MAX_SCHEDULE_EXCESS of the
+  tail, the generator, not the server or the machine, shaped the tail it reports.
 
 A check that does not apply to a part (no pinned server, no open loop, no sensitivity run)
 is absent from "checks", not "not run"; the whole is ok only when at least one check ran
@@ -28,14 +31,19 @@ MIN_NOISE = 0.02  # the sensitivity check's tolerance when the run's own spread 
 
 
 def checks(
-    rounds: list[dict], exempt: frozenset[str], cpus: int | None, sensitivity: dict | None = None
+    rounds: list[dict],
+    exempt: frozenset[str],
+    cpus: int | None,
+    sensitivity: dict | None = None,
+    floor: dict | None = None,
 ) -> dict:
     """summary.json's "checks" from the round records (`CampaignResult.round_records`)."""
     warnings: list[str] = []
+    late_ms = ((floor or {}).get("lateness_at_server_ms") or {}).get("p99") or 0.0
     found = {
         "saturation": saturation_check(rounds, exempt, cpus, warnings),
         "generator": generator_check(rounds, exempt, warnings),
-        "schedule": schedule_check(rounds, exempt, warnings),
+        "schedule": schedule_check(rounds, exempt, warnings, late_ms),
         "sensitivity": sensitivity_check(sensitivity, warnings),
     }
     ran = {name: check for name, check in found.items() if check is not None}
@@ -87,24 +95,29 @@ def generator_check(rounds: list[dict], exempt: frozenset[str], warnings: list[s
             "highest": max(v for _, _, v in trials), "status": status(above)}  # fmt: skip
 
 
-def schedule_check(rounds: list[dict], exempt: frozenset[str], warnings: list[str]) -> dict | None:
-    """Per open-loop trial: p99 from the intended send against p99 from the actual send."""
+def schedule_check(
+    rounds: list[dict], exempt: frozenset[str], warnings: list[str], floor_late_ms: float = 0.0
+) -> dict | None:
+    """Per open-loop trial: p99 from the intended send against p99 from the actual send,
+    allowing the larger of MAX_SCHEDULE_EXCESS of the tail and the machine's own lateness."""
     sent = {(i, s): v for i, s, v in per_trial(rounds, "p99_from_sent_ms", exempt)}
     trials = [(i, s, v, sent[i, s]) for i, s, v in per_trial(rounds, "p99_ms", exempt)
               if (i, s) in sent and sent[i, s] > 0]  # fmt: skip
     if not trials:
         return None
     late = [{"round": i, "service": s, "p99_ms": v, "p99_from_sent_ms": w, "excess": v / w - 1}
-            for i, s, v, w in trials if v / w - 1 > MAX_SCHEDULE_EXCESS]  # fmt: skip
+            for i, s, v, w in trials
+            if v - w > max(MAX_SCHEDULE_EXCESS * w, floor_late_ms)]  # fmt: skip
     for row in late:
         warnings.append(
             f"round {row['round']}: {row['service']}'s p99 from the intended send "
             f"({row['p99_ms']:.3f} ms) was {row['excess']:.0%} above its p99 from the actual "
-            f"send ({row['p99_from_sent_ms']:.3f} ms), over {MAX_SCHEDULE_EXCESS:.0%}: the "
+            f"send ({row['p99_from_sent_ms']:.3f} ms), over {MAX_SCHEDULE_EXCESS:.0%} and "
+            f"over the machine's own lateness ({floor_late_ms:.3f} ms at p99): the "
             "generator's lateness or a wait for a free connection shaped that tail"
         )
-    return {"max_excess": MAX_SCHEDULE_EXCESS, "trials": len(trials), "trials_late": late,
-            "status": status(late)}  # fmt: skip
+    return {"max_excess": MAX_SCHEDULE_EXCESS, "floor_lateness_p99_ms": floor_late_ms,
+            "trials": len(trials), "trials_late": late, "status": status(late)}  # fmt: skip
 
 
 def sensitivity_check(found: dict | None, warnings: list[str]) -> dict | None:

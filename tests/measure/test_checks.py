@@ -60,3 +60,13 @@ def test_checks_that_do_not_apply_are_absent_and_exempt_rows_are_not_judged():
     assert not found["ok"]  # nothing ran: no evidence is not evidence
     unpinned = checks([record()], frozenset(), None)
     assert "saturation" not in unpinned and unpinned["generator"]["status"] == "ok"
+
+
+def test_a_schedule_excess_within_the_machines_own_lateness_is_the_floor_not_the_generator():
+    # 0.3 ms above a 1 ms tail is 30%, but a C sender here is 0.5 ms late at p99 too.
+    rounds = [record(p99=1.3, sent=1.0)]
+    floor = {"lateness_at_server_ms": {"p99": 0.5}}
+    assert checks(rounds, frozenset(), 1, None, floor)["schedule"]["status"] == "ok"
+    beyond = checks([record(p99=1.6, sent=1.0)], frozenset(), 1, None, floor)
+    assert beyond["schedule"]["status"] == "failed"
+    assert "over the machine's own lateness (0.500 ms at p99)" in beyond["warnings"][0]
