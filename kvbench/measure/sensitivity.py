@@ -70,7 +70,8 @@ def measure(service: Service, plan: TrialPlan, pairs: int = PAIRS) -> dict:
     slowed: list[float] = []
     shares: list[float] = []
     server_cpus = set(plan.server_cpus) if plan.server_cpus else None
-    with running_server(service, cpus=server_cpus, ready=plan.ready) as server:
+    log = plan.log_dir / f"{service.name}-sensitivity.log" if plan.log_dir else None
+    with running_server(service, cpus=server_cpus, log_path=log, ready=plan.ready) as server:
         if plan.warmup_s:
             closed_window(server, plan)  # warm, unrecorded
         for i in range(2 * pairs):

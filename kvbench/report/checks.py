@@ -84,7 +84,8 @@ def floor_section(floor: dict | None) -> str:
     """This machine's latency floor, measured in the run, beside its latency tables."""
     if not floor:
         return ""
-    head = "| | " + " | ".join(PERCENTILES) + " |\n| --- |" + " --- |" * len(PERCENTILES)
+    labels = [p.replace("p999", "p99.9") for p in PERCENTILES]
+    head = "| | " + " | ".join(labels) + " |\n| --- |" + " --- |" * len(labels)
     rows = [
         f"| {label} | " + " | ".join(_ms(floor[key].get(p)) for p in PERCENTILES) + " |"
         for label, key in (("round trip to a server that answers at once", "round_trip_ms"),

@@ -94,3 +94,16 @@ def test_a_run_with_warnings_lists_them_under_checks(rendered):
     text = rendered.read_text()
     checks = text.split("## Checks")[1].split("## Results")[0]
     assert "2 warning(s)" in checks and "round 7: the load generator used 97% of its core" in checks
+
+
+def test_the_floor_measured_in_the_run_stands_beside_its_latencies(tmp_path):
+    def add(data):
+        data["floor"] = {"rate": 1000.0, "connections": 64, "seconds": 5.0, "requests": 5000,
+                         "round_trip_ms": {"p50": 0.08, "p99": 1.06, "p999": None},
+                         "lateness_at_server_ms": {"p50": 0.06, "p99": 0.93, "p999": None},
+                         "at_floor_factor": 2.0}  # fmt: skip
+
+    text = write_report(edited(tmp_path, add)).read_text()
+    floor = text.split("## The floor")[1].split("## Results")[0]
+    assert "| round trip to a server that answers at once | 0.0800 ms | 1.06 ms | - |" in floor
+    assert "| | p50 | p99 | p99.9 |" in floor and "within 2x of the round trip's" in floor
