@@ -249,27 +249,8 @@ def only(metrics: Metrics, names: list[str] | None) -> Metrics:
 
 def report(decision: gate.Gate, mapped: str = "") -> int:
     """Each gated metric's answer, each refusal, then the gate's answer in one line (stderr)."""
-    for judged in decision.judged:
-        print(judged.line, file=sys.stderr)
-    for reason in decision.refusals:
-        print(f"gate refused: {reason}", file=sys.stderr)
     if mapped:
         print(f"note: two different services: {mapped}", file=sys.stderr)
-    code = decision.exit_code
-    print(f"gate: {decision.answer} (exit {code}): {summary(decision)}", file=sys.stderr)
-    return code
-
-
-def summary(decision: gate.Gate) -> str:
-    pct, total = f"{decision.pct:g}%", len(decision.judged)
-    if decision.refusals:
-        return f"{len(decision.refusals)} input(s) it cannot judge, named above; nothing gated"
-    if found := decision.of(gate.REGRESSION):
-        names = ", ".join(gate.where(j.row) for j in found)
-        return f"{len(found)} of {total} gated metrics worse by more than {pct}: {names}"
-    if found := decision.of(gate.INCONCLUSIVE):
-        names = ", ".join(gate.where(j.row) for j in found)
-        return (f"{len(found)} of {total} gated metrics neither shown worse by more than {pct} "
-                f"nor shown not to be: {names}; more trials would tell")  # fmt: skip
-    return (f"each of {total} gated metrics excludes a regression beyond {pct} (95% intervals; "
-            "exact counts by their medians)")  # fmt: skip
+    for line in decision.lines():
+        print(line, file=sys.stderr)
+    return decision.exit_code

@@ -76,6 +76,26 @@ class Gate:
     def of(self, answer: str) -> list[Judgement]:
         return [j for j in self.judged if j.answer == answer]
 
+    def lines(self) -> list[str]:
+        """What the gate prints: each metric's answer, each refusal, then its own answer."""
+        found = [j.line for j in self.judged] + [f"gate refused: {r}" for r in self.refusals]
+        return [*found, f"gate: {self.answer} (exit {self.exit_code}): {self.reason}"]
+
+    @property
+    def reason(self) -> str:
+        pct, total = f"{self.pct:g}%", len(self.judged)
+        if self.refusals:
+            return f"{len(self.refusals)} input(s) it cannot judge, named above; nothing gated"
+        if found := self.of(REGRESSION):
+            names = ", ".join(where(j.row) for j in found)
+            return f"{len(found)} of {total} gated metrics worse by more than {pct}: {names}"
+        if found := self.of(INCONCLUSIVE):
+            names = ", ".join(where(j.row) for j in found)
+            return (f"{len(found)} of {total} gated metrics neither shown worse by more than "
+                    f"{pct} nor shown not to be: {names}; more trials would tell")  # fmt: skip
+        return (f"each of {total} gated metrics excludes a regression beyond {pct} (95% "
+                "intervals; exact counts by their medians)")  # fmt: skip
+
 
 def where(row: Comparison) -> str:
     return f"{row.metric} [{row.group}]" if row.group else row.metric
@@ -185,13 +205,13 @@ def change_interval(row: Comparison) -> tuple[float, tuple[float, float] | None]
 def trials_needed(estimate: float, ci: tuple[float, float], bound: float, units: int) -> str:
     """How many trials a side would put the interval on one side of `bound`, at this spread.
 
-    The interval's half-width (on the log scale, its wider side) shrinks as 1/sqrt(n); the
-    Student's t factor shrinks too, so this errs towards more trials.
+    The interval's half-width on the side facing the threshold (log scale) shrinks as
+    1/sqrt(n); the Student's t factor shrinks too, so this errs towards more trials.
     """
     distance = abs(math.log(estimate) - math.log(bound)) if bound > 0 else math.inf
     if distance == 0:
         return "the change sits on the threshold: no number of trials decides it"
-    half = max(math.log(ci[1] / estimate), math.log(estimate / ci[0]))
+    half = math.log(estimate / ci[0]) if bound < estimate else math.log(ci[1] / estimate)
     need = math.ceil(units * (half / distance) ** 2)
     if need > MOST_TRIALS:
         return f"more than {MOST_TRIALS:,} trials a side would be needed at this spread"

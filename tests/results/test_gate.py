@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from kvbench import KvbenchError
 from kvbench.cli import main as cli
 from kvbench.results import gate
 from kvbench.results.compare import compare_sets
@@ -62,10 +63,12 @@ def test_noise_wider_than_the_threshold_is_inconclusive_and_says_how_many_trials
 
 
 def test_trials_needed_shrink_the_interval_as_one_over_root_n():
-    # half-width log(1.25) now, distance log(1.1) / 1.0 to the bound: n (h / d)^2 trials
+    # the side facing the bound: half-width log(1.25) now, distance log(1.1): n (h / d)^2
     expected = math.ceil(10 * (math.log(1.25) / math.log(1.1)) ** 2)
-    said = gate.trials_needed(1.0, (0.8, 1.25), 1.1, 10)
+    said = gate.trials_needed(1.0, (0.9, 1.25), 1.1, 10)
     assert said == f"about {expected} trials a side would decide it at this spread (has 10)"
+    below = math.ceil(10 * (math.log(1 / 0.9) / math.log(1 / 0.95)) ** 2)
+    assert f"about {below} trials" in gate.trials_needed(1.0, (0.9, 1.25), 0.95, 10)
     assert "no number of trials" in gate.trials_needed(1.1, (0.9, 1.3), 1.1, 10)
     assert "more than 1,000" in gate.trials_needed(1.0, (0.5, 2.0), 1.01, 10)
 
@@ -226,3 +229,17 @@ def test_different_load_refuses_the_metrics_that_depend_on_it(tmp_path, capsys, 
             "http_tps [optimized]",
             "http_trial_p99_ms [optimized]",
         }
+
+
+def test_the_docs_block_prints_what_the_command_prints(capsys):
+    """`<!-- begin: gate SET OLD NEW PCT -->` in docs/05 and docs/11: the command's stderr."""
+    from kvbench.docgen.sources import Sources
+    from kvbench.docgen.tables import gate as block
+
+    sources = Sources(ROOT / "bench-results", ROOT)
+    argv = ["--old", "optimized", "--new", "unoptimized", "--fail-on-regression", "5"]
+    assert main([*argv, str(ROOT / "bench-results")]) == 1
+    printed = capsys.readouterr().err.strip()
+    assert block(sources, ["run", "optimized", "unoptimized", "5"]) == f"```text\n{printed}\n```"
+    with pytest.raises(KvbenchError, match="the threshold is a percentage"):
+        block(sources, ["run", "optimized", "unoptimized", "five"])
