@@ -75,9 +75,9 @@ def context_for(run: ResultSet, old: str, new: str) -> Context:
     """The pooled latencies of both services and new's paired ratios to old, where recorded."""
     latency = run.latency
     both = (latency[old], latency[new]) if old in latency and new in latency else None
-    entry = (run.summary.get("paired") or {}).get(new) or {}
-    stored = (entry.get("metrics") or {}) if entry.get("vs") == old else {}
-    beside = {name: m for name, m in stored.items() if isinstance(m, dict) and "unpaired" in m}
+    paired = run.run.paired.get(new) if run.run else None
+    stored = paired.metrics if paired is not None and paired.vs == old else {}
+    beside = {name: m.other for name, m in stored.items() if "unpaired" in m.other}
     return Context(both, run.paired_ratios(new, old), beside)
 
 
