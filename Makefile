@@ -240,7 +240,7 @@ promote: $(STAMP) ## maintainers: copy a run (RUN, default latest) into bench-re
 # The check runs the committed run's windows with fewer trials: a --quick run's shorter
 # windows change the ratio itself (the naive service never warms up in 1.5 s). It is timed,
 # so for a quiet machine only; a shared CI runner gates on counts instead (make gate).
-bench-check: $(STAMP) ## timed, quiet machines only: a 6-trial bench, then fail if optimized got > GATE_PCT% worse than the reference
+bench-check: $(STAMP) ## timed, quiet machines only: a 6-trial bench, then the compare gate against the reference (exit 1 regression, 3 inconclusive)
 	$(KVBENCH) bench --trials 6 $(BENCH_ARGS)
 	$(PY) scripts/compare.py --service optimized --relative-to unoptimized \
 		--fail-on-regression $(GATE_PCT) \

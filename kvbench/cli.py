@@ -3,7 +3,8 @@
 Each command is one module in `kvbench.commands` with `configure(parser)` and `run(args)`;
 only the chosen command's module is imported, so `kvbench serve` starts without numpy.
 Exit status: 0 done, 1 a failed run or a failed gate, 2 a usage error (a bad flag, or
-options that cannot go together), 130 Ctrl-C.
+options that cannot go together), 130 Ctrl-C; `compare --fail-on-regression` adds 3 (the
+gate cannot tell) and 4 (it refuses its inputs).
 """
 
 import argparse

@@ -5,20 +5,23 @@ services compared, then the run beside the committed reference, ratio by ratio. 
 RESULTS, the services of one run (each against its base in the run's own pairs, else
 against the run's first service; or `--old A --new B DIR`), or the same services across two
 runs (`BASE NEW`), where each side is a results folder, its summary.json, or a pyperf JSON
-file. `--fail-on-regression PCT` turns it into a gate that fails closed: exit 1 on a
-regression and also when the data cannot show one (too few values for the test, a zero or
-non-finite value), with the reason on stderr.
+file. `--fail-on-regression PCT` turns it into a gate (`kvbench.results.gate`) with three
+answers, each its own exit status and a one-line reason on stderr: 0 no regression, 1 a
+regression, 3 inconclusive (with the trials that would decide it); 4 when it refuses the
+inputs (a gated metric missing, an unknown schema, two different services not mapped on
+purpose with --map, metrics measured under load at different rates or connections).
 """
 
 import argparse
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 from kvbench import KvbenchError, UsageError
 from kvbench.report import carryover
 from kvbench.report.tables import FORMATS, HELP_EPILOG, Context, context_for, render
-from kvbench.results import runs
-from kvbench.results.compare import Comparison, Gate, compare_sets, gate, relative_rows
+from kvbench.results import gate, runs
+from kvbench.results.compare import Comparison, compare_sets, relative_rows
 from kvbench.results.resultset import Metrics, ResultSet, read_results
 
 
@@ -40,6 +43,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--old", metavar="SERVICE", help="base service (default unoptimized)")
     parser.add_argument("--new", metavar="SERVICE", help="new service (default optimized)")
+    parser.add_argument(
+        "--map",
+        metavar="OLD=NEW",
+        help="with two runs: compare service OLD of the old run with service NEW of the new "
+        "one, on purpose (the gate refuses two different names given by --old and --new)",
+    )
     parser.add_argument("--service", action="append", help="with two runs: compare only this")
     parser.add_argument("--metric", action="append", help="compare only this metric (repeatable)")
     parser.add_argument("--alpha", type=float, default=0.05, help="significance level (0.05)")
@@ -51,14 +60,17 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "per-round paired ratios where both runs have them, else a bootstrap of the ratio "
         "of medians), so a machine that is slower today does not read as a regression",
     )
+    gated = ", ".join(gate.DEFAULT_METRICS)
     parser.add_argument(
         "--fail-on-regression",
         type=float,
         metavar="PCT",
-        help="exit 1 if a metric got worse by more than PCT percent: exact counts "
-        "(instructions, allocations) by their medians, timed metrics when significant after "
-        "Holm's correction over all of them; also exit 1, with the reason, when the data "
-        "cannot show such a change (too few values, a zero or non-finite value)",
+        help="gate the --metric metrics (default: " + gated + ") on a change worse than PCT "
+        "percent: exit 1 a regression (the 95%% interval of new/old wholly past PCT and, for a "
+        "timed metric, Holm-adjusted p <= alpha), 0 no regression (the interval excludes one), "
+        "3 inconclusive (neither; the reason says how many trials would decide it), 4 refused "
+        "(a gated metric missing, a value of 0, different services, rates or connections); "
+        "exact counts by their medians, no test",
     )
 
 
@@ -68,28 +80,42 @@ def run(args: argparse.Namespace) -> int:
     pct = args.fail_on_regression
     if pct is not None and not pct >= 0:
         raise UsageError(f"--fail-on-regression needs a percentage >= 0, not {pct}")
+    if not args.paths:
+        return your_run(args)
+    if args.run:
+        raise UsageError("give --run or RESULTS, not both")
     try:
-        if not args.paths:
-            return your_run(args)
-        if args.run:
-            raise UsageError("give --run or RESULTS, not both")
-        rows, labels, context = collect(args)
-        if not rows:
-            raise KvbenchError("nothing to compare: the selection left no metrics")
-        print(render(rows, args.format, labels, context), end="")
-        if args.fail_on_regression is None:
-            return 0
-        return report(gate(rows, args.fail_on_regression, args.alpha, args.metric))
-    except ValueError as exc:  # a statistic of values it cannot order (NaN, infinity)
-        print(f"error: cannot compare these results: {exc}", file=sys.stderr)
-        return 1
+        return compare(args)
+    except UsageError:
+        raise
+    except (KvbenchError, ValueError) as exc:  # ValueError: values it cannot order (NaN)
+        if pct is None:
+            print(f"error: cannot compare these results: {exc}", file=sys.stderr)
+            return 1
+        print(f"gate refused: {exc}", file=sys.stderr)
+        return gate.EXIT[gate.REFUSED]
+
+
+def compare(args: argparse.Namespace) -> int:
+    chosen = collect(args)
+    if not chosen.rows:
+        raise KvbenchError("nothing to compare: the selection left no metrics")
+    print(render(chosen.rows, args.format, chosen.labels, chosen.context), end="")
+    if args.fail_on_regression is None:
+        return 0
+    names = args.metric or list(gate.DEFAULT_METRICS)
+    decision = gate.gate(chosen.rows, args.fail_on_regression, args.alpha, names)
+    decision.refusals += gate.load_refusals(*chosen.sets, chosen.pairs, names)
+    return report(decision, chosen.mapped)
 
 
 def your_run(args: argparse.Namespace) -> int:
     """A run of yours: its two services side by side, then beside the committed reference."""
-    if args.format != "text" or args.service or args.relative_to or args.fail_on_regression:
+    needs = (args.format != "text", args.service, args.relative_to, args.map,
+             args.fail_on_regression is not None)  # fmt: skip
+    if any(needs):
         raise UsageError(
-            "--format, --service, --relative-to and --fail-on-regression need RESULTS: name "
+            "--format, --service, --relative-to, --map and --fail-on-regression need RESULTS: name "
             "the folders, e.g. kvbench compare bench-results bench-results/runs/latest"
         )
     folder = runs.find(args.run or runs.LATEST, args.reference)
@@ -105,35 +131,60 @@ def your_run(args: argparse.Namespace) -> int:
     return 0
 
 
-def collect(args: argparse.Namespace) -> tuple[list[Comparison], tuple[str, str], Context]:
+@dataclass
+class Selection:
+    """What was compared: the rows, and for the gate the two sides and which services met."""
+
+    rows: list[Comparison]
+    labels: tuple[str, str]
+    context: Context
+    sets: tuple[ResultSet, ResultSet]  # the same set twice within one run
+    pairs: list[gate.Pair]
+    mapped: str = ""  # two different services across runs, mapped on purpose (--map)
+
+
+def collect(args: argparse.Namespace) -> Selection:
     paths = args.paths
     if len(paths) > 2:
         raise UsageError(f"expected one or two result sets, got {len(paths)}")
     sets = [read_results(p) for p in paths]
-    if len(sets) == 2:
-        for warning in carryover.differences(sets[0], sets[1], run_labels(paths)):
-            print(warning, file=sys.stderr)
-    context = Context()
-    if args.relative_to:
-        return relative(args, sets), run_labels(paths), context
     if len(sets) == 1:
-        if args.service:
-            raise UsageError("--service needs two result sets; use --old/--new within one")
-        chosen = [(args.old or "unoptimized", args.new or "optimized")]
-        chosen = chosen if args.old or args.new else base_pairs(sets[0])
-        pairs = [(f"{new} vs {old}" if len(chosen) > 1 else "", sets[0].service(old),
-                  sets[0].service(new)) for old, new in chosen]  # fmt: skip
-        labels = chosen[0] if len(chosen) == 1 else ("base", "service")
-        if not args.metric and len(chosen) == 1:  # the whole comparison: latency, paired too
-            context = context_for(sets[0], *chosen[0])
-    else:
-        pairs = run_pairs(args, *sets)
-        labels = run_labels(paths)
+        return within(args, sets[0])
+    for warning in carryover.differences(sets[0], sets[1], run_labels(paths)):
+        print(warning, file=sys.stderr)
+    old, new = sets
+    if args.relative_to:
+        services = relative_services(args, old, new)
+        rows = relative_rows(old, new, args.relative_to, services, args.alpha, args.metric)
+        pairs = [(s, s, s) for s in services]
+        return Selection(rows, run_labels(paths), Context(), (old, new), pairs)
+    pairs = run_pairs(args, old, new)
+    rows = rows_of(args, [(g, old.service(a), new.service(b)) for g, a, b in pairs])
+    mapped = f"{pairs[0][1]} (old) against {pairs[0][2]} (new), mapped by --map" if args.map else ""
+    return Selection(rows, run_labels(paths), Context(), (old, new), pairs, mapped)
+
+
+def within(args: argparse.Namespace, results: ResultSet) -> Selection:
+    """The services of one run, each against its base (or --old against --new)."""
+    if args.service or args.map:
+        raise UsageError("--service and --map need two result sets; use --old/--new within one")
+    chosen = [(args.old or "unoptimized", args.new or "optimized")]
+    chosen = chosen if args.old or args.new else base_pairs(results)
+    pairs = [(f"{new} vs {old}" if len(chosen) > 1 else "", old, new) for old, new in chosen]
+    labels = chosen[0] if len(chosen) == 1 else ("base", "service")
+    context = Context()
+    if not args.metric and len(chosen) == 1:  # the whole comparison: latency, paired too
+        context = context_for(results, *chosen[0])
+    rows = rows_of(args, [(g, results.service(a), results.service(b)) for g, a, b in pairs])
+    return Selection(rows, labels, context, (results, results), pairs)
+
+
+def rows_of(args: argparse.Namespace, sides: list[tuple[str, Metrics, Metrics]]) -> list:
     rows = []
-    for group, old_side, new_side in pairs:
+    for group, old_side, new_side in sides:
         old_metrics, new_metrics = only(old_side, args.metric), only(new_side, args.metric)
         rows += compare_sets(old_metrics, new_metrics, args.alpha, group)
-    return rows, labels, context
+    return rows
 
 
 def base_pairs(results: ResultSet) -> list[tuple[str, str]]:
@@ -142,12 +193,9 @@ def base_pairs(results: ResultSet) -> list[tuple[str, str]]:
     names = list(results.services)
     if "unoptimized" in names and "optimized" in names:
         return [("unoptimized", "optimized")]
-    paired = results.summary.get("paired") or {}
-    own = [
-        (entry["vs"], service)
-        for service, entry in paired.items()
-        if isinstance(entry, dict) and entry.get("vs") in names and service in names
-    ]
+    paired = results.run.paired if results.run else {}
+    own = [(entry.vs, service) for service, entry in paired.items()
+           if entry.vs in names and service in names]  # fmt: skip
     if own:
         return own
     if len(names) < 2:
@@ -156,29 +204,38 @@ def base_pairs(results: ResultSet) -> list[tuple[str, str]]:
     return [(names[0], other) for other in names[1:]]
 
 
-def relative(args: argparse.Namespace, sets: list[ResultSet]) -> list[Comparison]:
-    if len(sets) != 2:
-        raise UsageError("--relative-to needs two result sets")
-    if args.old or args.new:
+def relative_services(args: argparse.Namespace, old: ResultSet, new: ResultSet) -> list[str]:
+    if args.old or args.new or args.map:
         raise UsageError("--relative-to compares services across runs; use --service")
-    old, new = sets
-    for results in sets:
+    for results in (old, new):
         results.service(args.relative_to)  # a clear error when the base is missing
-    services = args.service or [s for s in old.services if s in new.services]
-    return relative_rows(old, new, args.relative_to, services, args.alpha, args.metric)
+    return args.service or [s for s in old.services if s in new.services]
 
 
-def run_pairs(args, old: ResultSet, new: ResultSet) -> list[tuple[str, Metrics, Metrics]]:
+def run_pairs(args, old: ResultSet, new: ResultSet) -> list[gate.Pair]:
+    """(group, old service, new service): the same service in both runs, unless mapped."""
+    if args.map:
+        if args.old or args.new or args.service:
+            raise UsageError("--map OLD=NEW names both services; drop --old, --new, --service")
+        a, sep, b = args.map.partition("=")
+        if not sep or not a or not b:
+            raise UsageError(f"--map takes OLD=NEW, two service names, not {args.map!r}")
+        return [(f"{a} vs {b}" if a != b else a, a, b)]
     if args.old or args.new:
         a, b = args.old or "optimized", args.new or "optimized"
-        return [(f"{a} vs {b}" if a != b else a, old.service(a), new.service(b))]
+        if a != b and args.fail_on_regression is not None:
+            raise KvbenchError(f"{a} (old) and {b} (new) are different services: the gate "
+                               f"compares a service with itself; to gate one against the "
+                               f"other on purpose, say --map {a}={b}")  # fmt: skip
+        return [(f"{a} vs {b}" if a != b else a, a, b)]
     common = [s for s in old.services if s in new.services]
     chosen = args.service or common
     if not chosen:
         raise KvbenchError(
-            f"no service in both runs ({', '.join(old.services)} vs {', '.join(new.services)})"
+            f"no service in both runs ({', '.join(old.services)} vs {', '.join(new.services)}); "
+            "--map OLD=NEW compares two different services on purpose"
         )
-    return [(s, old.service(s), new.service(s)) for s in chosen]
+    return [(s, s, s) for s in chosen]
 
 
 def run_labels(paths: list[str]) -> tuple[str, str]:
@@ -190,28 +247,10 @@ def only(metrics: Metrics, names: list[str] | None) -> Metrics:
     return {k: v for k, v in metrics.items() if not names or k in names}
 
 
-def report(decision: Gate) -> int:
-    """The gate's verdict on stderr, one line per regression or refusal; 1 when it failed."""
-    timed, exact = len(decision.timed), len(decision.gated) - len(decision.timed)
-    for reason in decision.refusals:
-        print(f"gate refused: {reason}", file=sys.stderr)
-    for r in decision.regressions:
-        print(f"regression: {_line(r)}, over the {decision.pct:g}% threshold", file=sys.stderr)
-    basis = (f"{timed} timed (U test, Holm-adjusted over {timed}), {exact} exact counts "
-             f"(no test: any change over {decision.pct:g}% counts)")  # fmt: skip
-    if decision.refusals:
-        verdict = f"refused: the data cannot show a {decision.pct:g}% regression"
-    elif decision.regressions:
-        verdict = f"failed: {len(decision.regressions)} regression(s)"
-    else:
-        verdict = f"passed: no metric worse by more than {decision.pct:g}%"
-    print(f"gate {verdict}; {len(decision.gated)} metrics gated: {basis}", file=sys.stderr)
-    return 1 if decision.failed else 0
-
-
-def _line(r: Comparison) -> str:
-    where = f" [{r.group}]" if r.group else ""
-    change = "from 0" if r.from_zero else f"{r.delta_pct:+.2f}%"
-    tested = f"p={r.p:.3f}, Holm-adjusted p={r.p_adjusted:.3f}" if r.p_adjusted is not None else ""
-    evidence = "exact count, no test" if r.exact else tested
-    return f"{r.metric}{where} {change} worse ({evidence})"
+def report(decision: gate.Gate, mapped: str = "") -> int:
+    """Each gated metric's answer, each refusal, then the gate's answer in one line (stderr)."""
+    if mapped:
+        print(f"note: two different services: {mapped}", file=sys.stderr)
+    for line in decision.lines():
+        print(line, file=sys.stderr)
+    return decision.exit_code

@@ -5,13 +5,16 @@ shared CI runner cannot make the gate flake. REV is checked out in a temporary g
 worktree (removed afterwards, also on Ctrl-C); each endpoint of the app is counted there
 and in the working tree with the same driver, the same environment and paths of the same
 length (a path's length moves the heap layout, and with it the count). Exit 0 when nothing
-grew by more than --threshold percent, 1 when something did (or the measurement failed),
-2 for a usage error.
+grew by more than --threshold percent, 1 when something did, when the measurement failed,
+or when a tool it counts with is missing (valgrind for instructions, memray for
+allocations) and --allow-missing does not name it; 2 for a usage error.
 """
 
 import argparse
 import contextlib
+import importlib.util
 import json
+import math
 import subprocess
 import sys
 import tempfile
@@ -28,6 +31,11 @@ THRESHOLD_PCT = 2.0  # repeats on the same code agree within 0.3% (heap layout),
 N_INSTRUCTIONS, N_ALLOCATIONS, WARMUP = 1000, 1000, 200
 DEFAULT_APP = "optimized=optimized.app:app"
 METRICS = ("instructions per request", "allocations per request")
+# What each count needs, and how to install it; a row whose tool is missing is not gated.
+TOOLS = {
+    "valgrind": (METRICS[0], instructions.INSTALL_HINT),
+    "memray": (METRICS[1], "memray is not installed (pip install -r requirements.lock)"),
+}
 
 
 @dataclass(frozen=True)
@@ -36,6 +44,7 @@ class Row:
     endpoint: str
     base: float
     head: float
+    missing: str = ""  # the tool that was not there to count it (allowed by --allow-missing)
 
     @property
     def change_pct(self) -> float:
@@ -55,11 +64,15 @@ def configure(parser: argparse.ArgumentParser) -> None:
     add("--app-dir", type=Path, action="append", default=[], metavar="DIR", help=where)
     what = "the requests, a TOML file (default: the service's GET hit, GET miss and PUT)"
     add("--requests", type=Path, metavar="FILE", help=what)
+    allow = "gate without TOOL's count (valgrind: instructions, memray: allocations), the table "
+    allow += "saying which rows were not gated; without it, a missing tool fails the gate"
+    add("--allow-missing", action="append", choices=TOOLS, default=[], metavar="TOOL", help=allow)
 
 
 def run(args: argparse.Namespace) -> int:
     started = time.monotonic()
     name, target, requests = parse(args)
+    missing = missing_tools(args.allow_missing)
     root = repository()
     revision = resolve(root, args.base)
     python = base_python(root, revision)
@@ -67,10 +80,11 @@ def run(args: argparse.Namespace) -> int:
     with sides(root, revision) as (base_root, head_root):
         rows = []
         for request in requests:
-            base = count(side(target, request, base_root, root, args.app_dir, python))
-            head = count(side(target, request, head_root, root, args.app_dir, sys.executable))
+            base = count(side(target, request, base_root, root, args.app_dir, python), missing)
+            head = count(side(target, request, head_root, root, args.app_dir, sys.executable),
+                         missing)  # fmt: skip
             rows += [
-                Row(metric, request.name, b, h)
+                Row(metric, request.name, b, h, missing.get(metric, ""))
                 for metric, b, h in zip(METRICS, base, head, strict=True)
             ]
     print(table(rows))
@@ -87,6 +101,24 @@ def parse(args: argparse.Namespace) -> tuple[str, str, list[Request]]:
     if args.requests is None and args.app != DEFAULT_APP:
         raise UsageError("--app needs --requests FILE: the requests your app answers")
     return name, target, endpoints(args.requests)
+
+
+def missing_tools(allowed: list[str]) -> dict[str, str]:
+    """metric -> the missing tool that counts it, each one allowed; a KvbenchError with the
+    install line for a missing tool that is not, and when nothing would be left to gate."""
+    found = {"valgrind": instructions.valgrind() is not None,
+             "memray": importlib.util.find_spec("memray") is not None}  # fmt: skip
+    missing = {}
+    for tool, (metric, hint) in TOOLS.items():
+        if found[tool]:
+            continue
+        if tool not in allowed:
+            raise KvbenchError(f"{hint}: the gate cannot count {metric}; install it, or pass "
+                               f"--allow-missing {tool} to gate without it")  # fmt: skip
+        missing[metric] = tool
+    if len(missing) == len(TOOLS):
+        raise KvbenchError("neither valgrind nor memray is installed: nothing to gate")
+    return missing
 
 
 def endpoints(path: Path | None) -> list[Request]:
@@ -160,17 +192,22 @@ def side(
     return Target(app, request, tuple(path), python)
 
 
-def count(target: Target) -> tuple[float, float]:
-    """Instructions per request (valgrind; NaN without it) and allocations per request."""
+def count(target: Target, missing: dict[str, str]) -> tuple[float, float]:
+    """Instructions per request (valgrind) and allocations per request (memray); NaN for a
+    count whose tool is `missing`."""
+    nan = float("nan")
+    found = nan if METRICS[0] in missing else instruction_count(target)
+    return found, nan if METRICS[1] in missing else allocations(target)
+
+
+def instruction_count(target: Target) -> float:
     tool = instructions.valgrind()
-    if tool is None:
-        per_request = float("nan")
-    else:
-        result = instructions.measure(tool, target, N_INSTRUCTIONS, repeats=1, warmup=WARMUP)
-        per_request = result.values[0]
-        if result.residual_pct > 0.5:
-            say(f"note: {target.request.name}: the fit misses by {result.residual_pct:.2f}%")
-    return per_request, allocations(target)
+    if tool is None:  # it was there when the gate started
+        raise KvbenchError(instructions.INSTALL_HINT)
+    result = instructions.measure(tool, target, N_INSTRUCTIONS, repeats=1, warmup=WARMUP)
+    if result.residual_pct > 0.5:
+        say(f"note: {target.request.name}: the fit misses by {result.residual_pct:.2f}%")
+    return result.values[0]
 
 
 def allocations(target: Target) -> float:
@@ -197,10 +234,7 @@ def allocations(target: Target) -> float:
 
 def table(rows: list[Row]) -> str:
     head = ("metric", "endpoint", "base", "head", "change")
-    cells = [head] + [
-        (r.metric, r.endpoint, f"{r.base:,.1f}", f"{r.head:,.1f}", f"{r.change_pct:+.2f}%")
-        for r in rows
-    ]
+    cells = [head] + [_cells(r) for r in rows]
     widths = [max(len(line[i]) for line in cells) for i in range(len(head))]
     lines = []
     for line in cells:
@@ -210,18 +244,31 @@ def table(rows: list[Row]) -> str:
     return "\n".join(lines)
 
 
+def _cells(r: Row) -> tuple[str, ...]:
+    if r.missing:
+        return (r.metric, r.endpoint, "-", "-", f"not gated: no {r.missing}")
+    return (r.metric, r.endpoint, f"{r.base:,.1f}", f"{r.head:,.1f}", f"{r.change_pct:+.2f}%")
+
+
 def verdict(rows: list[Row], threshold: float) -> int:
-    """1 when any count grew by more than `threshold` percent, each one named; else 0."""
-    worse = [r for r in rows if r.change_pct == r.change_pct and r.change_pct > threshold]
-    skipped = [r for r in rows if r.base != r.base or r.head != r.head]
-    if skipped:
-        say(f"note: instructions not counted: {instructions.INSTALL_HINT}")
+    """1 when any count grew by more than `threshold` percent, each one named, or when a count
+    is missing that no --allow-missing explains; else 0, naming the rows not gated."""
+    gated = [r for r in rows if not r.missing]
+    lost = [r for r in gated if not (math.isfinite(r.base) and math.isfinite(r.head))]
+    worse = [r for r in gated if r not in lost and r.change_pct > threshold]
+    for r in lost:
+        say(f"error: {r.metric}, {r.endpoint}: not counted ({r.base} -> {r.head})")
     for r in worse:
         say(f"regression: {r.metric}, {r.endpoint}: {r.base:,.1f} -> {r.head:,.1f} "
             f"({r.change_pct:+.2f}%, over the {threshold:g}% threshold)")  # fmt: skip
-    if not worse:
-        say(f"gate passed: no count grew by more than {threshold:g}%")
-    return 1 if worse else 0
+    skipped = sorted({f"{r.metric} (no {r.missing}, --allow-missing {r.missing})"
+                      for r in rows if r.missing})  # fmt: skip
+    if skipped:
+        say(f"note: not gated: {'; '.join(skipped)}")
+    if not worse and not lost:
+        only = f" ({len(gated)} of {len(rows)} rows gated)" if skipped else ""
+        say(f"gate passed: no count grew by more than {threshold:g}%{only}")
+    return 1 if worse or lost else 0
 
 
 def say(text: str) -> None:

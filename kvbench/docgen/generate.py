@@ -17,7 +17,7 @@ from kvbench.docgen.sources import NotMeasured, Sources
 from kvbench.docgen.values import call, value
 from kvbench.report import bench, hostile, peers, pythons, sizing, writepath
 
-# Seven kinds of block, each with its forms: `<!-- begin: KIND FORM ARGS... -->`. A form is a
+# Eight kinds of block, each with its forms: `<!-- begin: KIND FORM ARGS... -->`. A form is a
 # function of (sources, doc, *words); its signature says which words it takes.
 Form = Callable[..., str]
 KINDS: dict[str, dict[str, Form]] = {
@@ -29,6 +29,7 @@ KINDS: dict[str, dict[str, Form]] = {
         "text": lambda s, doc, *words: tables.compare(s, ["text", *words]),
         "md": lambda s, doc, *words: tables.compare(s, ["md", *words]),
     },
+    "gate": {"": lambda s, doc, *words: tables.gate(s, list(words))},
     "ladder": {
         "overview": lambda s, doc: ladder.overview(s),
         "story": lambda s, doc: ladder.story(s),

@@ -9,6 +9,7 @@ from kvbench.docgen.sources import Sources, missing
 from kvbench.report.bench import cross_check_table
 from kvbench.report.peers import CURVE_COLUMNS, CURVE_POINTS, curve_table
 from kvbench.report.tables import context_for, render
+from kvbench.results import gate as gates
 from kvbench.results.compare import compare_sets
 
 PLOTS = [("throughput", "Throughput per service"), ("latency", "Latency by percentile")]
@@ -41,6 +42,24 @@ def compare(sources: Sources, words: list[str]) -> str:
     context = None if metrics else context_for(sources.results_set(set_name), old, new)
     text = render(rows_for(sources, set_name, old, new, metrics), fmt, (old, new), context)
     return fence(text, "text") if fmt == "text" else text
+
+
+def gate(sources: Sources, words: list[str]) -> str:
+    """`gate SET OLD NEW PCT [METRIC,...]`: what `kvbench compare --fail-on-regression PCT`
+    prints on stderr for two services of one committed set (default metrics: the gate's)."""
+    if len(words) not in (4, 5):
+        raise KvbenchError("gate takes: SET OLD NEW PCT [METRIC,...]")
+    set_name, old, new, pct = words[:4]
+    try:
+        threshold = float(pct)
+    except ValueError:
+        raise KvbenchError(f"gate: the threshold is a percentage, not {pct!r}") from None
+    names = words[4].split(",") if len(words) == 5 else list(gates.DEFAULT_METRICS)
+    rows = rows_for(sources, set_name, old, new, names)
+    decision = gates.gate(rows, threshold, names=names)
+    results = sources.results_set(set_name)
+    decision.refusals += gates.load_refusals(results, results, [("", old, new)], names)
+    return fence("\n".join(decision.lines()), "text")
 
 
 def cross_check(sources: Sources) -> str:

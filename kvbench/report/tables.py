@@ -38,15 +38,18 @@ metrics the delta is the ratio new/old (`5.46x` = 5.46 times the throughput; bel
 worse); for lower-better metrics it is the change in percent (`-97%`), plus `(33.0x less)`
 when the new value is at most half the old. `~` marks a change that is not significant.
 
---fail-on-regression PCT exits 1 when a metric got worse by more than PCT percent: an
-exact count (instructions, allocations) on its medians alone, with no test; a timed metric
-when its Mann-Whitney p, Holm-adjusted over every timed metric gated together, is at most
-alpha (testing 13 metrics at once without a correction false-alarms far more often than
-alpha). It fails closed: it also exits 1, saying why, when the data cannot show such a
-change (too few values for the test to reach its level, e.g. 3 a side; a value of 0 or a
-non-finite one; a --metric missing on one side). Pick PCT above the machine's run-to-run
-noise: two runs on a shared machine differ by several percent with nothing changed, and
-with 10 trials a side even that drift is "significant". `make bench-check` uses 10%.
+--fail-on-regression PCT gates the --metric metrics (by default throughput, the open-loop
+p50 and p99, server CPU per request, instructions and allocations) and gives one of three
+answers, each with its exit status and a one-line reason: 1 regression (the 95% interval
+of new/old lies wholly past PCT and, for a timed metric, the Mann-Whitney p, Holm-adjusted
+over the timed metrics gated together, is at most alpha), 0 no regression (every interval
+excludes a regression beyond PCT), 3 inconclusive (neither: the reason says how many
+trials a side would decide it at the spread measured). Exact counts (instructions,
+allocations) compare by their medians, with no test. It refuses, exit 4, what it cannot
+judge: a gated metric missing on a side, a schema it does not know, a value of 0, two
+different services across runs (unless --map OLD=NEW says so on purpose), metrics
+measured under load at different offered rates or connections. `make bench-check` uses
+10%.
 
 --relative-to BASE (two runs) compares each service as a multiple of BASE in its own run:
 by the median of per-round paired ratios (both measured back to back in each round) where
@@ -72,9 +75,9 @@ def context_for(run: ResultSet, old: str, new: str) -> Context:
     """The pooled latencies of both services and new's paired ratios to old, where recorded."""
     latency = run.latency
     both = (latency[old], latency[new]) if old in latency and new in latency else None
-    entry = (run.summary.get("paired") or {}).get(new) or {}
-    stored = (entry.get("metrics") or {}) if entry.get("vs") == old else {}
-    beside = {name: m for name, m in stored.items() if isinstance(m, dict) and "unpaired" in m}
+    paired = run.run.paired.get(new) if run.run else None
+    stored = paired.metrics if paired is not None and paired.vs == old else {}
+    beside = {name: m.other for name, m in stored.items() if "unpaired" in m.other}
     return Context(both, run.paired_ratios(new, old), beside)
 
 

@@ -1,13 +1,12 @@
 """benchstat for this project: two sides of each metric, the change of the medians, the test.
 
 Compare two services of one run, or the same services across two runs; the rows go to
-`kvbench.report.tables` to be printed, and the gate reads `regressions`. Across two runs,
+`kvbench.report.tables` to be printed, and `kvbench.results.gate` judges them. Across two runs,
 `relative_rows` compares each service relative to a base service of its own run: by the
 per-round paired ratios where both runs recorded them, otherwise by a bootstrap of the
 ratio of medians (so the base's own uncertainty is carried, not divided away).
 """
 
-import math
 import statistics
 from dataclasses import dataclass
 
@@ -16,7 +15,7 @@ import numpy as np
 from kvbench.results.metrics import METRICS, metric
 from kvbench.results.resample import interval
 from kvbench.results.resultset import Metrics, ResultSet
-from kvbench.results.stats import holm, mann_whitney, min_p, samples_to_detect
+from kvbench.results.stats import mann_whitney, samples_to_detect
 from kvbench.results.summary import Summary
 
 # The article's own table: throughput, in-process cost, allocations, tail latency, GC.
@@ -56,6 +55,7 @@ class Comparison:
     basis: str = ""  # how a relative row was tested: PAIRED or BOOTSTRAP
     exact: bool = False  # an exact count, judged against its repeats' spread, not tested
     p_adjusted: float | None = None  # Holm-adjusted over the metrics a gate tested together
+    change_ci: tuple[float, float] | None = None  # of new / old, where a bootstrap carried it
 
     @property
     def evidence(self) -> str:
@@ -141,101 +141,6 @@ def _verdict(row: Comparison, old: float, new: float, alpha: float) -> None:
     # From a zero baseline the change has no percentage, but it has a direction.
     improved = (new > old) == (row.better == "higher")
     row.verdict = "better" if improved else "worse"
-
-
-def regressions(rows: list[Comparison], pct: float) -> list[Comparison]:
-    """Rows significantly worse by more than `pct` percent (from a zero baseline: any amount)."""
-    return [
-        r
-        for r in rows
-        if r.verdict == "worse"
-        and not metric(r.metric).diagnostic
-        and (r.from_zero or abs(r.delta_pct or 0) > pct)
-    ]
-
-
-@dataclass
-class Gate:
-    """What `--fail-on-regression` decided: the rows it gated, the regressions, the refusals.
-
-    It fails closed: a metric the data cannot judge (too few values for the test to reach
-    its level, a zero or non-finite value) refuses the whole gate instead of passing it.
-    """
-
-    pct: float
-    alpha: float
-    gated: list[Comparison]
-    regressions: list[Comparison]
-    refusals: list[str]
-
-    @property
-    def failed(self) -> bool:
-        return bool(self.regressions or self.refusals)
-
-    @property
-    def timed(self) -> list[Comparison]:
-        return [r for r in self.gated if not r.exact]
-
-
-def gate(
-    rows: list[Comparison], pct: float, alpha: float = 0.05, required: list[str] | None = None
-) -> Gate:
-    """Judge `rows` as a gate: exact counts by the threshold alone, timed metrics by the U test
-    with Holm's correction over all of them, and a refusal where the data cannot tell."""
-    asked = set(required or ())
-    refusals = [f"{_where(r)}: {r.note}" for r in rows
-                if (r.old is None or r.new is None) and r.metric in asked]  # fmt: skip
-    gated = [r for r in rows if r.old and r.new and not metric(r.metric).diagnostic]
-    if not gated:
-        refusals.append("no metric to gate: none is on both sides")
-    refusals += [reason for r in gated if (reason := _unusable(r))]
-    timed = [r for r in gated if not r.exact]
-    level = alpha / len(timed) if timed else alpha
-    for r in timed:
-        if r.old and r.new and min_p(r.old.n, r.new.n) > level:
-            refusals.append(_too_few(r, alpha, len(timed), level))
-    usable = [r for r in timed if r.p is not None]
-    for r, adjusted in zip(usable, holm([r.p for r in usable if r.p is not None]), strict=True):
-        r.p_adjusted = adjusted
-    bad = [r for r in gated if not refusals and _regressed(r, pct, alpha)]
-    return Gate(pct, alpha, gated, bad, refusals)
-
-
-def _where(r: Comparison) -> str:
-    return f"{r.metric} [{r.group}]" if r.group else r.metric
-
-
-def _unusable(r: Comparison) -> str:
-    values = [*(r.old.values if r.old else ()), *(r.new.values if r.new else ())]
-    if not all(math.isfinite(v) for v in values):
-        return f"{_where(r)}: a NaN or infinite value; nothing can be said about it"
-    if any(v == 0 for v in values) and not r.exact:  # an exact count may be 0, and 0 -> 1 is worse
-        return f"{_where(r)}: a value of 0; a change in percent of it is not defined"
-    return ""
-
-
-def _too_few(r: Comparison, alpha: float, tested: int, level: float) -> str:
-    assert r.old and r.new
-    need = samples_to_detect(level)
-    over = f" (alpha {alpha:g} over {tested} tested metrics, Holm)" if tested > 1 else ""
-    return (
-        f"{_where(r)}: {r.old.n} and {r.new.n} values cannot reach p <= {level:.3g}{over}: the "
-        f"smallest p the U test can give is {min_p(r.old.n, r.new.n):.3g}; it needs >= {need} "
-        "values a side"
-    )
-
-
-def _regressed(r: Comparison, pct: float, alpha: float) -> bool:
-    """Worse by more than `pct`: an exact count on its medians alone, a timed metric when its
-    Holm-adjusted p is at most alpha too."""
-    if r.old is None or r.new is None:
-        return False
-    worse = (r.new.median < r.old.median) == (r.better == "higher")
-    if not worse or r.new.median == r.old.median:
-        return False
-    if not r.from_zero and (r.delta_pct is None or abs(r.delta_pct) <= pct):
-        return False
-    return r.exact or (r.p_adjusted is not None and r.p_adjusted <= alpha)
 
 
 def geomean(rows: list[Comparison]) -> tuple[float, float, float] | None:
@@ -341,6 +246,9 @@ def _bootstrap_row(
     row = Comparison(group, name, unit, metric(name).better, p=p, basis=BOOTSTRAP)
     row.old = _ratio_summary(old_sides, old_ratios, unit)
     row.new = _ratio_summary(new_sides, new_ratios, unit)
+    units = min(side.n for side in (*old_sides, *new_sides))
+    finite = change[np.isfinite(change)]
+    row.change_ci = interval(row.new.median / row.old.median, finite, units)
     _verdict(row, row.old.median, row.new.median, alpha)
     return row
 

@@ -21,6 +21,7 @@ from kvbench import KvbenchError
 from kvbench.results.summary import Summary
 
 SCHEMA = 3
+SCHEMAS = (1, 2, 3)  # the versions this model reads; a summary without a number is schema 1
 KNOWN = (
     "schema",
     "environment",
@@ -44,6 +45,17 @@ def _mapping(value: Any, where: str) -> dict:
     if not isinstance(value, dict):
         raise SchemaError(f"{where} is not a mapping")
     return value
+
+
+def schema(value: Any, where: str) -> int:
+    """The summary's schema number, one this model reads; a newer or foreign one is refused."""
+    found = 1 if value is None else value
+    if isinstance(found, bool) or found not in SCHEMAS:
+        raise SchemaError(
+            f"{where}: schema {found!r} is not one this kvbench reads "
+            f"({', '.join(map(str, SCHEMAS))}): written by another version, or not a run"
+        )
+    return int(found)
 
 
 def _number(value: Any, where: str, optional: bool = False) -> float | None:
@@ -249,7 +261,7 @@ class Run:
             raise SchemaError(f"{where}: rounds is not a list")
         provenance = data.get("provenance")
         return cls(
-            schema=int(data.get("schema") or 1),
+            schema=schema(data.get("schema"), where),
             environment=_mapping(data.get("environment"), f"{where}: environment"),
             files=_mapping(data.get("files"), f"{where}: files"),
             services=services,

@@ -51,7 +51,7 @@ class ResultSet:
 
     @property
     def environment(self) -> dict:
-        return self.summary.get("environment") or {}
+        return self.run.environment if self.run else {}
 
     @cached_property
     def latency(self) -> dict[str, dict]:

@@ -119,3 +119,64 @@ def test_one_run_without_an_unoptimized_service_compares_against_its_first(tmp_p
     (tmp_path / "summary.json").write_text(json.dumps(data))
     assert main(["compare", str(tmp_path)]) != 0
     assert "nothing to compare within this run" in capsys.readouterr().err
+
+
+# The gate's refusals, each from outside: exit 4 and the reason on stderr.
+
+GATE = ["--fail-on-regression", "5", "--service", "optimized", "--metric", "http_tps"]
+
+
+def edited(tmp_path: Path, edit) -> str:
+    """A copy of the reference run's summary.json, `edit`ed."""
+    data = json.loads((FIXTURE / "summary.json").read_text())
+    edit(data)
+    path = tmp_path / f"edited-{len(list(tmp_path.iterdir()))}.json"
+    path.write_text(json.dumps(data))
+    return str(path)
+
+
+def test_the_gate_refuses_a_gated_metric_deleted_from_the_new_run(tmp_path, capsys):
+    new = edited(tmp_path, lambda d: d["services"]["optimized"].pop("http_tps"))
+    assert compare(*GATE, str(FIXTURE), new) == 4
+    err = capsys.readouterr().err.splitlines()
+    assert err[0] == "gate refused: http_tps [optimized]: only in old"
+    assert err[-1].startswith("gate: refused (exit 4): ")
+
+
+def test_the_gate_refuses_a_run_with_the_old_metric_names(tmp_path, capsys):
+    def schema_1(data):
+        data["schema"] = 1
+        for metrics in data["services"].values():
+            metrics["http_p99_ms"] = metrics.pop("http_trial_p99_ms")
+
+    old = edited(tmp_path, schema_1)
+    argv = [*GATE[:4], "--metric", "http_trial_p99_ms"]
+    assert compare(*argv, old, str(FIXTURE)) == 4
+    assert "gate refused: http_trial_p99_ms [optimized]: only in new" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("schema", [99, "3", 0])
+def test_an_unknown_schema_is_refused_naming_the_file_and_the_version(tmp_path, capsys, schema):
+    new = edited(tmp_path, lambda d: d.update(schema=schema))
+    assert compare(*GATE, str(FIXTURE), new) == 4
+    err = capsys.readouterr().err
+    assert err.startswith(f"gate refused: {new}: schema {schema!r} is not one this kvbench reads")
+    assert compare(str(FIXTURE), new) == 1  # without the gate, the same error
+    assert f"{new}: schema {schema!r}" in capsys.readouterr().err
+
+
+def test_the_gate_refuses_two_different_services_unless_mapped(tmp_path, capsys):
+    def rename(data):
+        data["services"]["granian"] = data["services"].pop("optimized")
+        data["latency"]["granian"] = data["latency"].pop("optimized")
+
+    new = edited(tmp_path, rename)
+    flags = ["--fail-on-regression", "200", "--metric", "http_tps"]
+    assert compare(*flags, str(FIXTURE), new) == 0  # unoptimized, the one service in both
+    assert compare(*flags, "--old", "optimized", "--new", "granian", str(FIXTURE), new) == 4
+    assert "say --map optimized=granian" in capsys.readouterr().err
+    assert compare(*flags, "--map", "optimized=granian", str(FIXTURE), new) == 0
+    err = capsys.readouterr().err
+    assert "note: two different services: optimized (old) against granian (new), mapped by " \
+        "--map" in err  # fmt: skip
+    assert compare("--map", "optimized", str(FIXTURE), new) == 2

@@ -40,7 +40,7 @@ def counts(base: tuple[float, float], head: tuple[float, float]):
     """A stand-in for the measurement: by which side the app is imported from."""
     seen = []
 
-    def count(target):
+    def count(target, missing):
         seen.append(target.path[0])
         assert target.path[0].exists()  # the worktree and the link are there while counted
         return base if target.path[0].name == "base" else head
@@ -70,7 +70,7 @@ def test_a_count_that_grew_past_the_threshold_fails_naming_it(repo, monkeypatch,
 
 
 def test_a_failed_measurement_exits_1_and_still_removes_the_worktree(repo, monkeypatch):
-    def broken(target):
+    def broken(target, missing):
         raise gate.KvbenchError("the app failed outside valgrind")
 
     monkeypatch.setattr(gate, "count", broken)
@@ -112,11 +112,54 @@ def test_the_table_right_aligns_the_numbers_and_a_zero_base_is_infinite():
     assert verdict(rows, 2.0) == 1
 
 
-def test_without_valgrind_only_allocations_gate(capsys):
-    rows = [Row("instructions per request", "GET hit", float("nan"), float("nan")),
+@pytest.fixture
+def no_valgrind(repo, monkeypatch):
+    """valgrind off the PATH; the allocation count (mocked) still there."""
+    monkeypatch.setattr(instructions, "valgrind", lambda: None)
+
+    def count(target, missing):
+        assert missing == {"instructions per request": "valgrind"}
+        return float("nan"), 30.0 if target.path[0].name == "base" else 31.0
+
+    monkeypatch.setattr(gate, "count", count)
+
+
+def test_without_valgrind_the_gate_fails_with_the_install_line(no_valgrind, capsys):
+    assert cli.main(["gate", "--base", "HEAD~1"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: valgrind is not installed (apt-get install valgrind): the "
+                          "gate cannot count instructions per request")  # fmt: skip
+    assert "--allow-missing valgrind" in err
+
+
+def test_allowed_missing_valgrind_gates_allocations_and_says_what_was_not(no_valgrind, capsys):
+    argv = ["gate", "--base", "HEAD~1", "--allow-missing", "valgrind"]
+    assert cli.main([*argv, "--threshold", "5"]) == 0
+    out, err = capsys.readouterr()
+    skipped = [line for line in out.splitlines() if line.startswith("instructions")]
+    assert skipped and all(line.endswith("not gated: no valgrind") for line in skipped)
+    assert (
+        "note: not gated: instructions per request (no valgrind, --allow-missing valgrind)" in err
+    )
+    assert "gate passed: no count grew by more than 5% (1 of 2 rows gated)" in err
+    assert cli.main(argv) == 1  # the allocations it still counts still gate: +3.33% > 2%
+
+
+def test_a_missing_memray_fails_too_and_both_missing_leave_nothing(repo, monkeypatch, capsys):
+    monkeypatch.setattr(gate.importlib.util, "find_spec", lambda name: None)
+    assert cli.main(["gate", "--base", "HEAD~1"]) == 1
+    assert "memray is not installed" in capsys.readouterr().err
+    monkeypatch.setattr(instructions, "valgrind", lambda: None)
+    everything = ["--allow-missing", "valgrind", "--allow-missing", "memray"]
+    assert cli.main(["gate", "--base", "HEAD~1", *everything]) == 1
+    assert "nothing to gate" in capsys.readouterr().err
+
+
+def test_a_count_missing_without_an_allowed_reason_fails(capsys):
+    rows = [Row("instructions per request", "GET hit", float("nan"), 20.0),
             Row("allocations per request", "GET hit", 30.0, 30.0)]  # fmt: skip
-    assert verdict(rows, 2.0) == 0
-    assert "apt-get install valgrind" in capsys.readouterr().err
+    assert verdict(rows, 2.0) == 1
+    assert "error: instructions per request, GET hit: not counted" in capsys.readouterr().err
 
 
 @pytest.mark.slow

@@ -64,3 +64,12 @@ def test_read_results_goes_through_the_model(tmp_path):
     results = read_results(tmp_path)
     assert results.run is not None and results.run.rounds == [{}]
     assert results.services["a"]["http_tps"].unit == "req/s"
+
+
+def test_the_schema_is_validated_on_read():
+    services = {"a": {"http_tps": {"values": [1.0]}}}
+    assert Run.from_json({"services": services}).schema == 1  # before the number was written
+    assert Run.from_json({"schema": 3, "services": services}).schema == 3
+    for schema in (99, 4, "2", True, 0):
+        with pytest.raises(SchemaError, match=f"x.json: schema {schema!r} is not one this"):
+            Run.from_json({"schema": schema, "services": services}, "x.json")
