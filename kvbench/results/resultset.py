@@ -13,7 +13,7 @@ from pathlib import Path
 
 from kvbench import KvbenchError
 from kvbench.results.files import TRIALS_FORMAT, load_trial_latencies, trial_samples
-from kvbench.results.latency import pooled
+from kvbench.results.latency import current, pooled
 from kvbench.results.metrics import METRICS, metric
 from kvbench.results.model import Run
 from kvbench.results.resample import PER_PROCESS, per_process, process_means
@@ -57,13 +57,15 @@ class ResultSet:
     def latency(self) -> dict[str, dict]:
         """service -> its open-loop requests' percentiles, pooled over the trials.
 
-        Schema 2 stores them; for a schema 1 run they are computed here from its raw
+        Schema 2 stores them (intervals made another way are made again from the raw
+        records, `latency.current`); for a schema 1 run they are computed here from its raw
         latency files, so every reader gets percentiles of requests, never of trials.
         """
+        files = (self.summary.get("files") or {}).get("latency") or {}
         if "latency" in self.summary:
             found = self.summary["latency"] or {}
-            return {name: entry for name, entry in found.items() if isinstance(entry, dict)}
-        files = (self.summary.get("files") or {}).get("latency") or {}
+            stored = {name: entry for name, entry in found.items() if isinstance(entry, dict)}
+            return current(stored, self.path.parent, files)
         rate = (self.environment.get("http") or {}).get("offered_rate")
         computed = {}
         for name, rel in files.items():
