@@ -86,9 +86,20 @@ def cluster_percentiles(
 
     A resample draws as many trials as there are, with replacement, and pools their
     requests; its percentile is the order statistic numpy's inverted_cdf would pick from
-    that pool. The pool is never built: with `below[j, i]` the count of trial j's requests
-    among the i + 1 smallest of all, a resample's pool has `counts @ below[:, i]` requests
-    up to the i-th, and a bisection over i finds the wanted rank in every resample at once.
+    that pool (`drawn_percentiles`).
+    """
+    counts = trial_counts(np.random.default_rng(seed), len(trials), resamples)
+    return drawn_percentiles(trials, percents, counts)
+
+
+def drawn_percentiles(
+    trials: Sequence[np.ndarray], percents: Sequence[str], counts: np.ndarray
+) -> np.ndarray:
+    """(resamples, percents): the pooled percentiles of the trials drawn `counts` times each.
+
+    The pool is never built: with `below[j, i]` the count of trial j's requests among the
+    i + 1 smallest of all, a resample's pool has `counts @ below[:, i]` requests up to the
+    i-th, and a bisection over i finds the wanted rank in every resample at once.
     """
     sizes = np.array([t.size for t in trials], dtype=np.int64)
     values = np.concatenate([np.asarray(t) for t in trials])
@@ -96,8 +107,7 @@ def cluster_percentiles(
     order = np.argsort(values, kind="stable")
     ordered, owner = values[order], owner[order]
     below = np.cumsum(owner[None, :] == np.arange(len(trials))[:, None], axis=1)
-    counts = trial_counts(np.random.default_rng(seed), len(trials), resamples)
-    totals = counts @ sizes
+    resamples, totals = counts.shape[0], counts @ sizes
     found = np.empty((resamples, len(percents)), dtype=float)
     for j, percent in enumerate(percents):
         wanted = np.array([_rank(int(n), percent) for n in totals])
@@ -108,6 +118,31 @@ def cluster_percentiles(
             high, low = np.where(enough, middle, high), np.where(enough, low, middle + 1)
         found[:, j] = ordered[low]
     return found
+
+
+def ratio_interval(
+    old: Sequence[np.ndarray],
+    new: Sequence[np.ndarray],
+    percent: str,
+    resamples: int = RESAMPLES,
+    seed: int = SEED,
+) -> tuple[float, tuple[float, float] | None]:
+    """new's pooled percentile over old's, and its 95% interval from resampling whole rounds.
+
+    Trial i of each side is round i (the two services back to back): a resample draws
+    rounds, so both sides take the same rounds and what a round shares (a slow minute of
+    the machine) stays paired. Needs the same number of trials a side.
+    """
+    if len(old) != len(new) or not old:
+        raise ValueError(f"a ratio by rounds needs trials in pairs, not {len(old)} and {len(new)}")
+    point = [float(np.percentile(np.concatenate(side), float(percent), method="inverted_cdf"))
+             for side in (old, new)]  # fmt: skip
+    if not point[0] > 0:
+        raise ValueError(f"the old side's p{percent} is {point[0]}: no ratio")
+    counts = trial_counts(np.random.default_rng(seed), len(old), resamples)
+    drawn = [drawn_percentiles(side, [percent], counts)[:, 0] for side in (old, new)]
+    value = point[1] / point[0]
+    return value, interval(value, drawn[1] / drawn[0], len(old))
 
 
 @cache

@@ -72,3 +72,13 @@ def test_shares_are_shares_and_checks_say_what_ran(path):
             c.get("status") for c in checks.values() if isinstance(c, dict) and "status" in c
         ]
         assert checks["ok"] == (bool(statuses) and all(s == "ok" for s in statuses))
+
+
+def test_the_main_runs_tail_ratio_has_an_interval_from_its_rounds():
+    run = read_results(RESULTS)
+    found = run.latency_ratios("unoptimized", "optimized")
+    assert set(found) == {"p99", "p999"}
+    for name, (value, ci) in found.items():
+        stored = [run.latency[s][name]["ms"] for s in ("unoptimized", "optimized")]
+        assert value == stored[1] / stored[0]
+        assert ci is not None and ci[0] < value < ci[1]

@@ -17,6 +17,7 @@ from kvbench.results.resample import (
     log_correlation,
     per_process,
     process_means,
+    ratio_interval,
     t975,
     tail_level,
     trial_counts,
@@ -148,3 +149,19 @@ def test_an_interval_stored_by_another_method_is_made_again_from_the_records(tmp
     wrong = older | {"p99": older["p99"] | {"ms": 1.0}}
     with pytest.raises(KvbenchError, match="do not give the stored p99"):
         current({"a": wrong}, tmp_path, files)
+
+
+def test_a_tail_ratio_resamples_whole_rounds_so_both_sides_take_the_same_rounds():
+    old = trials(7, sizes=(500,) * 8)
+    halved = [t // 2 for t in old]  # every round's new side half its old side, exactly
+    value, ci = ratio_interval(old, halved, "99")
+    assert value == pytest.approx(0.5, abs=1e-3) and ci == pytest.approx((0.5, 0.5), abs=1e-3)
+    other = trials(8, sizes=(500,) * 8)  # a new side unrelated to the old one
+    value, ci = ratio_interval(old, other, "99")
+    pooled_ratio = np.percentile(np.concatenate(other), 99, method="inverted_cdf") / np.percentile(
+        np.concatenate(old), 99, method="inverted_cdf"
+    )
+    assert value == pooled_ratio and ci is not None and ci[0] < ci[1]
+    assert ratio_interval(old, other, "99") == (value, ci)  # seeded
+    with pytest.raises(ValueError, match="in pairs"):
+        ratio_interval(old, other[:7], "99")
