@@ -59,6 +59,8 @@ def _less(factor: float, tail: LatencyRatio | None) -> str:
 def article_delta(r: Comparison) -> str:
     if r.old is None or r.new is None or not r.verdict:
         return r.note or "n/a"
+    if metric(r.metric).diagnostic:  # shown, never judged
+        return f"{percent(r.delta_pct)} (diagnostic)" if r.delta_pct is not None else "diagnostic"
     if r.from_zero:
         text = f"from 0 ({r.evidence})"
     elif r.better == "higher":

@@ -18,6 +18,7 @@ from kvbench.report.formatting import (
 )
 from kvbench.results.compare import ARTICLE_METRICS, Comparison, geomean
 from kvbench.results.latency import PERCENTILES, label, requests_needed
+from kvbench.results.metrics import metric
 from kvbench.results.resultset import LatencyRatio, Metrics, ResultSet
 from kvbench.results.summary import Summary
 
@@ -31,7 +32,10 @@ HELP_EPILOG = """\
 Each row: median ± the 95% confidence interval of the median (as a percentage of it), the
 change of the medians in percent, the two-sided Mann-Whitney U p-value and n. The change
 reads `~` when p > alpha: no difference shown. `better`/`worse` follow each metric's
-direction (↑ higher is better, ↓ lower is better). `geomean` closes the table.
+direction (↑ higher is better, ↓ lower is better). `geomean` closes the table. A
+diagnostic (how the run went, or a figure that follows from another: the server's busy
+share, the generator's CPU, the closed-loop p99, the answered rate) shows its change with
+no verdict and stays out of the geomean and the gate.
 
 --format article prints the article's table (Metric | old | new | Delta): for higher-better
 metrics the delta is the ratio new/old (`5.46x` = 5.46 times the throughput; below 1x is
@@ -143,6 +147,8 @@ def _delta(r: Comparison, notes: list[str]) -> str:
         return r.note
     n = f"n={r.old.n}" if r.old.n == r.new.n else f"n={r.old.n}+{r.new.n}"
     marks = "".join(f" {_mark(w, notes)}" for w in (*r.warnings, r.basis) if w)
+    if metric(r.metric).diagnostic:  # how the run went, not a result: no verdict, no test
+        return f"{benchstat_change(r.delta_pct or 0.0)} (diagnostic {n}){marks}"
     test = f"({r.evidence} {n})"
     if r.verdict == "same":
         return f"~ {test}{marks}"
@@ -216,7 +222,8 @@ def _record(r: Comparison) -> dict:
         record[f"{prefix}_median"] = side.median if side else None
         record[f"{prefix}_ci_low"], record[f"{prefix}_ci_high"] = ci
         record[f"{prefix}_n"] = side.n if side else 0
-    record.update(delta_pct=r.delta_pct, p=r.p, verdict=r.verdict, note=r.note)
+    verdict = "diagnostic" if metric(r.metric).diagnostic and r.verdict else r.verdict
+    record.update(delta_pct=r.delta_pct, p=r.p, verdict=verdict, note=r.note)
     return record
 
 

@@ -65,7 +65,10 @@ class Metric:
     unit: str
     better: Better
     title: str
-    diagnostic: bool = False  # says how the run went (saturation, generator load), not a result
+    # Says how the run went (saturation, generator load), or repeats another figure (the
+    # closed-loop p99 is throughput again), or reads back a setting (the answered rate is
+    # the offered one): shown with its change, never a verdict, a geomean or a gate.
+    diagnostic: bool = False
     # An exact count (instructions under valgrind, allocations under memray): repeats agree to
     # a fraction of a percent, so a change is judged against their spread and a gate's
     # threshold, never by a rank test on three values.
@@ -86,18 +89,29 @@ METRICS = {
         Metric("http_trial_p50_ms", "ms", "lower", "median of per-trial p50"),
         Metric("http_trial_p90_ms", "ms", "lower", "median of per-trial p90"),
         Metric("http_trial_p99_ms", "ms", "lower", "median of per-trial p99"),
-        Metric("http_closed_p99_ms", "ms", "lower", "latency p99, closed loop"),
+        Metric(
+            "http_closed_p99_ms",
+            "ms",
+            "lower",
+            "latency p99, closed loop",
+            True,
+            description="with a fixed number of connections always busy, latency follows from "
+            "throughput (Little's law: connections / throughput on average), so it is "
+            "throughput counted again; shown, never judged, averaged or gated",
+        ),
         # Runs before the raw records: requests due in the window / window, the offered rate
         # by construction (every request is waited for). `http_open_answered_rate` replaced it.
-        Metric("http_achieved_rate", "req/s", "higher", "open-loop rate (the offered one)"),
+        Metric("http_achieved_rate", "req/s", "higher", "open-loop rate (the offered one)", True),
         Metric(
             "http_open_answered_rate",
             "req/s",
             "higher",
             "open-loop answers inside the window, per second",
             True,
-            description="answers that arrived within the open-loop window, divided by it; "
-            "under the offered rate when the server fell behind",
+            description="answers that arrived within the open-loop window, divided by it: "
+            "the offered rate unless the server fell behind, and as measured it only tells "
+            "whether the last request (due just before the window closed) was answered in "
+            "time, so it is a setting read back, shown and never judged",
         ),  # fmt: skip
         Metric("http_service_p50_ms", "ms", "lower", "p50 from the actual send, open loop"),
         Metric("http_service_p99_ms", "ms", "lower", "p99 from the actual send, open loop"),
