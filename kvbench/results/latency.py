@@ -27,7 +27,7 @@ from kvbench.results.stats import MIN_CI_SAMPLES, quantile_orders
 
 __all__ = ["METHOD", "MIN_BEYOND", "PERCENTILES", "beyond", "estimate", "label", "percentile_ms",
            "pooled", "qualifies", "requests_needed", "trial_percentiles",
-           "CI_METHOD", "current"]  # fmt: skip
+           "CI_METHOD", "current", "current_summary"]  # fmt: skip
 METHOD = "nearest rank (numpy inverted_cdf), trials pooled; 95% interval: whole trials resampled"
 CI_METHOD = resample.METHOD
 RECOMPUTED = "; recomputed from the raw records when read (the run stored another method's)"
@@ -116,6 +116,14 @@ def current(latency: dict, folder: Path, files: dict) -> dict:
             entry = _recomputed(entry, load_trial_latencies(folder / rel), f"{folder / rel}")
         found[service] = entry
     return found
+
+
+def current_summary(summary: dict, folder: Path) -> dict:
+    """A summary.json as read (a dict), its latency section's intervals made by `current`."""
+    if not isinstance(summary.get("latency"), dict):
+        return summary
+    files = (summary.get("files") or {}).get("latency") or {}
+    return summary | {"latency": current(summary["latency"], folder, files)}
 
 
 def _recomputed(entry: dict, trials: list[np.ndarray], where: str) -> dict:

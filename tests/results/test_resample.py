@@ -9,7 +9,13 @@ from hypothesis import strategies as st
 
 from kvbench import KvbenchError
 from kvbench.load.summary import save_records
-from kvbench.results.latency import PERCENTILES, current, percentile_ms, pooled
+from kvbench.results.latency import (
+    PERCENTILES,
+    current,
+    current_summary,
+    percentile_ms,
+    pooled,
+)
 from kvbench.results.resample import (
     PER_PROCESS,
     cluster_percentiles,
@@ -146,6 +152,10 @@ def test_an_interval_stored_by_another_method_is_made_again_from_the_records(tmp
     assert found["a"]["p99"] == fresh["p99"] and "recomputed" in found["a"]["ci_method"]
     assert found["b"] == older  # no per-trial records: kept as stored
     assert current({"a": fresh}, tmp_path, files)["a"] is fresh  # this method's: as stored
+    summary = {"latency": {"a": older}, "files": {"latency": files}, "services": {}}
+    assert current_summary(summary, tmp_path)["latency"]["a"]["p99"] == fresh["p99"]
+    assert summary["latency"]["a"] is older  # the summary read is left as it was
+    assert current_summary({"services": {}}, tmp_path) == {"services": {}}
     wrong = older | {"p99": older["p99"] | {"ms": 1.0}}
     with pytest.raises(KvbenchError, match="do not give the stored p99"):
         current({"a": wrong}, tmp_path, files)
