@@ -16,6 +16,7 @@ from kvbench.docgen.markers import Marked, regions, replace
 from kvbench.docgen.sources import NotMeasured, Sources
 from kvbench.docgen.values import call, value
 from kvbench.report import bench, hostile, peers, pythons, sizing, writepath
+from kvbench.results.latency import current_summary
 
 # Eight kinds of block, each with its forms: `<!-- begin: KIND FORM ARGS... -->`. A form is a
 # function of (sources, doc, *words); its signature says which words it takes.
@@ -53,7 +54,9 @@ KINDS: dict[str, dict[str, Form]] = {
         "replicas": lambda s, doc, *words: replicas(s, numbers(words)),
         "curve": lambda s, doc, name: tables.curve(s, doc, name),
         "plots": lambda s, doc: tables.plots(s, doc),
-        "peers": lambda s, doc: peers.peers_table(s.part_json("peers")),
+        "peers": lambda s, doc: peers.peers_table(
+            current_summary(s.part_json("peers"), s.results / "peers")
+        ),
         "cross-check": lambda s, doc: tables.cross_check(s),
         "hostile": lambda s, doc: hostile.table(s.part_json("hostile")),
         "pythons": lambda s, doc: pythons.table(s.part_json("pythons")),

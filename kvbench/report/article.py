@@ -10,7 +10,7 @@ from kvbench.report.formatting import change, exact, number, percent, ratio
 from kvbench.results.compare import Comparison
 from kvbench.results.latency import label
 from kvbench.results.metrics import metric
-from kvbench.results.resultset import Metrics
+from kvbench.results.resultset import LatencyRatio, Metrics
 
 
 def article_cells(r: Comparison, paired: Metrics | None = None) -> list[str]:
@@ -26,8 +26,11 @@ def article_cells(r: Comparison, paired: Metrics | None = None) -> list[str]:
     return [name, old, new, article_delta(r)]
 
 
-def article_latency(latency: tuple[dict, dict]) -> list[list[str]]:
-    """p99 and p99.9 of all requests pooled, at the offered rate, where both qualify."""
+def article_latency(
+    latency: tuple[dict, dict], tails: dict[str, LatencyRatio] | None = None
+) -> list[list[str]]:
+    """p99 and p99.9 of all requests pooled, at the offered rate, where both qualify; with
+    the ratio's 95% interval from resampling whole rounds where the run kept its trials."""
     old, new = latency
     rate = old.get("offered_rate")
     at = f" at {number(rate)} req/s" if rate else ""
@@ -35,14 +38,29 @@ def article_latency(latency: tuple[dict, dict]) -> list[list[str]]:
     for name in ("p99", "p999"):
         if name in old and name in new:
             a, b = old[name]["ms"], new[name]["ms"]
-            delta = percent(change(b, a)) + (f" ({ratio(a / b)} less)" if a / b >= 2 else "")
+            delta = percent(change(b, a)) + _less(a / b, (tails or {}).get(name))
             found.append([f"Latency {label(name)}{at} (ms)", number(a), number(b), delta])
     return found
+
+
+def _less(factor: float, tail: LatencyRatio | None) -> str:
+    """` (2.94x less; 95% CI 1.33x to 21.7x less, rounds resampled)`: old over new, as said."""
+    ci = tail[1] if tail else None
+    if ci is None:
+        return f" ({ratio(factor)} less)" if factor >= 2 else ""
+    if factor >= 1:  # new / old's interval, turned into old / new
+        bounds, said = (1 / ci[1], 1 / ci[0]), "less"
+    else:
+        bounds, said, factor = ci, "more", 1 / factor
+    span = f"{ratio(bounds[0])} to {ratio(bounds[1])} {said}"
+    return f" ({ratio(factor)} {said}; 95% CI {span}, rounds resampled)"
 
 
 def article_delta(r: Comparison) -> str:
     if r.old is None or r.new is None or not r.verdict:
         return r.note or "n/a"
+    if metric(r.metric).diagnostic:  # shown, never judged
+        return f"{percent(r.delta_pct)} (diagnostic)" if r.delta_pct is not None else "diagnostic"
     if r.from_zero:
         text = f"from 0 ({r.evidence})"
     elif r.better == "higher":

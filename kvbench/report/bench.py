@@ -78,7 +78,10 @@ METHOD = [
         "(nearest rank), and shown only where at least 10 requests lie beyond them (p99.9 "
         "needs 10,000 requests). Their 95% intervals come from resampling whole trials, "
         "not requests: the requests of one trial share its server and its minute, and an "
-        "interval that counts them as independent is several times too narrow.",
+        "interval that counts them as independent is several times too narrow. An interval "
+        "is two of the resampled percentiles themselves, so it never leaves the range of the "
+        "trials' own percentiles; the change between two services has its interval from "
+        "resampling whole rounds.",
     ),
     (
         ("min_busy",),
@@ -103,7 +106,9 @@ STATISTICS = (
     "Tables show the median of the trials ± the 95% confidence interval of the median (from "
     "binomial order statistics), the change of the medians, and the two-sided Mann-Whitney U "
     "p-value (exact up to 25 values a side, ties included); `~` means no difference at "
-    "alpha = 0.05, as in Go's benchstat."
+    "alpha = 0.05, as in Go's benchstat. A diagnostic (how the run went, or a figure that "
+    "repeats another: the closed-loop p99 is throughput again) shows its change with no "
+    "test or verdict and stays out of the geomean."
 )
 PAIRED = (
     "Paired ratios divide each service by its base in the same round (the two measured back "

@@ -18,7 +18,8 @@ from kvbench.report.formatting import (
 )
 from kvbench.results.compare import ARTICLE_METRICS, Comparison, geomean
 from kvbench.results.latency import PERCENTILES, label, requests_needed
-from kvbench.results.resultset import Metrics, ResultSet
+from kvbench.results.metrics import metric
+from kvbench.results.resultset import LatencyRatio, Metrics, ResultSet
 from kvbench.results.summary import Summary
 
 FORMATS = ("text", "md", "csv", "json", "article")
@@ -31,7 +32,10 @@ HELP_EPILOG = """\
 Each row: median ± the 95% confidence interval of the median (as a percentage of it), the
 change of the medians in percent, the two-sided Mann-Whitney U p-value and n. The change
 reads `~` when p > alpha: no difference shown. `better`/`worse` follow each metric's
-direction (↑ higher is better, ↓ lower is better). `geomean` closes the table.
+direction (↑ higher is better, ↓ lower is better). `geomean` closes the table. A
+diagnostic (how the run went, or a figure that follows from another: the server's busy
+share, the generator's CPU, the closed-loop p99, the answered rate) shows its change with
+no verdict and stays out of the geomean and the gate.
 
 --format article prints the article's table (Metric | old | new | Delta): for higher-better
 metrics the delta is the ratio new/old (`5.46x` = 5.46 times the throughput; below 1x is
@@ -66,6 +70,8 @@ class Context:
     paired: Metrics = field(default_factory=dict)  # new / old, the per-round ratios
     # metric -> what the run stored beside them: "unpaired", "correlation", "narrower"
     beside: dict[str, dict] = field(default_factory=dict)
+    # "p99" -> new's pooled percentile over old's, its interval from resampling whole rounds
+    latency_ratios: dict[str, LatencyRatio] = field(default_factory=dict)
 
     def __bool__(self) -> bool:
         return bool(self.latency or self.paired)
@@ -78,7 +84,8 @@ def context_for(run: ResultSet, old: str, new: str) -> Context:
     paired = run.run.paired.get(new) if run.run else None
     stored = paired.metrics if paired is not None and paired.vs == old else {}
     beside = {name: m.other for name, m in stored.items() if "unpaired" in m.other}
-    return Context(both, run.paired_ratios(new, old), beside)
+    ratios = run.latency_ratios(old, new, tuple(PERCENTILES)) if both else {}
+    return Context(both, run.paired_ratios(new, old), beside, ratios)
 
 
 def render(
@@ -143,6 +150,8 @@ def _delta(r: Comparison, notes: list[str]) -> str:
         return r.note
     n = f"n={r.old.n}" if r.old.n == r.new.n else f"n={r.old.n}+{r.new.n}"
     marks = "".join(f" {_mark(w, notes)}" for w in (*r.warnings, r.basis) if w)
+    if metric(r.metric).diagnostic:  # how the run went, not a result: no verdict, no test
+        return f"{benchstat_change(r.delta_pct or 0.0)} (diagnostic {n}){marks}"
     test = f"({r.evidence} {n})"
     if r.verdict == "same":
         return f"~ {test}{marks}"
@@ -216,7 +225,8 @@ def _record(r: Comparison) -> dict:
         record[f"{prefix}_median"] = side.median if side else None
         record[f"{prefix}_ci_low"], record[f"{prefix}_ci_high"] = ci
         record[f"{prefix}_n"] = side.n if side else 0
-    record.update(delta_pct=r.delta_pct, p=r.p, verdict=r.verdict, note=r.note)
+    verdict = "diagnostic" if metric(r.metric).diagnostic and r.verdict else r.verdict
+    record.update(delta_pct=r.delta_pct, p=r.p, verdict=verdict, note=r.note)
     return record
 
 
@@ -240,6 +250,10 @@ def _json(rows: list[Comparison], labels: tuple[str, str], context: Context) -> 
     doc["geomean"] = geomeans
     if context.latency:
         doc["latency"] = dict(zip(labels, context.latency, strict=True))
+    if context.latency_ratios:  # new / old by percentile, whole rounds resampled
+        doc["latency_ratios"] = {name: {"ratio": value, "ci_low": ci[0] if ci else None,
+                                     "ci_high": ci[1] if ci else None}
+                              for name, (value, ci) in context.latency_ratios.items()}  # fmt: skip
     if context.paired:
         doc["paired"] = {name: s.to_json() | _stored(context.beside.get(name))
                          for name, s in context.paired.items()}  # fmt: skip
@@ -259,7 +273,10 @@ def _article(rows: list[Comparison], labels: tuple[str, str], context: Context) 
         table = [md_row(header), md_row(["---", "---:", "---:", "---:"])]
         for name in ARTICLE_METRICS:
             if name == "http_p99_ms" and context.latency:
-                table += [md_row(cells) for cells in article_latency(context.latency)]
+                table += [
+                    md_row(cells)
+                    for cells in article_latency(context.latency, context.latency_ratios)
+                ]
             elif name in chosen:
                 table.append(md_row(article_cells(chosen[name], context.paired)))
         heading = f"**{group}**\n\n" if group else ""
@@ -273,14 +290,20 @@ def _extras(context: Context, labels: tuple[str, str]) -> list[list[list[str]]]:
     """The pooled latency table and the paired-ratio table, as lines of cells."""
     tables = []
     if context.latency:
-        tables.append(_latency_lines(context.latency, labels))
+        tables.append(_latency_lines(context.latency, labels, context.latency_ratios))
     if context.paired:
         tables.append(_paired_lines(context.paired, labels, context.beside))
     return tables
 
 
-def _latency_lines(latency: tuple[dict, dict], labels: tuple[str, str]) -> list[list[str]]:
-    """Percentiles of every open-loop request pooled over the trials, with their intervals."""
+def _latency_lines(
+    latency: tuple[dict, dict],
+    labels: tuple[str, str],
+    tails: dict[str, LatencyRatio] | None = None,
+) -> list[list[str]]:
+    """Percentiles of every open-loop request pooled over the trials, with their intervals;
+    the change's interval where whole rounds could be resampled (`ResultSet.latency_ratios`)."""
+    tails = tails or {}
     rate = latency[0].get("offered_rate")
     at = f", open loop at {number(rate)} req/s" if rate else ", open loop"
     lines = [[f"latency, all requests pooled{at}", labels[0], labels[1], "vs base"]]
@@ -288,12 +311,20 @@ def _latency_lines(latency: tuple[dict, dict], labels: tuple[str, str]) -> list[
         cells = [_percentile_cell(side, name, percent) for side in latency]
         if name in latency[0] and name in latency[1]:
             a, b = latency[0][name]["ms"], latency[1][name]["ms"]
-            cells.append(benchstat_change(change(b, a)) if a else "")
+            cells.append(benchstat_change(change(b, a)) + _change_ci(tails.get(name)) if a else "")
         else:
             cells.append("")
         lines.append([label(name), *cells])
     lines.append(["requests (n)", *(f"{side['n']:,}" for side in latency), ""])
     return lines
+
+
+def _change_ci(tail: LatencyRatio | None) -> str:
+    """` (-95.39% to -24.74%, rounds resampled)`: a ratio's interval as a change."""
+    if tail is None or tail[1] is None:
+        return ""
+    low, high = (benchstat_change((v - 1) * 100) for v in tail[1])
+    return f" ({low} to {high}, rounds resampled)"
 
 
 def _percentile_cell(side: dict, name: str, percent: str) -> str:

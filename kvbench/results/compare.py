@@ -32,7 +32,7 @@ ARTICLE_METRICS = (
 PAIRED = "paired: the median of per-round ratios (each round measures both back to back)"
 BOOTSTRAP = (
     "bootstrap of the ratio of medians (10,000 resamples of each side and its base; interval: "
-    "the bootstrap standard error of the log ratio x sqrt(n/(n-1)) x Student's t, n-1 df)"
+    "the resampled ratios' percentiles, levels widened by sqrt(n/(n-1)) x Student's t, n-1 df)"
 )
 BOOTSTRAP_ROUNDS = 10_000
 

@@ -22,6 +22,7 @@ import math
 from dataclasses import dataclass, field
 
 from kvbench.results.compare import Comparison
+from kvbench.results.metrics import metric
 from kvbench.results.resample import unpaired_ratio
 from kvbench.results.resultset import ResultSet
 from kvbench.results.stats import MIN_CI_SAMPLES, holm
@@ -138,6 +139,8 @@ def missing(rows: list[Comparison], wanted: list[str]) -> list[str]:
 
 def unusable(row: Comparison) -> str:
     assert row.old and row.new
+    if metric(row.metric).diagnostic:
+        return f"{where(row)}: a diagnostic (shown, never judged), not a metric to gate on"
     if row.exact:
         return ""  # a count may be 0, and 0 -> 1 is worse
     if min(*row.old.values, *row.new.values) <= 0:

@@ -8,22 +8,29 @@ percentile is reported only where at least MIN_BEYOND measured requests lie beyo
 so they are not independent draws, and an interval that treats them as such (binomial
 order statistics over all requests, the method before) is several times too narrow.
 With fewer than 6 trials there is no interval.
+
+An interval is derived, not measured: a summary.json that stored one made another way gets
+it again from its raw records when read (`current`), its points and counts as stored.
 """
 
 import math
 from fractions import Fraction
+from pathlib import Path
 
 import numpy as np
 
+from kvbench import KvbenchError
 from kvbench.load.summary import MIN_BEYOND, PERCENTILES, beyond, percentile_ms, qualifies
 from kvbench.results import resample
+from kvbench.results.files import load_trial_latencies
 from kvbench.results.stats import MIN_CI_SAMPLES, quantile_orders
 
 __all__ = ["METHOD", "MIN_BEYOND", "PERCENTILES", "beyond", "estimate", "label", "percentile_ms",
            "pooled", "qualifies", "requests_needed", "trial_percentiles",
-           "CI_METHOD"]  # fmt: skip
+           "CI_METHOD", "current", "current_summary"]  # fmt: skip
 METHOD = "nearest rank (numpy inverted_cdf), trials pooled; 95% interval: whole trials resampled"
 CI_METHOD = resample.METHOD
+RECOMPUTED = "; recomputed from the raw records when read (the run stored another method's)"
 
 
 def label(name: str) -> str:
@@ -95,3 +102,37 @@ def trial_percentiles(latencies_ns: np.ndarray) -> dict[str, float]:
         for name in ("p50", "p90", "p99")
         if qualifies(values.size, PERCENTILES[name])
     }
+
+
+def current(latency: dict, folder: Path, files: dict) -> dict:
+    """A summary's latency section with this method's intervals: a service whose stored
+    interval was made another way gets it again from its raw records (`files`: service ->
+    requests-*.npz beside the summary); one without per-trial records keeps what it has."""
+    found = {}
+    for service, entry in latency.items():
+        rel = files.get(service)
+        stale = isinstance(entry, dict) and entry.get("ci_method") != CI_METHOD
+        if stale and rel and str(rel).endswith(".npz") and (folder / rel).is_file():
+            entry = _recomputed(entry, load_trial_latencies(folder / rel), f"{folder / rel}")
+        found[service] = entry
+    return found
+
+
+def current_summary(summary: dict, folder: Path) -> dict:
+    """A summary.json as read (a dict), its latency section's intervals made by `current`."""
+    if not isinstance(summary.get("latency"), dict):
+        return summary
+    files = (summary.get("files") or {}).get("latency") or {}
+    return summary | {"latency": current(summary["latency"], folder, files)}
+
+
+def _recomputed(entry: dict, trials: list[np.ndarray], where: str) -> dict:
+    again = pooled(trials, entry.get("offered_rate"))
+    for name in PERCENTILES:
+        if name in entry and (name not in again or again[name]["ms"] != entry[name]["ms"]):
+            raise KvbenchError(f"{where}: the raw records do not give the stored {name}")
+    return (
+        entry
+        | {name: again[name] for name in PERCENTILES if name in entry}
+        | {"ci_method": CI_METHOD + RECOMPUTED}
+    )

@@ -53,7 +53,7 @@ Schema 1 (the committed runs before it) had no latency, paired, rounds or checks
 called the median of per-trial percentiles `http_p99_ms`; those names stay readable.
 """
 
-from dataclasses import dataclass
+from dataclasses import KW_ONLY, dataclass
 from typing import Literal
 
 Better = Literal["higher", "lower"]
@@ -65,7 +65,11 @@ class Metric:
     unit: str
     better: Better
     title: str
-    diagnostic: bool = False  # says how the run went (saturation, generator load), not a result
+    _: KW_ONLY  # the flags are named where a metric is declared, never positional
+    # Says how the run went (saturation, generator load), or repeats another figure (the
+    # closed-loop p99 is throughput again), or reads back a setting (the answered rate is
+    # the offered one): shown with its change, never a verdict, a geomean or a gate.
+    diagnostic: bool = False
     # An exact count (instructions under valgrind, allocations under memray): repeats agree to
     # a fraction of a percent, so a change is judged against their spread and a gate's
     # threshold, never by a rank test on three values.
@@ -86,31 +90,48 @@ METRICS = {
         Metric("http_trial_p50_ms", "ms", "lower", "median of per-trial p50"),
         Metric("http_trial_p90_ms", "ms", "lower", "median of per-trial p90"),
         Metric("http_trial_p99_ms", "ms", "lower", "median of per-trial p99"),
-        Metric("http_closed_p99_ms", "ms", "lower", "latency p99, closed loop"),
+        Metric(
+            "http_closed_p99_ms",
+            "ms",
+            "lower",
+            "latency p99, closed loop",
+            diagnostic=True,
+            description="with a fixed number of connections always busy, latency follows from "
+            "throughput (Little's law: connections / throughput on average), so it is "
+            "throughput counted again; shown, never judged, averaged or gated",
+        ),
         # Runs before the raw records: requests due in the window / window, the offered rate
         # by construction (every request is waited for). `http_open_answered_rate` replaced it.
-        Metric("http_achieved_rate", "req/s", "higher", "open-loop rate (the offered one)"),
+        Metric(
+            "http_achieved_rate",
+            "req/s",
+            "higher",
+            "open-loop rate (the offered one)",
+            diagnostic=True,
+        ),
         Metric(
             "http_open_answered_rate",
             "req/s",
             "higher",
             "open-loop answers inside the window, per second",
-            True,
-            description="answers that arrived within the open-loop window, divided by it; "
-            "under the offered rate when the server fell behind",
+            diagnostic=True,
+            description="answers that arrived within the open-loop window, divided by it: "
+            "the offered rate unless the server fell behind, and as measured it only tells "
+            "whether the last request (due just before the window closed) was answered in "
+            "time, so it is a setting read back, shown and never judged",
         ),  # fmt: skip
         Metric("http_service_p50_ms", "ms", "lower", "p50 from the actual send, open loop"),
         Metric("http_service_p99_ms", "ms", "lower", "p99 from the actual send, open loop"),
         # The generator's lateness against its schedule: sent - intended, every measured
         # request (a request due while every connection was busy waits, and counts, too).
-        Metric("http_send_lag_p50_ms", "ms", "lower", "send lag p50, open loop", True),
-        Metric("http_send_lag_p99_ms", "ms", "lower", "send lag p99, open loop", True),
-        Metric("http_send_lag_max_ms", "ms", "lower", "send lag max, open loop", True),
+        Metric("http_send_lag_p50_ms", "ms", "lower", "send lag p50, open loop", diagnostic=True),
+        Metric("http_send_lag_p99_ms", "ms", "lower", "send lag p99, open loop", diagnostic=True),
+        Metric("http_send_lag_max_ms", "ms", "lower", "send lag max, open loop", diagnostic=True),
         Metric("gc_collections", "count", "lower", "GC collections per trial"),
         Metric("server_startup_s", "s", "lower", "server start-up time"),
         # The server's core: the server, and a private Redis pinned beside it (measure.trials).
-        Metric("server_busy", "cores", "higher", "server core busy, closed loop", True),
-        Metric("loadgen_cpu_share", "cores", "lower", "load generator CPU share", True),
+        Metric("server_busy", "cores", "higher", "server core busy, closed loop", diagnostic=True),
+        Metric("loadgen_cpu_share", "cores", "lower", "load generator CPU share", diagnostic=True),
         # Schema 1: CPU over a saturated closed-loop window, which is just 1/throughput.
         Metric(
             "server_cpu_us_per_req",
@@ -137,14 +158,18 @@ METRICS = {
         ),
         Metric("redis_cmds_per_req", "cmds/req", "lower", "Redis commands per request, open loop"),
         Metric(
-            "worker_request_share_min", "share", "higher", "least-loaded worker's requests", True
+            "worker_request_share_min",
+            "share",
+            "higher",
+            "least-loaded worker's requests",
+            diagnostic=True,
         ),
         Metric(
             "worker_connection_share_min",
             "share",
             "higher",
             "least-loaded worker's connections",
-            True,
+            diagnostic=True,
         ),
         Metric("server_rss_mb", "MB", "lower", "server peak RSS"),
         Metric("gc_pause_max_ms", "ms", "lower", "GC pause max"),

@@ -21,8 +21,8 @@ from kvbench.results.summary import Summary
 
 UNPAIRED = (
     "median / median; 95% interval from each side's trials resampled independently "
-    "(2,000 resamples, seed 0), the bootstrap standard error of the log ratio x "
-    "sqrt(n/(n-1)) x Student's t (n-1 df), n the fewer side's trials"
+    "(2,000 resamples, seed 0), the expanded percentile interval of the resampled ratios "
+    "(levels widened by sqrt(n/(n-1)) x Student's t, n-1 df), n the fewer side's trials"
 )
 
 

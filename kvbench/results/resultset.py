@@ -11,12 +11,14 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
+import numpy as np
+
 from kvbench import KvbenchError
 from kvbench.results.files import TRIALS_FORMAT, load_trial_latencies, trial_samples
-from kvbench.results.latency import pooled
+from kvbench.results.latency import PERCENTILES, current, pooled
 from kvbench.results.metrics import METRICS, metric
 from kvbench.results.model import Run
-from kvbench.results.resample import PER_PROCESS, per_process, process_means
+from kvbench.results.resample import PER_PROCESS, per_process, process_means, ratio_interval
 from kvbench.results.summary import Summary
 
 # pyperf stores times in seconds and sizes in bytes; (pyperf unit, our unit) -> factor.
@@ -28,6 +30,7 @@ FROM_PYPERF = {
 }
 
 Metrics = dict[str, Summary]
+LatencyRatio = tuple[float, tuple[float, float] | None]  # new / old, and its 95% interval
 
 
 @dataclass
@@ -57,13 +60,15 @@ class ResultSet:
     def latency(self) -> dict[str, dict]:
         """service -> its open-loop requests' percentiles, pooled over the trials.
 
-        Schema 2 stores them; for a schema 1 run they are computed here from its raw
+        Schema 2 stores them (intervals made another way are made again from the raw
+        records, `latency.current`); for a schema 1 run they are computed here from its raw
         latency files, so every reader gets percentiles of requests, never of trials.
         """
+        files = (self.summary.get("files") or {}).get("latency") or {}
         if "latency" in self.summary:
             found = self.summary["latency"] or {}
-            return {name: entry for name, entry in found.items() if isinstance(entry, dict)}
-        files = (self.summary.get("files") or {}).get("latency") or {}
+            stored = {name: entry for name, entry in found.items() if isinstance(entry, dict)}
+            return current(stored, self.path.parent, files)
         rate = (self.environment.get("http") or {}).get("offered_rate")
         computed = {}
         for name, rel in files.items():
@@ -74,6 +79,24 @@ class ResultSet:
             if sum(t.size for t in trials):
                 computed[name] = pooled(trials, rate)  # one .npy: one cluster, no interval
         return computed
+
+    def trial_latencies(self, service: str) -> list[np.ndarray] | None:
+        """A service's open-loop latencies (ns), one array per trial (its round); None when
+        the run kept no per-trial records for it (an older run's bare `.npy`, or none)."""
+        rel = ((self.summary.get("files") or {}).get("latency") or {}).get(service)
+        if not rel or not str(rel).endswith(".npz") or not (self.path.parent / rel).is_file():
+            return None
+        return load_trial_latencies(self.path.parent / rel)
+
+    def latency_ratios(self, old: str, new: str, names=("p99", "p999")) -> dict[str, LatencyRatio]:
+        """percentile name -> new's pooled percentile over old's with its interval, whole
+        rounds resampled (`resample.ratio_interval`); empty without both sides' records."""
+        sides = (self.trial_latencies(old), self.trial_latencies(new))
+        if sides[0] is None or sides[1] is None or len(sides[0]) != len(sides[1]):
+            return {}
+        both = set(self.latency.get(old, {})) & set(self.latency.get(new, {}))
+        return {name: ratio_interval(sides[0], sides[1], PERCENTILES[name])
+                for name in names if name in both}  # fmt: skip
 
     def paired_ratios(self, service: str, base: str) -> Metrics:
         """metric -> the per-round ratios of `service` to `base`, where the run stored them."""

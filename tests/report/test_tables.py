@@ -6,7 +6,8 @@ from pathlib import Path
 import pytest
 
 from kvbench.report.tables import FORMATS, centre, context_for, render
-from kvbench.results.compare import compare_sets
+from kvbench.results.compare import compare_sets, geomean
+from kvbench.results.gate import gate
 from kvbench.results.resultset import read_results
 from kvbench.results.summary import Summary
 
@@ -58,3 +59,25 @@ def test_centre_is_the_median_and_the_wider_side_of_its_interval():
     assert centre(Summary.of([1.0, 2.0]), notes) == "1.500 ± ∞ ¹"
     assert notes == ["need >= 6 values for a 95% confidence interval"]
     assert centre(None) == "—"
+
+
+def test_a_diagnostic_shows_its_change_with_no_verdict_geomean_or_gate():
+    # The closed-loop p99 is throughput again (Little's law), and the answered rate is the
+    # offered one: both move "significantly" and neither may be judged or counted.
+    old = {"http_tps": Summary.of([100.0 + i for i in range(8)]),
+           "http_closed_p99_ms": Summary.of([64.0 + i for i in range(8)]),
+           "http_open_answered_rate": Summary.of([1699.67] * 4 + [1700.0] * 4)}  # fmt: skip
+    new = {"http_tps": Summary.of([200.0 + i for i in range(8)]),
+           "http_closed_p99_ms": Summary.of([32.0 + i for i in range(8)]),
+           "http_open_answered_rate": Summary.of([1700.0] * 8)}  # fmt: skip
+    rows = compare_sets(old, new)
+    text = render(rows, "text")
+    for name in ("http_closed_p99_ms", "http_open_answered_rate"):
+        line = next(x for x in text.splitlines() if x.startswith(name))
+        assert "diagnostic n=8" in line and not any(w in line for w in ("better", "worse", "~"))
+        assert json.loads(render(rows, "json"))["rows"][rows.index(
+            next(r for r in rows if r.metric == name))]["verdict"] == "diagnostic"  # fmt: skip
+    assert geomean(rows) == geomean([r for r in rows if r.metric == "http_tps"])
+    named = gate(rows, 5.0, names=["http_tps", "http_closed_p99_ms"])
+    assert named.refusals == ["http_closed_p99_ms: a diagnostic (shown, never judged), not a "
+                              "metric to gate on"]  # fmt: skip

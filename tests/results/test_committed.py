@@ -10,8 +10,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from kvbench.load.summary import load_records, percentile_ms
-from kvbench.results.latency import pooled
+from kvbench.load.summary import PERCENTILES, load_records, percentile_ms
+from kvbench.results.latency import CI_METHOD, pooled
+from kvbench.results.resultset import read_results
 
 RESULTS = Path(__file__).resolve().parents[2] / "bench-results"
 SUMMARIES = sorted(
@@ -36,14 +37,21 @@ def test_latency_recomputes_from_the_intended_send(path):
         latency = records["answered_ns"][done] - records["intended_ns"][done]
         stored = data["latency"][service]
         assert stored["n"] == latency.size
-        # the interval resamples whole trials: as stored, from the same records
+        # the interval resamples whole trials: as read, from the same records (a run that
+        # stored an interval made another way gets this method's when read)
         trials = [latency[records["trial"][done] == t] for t in np.unique(records["trial"])]
         again = pooled(trials, stored["offered_rate"])
-        for key, percent in (("p50", "50"), ("p90", "90"), ("p99", "99"), ("p999", "99.9")):
+        read = read_results(path).latency[service]
+        for key, percent in PERCENTILES.items():
             assert (key in stored) == (key in again)  # reported only with enough requests
             if key in stored:
                 assert stored[key]["ms"] == percentile_ms(latency, percent)
-                assert stored[key] == again[key]
+                assert read[key] == again[key]
+                if stored["ci_method"] == CI_METHOD:
+                    assert stored[key] == again[key]
+                # a pooled percentile of whole trials never leaves their own percentiles
+                each = [percentile_ms(t, percent) for t in trials]
+                assert min(each) <= read[key]["ci_low"] <= read[key]["ci_high"] <= max(each)
         # a latency counts from the intended send, so it is never below the sender's lag
         sent_late = records["sent_ns"][done] - records["intended_ns"][done]
         assert np.all(latency >= sent_late)
@@ -64,3 +72,13 @@ def test_shares_are_shares_and_checks_say_what_ran(path):
             c.get("status") for c in checks.values() if isinstance(c, dict) and "status" in c
         ]
         assert checks["ok"] == (bool(statuses) and all(s == "ok" for s in statuses))
+
+
+def test_the_main_runs_tail_ratio_has_an_interval_from_its_rounds():
+    run = read_results(RESULTS)
+    found = run.latency_ratios("unoptimized", "optimized")
+    assert set(found) == {"p99", "p999"}
+    for name, (value, ci) in found.items():
+        stored = [run.latency[s][name]["ms"] for s in ("unoptimized", "optimized")]
+        assert value == pytest.approx(stored[1] / stored[0], rel=1e-5)  # ms kept to 1 ns
+        assert ci is not None and ci[0] < value < ci[1]

@@ -144,7 +144,8 @@ def test_the_default_metrics_are_the_ones_the_issue_names():
 
 def test_the_gate_false_alarms_at_most_alpha_on_two_runs_of_the_same_code():
     # 13 timed metrics, 10 trials a side, nothing changed, a threshold of 0: without the
-    # Holm-adjusted test some interval lies past 0 in about a quarter of the pairs of runs.
+    # Holm-adjusted test some interval lies past 0 in more than alpha of the pairs of runs
+    # (about a tenth with the bootstrap's intervals, resample.py).
     rng = np.random.default_rng(23)
     names = [f"m{i}_ns_per_op" for i in range(13)]
     alarms = raw = 0
@@ -154,7 +155,7 @@ def test_the_gate_false_alarms_at_most_alpha_on_two_runs_of_the_same_code():
         decision = gate.gate(compare_sets(old, new), 0.0, names=names)
         alarms += decision.answer == gate.REGRESSION
         raw += any("wholly past" in j.reason for j in decision.judged)
-    assert raw / runs > 0.1
+    assert raw / runs > 0.05
     assert alarms / runs <= 0.05
 
 
