@@ -1,7 +1,8 @@
 """Regenerate, or check, every marked block of the docs (`kvbench docs [--check]`).
 
 README.md and docs/*.md hold blocks between `<!-- begin: KIND ARGS -->` and `<!-- end -->`
-and inline values `<!--v:SPEC-->...<!--/v-->` (see kvbench/docgen/markers.py). `make docs`
+and inline values `<!--v:FACT("ARG", ...)-->...<!--/v-->` naming a fact of
+kvbench/docgen/facts.py (markers: kvbench/docgen/markers.py). `make docs`
 rewrites them from the committed results (bench-results/ by default) and the repository's
 own files; `make docs-check` fails when any of them differs, when a link points nowhere,
 or when a number or a Python snippet was typed by hand. Nothing is measured here.
@@ -12,9 +13,9 @@ from pathlib import Path
 
 from kvbench import KvbenchError
 from kvbench.docgen import checks, ladder, profiles, snippets, tables
+from kvbench.docgen.facts import call, value
 from kvbench.docgen.markers import Marked, regions, replace
 from kvbench.docgen.sources import NotMeasured, Sources
-from kvbench.docgen.values import call, value
 from kvbench.report import bench, hostile, peers, pythons, sizing, writepath
 
 # Seven kinds of block, each with its forms: `<!-- begin: KIND FORM ARGS... -->`. A form is a

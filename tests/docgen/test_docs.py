@@ -22,6 +22,7 @@ from kvbench.results.summary import Summary
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURE = ROOT / "tests" / "fixtures" / "run"
+SERVES = '<!--v:median_ratio("run", "optimized", "unoptimized", "http_tps")-->'
 
 
 @pytest.fixture
@@ -36,7 +37,7 @@ def repo(tmp_path, write_ladder) -> Path:
     (tmp_path / "docs").mkdir()
     (tmp_path / "README.md").write_text("[0](docs/00-a.md) [1](docs/01-b.md)\n")
     (tmp_path / "docs" / "00-a.md").write_text(
-        "# A\n\nIt serves <!--v:run optimized http_tps / unoptimized-->?<!--/v--> the requests.\n\n"
+        "# A\n\nIt serves " + SERVES + "?<!--/v--> the requests.\n\n"
         "<!-- begin: compare article -->\n<!-- end -->\n\n<!-- begin: include pkg/mod.py#hot -->\n"
         "<!-- end -->\n\n<!-- begin: ladder overview -->\n<!-- end -->\n\nNext: [B](01-b.md)\n"
     )
@@ -75,14 +76,14 @@ def test_unclosed_block_names_the_file_and_line():
     with pytest.raises(KvbenchError, match=r"docs/x\.md:2: .*has no `<!-- end -->`"):
         regions("text\n<!-- begin: compare article -->\nbody\n", "docs/x.md")
     with pytest.raises(KvbenchError, match=r"docs/x\.md:1: a marker that is not closed"):
-        regions("a <!--v:run x y-->1 and no end\n", "docs/x.md")
+        regions('a <!--v:median("run", "x", "y")-->1 and no end\n', "docs/x.md")
 
 
 def test_rendering_the_fixture_gives_the_expected_blocks(repo):
     generate(repo)
     text = (repo / "docs" / "00-a.md").read_text()
     ratio = fixture_median("optimized", "http_tps") / fixture_median("unoptimized", "http_tps")
-    assert f"It serves <!--v:run optimized http_tps / unoptimized-->{ratio:.3g}x<!--/v-->" in text
+    assert f"It serves {SERVES}{ratio:.3g}x<!--/v-->" in text
     tps = number(fixture_median("unoptimized", "http_tps"))
     assert f"| HTTP throughput (req/s) | {tps} |" in text  # the article table, as the report
     assert (
@@ -128,10 +129,22 @@ def test_check_names_file_and_block_when_a_number_changes(repo):
 def test_check_names_the_value_that_no_longer_matches(repo):
     sources = generate(repo)
     doc = repo / "docs" / "00-a.md"
-    doc.write_text(re.sub(r"unoptimized-->[\d.]+x", "unoptimized-->9x", doc.read_text()))
+    doc.write_text(re.sub(r'http_tps"\)-->[\d.]+x', 'http_tps")-->9x', doc.read_text()))
     [problem] = check(sources)
-    assert problem.startswith("docs/00-a.md:3: value `run optimized http_tps / unoptimized`")
+    assert problem.startswith(f"docs/00-a.md:3: value `{SERVES[6:-3]}`")
     assert "reads '9x', the results say" in problem
+
+
+def test_a_bad_marker_is_an_error_naming_its_file_and_line(repo):
+    sources = generate(repo)
+    doc = repo / "docs" / "00-a.md"
+    bad = '\nA <!--v:fastest("run")-->1<!--/v--> and <!--v:median("run", x, "y")-->2<!--/v-->.\n'
+    doc.write_text(doc.read_text() + bad)
+    line = doc.read_text().count("\n")
+    problems = check(sources)
+    assert problems[0].startswith(f'docs/00-a.md:{line}: value `fastest("run")`: unknown fact')
+    assert problems[1].startswith(f"docs/00-a.md:{line}: value `median(")
+    assert "arguments are string literals" in problems[1]
 
 
 def test_check_fails_when_a_snippet_source_changes(repo):
@@ -225,7 +238,7 @@ def test_hand_typed_numbers_and_snippets_are_flagged(repo):
     text = (
         "It reached 5,000 req/s and used 31 allocs, a 2.5x gain.\n"
         "Settings: 64 connections, a 95% interval, `0 allocs/op` quoted.\n"
-        "Generated: <!--v:run optimized http_tps-->7,000 req/s<!--/v-->.\n"
+        'Generated: <!--v:median("run", "optimized", "http_tps")-->7,000 req/s<!--/v-->.\n'
         "```python\nx = 1\n```\n```sh\nmake bench  # 12 ms\n```\n"
         "<!-- begin: include pkg/mod.py -->\n```python\nimport os\n```\n<!-- end -->\n"
     )
@@ -255,9 +268,11 @@ def stored(values) -> dict:
 
 def test_a_block_with_words_its_form_does_not_take_is_an_error(repo):
     sources = Sources(repo / "bench-results", repo)
-    with pytest.raises(KvbenchError, match="wrong words for the block `ladder story extra`"):
+    with pytest.raises(KvbenchError, match="wrong arguments for the block `ladder story extra`"):
         render_block(Marked("block", "ladder story extra", 1, ""), sources, repo / "README.md")
-    with pytest.raises(KvbenchError, match="wrong words for the block `profile cpu x 8 native`"):
+    with pytest.raises(
+        KvbenchError, match="wrong arguments for the block `profile cpu x 8 native`"
+    ):
         render_block(Marked("block", "profile cpu x 8 native", 1, ""), sources, repo / "README.md")
     for spec, said in [
         ("compare article run unoptimized", "compare article takes nothing or SET OLD NEW"),
