@@ -2,7 +2,6 @@
 
 import json
 import re
-import shutil
 import statistics
 from pathlib import Path
 
@@ -11,7 +10,6 @@ import pytest
 from kvbench import KvbenchError
 from kvbench.cli import main
 from kvbench.docgen import generate as generate_module
-from kvbench.docgen.checks import chapters, check_chapter_order, check_hand_typed, check_links
 from kvbench.docgen.generate import check, documents, render, render_block
 from kvbench.docgen.markers import Marked, regions, replace
 from kvbench.docgen.snippets import source
@@ -19,32 +17,7 @@ from kvbench.docgen.sources import Sources
 from kvbench.report.formatting import number
 from kvbench.report.peers import peers_table
 from kvbench.results.summary import Summary
-
-ROOT = Path(__file__).resolve().parents[2]
-FIXTURE = ROOT / "tests" / "fixtures" / "run"
-SERVES = '<!--v:median_ratio("run", "optimized", "unoptimized", "http_tps")-->'
-
-
-@pytest.fixture
-def repo(tmp_path, write_ladder) -> Path:
-    """A small repository: README, two chapters, a source file and bench-results/."""
-    shutil.copytree(FIXTURE, tmp_path / "bench-results")
-    write_ladder(tmp_path / "bench-results")
-    (tmp_path / "pkg").mkdir()
-    (tmp_path / "pkg" / "mod.py").write_text(
-        "import os\n\n# region hot\ndef hot():\n    return 1\n# endregion hot\n"
-    )
-    (tmp_path / "docs").mkdir()
-    (tmp_path / "README.md").write_text("[0](docs/00-a.md) [1](docs/01-b.md)\n")
-    (tmp_path / "docs" / "00-a.md").write_text(
-        "# A\n\nIt serves " + SERVES + "?<!--/v--> the requests.\n\n"
-        "<!-- begin: compare article -->\n<!-- end -->\n\n<!-- begin: include pkg/mod.py#hot -->\n"
-        "<!-- end -->\n\n<!-- begin: ladder overview -->\n<!-- end -->\n\nNext: [B](01-b.md)\n"
-    )
-    (tmp_path / "docs" / "01-b.md").write_text(
-        "# B\n\n<!-- begin: results peers -->\n<!-- end -->\n"
-    )
-    return tmp_path
+from tests.docgen.conftest import FIXTURE, ROOT, SERVES
 
 
 def generate(repo: Path) -> Sources:
@@ -188,64 +161,6 @@ def test_real_docs_snippets_match_their_sources():
             if marked.kind == "block" and marked.spec.split()[0] in ("include", "diff", "commands"):
                 fresh = render_block(marked, sources, doc).strip("\n")
                 assert marked.text.strip("\n") == fresh, f"{doc.name}:{marked.line} {marked.spec}"
-
-
-def test_every_chapter_ends_with_a_link_to_the_next_and_readme_links_all():
-    assert len(chapters(ROOT)) >= 10
-    assert check_chapter_order(ROOT) == []
-
-
-def test_chapter_order_check_fails_on_a_missing_next_link(repo):
-    (repo / "docs" / "00-a.md").write_text("# A\n\nno link here\n")
-    (repo / "README.md").write_text("[0](docs/00-a.md)\n")
-    assert check_chapter_order(repo) == [
-        "docs/00-a.md: does not end with a link to 01-b.md",
-        "README.md: no link to docs/01-b.md",
-    ]
-
-
-def test_result_links_exist_or_are_made_by_a_named_target(repo):
-    doc = repo / "docs" / "02-c.md"
-    links = [
-        "../bench-results/summary.json",  # committed
-        "../bench-results/plots/throughput.svg",  # REPORT.md absent: `make report` makes it
-        "../bench-results/profiles/optimized/cpu.pyspy.svg",  # `make profile`, not committed
-        "../bench-results/peers/summary.json",  # `make bench-peers`, not committed
-        "../bench-results/http-nobody.json",  # `make bench` results are committed: missing
-        "../bench-results/notes.txt",  # the main run is committed, this is not in it
-        "../pkg/mod.py",
-        "../pkg/gone.py",
-        "https://example.org/x",
-        "#anchor",
-    ]
-    text = "\n".join(f"[{i}]({link})" for i, link in enumerate(links))
-    assert check_links(doc, text, repo, repo / "bench-results") == [
-        "docs/02-c.md:5: link ../bench-results/http-nobody.json: missing, although the "
-        "results of `make bench` are committed",
-        "docs/02-c.md:6: link ../bench-results/notes.txt: missing, although the results of "
-        "`make bench` are committed",
-        "docs/02-c.md:8: link ../pkg/gone.py: no such file",
-    ]
-
-
-def test_real_docs_link_only_to_files_that_exist_or_will_be_made():
-    for doc in documents(ROOT):
-        assert check_links(doc, doc.read_text(), ROOT, ROOT / "bench-results") == []
-
-
-def test_hand_typed_numbers_and_snippets_are_flagged(repo):
-    doc = repo / "docs" / "00-a.md"
-    text = (
-        "It reached 5,000 req/s and used 31 allocs, a 2.5x gain.\n"
-        "Settings: 64 connections, a 95% interval, `0 allocs/op` quoted.\n"
-        'Generated: <!--v:median("run", "optimized", "http_tps")-->7,000 req/s<!--/v-->.\n'
-        "```python\nx = 1\n```\n```sh\nmake bench  # 12 ms\n```\n"
-        "<!-- begin: include pkg/mod.py -->\n```python\nimport os\n```\n<!-- end -->\n"
-    )
-    problems = check_hand_typed(doc, text, repo)
-    assert [p.split(": ", 1)[0] for p in problems] == ["docs/00-a.md:1"] * 3 + ["docs/00-a.md:4"]
-    assert "'5,000 req/s'" in problems[0] and "'2.5x'" in problems[2]
-    assert "hand-typed python snippet" in problems[3]
 
 
 def test_docs_command_fails_clearly_without_results(tmp_path, capsys):
