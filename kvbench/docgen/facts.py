@@ -1,14 +1,11 @@
-"""Named facts: the figures that prose quotes inline, each a function of the committed results.
-
-A marker names one fact and its arguments, as a Python call of string literals:
+"""Named facts: the figures prose quotes inline, each a public function of the committed
+results (`sources`, then the marker's arguments). A marker is a call of string literals:
 
     serves <!--v:median_ratio("run", "optimized", "unoptimized", "http_tps")-->11.3x<!--/v-->
 
-`kvbench docs` replaces the text between the markers with what the fact returns. `part` is
-`run` (the main run) or a part of the results holding a summary (`sources.RESULT_SETS`).
+`part` is `run` (the main run) or a part of the results with a summary (`RESULT_SETS`).
 """
 
-import ast
 import inspect
 import json
 from collections.abc import Callable
@@ -17,65 +14,20 @@ from kvbench import KvbenchError
 from kvbench.commands import bench  # the command's own defaults make its estimate
 from kvbench.docgen import ladder as rungs
 from kvbench.docgen import profiles
-from kvbench.docgen.sources import NotMeasured, Sources
+from kvbench.docgen.sources import Sources
 from kvbench.measure.progress import minutes
 from kvbench.profiling import samples, views
 from kvbench.report.bench import recorded
 from kvbench.report.formatting import change, number, pct, percent, quantity, ratio, setting
-from kvbench.results.latency import PERCENTILES
 from kvbench.services import LADDER
 
-FACTS: dict[str, Callable[..., str]] = {}
 
-
-def fact(function: Callable[..., str]) -> Callable[..., str]:
-    """Register a function a marker may name."""
-    FACTS[function.__name__] = function
-    return function
-
-
-def value(spec: str, sources: Sources) -> str:
-    """The text a marker's call stands for; `not measured` when its results are absent."""
-    function, args = parse(spec)
-    try:
-        return call(function, f"fact `{spec}`", sources, *args)
-    except NotMeasured as missing:
-        return f"(not measured: run `{missing.target}`)"
-
-
-def parse(spec: str) -> tuple[Callable[..., str], list[str]]:
-    """The fact a marker calls and its arguments: `name("literal", ...)`, nothing else."""
-    try:
-        tree = ast.parse(spec.strip(), mode="eval").body
-    except SyntaxError:
-        raise KvbenchError(f'{spec!r} is not a call such as median("run", ...)') from None
-    if not isinstance(tree, ast.Call) or not isinstance(tree.func, ast.Name) or tree.keywords:
-        raise KvbenchError(f"{spec!r} is not a call of a fact with positional arguments")
-    if tree.func.id not in FACTS:
-        raise KvbenchError(f"unknown fact {tree.func.id!r} (kvbench/docgen/facts.py lists them)")
-    args = [a.value for a in tree.args if isinstance(a, ast.Constant) and isinstance(a.value, str)]
-    if len(args) != len(tree.args):
-        raise KvbenchError(f"{spec!r}: a fact's arguments are string literals")
-    return FACTS[tree.func.id], args
-
-
-def call(function: Callable[..., str], what: str, *args: object) -> str:
-    """`function(*args)`, when they fit its signature; an error inside it is not masked."""
-    try:
-        inspect.signature(function).bind(*args)
-    except TypeError:
-        raise KvbenchError(f"wrong arguments for the {what}") from None
-    return function(*args)
-
-
-@fact
 def median(sources: Sources, part: str, service: str, metric: str) -> str:
     """The median of a metric with its unit."""
     stat = sources.stat(part, service, metric)
     return quantity(stat.median, stat.unit)
 
 
-@fact
 def time_per_request(sources: Sources, part: str, service: str) -> str:
     """One over the median throughput: the time per request of a saturated core."""
     stat = sources.stat(part, service, "http_tps")
@@ -84,20 +36,17 @@ def time_per_request(sources: Sources, part: str, service: str) -> str:
     return quantity(1e6 / stat.median, "us/req")
 
 
-@fact
 def median_ratio(sources: Sources, part: str, new: str, old: str, metric: str) -> str:
     """The ratio of two services' medians, new over old."""
     return ratio(sources.stat(part, new, metric).median / sources.stat(part, old, metric).median)
 
 
-@fact
 def median_change(sources: Sources, part: str, new: str, old: str, metric: str) -> str:
     """The change of the median from old to new, in percent."""
     found = (sources.stat(part, s, metric).median for s in (new, old))
     return percent(change(*found))
 
 
-@fact
 def rung_share(sources: Sources, rung: str, metric: str) -> str:
     """A rung's share of the ladder's whole saving per request, or `~` where it is noise."""
     ladder = rungs.measured(sources)
@@ -106,7 +55,6 @@ def rung_share(sources: Sources, rung: str, metric: str) -> str:
     return pct(ladder.share(rung, metric)[0])
 
 
-@fact
 def rungs_share(sources: Sources, first: str, last: str, metric: str) -> str:
     """The shares of the rungs from first to last, added up."""
     ladder = rungs.measured(sources)
@@ -117,31 +65,26 @@ def rungs_share(sources: Sources, first: str, last: str, metric: str) -> str:
     return pct(sum(ladder.share(r, metric)[0] for r in span))
 
 
-@fact
 def largest_step(sources: Sources, metric: str) -> str:
     """The rung whose step changed the metric most."""
     return f"`{rungs.measured(sources).largest_step(metric)}`"
 
 
-@fact
 def rung_count(sources: Sources) -> str:
     """How many rungs the ladder has."""
     return str(len(LADDER))
 
 
-@fact
 def step_count(sources: Sources) -> str:
     """How many changes the ladder makes, one per rung after the first."""
     return str(len(LADDER) - 1)
 
 
-@fact
 def paired_ratio(sources: Sources, part: str, service: str, metric: str) -> str:
     """The median of a service's per-round ratios to its base."""
     return ratio(_paired(sources, part, service, metric).median)
 
 
-@fact
 def paired_ratio_ci(sources: Sources, part: str, service: str, metric: str) -> str:
     """The median of the per-round ratios with its 95% interval and n, said in prose."""
     stat = _paired(sources, part, service, metric)
@@ -156,37 +99,19 @@ def _paired(sources: Sources, part: str, service: str, metric: str):
     return paired.metrics[metric].ratios
 
 
-@fact
 def pooled_requests(sources: Sources, part: str, service: str) -> str:
     """How many requests a service's open-loop latency pools."""
-    return f"{_latency(sources, part, service).n:,}"
-
-
-@fact
-def pooled_percentile(sources: Sources, part: str, service: str, percentile: str) -> str:
-    """A percentile of a service's pooled open-loop latency, in ms."""
-    entry = _latency(sources, part, service)
-    if percentile not in PERCENTILES:
-        raise KvbenchError(f"no percentile {percentile!r}; one of {', '.join(PERCENTILES)}")
-    if percentile not in entry.percentiles:
-        raise KvbenchError(f"{service}'s {percentile} does not qualify: {entry.n:,} requests")
-    return quantity(entry.percentiles[percentile].ms, "ms")
-
-
-def _latency(sources: Sources, part: str, service: str):
     entry = sources.typed(part).latency.get(service)
     if entry is None:
         raise KvbenchError(f"no pooled open-loop latency for {service!r}")
-    return entry
+    return f"{entry.n:,}"
 
 
-@fact
 def lowest_headroom(sources: Sources, part: str) -> str:
     """The lowest generator ceiling over the fastest service of any round."""
     return ratio(min(_headrooms(sources, part)))
 
 
-@fact
 def highest_headroom(sources: Sources, part: str) -> str:
     """The highest generator ceiling over the fastest service of any round."""
     return ratio(max(_headrooms(sources, part)))
@@ -199,7 +124,6 @@ def _headrooms(sources: Sources, part: str) -> list[float]:
     return found
 
 
-@fact
 def least_busy(sources: Sources, part: str) -> str:
     """The least busy server window of any round; the ceilings, exempt, are left out."""
     found = sources.typed(part)
@@ -213,7 +137,6 @@ def least_busy(sources: Sources, part: str) -> str:
 FAILED = {"headroom": "rounds_below", "saturation": "trials_below", "schedule": "trials_late"}
 
 
-@fact
 def failed_count(sources: Sources, part: str, check: str) -> str:
     """How many rounds (headroom) or trials (saturation, schedule) a check failed."""
     checks = sources.typed(part).checks
@@ -222,19 +145,16 @@ def failed_count(sources: Sources, part: str, check: str) -> str:
     return f"{len(checks.get(check, {}).get(FAILED[check]) or []):,}"
 
 
-@fact
 def run_setting(sources: Sources, part: str, path: str) -> str:
     """A setting the run recorded, by dotted path (`http.trials`)."""
     return setting(recorded(sources.typed(part).environment, path))
 
 
-@fact
 def frame_share(sources: Sources, service: str, frames: str) -> str:
     """The share of a service's GIL-held samples with a target's frames on them."""
     return rungs.frame_share(sources, service, frames)
 
 
-@fact
 def component_share(sources: Sources, service: str, component: str) -> str:
     """A component's share of a service's self time in the CPU profile."""
     by_component, _, total = samples.self_time(rungs.cpu(sources, service))
@@ -243,13 +163,11 @@ def component_share(sources: Sources, service: str, component: str) -> str:
     return pct(by_component[component] / total * 100)
 
 
-@fact
 def allocations_per_request(sources: Sources, service: str) -> str:
     """Allocations per request in a service's memray profile."""
     return number(sources.profile(service, "allocs.memray.json")["allocations_per_request"])
 
 
-@fact
 def thread_count(sources: Sources, service: str, thread: str) -> str:
     """How many threads of a name the blocking profile of a service saw."""
     found = views.threads(profiles.blocking_svg(sources, service))
@@ -258,7 +176,6 @@ def thread_count(sources: Sources, service: str, thread: str) -> str:
     return f"{found[thread][0]:.0f}"
 
 
-@fact
 def pool_idle_share(sources: Sources, service: str) -> str:
     """The share of the thread pool's samples spent waiting for work."""
     found = views.threads(profiles.blocking_svg(sources, service)).get(views.POOL)
@@ -267,7 +184,6 @@ def pool_idle_share(sources: Sources, service: str) -> str:
     return pct(found[2] / found[1] * 100)
 
 
-@fact
 def schedule_figure(sources: Sources, case: str, measure: str, stat: str) -> str:
     """One figure of the schedule check: a case (`rate_2000`), a measure, a statistic."""
     cases = sources.typed("schedule").extra.get("schedule") or {}
@@ -280,7 +196,6 @@ def schedule_figure(sources: Sources, case: str, measure: str, stat: str) -> str
     return f"{found:.1%}" if isinstance(found, float) and found <= 1 else str(found)
 
 
-@fact
 def unproven_parts(sources: Sources) -> str:
     """The committed parts (main run included) whose summary records no provenance."""
     found = []
@@ -293,7 +208,14 @@ def unproven_parts(sources: Sources) -> str:
     return ", ".join(found) or "none"
 
 
-@fact
 def bench_minutes(sources: Sources, *argv: str) -> str:
     """How long `kvbench bench ARGV` says it takes when it starts."""
     return minutes(bench.estimate(list(argv)))
+
+
+# Every public function above is a fact a marker may name.
+FACTS: dict[str, Callable[..., str]] = {
+    name: f
+    for name, f in list(globals().items())
+    if inspect.isfunction(f) and f.__module__ == __name__ and not name.startswith("_")
+}

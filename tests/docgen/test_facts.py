@@ -7,7 +7,8 @@ import pytest
 
 from kvbench import KvbenchError
 from kvbench.commands import bench
-from kvbench.docgen.facts import FACTS, value
+from kvbench.docgen.facts import FACTS
+from kvbench.docgen.generate import value
 from kvbench.docgen.sources import Sources
 from kvbench.measure.progress import minutes
 from kvbench.report.formatting import number, ratio
@@ -46,16 +47,10 @@ def fixture_summary() -> dict:
     return json.loads((FIXTURE_RUN.results / "summary.json").read_text(encoding="utf-8"))
 
 
-def test_pooled_latency_values_read_the_latency_section():
-    assert value('pooled_percentile("run", "unoptimized", "p99")', FIXTURE_RUN) == "7.88 ms"
+def test_pooled_requests_read_the_latency_section():
     assert value('pooled_requests("run", "optimized")', FIXTURE_RUN) == "12,000"
-
-
-def test_a_percentile_that_does_not_qualify_is_an_error_not_a_number():
-    with pytest.raises(KvbenchError, match="p9999 does not qualify: 12,000 requests"):
-        value('pooled_percentile("run", "optimized", "p9999")', FIXTURE_RUN)
-    with pytest.raises(KvbenchError, match="no percentile .p95.; one of p50"):
-        value('pooled_percentile("run", "optimized", "p95")', FIXTURE_RUN)
+    with pytest.raises(KvbenchError, match="no pooled open-loop latency for 'nginx'"):
+        value('pooled_requests("run", "nginx")', FIXTURE_RUN)
 
 
 def test_paired_values_are_the_median_of_per_round_ratios():
@@ -103,6 +98,8 @@ def test_a_marker_calls_a_known_fact_with_literal_arguments_or_is_an_error(spec,
 
 
 def test_every_fact_says_what_it_returns_in_one_line():
+    assert {"median", "rung_share", "bench_minutes"} <= FACTS.keys()
+    assert "rungs" not in FACTS and "_paired" not in FACTS  # imports and helpers are no facts
     for name, function in FACTS.items():
         assert function.__doc__ and "\n" not in function.__doc__.strip(), name
 

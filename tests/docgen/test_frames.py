@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from kvbench.docgen import ladder
-from kvbench.docgen.facts import value
+from kvbench.docgen.generate import value
 from kvbench.docgen.sources import NotMeasured, Sources
 from kvbench.profiling import samples
 from kvbench.profiling.targets import TARGETS

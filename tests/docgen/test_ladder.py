@@ -6,7 +6,7 @@ import pytest
 
 from kvbench import KvbenchError
 from kvbench.docgen import ladder as rungs
-from kvbench.docgen.facts import value
+from kvbench.docgen.generate import value
 from kvbench.docgen.sources import NotMeasured, Sources
 from kvbench.services import LADDER
 

@@ -6,8 +6,7 @@ from pathlib import Path
 import pytest
 
 from kvbench import KvbenchError
-from kvbench.docgen.facts import value
-from kvbench.docgen.generate import render_block
+from kvbench.docgen.generate import render_block, value
 from kvbench.docgen.markers import Marked
 from kvbench.docgen.sources import Sources
 from kvbench.report import sizing
