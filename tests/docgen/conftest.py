@@ -10,11 +10,6 @@ import pytest
 from kvbench.results.summary import Summary
 from kvbench.services import LADDER, in_process_services
 
-ROOT = Path(__file__).resolve().parents[2]
-FIXTURE = ROOT / "tests" / "fixtures" / "run"
-# The value marker of the small repository's first chapter.
-SERVES = '<!--v:median_ratio("run", "optimized", "unoptimized", "http_tps")-->'
-
 # Time per request of each rung, in µs: from 1,000 to 100, so the steps make round shares of
 # the 900 µs saved (httptools 20%, noaccesslog 10%, uvloop 5%, async 35%, ...); rungs that
 # repeat their predecessor's time are `~`.
@@ -74,6 +69,12 @@ def write_ladder() -> Callable[[Path], Path]:
         return path
 
     return write
+
+
+ROOT = Path(__file__).resolve().parents[2]
+FIXTURE = ROOT / "tests" / "fixtures" / "run"
+# The value marker of the small repository's first chapter.
+SERVES = '<!--v:median_ratio("run", "optimized", "unoptimized", "http_tps")-->'
 
 
 @pytest.fixture
