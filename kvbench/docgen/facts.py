@@ -134,15 +134,18 @@ def least_busy(sources: Sources, part: str) -> str:
     return f"{number(min(busy) * 100)}%"
 
 
-FAILED = {"headroom": "rounds_below", "saturation": "trials_below", "schedule": "trials_late"}
+# Each check's list of the rounds or trials it failed (generator: trials the load generator
+# held back).
+FAILED = {"headroom": "rounds_below", "saturation": "trials_below", "schedule": "trials_late",
+          "generator": "trials_above"}  # fmt: skip
 
 
 def failed_count(sources: Sources, part: str, check: str) -> str:
-    """How many rounds (headroom) or trials (saturation, schedule) a check failed."""
-    checks = sources.typed(part).checks
-    if check not in FAILED or not checks:
+    """How many rounds (headroom) or trials (saturation, schedule, generator) a check failed."""
+    found = (sources.typed(part).checks or {}).get(check)
+    if check not in FAILED or not isinstance(found, dict):
         raise KvbenchError(f"the run recorded no {check} check")
-    return f"{len(checks.get(check, {}).get(FAILED[check]) or []):,}"
+    return f"{len(found.get(FAILED[check]) or []):,}"
 
 
 def run_setting(sources: Sources, part: str, path: str) -> str:
