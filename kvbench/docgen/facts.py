@@ -19,6 +19,7 @@ from kvbench.measure.progress import minutes
 from kvbench.profiling import samples, views
 from kvbench.report.bench import recorded
 from kvbench.report.formatting import change, number, pct, percent, quantity, ratio, setting
+from kvbench.results.summary import Summary
 from kvbench.services import LADDER
 
 
@@ -92,7 +93,7 @@ def paired_ratio_ci(sources: Sources, part: str, service: str, metric: str) -> s
     return f"{ratio(stat.median)} ({span}, n={stat.n})"
 
 
-def _paired(sources: Sources, part: str, service: str, metric: str):
+def _paired(sources: Sources, part: str, service: str, metric: str) -> Summary:
     paired = sources.typed(part).paired.get(service)
     if paired is None or metric not in paired.metrics:
         raise KvbenchError(f"the run recorded no paired {metric} for {service!r}")
