@@ -119,10 +119,10 @@ def call_of(spec: str) -> tuple[str, list[str]]:
     try:
         tree = ast.parse(spec.strip(), mode="eval").body
     except SyntaxError:
-        raise KvbenchError(f'{spec!r} is not a call such as median("run", ...)') from None
+        raise KvbenchError('not a call such as median("run", "optimized", "http_tps")') from None
     if not isinstance(tree, ast.Call) or not isinstance(tree.func, ast.Name) or tree.keywords:
-        raise KvbenchError(f"{spec!r} is not a call of a fact with positional arguments")
+        raise KvbenchError("not a call of a fact by its name, with positional arguments")
     args = [a.value for a in tree.args if isinstance(a, ast.Constant) and isinstance(a.value, str)]
     if len(args) != len(tree.args):
-        raise KvbenchError(f"{spec!r}: a fact's arguments are string literals")
+        raise KvbenchError("a fact's arguments are string literals")
     return tree.func.id, args

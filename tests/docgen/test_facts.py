@@ -87,7 +87,7 @@ def test_the_ladder_counts_its_rungs_and_the_changes_between_them():
         ('median("run", SERVICE, "http_tps")', "arguments are string literals"),
         ('median("run", "optimized", 3)', "arguments are string literals"),
         ('median("run", "optimized", metric="http_tps")', "positional arguments"),
-        ("run optimized http_tps", "is not a call"),
+        ("run optimized http_tps", "not a call such as median"),
         ('__import__("os").getcwd()', "not a call of a fact"),
         ('median("run", "optimized")', "wrong arguments for the fact"),
     ],
