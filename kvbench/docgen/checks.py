@@ -1,6 +1,13 @@
-"""Checks on the hand-written parts of the docs: links, chapter order, nothing typed by hand."""
+"""Checks on the hand-written parts of the docs: links and anchors, chapter order, nothing typed
+by hand.
+
+A figure that no committed result holds (an outside run, a one-off count) is allowed only with
+the visible note `(not measured here)`, or `(not measured here: why)`, after it on its line.
+"""
 
 import re
+from collections.abc import Iterator
+from itertools import count
 from pathlib import Path
 
 from kvbench.docgen.markers import outside
@@ -13,12 +20,15 @@ INLINE_CODE = re.compile(r"`[^`]*`")
 # A number with the unit of a measurement: these come from results, never from a keyboard.
 MEASURED = re.compile(
     r"(?<![\w.])[+-]?\d[\d,]*(?:\.\d+)?\s?"
-    r"(?:req/s|requests/s|ns/op|ns\b|µs|us/req|ms\b|allocs|B/op|MB\b|%|x\b)"
+    r"(?:req/s|requests/s|ns/op|ns\b|µs|us/req|ms\b|allocs|B/op|MB\b|%|x\b|instructions|collections)"
 )
+NOT_MEASURED = re.compile(r"\(not measured here\b[^)]*\)")
+NEXT = re.compile(r"Next: \[[^\]]*\]\((?P<target>[^)#\s]+)\)")
+HEADING = re.compile(r"^#{1,6}\s+(?P<title>.+?)\s*#*$")
 # Settings and statistics, not measurements: a 95% interval, the whole of a gain.
 ALLOWED = {"95%", "100%"}
 SNIPPET = "snippet; include it from a file (`<!-- begin: include PATH#REGION -->`)"
-NUMBER = "use a value marker (`<!--v:...-->`) or a generated block"
+NUMBER = "use a fact (`<!--v:FACT(...)-->`), a generated block, or `(not measured here)`"
 
 
 def chapters(root: Path) -> list[Path]:
@@ -36,20 +46,58 @@ def targets(text: str) -> list[tuple[int, str]]:
 
 
 def check_links(doc: Path, text: str, root: Path, results: Path) -> list[str]:
-    """Relative links must point into the repository, at files that exist or will be made.
+    """Relative links must point into the repository, at files that exist or will be made, and
+    an `#anchor` at a heading of the page it names.
 
     Prose links into `bench-results/`; generated links into `results`, wherever that is.
     """
     folders = {(root / "bench-results").resolve(), results.resolve()}
     problems = []
     for number, target in targets(text):
-        if re.match(r"^[a-z]+:", target) or target.startswith("#"):
-            continue  # a web address or an anchor in the same page
-        path = (doc.parent / target.partition("#")[0]).resolve()
-        problem = _link_problem(path, root.resolve(), folders)
+        if re.match(r"^[a-z]+:", target):
+            continue  # a web address
+        file, _, anchor = target.partition("#")
+        path = (doc.parent / file).resolve()
+        problem = _link_problem(path, root.resolve(), folders) if file else None
+        if problem is None and anchor and (not file or path.suffix == ".md"):
+            page = path.read_text(encoding="utf-8") if file else text
+            problem = None if anchor in anchors(page) else f"no heading with the anchor #{anchor}"
         if problem:
             problems.append(f"{_shown(doc, root)}:{number}: link {target}: {problem}")
     return problems
+
+
+def slug(title: str) -> str:
+    """GitHub's anchor of a heading: its text lowercased, punctuation dropped, spaces to -."""
+    text = re.sub(r"\[([^\]]*)\]\([^)]*\)|<[^>]*>", r"\1", title)  # a link reads as its text
+    return re.sub(r"[^\w\- ]", "", text.lower()).replace(" ", "-")
+
+
+def anchors(text: str) -> set[str]:
+    """The anchors of a page's headings; a repeated one gets -1, -2, ... as on GitHub."""
+    found: set[str] = set()
+    for _, line, _ in unfenced(list(enumerate(text.split("\n"), 1))):
+        heading = HEADING.match(line)
+        if heading:
+            base = name = slug(heading["title"])
+            for n in count(1):
+                if name not in found:
+                    break
+                name = f"{base}-{n}"
+            found.add(name)
+    return found
+
+
+def unfenced(lines: list[tuple[int, str]]) -> Iterator[tuple[int, str, str | None]]:
+    """The lines outside code fences, with the language of a fence a line opens (else None)."""
+    fence = None
+    for number, line in lines:
+        opened = FENCE.match(line.strip())
+        if fence is None:
+            yield number, line, opened["language"] if opened else None
+            fence = opened[1] if opened else None
+        elif line.strip() == fence:
+            fence = None
 
 
 def _link_problem(path: Path, root: Path, folders: set[Path]) -> str | None:
@@ -75,13 +123,21 @@ def _result_problem(relative: str, results: Path) -> str | None:
 
 
 def check_chapter_order(root: Path) -> list[str]:
-    """Each chapter ends with a link to the next one; README links every chapter."""
+    """Each chapter ends with `Next: [...](the next one)`, the last with no `Next:`; README
+    links every chapter."""
     docs = chapters(root)
     problems = []
-    for doc, following in zip(docs, docs[1:], strict=False):
+    for doc, following in zip(docs, [*docs[1:], None], strict=True):
         lines = [line for line in doc.read_text(encoding="utf-8").split("\n") if line.strip()]
-        if not lines or f"]({following.name})" not in lines[-1]:
-            problems.append(f"{_shown(doc, root)}: does not end with a link to {following.name}")
+        said = NEXT.search(lines[-1] if lines else "")
+        wanted = following.name if following else None
+        if (said[1] if said else None) != wanted:
+            what = (
+                f"does not end with a `Next:` link to {wanted}"
+                if wanted
+                else "ends with a `Next:`, though it is the last chapter"
+            )
+            problems.append(f"{_shown(doc, root)}: {what}")
     readme = (root / "README.md").read_text(encoding="utf-8")
     for doc in docs:
         if f"](docs/{doc.name})" not in readme:
@@ -90,23 +146,24 @@ def check_chapter_order(root: Path) -> list[str]:
 
 
 def check_hand_typed(doc: Path, text: str, root: Path) -> list[str]:
-    """No measured number and no Python or diff snippet outside the generated blocks."""
-    problems, fence = [], None
+    """No measured number and no Python or diff snippet outside the generated blocks, except a
+    figure marked `(not measured here)`."""
+    problems = []
     where = _shown(doc, root)
-    for number, line in outside(text):
-        opened = FENCE.match(line.strip())
-        if opened and fence is None:
-            fence = opened[1]
-            if opened["language"] in ("python", "py", "diff"):
-                problems.append(f"{where}:{number}: hand-typed {opened['language']} {SNIPPET}")
-            continue
-        if fence is not None:
-            fence = None if line.strip() == fence else fence
-            continue
-        for found in MEASURED.finditer(INLINE_CODE.sub("", line)):
-            if found[0].strip().lstrip("+-") not in ALLOWED:
+    for number, line, language in unfenced(outside(text)):
+        if language in ("python", "py", "diff"):
+            problems.append(f"{where}:{number}: hand-typed {language} {SNIPPET}")
+        plain = "" if language is not None else INLINE_CODE.sub("", line)
+        for found in MEASURED.finditer(plain):
+            if found[0].strip().lstrip("+-") not in ALLOWED and not _noted(plain[found.end() :]):
                 problems.append(f"{where}:{number}: hand-typed measurement {found[0]!r}; {NUMBER}")
     return problems
+
+
+def _noted(rest: str) -> bool:
+    """`(not measured here)` after a figure, before its sentence ends."""
+    note = NOT_MEASURED.search(rest)
+    return note is not None and ". " not in rest[: note.start()]
 
 
 def _shown(doc: Path, root: Path) -> str:

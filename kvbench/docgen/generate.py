@@ -1,20 +1,24 @@
 """Regenerate, or check, every marked block of the docs (`kvbench docs [--check]`).
 
 README.md and docs/*.md hold blocks between `<!-- begin: KIND ARGS -->` and `<!-- end -->`
-and inline values `<!--v:SPEC-->...<!--/v-->` (see kvbench/docgen/markers.py). `make docs`
-rewrites them from the committed results (bench-results/ by default) and the repository's
-own files; `make docs-check` fails when any of them differs, when a link points nowhere,
-or when a number or a Python snippet was typed by hand. Nothing is measured here.
+and inline values `<!--v:FACT("ARG", ...)-->...<!--/v-->`, FACT a function of
+kvbench/docgen/facts.py (markers: kvbench/docgen/markers.py). `make docs` rewrites them from
+the committed results (bench-results/ by default) and the repository's own files;
+`make docs-check` fails when any of them differs, when a link or `#anchor` points nowhere,
+or when a number or a Python snippet was typed by hand. A figure no committed result holds
+is written with `(not measured here)`, or `(not measured here: why)`, after it in its
+sentence, on its line (kvbench/docgen/checks.py). Nothing is measured here.
 """
 
+import inspect
 from collections.abc import Callable
 from pathlib import Path
 
 from kvbench import KvbenchError
 from kvbench.docgen import checks, ladder, profiles, snippets, tables
-from kvbench.docgen.markers import Marked, regions, replace
+from kvbench.docgen.facts import FACTS
+from kvbench.docgen.markers import Marked, call_of, regions, replace
 from kvbench.docgen.sources import NotMeasured, Sources
-from kvbench.docgen.values import call, value
 from kvbench.report import bench, hostile, peers, pythons, sizing, writepath
 from kvbench.results.latency import current_summary
 
@@ -97,6 +101,26 @@ def form_of(spec: str) -> tuple[Form, list[str]]:
     if name not in forms:
         raise KvbenchError(f"`{kind}` takes one of {', '.join(forms)}, not {name!r}")
     return forms[name], words if name == "" else words[1:]
+
+
+def value(spec: str, sources: Sources) -> str:
+    """The text a value marker stands for; `not measured` when its results are absent."""
+    name, args = call_of(spec)
+    if name not in FACTS:
+        raise KvbenchError(f"unknown fact {name!r} (kvbench/docgen/facts.py lists them)")
+    try:
+        return call(FACTS[name], f"fact `{spec}`", sources, *args)
+    except NotMeasured as missing:
+        return f"(not measured: run `{missing.target}`)"
+
+
+def call(function: Callable[..., str], what: str, *args: object) -> str:
+    """`function(*args)`, when they fit its signature; an error inside it is not masked."""
+    try:
+        inspect.signature(function).bind(*args)
+    except TypeError:
+        raise KvbenchError(f"wrong arguments for the {what}") from None
+    return function(*args)
 
 
 def render_block(marked: Marked, sources: Sources, doc: Path) -> str:

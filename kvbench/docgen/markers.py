@@ -6,10 +6,12 @@ A block:
     ...generated, replaced by `make docs`...
     <!-- end -->
 
-An inline value: `serves <!--v:run optimized http_tps / unoptimized-->8.1x<!--/v--> the requests`.
+An inline value names a fact of kvbench/docgen/facts.py, called with string literals:
+`serves <!--v:median_ratio("run", "optimized", "unoptimized", "http_tps")-->8.1x<!--/v-->`.
 HTML comments are invisible on GitHub, so the markdown reads well on its own.
 """
 
+import ast
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -110,3 +112,17 @@ def outside(text: str) -> list[tuple[int, str]]:
         elif not inside:
             kept.append((number, VALUE.sub("", line)))
     return kept
+
+
+def call_of(spec: str) -> tuple[str, list[str]]:
+    """The name and arguments of a value marker's call: `name("literal", ...)`, nothing else."""
+    try:
+        tree = ast.parse(spec.strip(), mode="eval").body
+    except SyntaxError:
+        raise KvbenchError('not a call such as median("run", "optimized", "http_tps")') from None
+    if not isinstance(tree, ast.Call) or not isinstance(tree.func, ast.Name) or tree.keywords:
+        raise KvbenchError("not a call of a fact by its name, with positional arguments")
+    args = [a.value for a in tree.args if isinstance(a, ast.Constant) and isinstance(a.value, str)]
+    if len(args) != len(tree.args):
+        raise KvbenchError("a fact's arguments are string literals")
+    return tree.func.id, args

@@ -13,8 +13,8 @@ from kvbench.processes import PROJECT_ROOT, child_env
 
 PROFILES_DIR = PROJECT_ROOT / "bench-results" / "profiles"
 # Every committed artifact stays under this. scalene's standalone page carries its own viewer
-# (about 1.7 MB) around the profile, so that page sets the bound.
-MAX_BYTES = 2_500_000
+# (about 1.7 MB) around the profile, so that page holds only the lines with samples.
+MAX_BYTES = 2_000_000
 
 
 @dataclass

@@ -21,7 +21,7 @@ MIN_SECONDS = 3.0
 def run_command(service: Service, out: Path, requests: int, seconds: float) -> list[str]:
     """`scalene run`, profiling off until asgi_loop.py has warmed the app up."""
     # The program path defaults to the script's folder (kvbench/), which would leave the
-    # services' own files out; the loop itself is excluded to keep the page under 2 MB.
+    # services' own files out; the loop itself is excluded to keep the profile small.
     return [
         sys.executable, "-m", "scalene", "run", "-o", str(out), "--off",
         "--program-path", str(PROJECT_ROOT), "--profile-exclude", "asgi_loop.py,dataclasses",
@@ -52,11 +52,29 @@ def save_json(raw: Path, out: Path) -> None:
     out.write_text(scrub(json.dumps(profile, separators=(",", ":"))))
 
 
+def active(line: dict) -> bool:
+    """A line scalene sampled: any nonzero count or share, or samples listed."""
+    counts = (v for k, v in line.items() if k.startswith("n_") and not isinstance(v, bool))
+    return any(isinstance(v, int | float) and v for v in counts) or bool(
+        line.get("cpu_samples_list") or line.get("memory_samples")
+    )
+
+
+def reduced(profile: dict) -> dict:
+    """The profile with only the lines that have samples (what scalene's `--reduced` shows)."""
+    for entry in profile.get("files", {}).values():
+        entry["lines"] = [line for line in entry["lines"] if active(line)]
+    return profile
+
+
 def save_html(profile_json: Path, out: Path) -> list[str]:
-    """`scalene view --standalone` writes scalene-profile.html into its working directory."""
+    """`scalene view --standalone` of the reduced profile: the page carries the whole viewer
+    (about 1.7 MB), so every source line would take it past 2 MB. It writes
+    scalene-profile.html into its working directory."""
     command = [sys.executable, "-m", "scalene", "view", "--standalone", profile_json.name]
     with tempfile.TemporaryDirectory() as tmp:
-        shutil.copy(profile_json, Path(tmp) / profile_json.name)
+        profile = reduced(json.loads(profile_json.read_text()))
+        (Path(tmp) / profile_json.name).write_text(json.dumps(profile, separators=(",", ":")))
         run_tool(command, "scalene view", Path(tmp), timeout=120)
         shutil.move(Path(tmp) / "scalene-profile.html", out)
     return command
@@ -80,6 +98,6 @@ def line_profile(
     return [
         Artifact(json_out, "scalene", "CPU (Python / native / system) and memory per line",
                  [shown_run], details),
-        Artifact(html_out, "scalene", "the same profile as one self-contained page",
+        Artifact(html_out, "scalene", "the lines with samples as one self-contained page",
                  [shown_run, shown_command(view[:-1] + [JSON_NAME])], details),
     ]  # fmt: skip

@@ -1,6 +1,7 @@
 """A committed-looking ladder run for the docs generator: every rung, round numbers."""
 
 import json
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 
@@ -68,3 +69,31 @@ def write_ladder() -> Callable[[Path], Path]:
         return path
 
     return write
+
+
+ROOT = Path(__file__).resolve().parents[2]
+FIXTURE = ROOT / "tests" / "fixtures" / "run"
+# The value marker of the small repository's first chapter.
+SERVES = '<!--v:median_ratio("run", "optimized", "unoptimized", "http_tps")-->'
+
+
+@pytest.fixture
+def repo(tmp_path, write_ladder) -> Path:
+    """A small repository: README, two chapters, a source file and bench-results/."""
+    shutil.copytree(FIXTURE, tmp_path / "bench-results")
+    write_ladder(tmp_path / "bench-results")
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "mod.py").write_text(
+        "import os\n\n# region hot\ndef hot():\n    return 1\n# endregion hot\n"
+    )
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "README.md").write_text("[0](docs/00-a.md) [1](docs/01-b.md)\n")
+    (tmp_path / "docs" / "00-a.md").write_text(
+        "# A\n\nIt serves " + SERVES + "?<!--/v--> the requests.\n\n"
+        "<!-- begin: compare article -->\n<!-- end -->\n\n<!-- begin: include pkg/mod.py#hot -->\n"
+        "<!-- end -->\n\n<!-- begin: ladder overview -->\n<!-- end -->\n\nNext: [B](01-b.md)\n"
+    )
+    (tmp_path / "docs" / "01-b.md").write_text(
+        "# B\n\n<!-- begin: results peers -->\n<!-- end -->\n"
+    )
+    return tmp_path

@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 
 from kvbench.docgen import ladder
+from kvbench.docgen.generate import value
 from kvbench.docgen.sources import NotMeasured, Sources
-from kvbench.docgen.values import value
 from kvbench.profiling import samples
 from kvbench.profiling.targets import TARGETS
 from kvbench.services import LADDER
@@ -73,8 +73,8 @@ def test_removed_shows_the_target_frames_before_and_after(sources):
 
 
 def test_a_target_share_reads_the_services_own_profile(sources):
-    assert value("profile unoptimized frames access-log", sources) == "10%"
-    assert value("profile httptools frames access-log", sources) == "50%"
+    assert value('frame_share("unoptimized", "access-log")', sources) == "10%"
+    assert value('frame_share("httptools", "access-log")', sources) == "50%"
 
 
 def test_a_rung_without_a_committed_profile_says_which_target_makes_it(sources):

@@ -6,8 +6,8 @@ import pytest
 
 from kvbench import KvbenchError
 from kvbench.docgen import ladder as rungs
+from kvbench.docgen.generate import value
 from kvbench.docgen.sources import NotMeasured, Sources
-from kvbench.docgen.values import value
 from kvbench.services import LADDER
 
 RUNGS = [service.name for service, _ in LADDER]
@@ -31,7 +31,7 @@ def test_shares_are_of_time_per_request_and_add_up_to_the_whole_saving(sources):
     # 1,000 -> 820 µs of 900 µs saved; by requests per second it would be 2.5%.
     assert shares["httptools"] == pytest.approx(20, abs=0.1)
     assert shares["async"] == pytest.approx(35, abs=0.1)
-    assert value("ladder async http_tps share", sources) == "35%"
+    assert value('rung_share("async", "http_tps")', sources) == "35%"
 
 
 def test_overview_shows_gc_counts_and_no_in_process_numbers_for_identical_code(sources):
@@ -59,9 +59,9 @@ def test_a_rung_is_the_compare_table_with_in_process_code_measured_once(sources)
 
 
 def test_noise_shares_read_as_a_tilde(sources):
-    assert value("ladder noproxyheaders http_tps share", sources).startswith("no share")
-    assert value("ladder httptools..uvloop http_tps share", sources) == "35%"
-    assert value("ladder largest-step gc_collections", sources) == "`async`"
+    assert value('rung_share("noproxyheaders", "http_tps")', sources).startswith("no share")
+    assert value('rungs_share("httptools", "uvloop", "http_tps")', sources) == "35%"
+    assert value('largest_step("gc_collections")', sources) == "`async`"
 
 
 def test_a_ladder_run_without_every_rung_is_not_measured_yet(sources, tmp_path):
@@ -97,8 +97,8 @@ def test_instructions_get_their_own_share_column_when_the_run_has_them(sources, 
     assert row(text, "async")[-1].startswith("79%")  # 100 -> 23 of the 97 µs saved in-process
     # a step that is noise in throughput is not noise in instructions: its share is said
     sources = Sources(tmp_path, tmp_path)
-    assert value("ladder nolocks http_tps share", sources).startswith("no share")
-    assert value("ladder nolocks asgi_instructions_per_op share", sources) == "2.1%"
+    assert value('rung_share("nolocks", "http_tps")', sources).startswith("no share")
+    assert value('rung_share("nolocks", "asgi_instructions_per_op")', sources) == "2.1%"
 
 
 def test_instructions_as_the_valgrind_layer_records_them_render(sources, tmp_path):

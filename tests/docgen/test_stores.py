@@ -6,10 +6,9 @@ from pathlib import Path
 import pytest
 
 from kvbench import KvbenchError
-from kvbench.docgen.generate import render_block
+from kvbench.docgen.generate import render_block, value
 from kvbench.docgen.markers import Marked
 from kvbench.docgen.sources import Sources
-from kvbench.docgen.values import value
 from kvbench.report import sizing
 from kvbench.results.resultset import read_results
 from kvbench.results.summary import Summary
@@ -85,8 +84,13 @@ def test_the_stores_report_holds_the_blocks_tables(sources, tmp_path):
 
 
 def test_values_read_the_stores_run(sources):
-    assert value("stores redis-mget-1 redis_cmds_per_req", sources) == "0.100 cmds/req"
-    assert value("stores redis-1 server_cpu_us_per_req / memory-1", sources) == "3.00x"
+    assert (
+        value('median("stores", "redis-mget-1", "redis_cmds_per_req")', sources) == "0.100 cmds/req"
+    )
+    assert (
+        value('median_ratio("stores", "redis-1", "memory-1", "server_cpu_us_per_req")', sources)
+        == "3.00x"
+    )
 
 
 def test_without_a_stores_run_the_block_says_which_target_makes_it(tmp_path):

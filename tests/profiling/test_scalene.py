@@ -33,3 +33,19 @@ def test_line_profile_writes_json_and_a_standalone_page(name, tmp_path):
     assert json_artifact.details["requests"] >= 200
     page = html_artifact.path.read_text()
     assert page.lstrip().lower().startswith("<!doctype html") and len(page) < MAX_BYTES
+
+
+def test_the_page_keeps_only_the_lines_with_samples():
+    lines = [
+        {"lineno": 1, "n_cpu_percent_python": 0.0, "n_mallocs": 0, "memory_samples": []},
+        {"lineno": 2, "n_cpu_percent_c": 1.5, "n_mallocs": 0},
+        {"lineno": 3, "n_mallocs": 4},
+        {"lineno": 4, "memory_samples": [[1, 2]]},
+    ]
+    profile = scalene.reduced({"files": {"app.py": {"lines": lines}}})
+    assert [line["lineno"] for line in profile["files"]["app.py"]["lines"]] == [2, 3, 4]
+
+
+def test_every_committed_profile_file_is_within_the_limit():
+    for path in (PROJECT_ROOT / "bench-results" / "profiles").rglob("*"):
+        assert not path.is_file() or path.stat().st_size <= MAX_BYTES, path

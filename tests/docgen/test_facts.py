@@ -1,4 +1,4 @@
-"""Inline values: the time estimate, the ladder's size, a run's sections beside its services."""
+"""Named facts: how a marker is parsed, the time estimate, the ladder's size, a run's sections."""
 
 import json
 from pathlib import Path
@@ -7,8 +7,9 @@ import pytest
 
 from kvbench import KvbenchError
 from kvbench.commands import bench
+from kvbench.docgen.facts import FACTS
+from kvbench.docgen.generate import value
 from kvbench.docgen.sources import Sources
-from kvbench.docgen.values import value
 from kvbench.measure.progress import minutes
 from kvbench.report.formatting import number, ratio
 from kvbench.results.summary import Summary
@@ -19,21 +20,23 @@ NOWHERE = Sources(Path("no-results"), Path("."))  # an estimate reads no results
 
 def test_the_estimate_is_what_the_command_says_at_its_start():
     seconds = bench.estimate(["--trials", "2"])
-    assert minutes(seconds) == value("estimate bench --trials 2", NOWHERE)
+    assert minutes(seconds) == value('bench_minutes("--trials", "2")', NOWHERE)
 
 
 def test_the_estimate_follows_the_settings():
     short, full = (bench.estimate(argv) for argv in (["--trials", "2"], []))
     assert short < full
     assert bench.estimate(["--layers", "http"]) < full
-    assert value("estimate bench --quick --layers http --trials 1", NOWHERE) == "1 min"
+    assert (
+        value('bench_minutes("--quick", "--layers", "http", "--trials", "1")', NOWHERE) == "1 min"
+    )
 
 
 def test_an_estimate_of_options_the_command_refuses_is_an_error():
     with pytest.raises(KvbenchError, match="does not take '--trails 2'"):
         bench.estimate(["--trails", "2"])
     with pytest.raises(KvbenchError, match="--trials and --connections"):
-        value("estimate bench --concurrency 0", NOWHERE)
+        value('bench_minutes("--concurrency", "0")', NOWHERE)
 
 
 # The committed-looking run of tests/fixtures/run: what summary.json holds beside the services.
@@ -44,64 +47,77 @@ def fixture_summary() -> dict:
     return json.loads((FIXTURE_RUN.results / "summary.json").read_text(encoding="utf-8"))
 
 
-def test_pooled_latency_values_read_the_latency_section():
-    assert value("latency run unoptimized p99", FIXTURE_RUN) == "7.88 ms"
-    assert value("latency run optimized n", FIXTURE_RUN) == "12,000"
-
-
-def test_a_percentile_that_does_not_qualify_is_an_error_not_a_number():
-    with pytest.raises(KvbenchError, match="p9999 does not qualify: 12,000 requests"):
-        value("latency run optimized p9999", FIXTURE_RUN)
-    with pytest.raises(KvbenchError, match="n or one of"):
-        value("latency run optimized p95", FIXTURE_RUN)
+def test_pooled_requests_read_the_latency_section():
+    assert value('pooled_requests("run", "optimized")', FIXTURE_RUN) == "12,000"
+    with pytest.raises(KvbenchError, match="no pooled open-loop latency for 'nginx'"):
+        value('pooled_requests("run", "nginx")', FIXTURE_RUN)
 
 
 def test_paired_values_are_the_median_of_per_round_ratios():
     stored = fixture_summary()["paired"]["optimized"]["metrics"]["http_tps"]
     ratios = Summary.of(stored["values"])
-    assert value("paired run optimized http_tps", FIXTURE_RUN) == ratio(ratios.median)
+    assert value('paired_ratio("run", "optimized", "http_tps")', FIXTURE_RUN) == ratio(
+        ratios.median
+    )
     low, high = ratios.ci or (0, 0)
     said = f"{ratio(ratios.median)} (95% CI {number(low)} to {number(high)}x, n={ratios.n})"
-    assert value("paired run optimized http_tps ci", FIXTURE_RUN) == said
+    assert value('paired_ratio_ci("run", "optimized", "http_tps")', FIXTURE_RUN) == said
     with pytest.raises(KvbenchError, match="no paired http_tps for 'unoptimized'"):
-        value("paired run unoptimized http_tps", FIXTURE_RUN)
+        value('paired_ratio("run", "unoptimized", "http_tps")', FIXTURE_RUN)
 
 
 def test_round_values_take_the_worst_round():
     rounds = fixture_summary()["rounds"]
-    assert value("rounds run headroom", FIXTURE_RUN) == ratio(min(r["headroom"] for r in rounds))
+    assert value('lowest_headroom("run")', FIXTURE_RUN) == ratio(min(r["headroom"] for r in rounds))
     least = min(b for r in rounds for b in r["busy"].values())
-    assert value("rounds run busy", FIXTURE_RUN) == f"{number(least * 100)}%"
+    assert value('least_busy("run")', FIXTURE_RUN) == f"{number(least * 100)}%"
     with pytest.raises(KvbenchError, match="no warnings check"):
-        value("checks run warnings", FIXTURE_RUN)
+        value('failed_count("run", "warnings")', FIXTURE_RUN)
 
 
 def test_the_ladder_counts_its_rungs_and_the_changes_between_them():
-    assert value("ladder rungs", NOWHERE) == str(len(LADDER))
-    assert value("ladder changes", NOWHERE) == str(len(LADDER) - 1)
+    assert value("rung_count()", NOWHERE) == str(len(LADDER))
+    assert value("step_count()", NOWHERE) == str(len(LADDER) - 1)
 
 
-def test_an_unknown_section_value_is_an_error():
-    with pytest.raises(KvbenchError, match="unknown rounds value 'fastest'"):
-        value("rounds run fastest", FIXTURE_RUN)
+@pytest.mark.parametrize(
+    ("spec", "error"),
+    [
+        ('fastest_round("run")', "unknown fact 'fastest_round'"),
+        ('median("run", SERVICE, "http_tps")', "arguments are string literals"),
+        ('median("run", "optimized", 3)', "arguments are string literals"),
+        ('median("run", "optimized", metric="http_tps")', "positional arguments"),
+        ("run optimized http_tps", "not a call such as median"),
+        ('__import__("os").getcwd()', "not a call of a fact"),
+        ('median("run", "optimized")', "wrong arguments for the fact"),
+    ],
+)
+def test_a_marker_calls_a_known_fact_with_literal_arguments_or_is_an_error(spec, error):
+    with pytest.raises(KvbenchError, match=error):
+        value(spec, FIXTURE_RUN)
+
+
+def test_every_fact_says_what_it_returns_in_one_line():
+    assert {"median", "rung_share", "bench_minutes"} <= FACTS.keys()
+    assert "rungs" not in FACTS and "_paired" not in FACTS  # imports and helpers are no facts
+    for name, function in FACTS.items():
+        assert function.__doc__ and "\n" not in function.__doc__.strip(), name
 
 
 def test_check_counts_name_the_failed_rounds_and_trials():
     checks = fixture_summary()["checks"]
     above, below = checks["generator"]["trials_above"], checks["saturation"]["trials_below"]
-    assert value("checks run generator", FIXTURE_RUN) == str(len(above)) != "0"
-    assert value("checks run saturation", FIXTURE_RUN) == str(len(below))
+    assert value('failed_count("run", "generator")', FIXTURE_RUN) == str(len(above)) != "0"
+    assert value('failed_count("run", "saturation")', FIXTURE_RUN) == str(len(below))
     with pytest.raises(KvbenchError, match="no headroom check"):
-        value("checks run headroom", FIXTURE_RUN)  # judged by evidence, not by the ceiling
+        value('failed_count("run", "headroom")', FIXTURE_RUN)  # judged by evidence now
     highest = max(r["headroom"] for r in fixture_summary()["rounds"])
-    assert value("rounds run headroom max", FIXTURE_RUN) == ratio(highest)
+    assert value('highest_headroom("run")', FIXTURE_RUN) == ratio(highest)
 
 
 def test_time_is_one_over_a_throughput():
     tps = Summary.of(fixture_summary()["services"]["optimized"]["http_tps"]["values"]).median
-    assert value("run optimized http_tps time", FIXTURE_RUN) == f"{number(1e6 / tps)} µs"
-    with pytest.raises(KvbenchError, match="one over a positive throughput"):
-        value("run optimized server_busy time", FIXTURE_RUN)
+    assert value('time_per_request("run", "optimized")', FIXTURE_RUN) == f"{number(1e6 / tps)} µs"
 
 
 def test_the_least_busy_window_leaves_out_the_exempt_ceilings(tmp_path):
@@ -110,7 +126,7 @@ def test_the_least_busy_window_leaves_out_the_exempt_ceilings(tmp_path):
     summary["rounds"][0]["busy"]["optimized"] = 0.80  # a ceiling held back by the generator
     (tmp_path / "summary.json").write_text(json.dumps(summary), encoding="utf-8")
     least = min(r["busy"]["unoptimized"] for r in summary["rounds"])
-    assert value("rounds run busy", Sources(tmp_path, Path("."))) == f"{number(least * 100)}%"
+    assert value('least_busy("run")', Sources(tmp_path, Path("."))) == f"{number(least * 100)}%"
 
 
 def test_a_schedule_figure_reads_the_schedule_part(tmp_path):
@@ -120,12 +136,14 @@ def test_a_schedule_figure_reads_the_schedule_part(tmp_path):
     summary = {"schema": 3, "services": {}, "schedule": {"rate_2000": case}}
     (tmp_path / "schedule" / "summary.json").write_text(json.dumps(summary))
     sources = Sources(tmp_path, Path("."))
-    assert value("schedule rate_2000 send_lag_ms p99", sources) == "0.004 ms"
-    assert value("schedule rate_2000 latency_ms p99", sources) == "91.1 ms"
+    assert value('schedule_figure("rate_2000", "send_lag_ms", "p99")', sources) == "0.004 ms"
+    assert value('schedule_figure("rate_2000", "latency_ms", "p99")', sources) == "91.1 ms"
     with pytest.raises(KvbenchError, match="no rate_4000 send_lag_ms p99"):
-        value("schedule rate_4000 send_lag_ms p99", sources)
+        value('schedule_figure("rate_4000", "send_lag_ms", "p99")', sources)
     absent = Sources(tmp_path / "schedule", Path("."))  # no schedule part beside it
-    assert "run `make bench-schedule`" in value("schedule rate_2000 send_lag_ms p99", absent)
+    assert "run `make bench-schedule`" in value(
+        'schedule_figure("rate_2000", "send_lag_ms", "p99")', absent
+    )
 
 
 def test_parts_without_provenance_are_named(tmp_path):
@@ -134,6 +152,6 @@ def test_parts_without_provenance_are_named(tmp_path):
         (tmp_path / part).mkdir()
         (tmp_path / part / "summary.json").write_text(json.dumps(summary))
     sources = Sources(tmp_path, Path("."))
-    assert value("parts unproven", sources) == "`ladder/`"
+    assert value("unproven_parts()", sources) == "`ladder/`"
     (tmp_path / "summary.json").write_text(json.dumps({"services": {}}))
-    assert value("parts unproven", sources) == "`ladder/`, the main run"
+    assert value("unproven_parts()", sources) == "`ladder/`, the main run"

@@ -1,0 +1,225 @@
+"""Named facts: the figures prose quotes inline, each a public function of the committed
+results (`sources`, then the marker's arguments). A marker is a call of string literals:
+
+    serves <!--v:median_ratio("run", "optimized", "unoptimized", "http_tps")-->11.3x<!--/v-->
+
+`part` is `run` (the main run) or a part of the results with a summary (`RESULT_SETS`).
+"""
+
+import inspect
+import json
+from collections.abc import Callable
+
+from kvbench import KvbenchError
+from kvbench.commands import bench  # the command's own defaults make its estimate
+from kvbench.docgen import ladder as rungs
+from kvbench.docgen import profiles
+from kvbench.docgen.sources import Sources
+from kvbench.measure.progress import minutes
+from kvbench.profiling import samples, views
+from kvbench.report.bench import recorded
+from kvbench.report.formatting import change, number, pct, percent, quantity, ratio, setting
+from kvbench.results.summary import Summary
+from kvbench.services import LADDER
+
+
+def median(sources: Sources, part: str, service: str, metric: str) -> str:
+    """The median of a metric with its unit."""
+    stat = sources.stat(part, service, metric)
+    return quantity(stat.median, stat.unit)
+
+
+def time_per_request(sources: Sources, part: str, service: str) -> str:
+    """One over the median throughput: the time per request of a saturated core."""
+    stat = sources.stat(part, service, "http_tps")
+    if stat.median <= 0:
+        raise KvbenchError(f"{service}'s throughput is not positive")
+    return quantity(1e6 / stat.median, "us/req")
+
+
+def median_ratio(sources: Sources, part: str, new: str, old: str, metric: str) -> str:
+    """The ratio of two services' medians, new over old."""
+    return ratio(sources.stat(part, new, metric).median / sources.stat(part, old, metric).median)
+
+
+def median_change(sources: Sources, part: str, new: str, old: str, metric: str) -> str:
+    """The change of the median from old to new, in percent."""
+    found = (sources.stat(part, s, metric).median for s in (new, old))
+    return percent(change(*found))
+
+
+def rung_share(sources: Sources, rung: str, metric: str) -> str:
+    """A rung's share of the ladder's whole saving per request, or `~` where it is noise."""
+    ladder = rungs.measured(sources)
+    if ladder.noise(rung, metric):
+        return "no share distinguishable from noise (`~`)"
+    return pct(ladder.share(rung, metric)[0])
+
+
+def rungs_share(sources: Sources, first: str, last: str, metric: str) -> str:
+    """The shares of the rungs from first to last, added up."""
+    ladder = rungs.measured(sources)
+    names = ladder.names
+    span = names[names.index(ladder.previous(first)) + 1 : names.index(ladder.check(last)) + 1]
+    if not span or span[0] != first:
+        raise KvbenchError(f"{first!r} to {last!r} is not a run of rungs")
+    return pct(sum(ladder.share(r, metric)[0] for r in span))
+
+
+def largest_step(sources: Sources, metric: str) -> str:
+    """The rung whose step changed the metric most."""
+    return f"`{rungs.measured(sources).largest_step(metric)}`"
+
+
+def rung_count(sources: Sources) -> str:
+    """How many rungs the ladder has."""
+    return str(len(LADDER))
+
+
+def step_count(sources: Sources) -> str:
+    """How many changes the ladder makes, one per rung after the first."""
+    return str(len(LADDER) - 1)
+
+
+def paired_ratio(sources: Sources, part: str, service: str, metric: str) -> str:
+    """The median of a service's per-round ratios to its base."""
+    return ratio(_paired(sources, part, service, metric).median)
+
+
+def paired_ratio_ci(sources: Sources, part: str, service: str, metric: str) -> str:
+    """The median of the per-round ratios with its 95% interval and n, said in prose."""
+    stat = _paired(sources, part, service, metric)
+    span = f"95% CI {number(stat.ci[0])} to {number(stat.ci[1])}x" if stat.ci else "no CI"
+    return f"{ratio(stat.median)} ({span}, n={stat.n})"
+
+
+def _paired(sources: Sources, part: str, service: str, metric: str) -> Summary:
+    paired = sources.typed(part).paired.get(service)
+    if paired is None or metric not in paired.metrics:
+        raise KvbenchError(f"the run recorded no paired {metric} for {service!r}")
+    return paired.metrics[metric].ratios
+
+
+def pooled_requests(sources: Sources, part: str, service: str) -> str:
+    """How many requests a service's open-loop latency pools."""
+    entry = sources.typed(part).latency.get(service)
+    if entry is None:
+        raise KvbenchError(f"no pooled open-loop latency for {service!r}")
+    return f"{entry.n:,}"
+
+
+def lowest_headroom(sources: Sources, part: str) -> str:
+    """The lowest generator ceiling over the fastest service of any round."""
+    return ratio(min(_headrooms(sources, part)))
+
+
+def highest_headroom(sources: Sources, part: str) -> str:
+    """The highest generator ceiling over the fastest service of any round."""
+    return ratio(max(_headrooms(sources, part)))
+
+
+def _headrooms(sources: Sources, part: str) -> list[float]:
+    found = [r["headroom"] for r in sources.typed(part).rounds if "headroom" in r]
+    if not found:
+        raise KvbenchError("the run's rounds recorded no headroom")
+    return found
+
+
+def least_busy(sources: Sources, part: str) -> str:
+    """The least busy server window of any round; the ceilings, exempt, are left out."""
+    found = sources.typed(part)
+    exempt = set(found.checks.get("exempt") or [])
+    busy = [b for r in found.rounds for s, b in (r.get("busy") or {}).items() if s not in exempt]
+    if not busy:
+        raise KvbenchError("the run's rounds recorded no busy")
+    return f"{number(min(busy) * 100)}%"
+
+
+# Each check's list of the rounds or trials it failed (generator: trials the load generator
+# held back).
+FAILED = {"headroom": "rounds_below", "saturation": "trials_below", "schedule": "trials_late",
+          "generator": "trials_above"}  # fmt: skip
+
+
+def failed_count(sources: Sources, part: str, check: str) -> str:
+    """How many rounds (headroom) or trials (saturation, schedule, generator) a check failed."""
+    found = (sources.typed(part).checks or {}).get(check)
+    if check not in FAILED or not isinstance(found, dict):
+        raise KvbenchError(f"the run recorded no {check} check")
+    return f"{len(found.get(FAILED[check]) or []):,}"
+
+
+def run_setting(sources: Sources, part: str, path: str) -> str:
+    """A setting the run recorded, by dotted path (`http.trials`)."""
+    return setting(recorded(sources.typed(part).environment, path))
+
+
+def frame_share(sources: Sources, service: str, frames: str) -> str:
+    """The share of a service's GIL-held samples with a target's frames on them."""
+    return rungs.frame_share(sources, service, frames)
+
+
+def component_share(sources: Sources, service: str, component: str) -> str:
+    """A component's share of a service's self time in the CPU profile."""
+    by_component, _, total = samples.self_time(rungs.cpu(sources, service))
+    if component not in by_component or not total:
+        raise KvbenchError(f"no component {component!r} in the CPU profile of {service}")
+    return pct(by_component[component] / total * 100)
+
+
+def allocations_per_request(sources: Sources, service: str) -> str:
+    """Allocations per request in a service's memray profile."""
+    return number(sources.profile(service, "allocs.memray.json")["allocations_per_request"])
+
+
+def thread_count(sources: Sources, service: str, thread: str) -> str:
+    """How many threads of a name the blocking profile of a service saw."""
+    found = views.threads(profiles.blocking_svg(sources, service))
+    if thread not in found:
+        raise KvbenchError(f"no thread {thread!r} in the blocking profile of {service}")
+    return f"{found[thread][0]:.0f}"
+
+
+def pool_idle_share(sources: Sources, service: str) -> str:
+    """The share of the thread pool's samples spent waiting for work."""
+    found = views.threads(profiles.blocking_svg(sources, service)).get(views.POOL)
+    if not found:
+        raise KvbenchError(f"no thread pool in the blocking profile of {service}")
+    return pct(found[2] / found[1] * 100)
+
+
+def schedule_figure(sources: Sources, case: str, measure: str, stat: str) -> str:
+    """One figure of the schedule check: a case (`rate_2000`), a measure, a statistic."""
+    cases = sources.typed("schedule").extra.get("schedule") or {}
+    try:
+        found = cases[case][measure][stat]
+    except (KeyError, TypeError):
+        raise KvbenchError(f"the schedule check has no {case} {measure} {stat}") from None
+    if measure.endswith("_ms") and isinstance(found, int | float):
+        return f"{found:.3f} ms" if found < 10 else quantity(found, "ms")
+    return f"{found:.1%}" if isinstance(found, float) and found <= 1 else str(found)
+
+
+def unproven_parts(sources: Sources) -> str:
+    """The committed parts (main run included) whose summary records no provenance."""
+    found = []
+    for path in [*sorted(sources.results.glob("*/summary.json")), sources.results / "summary.json"]:
+        if path.parent.name in ("runs", "tmp") or not path.is_file():
+            continue
+        if "provenance" not in json.loads(path.read_text(encoding="utf-8")):
+            main = path.parent == sources.results
+            found.append("the main run" if main else f"`{path.parent.name}/`")
+    return ", ".join(found) or "none"
+
+
+def bench_minutes(sources: Sources, *argv: str) -> str:
+    """How long `kvbench bench ARGV` says it takes when it starts."""
+    return minutes(bench.estimate(list(argv)))
+
+
+# Every public function above is a fact a marker may name.
+FACTS: dict[str, Callable[..., str]] = {
+    name: f
+    for name, f in list(globals().items())
+    if inspect.isfunction(f) and f.__module__ == __name__ and not name.startswith("_")
+}
