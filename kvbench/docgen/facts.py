@@ -15,10 +15,11 @@ from kvbench.commands import bench  # the command's own defaults make its estima
 from kvbench.docgen import ladder as rungs
 from kvbench.docgen import profiles
 from kvbench.docgen.sources import Sources
+from kvbench.measure import checks
 from kvbench.measure.progress import minutes
 from kvbench.profiling import samples, views
 from kvbench.report.bench import recorded
-from kvbench.report.formatting import change, number, pct, percent, quantity, ratio, setting
+from kvbench.report.formatting import change, number, pct, percent, plain, quantity, ratio, setting
 from kvbench.results.summary import Summary
 from kvbench.services import LADDER
 
@@ -133,6 +134,27 @@ def least_busy(sources: Sources, part: str) -> str:
     if not busy:
         raise KvbenchError("the run's rounds recorded no busy")
     return f"{number(min(busy) * 100)}%"
+
+
+def busiest_generator(sources: Sources, part: str) -> str:
+    """The highest share of its core the load generator used in any checked trial."""
+    found = sources.typed(part)
+    exempt = set(found.checks.get("exempt") or [])
+    shares = [v for name, metrics in found.services.items()
+              if name not in exempt and "loadgen_cpu_share" in metrics
+              for v in metrics["loadgen_cpu_share"].values]  # fmt: skip
+    if not shares:
+        raise KvbenchError("the run's trials recorded no loadgen_cpu_share")
+    return f"{number(max(shares) * 100)}%"
+
+
+def check_bound(sources: Sources, name: str) -> str:
+    """A bound the run's checks apply (`kvbench/measure/checks.py`), as a percentage."""
+    bounds = {"min_busy": checks.MIN_BUSY, "max_loadgen_share": checks.MAX_LOADGEN_SHARE,
+              "max_schedule_excess": checks.MAX_SCHEDULE_EXCESS}  # fmt: skip
+    if name not in bounds:
+        raise KvbenchError(f"no check bound {name!r}; one of {', '.join(bounds)}")
+    return f"{plain(bounds[name] * 100)}%"
 
 
 # Each check's list of the rounds or trials it failed (generator: trials the load generator

@@ -155,3 +155,12 @@ def test_parts_without_provenance_are_named(tmp_path):
     assert value("unproven_parts()", sources) == "`ladder/`"
     (tmp_path / "summary.json").write_text(json.dumps({"services": {}}))
     assert value("unproven_parts()", sources) == "`ladder/`, the main run"
+
+
+def test_the_generators_busiest_trial_and_the_check_bounds_are_facts():
+    services = fixture_summary()["services"]
+    shares = [v for metrics in services.values() for v in metrics["loadgen_cpu_share"]["values"]]
+    assert value('busiest_generator("run")', FIXTURE_RUN) == f"{number(max(shares) * 100)}%"
+    assert value('check_bound("max_loadgen_share")', FIXTURE_RUN) == "90%"
+    with pytest.raises(KvbenchError, match="no check bound 'min_headroom'"):
+        value('check_bound("min_headroom")', FIXTURE_RUN)
