@@ -83,3 +83,9 @@ def test_nothing_but_promote_and_docs_writes_into_the_reference():
         for line in dry_run(target):
             assert "--out" not in line, line
             assert "bench-results " not in f"{line} " or "runs/" in line, line
+
+
+def test_soak_takes_its_length_from_duration():
+    assert dry_run("soak") == [".venv/bin/kvbench soak --duration 10m"]
+    (line,) = dry_run("soak", "DURATION=90s", "RUN=mine")
+    assert line == ".venv/bin/kvbench soak --duration 90s --run mine"

@@ -1,0 +1,148 @@
+"""A soak's files: summary.json, series.csv, faults and recovery, plots and REPORT.md."""
+
+import json
+import math
+from dataclasses import asdict
+from pathlib import Path
+
+from kvbench.report.plots import _figure, color, save
+from kvbench.results import files, provenance
+from kvbench.soak import faults
+from kvbench.soak.client import CONNECTIONS, PUT_KEYS, PUT_SHARE, TICK_S
+from kvbench.soak.run import Outcome
+from kvbench.soak.series import column, read_csv, write_csv
+
+SETUP = (
+    "optimized, 2 workers (kvbench.runtime.supervisor), on a redis-server of the soak's own "
+    "with appendonly yes and appendfsync always (a write is acknowledged once on disk). "
+    "The supervisor is fail-fast: a killed worker stops the service, and the soak, acting "
+    "as the process manager a deployment has (systemd Restart=always, a Kubernetes "
+    "restart), starts the whole service again at once on the same ports."
+)
+
+
+def recoveries(outcome: Outcome) -> list[dict]:
+    from kvbench.soak.checks import recovery
+
+    log = outcome.faults
+    nexts = [f.start for f in log[1:]] + [math.inf]
+    return [
+        recovery(f, outcome.ticks, TICK_S, until) | {"detail": f.detail}
+        for f, until in zip(log, nexts, strict=True)
+    ]
+
+
+def summary(outcome: Outcome, found: dict) -> dict:
+    acked = sum(1 for p in outcome.puts if p.acknowledged)
+    return provenance.header() | {
+        "soak": {
+            "setup": SETUP,
+            "settings": asdict(outcome.settings),
+            "load": {
+                "mix": f"{100 - PUT_SHARE * 100:g}% GET of key-0000..key-0999, "
+                f"{PUT_SHARE * 100:g}% PUT of soak-0000..soak-{PUT_KEYS - 1:04d}",
+                "connections": outcome.settings.connections or CONNECTIONS,
+                "capacity_rps": round(outcome.capacity_rps, 1),
+                "offered_rps": round(outcome.rate, 1),
+                "load_s": len(outcome.rows),
+                "answered_ok": sum(r["ok"] for r in outcome.rows),
+                "errors": sum(r["errors"] for r in outcome.rows),
+                "puts_acknowledged": acked,
+                "puts_unknown": len(outcome.puts) - acked,
+                "keys_read_back": len(outcome.reads),
+            },
+            "faults": [asdict(f) for f in outcome.faults],
+            "recovery": recoveries(outcome),
+            "service_restarts": [
+                {"exited_s": round(a, 2), "answering_s": round(b, 2), "exit_code": c}
+                for a, b, c in outcome.restarts
+            ],
+            "p99_per_minute_ms": outcome.minutes,
+            "error_answers": dict(outcome.reasons.most_common(20)),
+            "redis": outcome.store,
+            "last_processes": outcome.last,
+            "elapsed_s": round(outcome.elapsed_s, 1),
+            "generator_cpu_s": round(outcome.generator_cpu_s, 1),
+        },
+        "checks": found,
+    }
+
+
+def mark_faults(ax, log: list[dict]) -> None:
+    kinds = list(faults.KINDS)
+    for fault in log:
+        shade = color(kinds.index(fault["kind"]) + 3)
+        ax.axvspan(fault["start"], fault["end"], color=shade, alpha=0.3, lw=0)
+
+
+def plot(rows: list[dict], log: list[dict], stem: Path) -> list[Path]:
+    """Four panels over time, faults shaded: RSS, fds, p99 and errors per second."""
+    fig = _figure(8.0, 9.0)
+    axes = fig.subplots(4, 1, sharex=True)
+    t = column(rows, "t_s")
+    panels = [
+        (["service_rss_mb", "redis_rss_mb"], "RSS (MB)"),
+        (["service_fds", "redis_fds"], "open fds"),
+        (["p99_ms"], "p99 latency (ms), per second"),
+        (["errors"], "errors per second"),
+    ]
+    for ax, (names, label) in zip(axes, panels, strict=True):
+        for index, name in enumerate(names):
+            values = [v if v is not None else float("nan") for v in column(rows, name)]
+            ax.plot(t, values, color=color(index), lw=1, label=name)
+        mark_faults(ax, log)
+        ax.set_ylabel(label)
+        if len(names) > 1:
+            ax.legend(loc="upper left", fontsize=7)
+    axes[2].set_yscale("log")
+    shades = ", ".join(f"{k} {i + 1}" for i, k in enumerate(faults.KINDS))
+    axes[-1].set_xlabel(f"seconds of load (shaded: each fault's window, colour by kind: {shades})")
+    fig.suptitle("kvbench soak: optimized, 2 workers, durable Redis", fontsize=10)
+    return save(fig, stem)
+
+
+def markdown(data: dict) -> str:
+    soak, found = data["soak"], data["checks"]
+    load = soak["load"]
+    lines = [
+        "# Soak", "", soak["setup"], "",
+        f"Load: {load['mix']}, open loop at {load['offered_rps']:,.0f} requests/s "
+        f"({soak['settings']['fraction']:g} of the {load['capacity_rps']:,.0f}/s measured "
+        f"closed-loop first) over {load['connections']} connections for {load['load_s']} s; "
+        f"{load['answered_ok']:,} right answers, {load['errors']:,} errors, "
+        f"{load['puts_acknowledged']:,} PUTs acknowledged, {load['puts_unknown']:,} unknown.",
+        "", f"Verdict: **{'pass' if found['ok'] else 'FAIL'}**", "", "![soak](plots/soak.png)",
+        "", "## Faults and recovery", "",
+        "| fault | at (s) | window (s) | errors | first error (s) | last error (s) "
+        "| right again (s) |", "|---|---:|---:|---:|---:|---:|---:|",
+    ]  # fmt: skip
+    for r in soak["recovery"]:
+        cells = [r["kind"], r["at_s"], r["window_s"], r["errors"], r["first_error_s"]]
+        cells += [r["last_error_s"], r.get("answering_s")]
+        lines.append("| " + " | ".join("-" if c is None else str(c) for c in cells) + " |")
+    lines += ["", "Times from the fault's start; errors allowed until a fault's window ends "
+              f"plus {faults.RECOVERY_S:g} s.", "", "## Checks", ""]  # fmt: skip
+    for name, check in found.items():
+        if name != "ok":
+            verdict = {True: "pass", False: "FAIL", None: "undecided (not enforced)"}
+            extra = {
+                k: v for k, v in check.items() if k not in ("ok", "lost", "stray_ticks", "ticks")
+            }
+            lines.append(f"- {name}: {verdict[check['ok']]} {extra}")
+    return "\n".join(lines) + "\n"
+
+
+def write(outcome: Outcome, found: dict, folder: Path) -> dict:
+    folder.mkdir(parents=True, exist_ok=True)
+    data = summary(outcome, found)
+    write_csv(outcome.rows, folder / "series.csv")
+    files.write_json(folder / "summary.json", data)
+    rewrite(folder)
+    return data
+
+
+def rewrite(folder: Path) -> None:
+    """REPORT.md and the plots from a soak's summary.json and series.csv alone."""
+    data = json.loads((folder / "summary.json").read_text())
+    plot(read_csv(folder / "series.csv"), data["soak"]["faults"], folder / "plots" / "soak")
+    (folder / "REPORT.md").write_text(markdown(data))
