@@ -5,6 +5,8 @@ import math
 from dataclasses import asdict
 from pathlib import Path
 
+from matplotlib.patches import Patch
+
 from kvbench.report.plots import _figure, color, save
 from kvbench.results import files, provenance
 from kvbench.soak import faults
@@ -95,8 +97,11 @@ def plot(rows: list[dict], log: list[dict], stem: Path) -> list[Path]:
         if len(names) > 1:
             ax.legend(loc="upper left", fontsize=7)
     axes[2].set_yscale("log")
-    shades = ", ".join(f"{k} {i + 1}" for i, k in enumerate(faults.KINDS))
-    axes[-1].set_xlabel(f"seconds of load (shaded: each fault's window, colour by kind: {shades})")
+    patches = [
+        Patch(color=color(i + 3), alpha=0.3, label=kind) for i, kind in enumerate(faults.KINDS)
+    ]
+    axes[-1].legend(handles=patches, loc="upper right", fontsize=7, title="fault windows")
+    axes[-1].set_xlabel("seconds of load")
     fig.suptitle("kvbench soak: optimized, 2 workers, durable Redis", fontsize=10)
     return save(fig, stem)
 
@@ -122,14 +127,31 @@ def markdown(data: dict) -> str:
         lines.append("| " + " | ".join("-" if c is None else str(c) for c in cells) + " |")
     lines += ["", "Times from the fault's start; errors allowed until a fault's window ends "
               f"plus {faults.RECOVERY_S:g} s.", "", "## Checks", ""]  # fmt: skip
+    lines += ["| check | verdict | on what |", "|---|---|---|"]
     for name, check in found.items():
         if name != "ok":
-            verdict = {True: "pass", False: "FAIL", None: "undecided (not enforced)"}
-            extra = {
-                k: v for k, v in check.items() if k not in ("ok", "lost", "stray_ticks", "ticks")
-            }
-            lines.append(f"- {name}: {verdict[check['ok']]} {extra}")
+            lines.append(f"| {name} | {VERDICT[check['ok']]} | {explain(check)} |")
     return "\n".join(lines) + "\n"
+
+
+VERDICT = {True: "pass", False: "**FAIL**", None: "undecided (not enforced)"}
+
+
+def explain(check: dict) -> str:
+    """One line of the numbers a check decided on."""
+    if "slope_per_hour" in check:
+        low, high = check["interval_per_hour"]
+        text = (f"slope {check['slope_per_hour']:+.3g}/h, 95% interval [{low:+.3g}, {high:+.3g}], "
+                f"bound {check['bound_per_hour']:.3g}/h (1% of {check['level']:.4g}); "
+                f"{check['samples']} samples")  # fmt: skip
+        return text + (f"; {check['why']}" if "why" in check else "")
+    if "slope_ms_per_hour" in check:
+        low, high = check["interval_ms_per_hour"]
+        slope = check["slope_ms_per_hour"]
+        return (f"median p99 {check['median_p99_ms']:.3g} ms, slope {slope:+.3g} ms/h, "
+                f"95% interval [{low:+.3g}, {high:+.3g}], {check['minutes']} minutes")  # fmt: skip
+    shown = {k: v for k, v in check.items() if k not in ("ok", "lost", "stray_ticks", "ticks")}
+    return ", ".join(f"{k}: {v}" for k, v in shown.items())
 
 
 def write(outcome: Outcome, found: dict, folder: Path) -> dict:

@@ -86,6 +86,17 @@ async def read_back(port: int, keys: list[str]) -> dict[str, list[str | None]]:
     return reads
 
 
+def gets_per_worker(before: dict | None, after: dict | None) -> list[int] | None:
+    """GETs each worker answered between two /debug/vars: did the read-back reach both?"""
+    if not before or not after:
+        return None
+    counts = [
+        [w.get("counters", {}).get("gets", 0) for w in found["workers"]]
+        for found in (before, after)
+    ]
+    return [b - a for a, b in zip(*counts, strict=True)]
+
+
 async def _value(reader: asyncio.StreamReader) -> str | None:
     parser, answers = ResponseParser(), list[tuple[int, bytes]]()
     while not answers:
@@ -145,8 +156,11 @@ class Soak:
             cpu = time.process_time() - cpu
             await client.drain()
             keys = sorted({put.key for put in client.puts})
+            before = await asyncio.to_thread(keeper.debug_vars)
             reads = await read_back(keeper.port, keys)
-            last = {"service_pids": [p.pid for p in keeper.processes()], "redis_pid": redis.pid}
+            after = await asyncio.to_thread(keeper.debug_vars)
+            last = {"readback_gets_per_worker": gets_per_worker(before, after)}
+            last |= {"service_pids": [p.pid for p in keeper.processes()], "redis_pid": redis.pid}
         finally:
             client.close()
             watcher.cancel()
@@ -223,6 +237,8 @@ def verdicts(outcome: Outcome) -> dict:
     enforce = outcome.settings.duration >= checks.ENFORCE_FLAT_S
     warmup = min(300.0, max(20.0, outcome.settings.duration * 0.1))
     lost = checks.lost_writes(outcome.puts, outcome.reads)
+    per_worker = outcome.last.get("readback_gets_per_worker")
+    calm = [r for r in outcome.rows if not any(f.covers(r["t_s"]) for f in outcome.faults)]
     stray = checks.stray_errors(outcome.ticks, TICK_S, outcome.faults)
     wrong = sum(r["err_wrong_answer"] for r in outcome.rows)
     excluded = {
@@ -230,13 +246,17 @@ def verdicts(outcome: Outcome) -> dict:
         for m in range(int(f.start // 60), int((f.end + faults.RECOVERY_S) // 60) + 1)
     }  # fmt: skip
     found: dict = {
-        "no_acknowledged_write_lost": {"ok": not lost, "lost": lost[:20], "count": len(lost)},
+        "no_acknowledged_write_lost": {
+            "ok": not lost and bool(per_worker) and all(per_worker),
+            "lost": lost[:20], "count": len(lost), "keys": len(outcome.reads),
+            "connections": READBACK_CONNECTIONS, "gets_per_worker": per_worker,
+        },
         "no_error_outside_faults": {"ok": not stray, "allowance_s": faults.RECOVERY_S,
                                     "stray_ticks": stray[:50]},  # fmt: skip
         "no_wrong_answer": {"ok": wrong == 0, "count": wrong},
         "stale_store_connections": _stale(outcome),
         **{
-            f"{column}_flat": checks.flat(outcome.rows, column, pid, warmup, enforce)
+            f"{column}_flat": checks.flat(calm, column, pid, warmup, enforce)
             for column, pid in FLAT_COLUMNS
         },
         "p99_per_minute_not_rising": checks.p99_trend(outcome.minutes, excluded),
