@@ -159,7 +159,7 @@ class Soak:
             before = await asyncio.to_thread(keeper.debug_vars)
             reads = await read_back(keeper.port, keys)
             after = await asyncio.to_thread(keeper.debug_vars)
-            last = {"readback_gets_per_worker": gets_per_worker(before, after)}
+            last: dict = {"readback_gets_per_worker": gets_per_worker(before, after)}
             last |= {"service_pids": [p.pid for p in keeper.processes()], "redis_pid": redis.pid}
         finally:
             client.close()
@@ -247,7 +247,7 @@ def verdicts(outcome: Outcome) -> dict:
     }  # fmt: skip
     found: dict = {
         "no_acknowledged_write_lost": {
-            "ok": not lost and bool(per_worker) and all(per_worker),
+            "ok": not lost and per_worker is not None and all(per_worker),
             "lost": lost[:20], "count": len(lost), "keys": len(outcome.reads),
             "connections": READBACK_CONNECTIONS, "gets_per_worker": per_worker,
         },
