@@ -73,6 +73,9 @@ class Injector:
 
     async def kill_worker(self, fault: Fault) -> None:
         processes = self.keeper.processes()[1:]
+        while not processes:  # the service is being restarted: wait until it answers
+            await asyncio.wait_for(self.keeper.back.wait(), 60)
+            processes = self.keeper.processes()[1:]
         worker = processes[self.kills % len(processes)]
         self.kills += 1
         self.keeper.back.clear()

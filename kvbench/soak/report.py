@@ -163,8 +163,9 @@ def write(outcome: Outcome, found: dict, folder: Path) -> dict:
     return data
 
 
-def rewrite(folder: Path) -> None:
+def rewrite(folder: Path) -> Path:
     """REPORT.md and the plots from a soak's summary.json and series.csv alone."""
     data = json.loads((folder / "summary.json").read_text())
     plot(read_csv(folder / "series.csv"), data["soak"]["faults"], folder / "plots" / "soak")
     (folder / "REPORT.md").write_text(markdown(data))
+    return folder / "REPORT.md"

@@ -7,6 +7,7 @@ import shutil
 import tempfile
 import time
 from array import array
+from asyncio import FIRST_COMPLETED
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -152,7 +153,7 @@ class Soak:
             say(f"capacity {capacity:,.0f} requests/s (closed loop, {settings.capacity_window:g} s)"
                 f"; open loop at {rate:,.0f}/s for {settings.duration:g} s")  # fmt: skip
             cpu = time.process_time()
-            injector = await self.open_loop(client, keeper, redis, rate)
+            injector = await self.open_loop(client, keeper, redis, rate, watcher)
             cpu = time.process_time() - cpu
             await client.drain()
             keys = sorted({put.key for put in client.puts})
@@ -171,7 +172,9 @@ class Soak:
             client.reasons, last | {"redis_datadir": str(redis.datadir)},
         )  # fmt: skip
 
-    async def open_loop(self, client: Client, keeper, redis, rate: float) -> faults.Injector:
+    async def open_loop(
+        self, client: Client, keeper, redis, rate: float, watcher: asyncio.Task
+    ) -> faults.Injector:
         settings = self.settings
         client.start = time.monotonic()
         client.ticks.clear()
@@ -184,9 +187,17 @@ class Soak:
             asyncio.create_task(self.conduct(injector, plan)),
             asyncio.create_task(self.record(client, keeper, redis, injector)),
         ]
+        main: asyncio.Future = asyncio.gather(*tasks[:2])
+        guarded: list[asyncio.Future] = [main, tasks[2], watcher]
         try:
-            await tasks[0]
-            await tasks[1]
+            # Whichever ends first: the load and its faults, or a failure of the sampler or
+            # of the process manager (a service that no longer starts), which ends the run.
+            await asyncio.wait(guarded, return_when=FIRST_COMPLETED)
+            if not main.done():
+                for task in (tasks[2], watcher):
+                    if task.done():
+                        task.result()
+            await main
         finally:
             for task in tasks:
                 task.cancel()
