@@ -36,12 +36,14 @@ def slope_interval(x: Sequence[float], y: Sequence[float], segments: Sequence | 
     level, and only growth within each life counts.
     """
     xs, ys = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
-    labels = np.asarray(segments if segments is not None else [0] * len(xs))
-    for label in set(labels.tolist()):
-        mask = labels == label
+    names = list(segments) if segments is not None else [0] * len(xs)
+    codes = {name: code for code, name in enumerate(dict.fromkeys(names))}
+    labels = np.array([codes[name] for name in names])
+    for code in codes.values():
+        mask = labels == code
         xs[mask] -= xs[mask].mean()
         ys[mask] -= ys[mask].mean()
-    df = len(xs) - len(set(labels.tolist())) - 1
+    df = len(xs) - len(codes) - 1
     sxx = float((xs**2).sum())
     if df < 1 or sxx == 0:
         return None
@@ -53,15 +55,20 @@ def slope_interval(x: Sequence[float], y: Sequence[float], segments: Sequence | 
 
 
 def flat(rows: list[dict], name: str, pid_name: str, warmup: float, enforce: bool) -> dict:
-    """Whether `name` (a column) stays flat after `warmup` seconds of each process's life."""
+    """Whether `name` (a column) stays flat after `warmup` seconds of each process's life.
+
+    A row's "stretch" (how many faults came before it; 0 when absent) starts a segment of
+    its own: a level that steps at a fault (a pool that grew for a burst) is not growth
+    within a stretch, and the levels of every stretch are listed so that a ratchet, a step
+    up at every fault, shows.
+    """
     points = [r for r in rows if r.get(name) is not None and r.get(pid_name) is not None]
     born: dict = {}
     for row in points:
         born.setdefault(row[pid_name], row["t_s"])
     kept = [r for r in points if r["t_s"] - born[r[pid_name]] >= warmup]
-    found = slope_interval(
-        [r["t_s"] / HOUR_S for r in kept], [r[name] for r in kept], [r[pid_name] for r in kept]
-    )
+    labels = [(r[pid_name], r.get("stretch", 0)) for r in kept]
+    found = slope_interval([r["t_s"] / HOUR_S for r in kept], [r[name] for r in kept], labels)
     check: dict = {"column": name, "samples": len(kept), "bound_pct_per_hour": FLAT_BOUND_PCT}
     check["enforced"] = enforce
     if found is None:
@@ -70,6 +77,7 @@ def flat(rows: list[dict], name: str, pid_name: str, warmup: float, enforce: boo
     bound = level * FLAT_BOUND_PCT / 100
     slope, low, high = found
     check |= {"level": round(level, 3), "slope_per_hour": round(slope, 4)}
+    check["stretch_levels"] = segment_means([r[name] for r in kept], labels)
     check |= {"interval_per_hour": [round(low, 4), round(high, 4)], "bound_per_hour": bound}
     if high < bound:
         return check | {"ok": True}
@@ -77,6 +85,14 @@ def flat(rows: list[dict], name: str, pid_name: str, warmup: float, enforce: boo
         return check | {"ok": False}
     why = "growth above the bound" if low > bound else "interval too wide to decide"
     return check | {"ok": None, "why": f"{why}; not enforced in a run under {ENFORCE_FLAT_S:g} s"}
+
+
+def segment_means(values: Sequence[float], labels: Sequence) -> list[float]:
+    """The mean of each segment, in the order the segments first appear."""
+    segments: dict = defaultdict(list)
+    for value, label in zip(values, labels, strict=True):
+        segments[label].append(value)
+    return [round(float(np.mean(found)), 3) for found in segments.values()]
 
 
 def p99_trend(minutes: list[tuple[int, float]], excluded: set[int]) -> dict:

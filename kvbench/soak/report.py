@@ -127,13 +127,23 @@ def markdown(data: dict) -> str:
         lines.append("| " + " | ".join("-" if c is None else str(c) for c in cells) + " |")
     lines += ["", "Times from the fault's start; errors allowed until a fault's window ends "
               f"plus {faults.RECOVERY_S:g} s.", "", "## Checks", ""]  # fmt: skip
-    lines += ["| check | verdict | on what |", "|---|---|---|"]
+    lines += [HOW, "", "| check | verdict | on what |", "|---|---|---|"]
     for name, check in found.items():
         if name != "ok":
             lines.append(f"| {name} | {VERDICT[check['ok']]} | {explain(check)} |")
     return "\n".join(lines) + "\n"
 
 
+HOW = (
+    "Every acknowledged PUT (204) must read back, over 4 fresh connections, with its value "
+    "or that of a PUT acknowledged or unknown (503, timeout, lost connection) that may have "
+    "landed after it. Flatness: a least-squares slope per hour with its 95% interval, each "
+    "process life and each stretch between faults with its own intercept (a step at a "
+    "fault is listed in the stretch levels, not fitted as growth), after each process's "
+    "warm-up, outside the faults' windows; the upper end must be under 1% of the level per "
+    "hour, enforced from 30 minutes of load (a shorter run reports it). p99 per minute, "
+    "outside the minutes of faults, must not climb by more than 10% of its median per hour."
+)
 VERDICT = {True: "pass", False: "**FAIL**", None: "undecided (not enforced)"}
 
 

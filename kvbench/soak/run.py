@@ -188,6 +188,7 @@ class Soak:
             asyncio.create_task(self.record(client, keeper, redis, injector)),
         ]
         main: asyncio.Future = asyncio.gather(*tasks[:2])
+        main.add_done_callback(lambda f: f.cancelled() or f.exception())  # read on Ctrl-C too
         guarded: list[asyncio.Future] = [main, tasks[2], watcher]
         try:
             # Whichever ends first: the load and its faults, or a failure of the sampler or
@@ -249,7 +250,11 @@ def verdicts(outcome: Outcome) -> dict:
     warmup = min(300.0, max(20.0, outcome.settings.duration * 0.1))
     lost = checks.lost_writes(outcome.puts, outcome.reads)
     per_worker = outcome.last.get("readback_gets_per_worker")
-    calm = [r for r in outcome.rows if not any(f.covers(r["t_s"]) for f in outcome.faults)]
+    calm = [
+        r | {"stretch": sum(1 for f in outcome.faults if f.start <= r["t_s"])}
+        for r in outcome.rows
+        if not any(f.covers(r["t_s"]) for f in outcome.faults)
+    ]
     stray = checks.stray_errors(outcome.ticks, TICK_S, outcome.faults)
     wrong = sum(r["err_wrong_answer"] for r in outcome.rows)
     excluded = {

@@ -134,3 +134,16 @@ def test_schedule_spreads_every_kind_over_the_load():
     assert sorted(set(kinds)) == sorted(kinds[:4]) and len(kinds) == 8
     times = [at for at, _ in plan]
     assert times == sorted(times) and times[0] > 10.0 and times[-1] < 80.0
+
+
+def test_a_step_at_a_fault_is_not_growth_but_its_levels_are_listed():
+    # One process: flat at 100 MB, a fault, then flat at 104 MB (a pool that grew).
+    series = [
+        {"t_s": t * 10.0, "rss": 100.0 + 4.0 * (t >= 30) + (t % 2) * 0.01, "pid": 1}
+        for t in range(60)
+    ]
+    assert checks.flat(series, "rss", "pid", warmup=0, enforce=True)["ok"] is False
+    stretched = [r | {"stretch": int(r["t_s"] >= 300)} for r in series]
+    found = checks.flat(stretched, "rss", "pid", warmup=0, enforce=True)
+    assert found["ok"] is True
+    assert found["stretch_levels"] == [pytest.approx(100.005), pytest.approx(104.005)]
