@@ -159,19 +159,21 @@ def recovery(
     fault: Fault, ticks: dict[int, list[int]], tick_s: float, until: float = math.inf
 ) -> dict:
     """Its errors, first to last, and when answers were right again, from the fault's start
-    (and before `until`, the next fault's start)."""
+    (and before `until`, the next fault's start). Stale-connection 503s, which come one by
+    one as late as the store's pool reaches a dead connection, are counted apart."""
     first = int(fault.start / tick_s)
     last = max(ticks, default=first) + 1
     if until < math.inf:
         last = min(last, int(until / tick_s))
     counts = {i: ticks.get(i, [0, 0, 0]) for i in range(first, last)}
-    window = [(i, c[0], c[1] + c[2]) for i, c in counts.items()]
+    window = [(i, c[0], c[1]) for i, c in counts.items()]
     bad = [i for i, _, errors in window if errors and fault.covers(i * tick_s)]
     found: dict = {"kind": fault.kind, "at_s": round(fault.start, 1)}
     found |= {"window_s": round(fault.end - fault.start, 2), "errors": 0}
+    found["stale_errors"] = sum(c[2] for i, c in counts.items() if fault.covers(i * tick_s))
     if not bad:
         return found | {"first_error_s": None, "last_error_s": None, "outage_s": 0.0}
-    found["errors"] = sum(counts[i][1] + counts[i][2] for i in bad)
+    found["errors"] = sum(counts[i][1] for i in bad)
     after = next((i for i, ok, errors in window if i > bad[-1] and ok and not errors), None)
     found |= {"first_error_s": round((bad[0] - first) * tick_s, 1)}
     found |= {"last_error_s": round((bad[-1] + 1 - first) * tick_s, 1)}

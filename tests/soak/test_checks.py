@@ -123,9 +123,10 @@ def test_recovery_measures_the_errors_from_the_fault_start():
 
 def test_recovery_stops_at_the_next_fault():
     fault = Fault("slow_clients", start=10.0, end=11.0)
-    ticks = {i: [5, 0, 0] for i in range(100, 200)} | {150: [0, 9, 0]}
+    ticks = {i: [5, 0, 0] for i in range(100, 200)} | {150: [0, 9, 0], 160: [5, 0, 2]}
     assert checks.recovery(fault, ticks, 0.1, until=14.0)["errors"] == 0
     assert checks.recovery(fault, ticks, 0.1)["errors"] == 9
+    assert checks.recovery(fault, ticks, 0.1)["stale_errors"] == 2
 
 
 def test_schedule_spreads_every_kind_over_the_load():

@@ -28,7 +28,7 @@ def test_rewrite_makes_the_report_and_plot_from_the_files(tmp_path):
     assert read_csv(tmp_path / "series.csv")[0]["errors"] == 12.0
     (tmp_path / "summary.json").write_text(json.dumps(summary()))
     text = report.rewrite(tmp_path).read_text()
-    assert "| kill_redis | 1.0 | 0.5 | 12 | 0.1 | 0.9 | 0.9 |" in text
+    assert "| kill_redis | 1.0 | 0.5 | 12 | 0.1 | 0.9 | 0.9 | - |" in text
     assert "| rss_flat | undecided (not enforced) | slope +3/h, 95% interval [-1, +7]" in text
     assert "Verdict: **pass**" in text
     assert (tmp_path / "plots" / "soak.png").stat().st_size > 0
