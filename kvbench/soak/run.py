@@ -23,6 +23,7 @@ from kvbench.soak.series import sample
 from kvbench.soak.stack import HOST, DurableRedis, Keeper, soak_service
 
 READBACK_CONNECTIONS = 4  # fresh connections, each read of every written key
+READBACK_TRIES = 5
 CAPACITY_WARMUP_S = 3.0
 PROGRESS_S = 10.0
 FLAT_COLUMNS = [
@@ -80,10 +81,10 @@ async def read_back(port: int, keys: list[str]) -> dict[str, list[str | None]]:
         reader, writer = await asyncio.open_connection(HOST, port)
         try:
             for key in keys:
-                writer.write(f"GET /get?key={key} HTTP/1.1\r\nhost: soak\r\n\r\n".encode())
-                reads[key].append(await _value(reader))
+                reads[key].append(await _read(reader, writer, key))
         finally:
             writer.close()
+            await writer.wait_closed()
     return reads
 
 
@@ -98,6 +99,24 @@ def gets_per_worker(before: dict | None, after: dict | None) -> list[int] | None
     return [b - a for a, b in zip(*counts, strict=True)]
 
 
+async def _read(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, key: str) -> str | None:
+    """One key's value; a 503 (a pooled Redis connection that a restart closed answers one
+    request so) is asked again, up to READBACK_TRIES times in all."""
+    for tries_left in reversed(range(READBACK_TRIES)):
+        writer.write(f"GET /get?key={key} HTTP/1.1\r\nhost: soak\r\n\r\n".encode())
+        try:
+            return await _value(reader)
+        except StoreBusy:
+            if not tries_left:
+                raise
+        await asyncio.sleep(0.1)
+    raise AssertionError("unreachable")
+
+
+class StoreBusy(KvbenchError):
+    pass
+
+
 async def _value(reader: asyncio.StreamReader) -> str | None:
     parser, answers = ResponseParser(), list[tuple[int, bytes]]()
     while not answers:
@@ -108,6 +127,8 @@ async def _value(reader: asyncio.StreamReader) -> str | None:
     status, body = answers[0]
     if status == 404:
         return None
+    if status == 503:
+        raise StoreBusy(f"read-back: 503 {body[:80]!r}")
     if status != 200:
         raise KvbenchError(f"read-back: {status} {body[:80]!r}")
     return json.loads(body)["value"]
