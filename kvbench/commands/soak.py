@@ -43,7 +43,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from kvbench.soak import report
-    from kvbench.soak.run import Settings, Soak, estimate_s, say, verdicts
+    from kvbench.soak.run import Settings, Soak, estimate_s, say
+    from kvbench.soak.verdict import verdicts
 
     if args.report:
         report.rewrite(args.report)

@@ -5,7 +5,8 @@ open-loop load and scheduled faults, with every answer and every acknowledged wr
     client  the load: keep-alive connections, errors counted by kind, PUT outcomes kept
     faults  what is injected, when, and each fault's window
     series  one row a second: answers, latency, RSS, fds, threads, GC
-    run     one soak, start to end; the checks it runs at the end
+    run     one soak, start to end
+    verdict the checks applied to what a run recorded
     checks  the verdicts, from the records alone
     report  summary.json, series.csv, the plot and REPORT.md
 """
