@@ -209,8 +209,10 @@ bench-hostile: $(STAMP) ## slow and oversized clients against each served config
 
 # The soak (kvbench/soak/): optimized, 2 workers, durable Redis, hours under load and faults.
 .PHONY: soak
+## FRACTION=F           soak: the open loop's rate as a fraction of the capacity it measures first (default 0.8)
+FRACTION ?=
 soak: $(STAMP) ## optimized under 80% load with faults for DURATION (default 10m; 90s, 30m, 1h), checked, into the latest run's soak/ (needs redis-server)
-	$(KVBENCH) soak --duration $(or $(DURATION),10m) $(RUN_FLAG)
+	$(KVBENCH) soak --duration $(or $(DURATION),10m) $(if $(FRACTION),--fraction $(FRACTION)) $(RUN_FLAG)
 
 # Compare, report and the regression gate (kvbench/results/compare.py, kvbench/report/bench.py).
 .PHONY: compare report bench-check promote
