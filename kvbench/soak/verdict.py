@@ -58,7 +58,14 @@ def _every_fault(log: list[faults.Fault]) -> dict:
 def stray_kinds(outcome: Outcome) -> dict:
     """Errors by kind in the seconds no fault's window covers (timeouts there: the service,
     or the machine it shares, gave less than the offered rate)."""
-    outside = [r for r in outcome.rows if not any(f.covers(r["t_s"] - 1) for f in outcome.faults)]
+    # A row at t_s counts [t_s - 1, t_s): outside when no window (with its allowance) meets it.
+    outside = [
+        r
+        for r in outcome.rows
+        if not any(
+            f.start < r["t_s"] and r["t_s"] - 1 <= f.end + faults.RECOVERY_S for f in outcome.faults
+        )  # fmt: skip
+    ]
     return {
         kind: n
         for kind in KINDS
