@@ -130,7 +130,7 @@ serve-optimized: $(STAMP) ## serve the optimized service on :8000 (debug vars on
 # to the latest one; compare and report read the latest one. RUN picks another.
 ## RUN=NAME             the run folder: new, latest, or a run's name (default: new for bench, bench-quick and bench-check; latest for the rest)
 ## TRIALS=N             HTTP trials per service (bench targets, bench-peers)
-## DURATION=S           closed-loop seconds per trial (bench targets)
+## DURATION=S           closed-loop seconds per trial (bench targets); the load's length (soak: 90s, 10m, 1h)
 ## WARMUP=S             unrecorded warm-up seconds before each window (bench targets)
 ## LATENCY_WINDOW=S     open-loop seconds per trial, 0 skips latency (bench targets)
 ## CONNECTIONS=N        connections (bench targets, bench-peers; CONCURRENCY=N, the old name, still works)
@@ -206,6 +206,13 @@ bench-schedule: $(STAMP) ## the open loop's lateness against its own schedule, m
 
 bench-hostile: $(STAMP) ## slow and oversized clients against each served configuration, into the latest run's hostile/
 	@dir=$(PART_DIR)/hostile && $(PY) -m kvbench.measure.hostile --out $$dir && echo "wrote $$dir/summary.json"
+
+# The soak (kvbench/soak/): optimized, 2 workers, durable Redis, hours under load and faults.
+.PHONY: soak
+## FRACTION=F           soak: the open loop's rate as a fraction of the capacity it measures first (default 0.8)
+FRACTION ?=
+soak: $(STAMP) ## optimized under 80% load with faults for DURATION (default 10m; 90s, 30m, 1h), checked, into the latest run's soak/ (needs redis-server)
+	$(KVBENCH) soak --duration $(or $(DURATION),10m) $(if $(FRACTION),--fraction $(FRACTION)) $(RUN_FLAG)
 
 # Compare, report and the regression gate (kvbench/results/compare.py, kvbench/report/bench.py).
 .PHONY: compare report bench-check promote

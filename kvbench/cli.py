@@ -29,6 +29,7 @@ COMMANDS = {
     "promote": "make a run of yours the committed reference (maintainers)",
     "gate": "fail when instructions or allocations per request grew since a git revision",
     "export": "a run's HTTP trials as a flat CSV table, one row per trial",
+    "soak": "optimized for minutes or hours under load and faults; nothing lost, nothing growing",
 }
 
 

@@ -45,10 +45,16 @@ class RedisServer:
         return self.process.pid if self.process else None
 
 
-def server_command(exe: str, port: int, rundir: Path) -> list[str]:
+# A durable server (the soak's): every write is in the append-only file and fsynced before
+# Redis answers it, so a SET acknowledged to the service survives a kill -9 of Redis.
+DURABLE = ("--appendonly", "yes", "--appendfsync", "always")
+VOLATILE = ("--appendonly", "no")  # the benchmarks': nothing written to disk
+
+
+def server_command(exe: str, port: int, rundir: Path, durable: bool = False) -> list[str]:
     return [
         exe, "--bind", "127.0.0.1", "--port", str(port), "--protected-mode", "yes",
-        "--save", "", "--appendonly", "no", "--dir", str(rundir),
+        "--save", "", *(DURABLE if durable else VOLATILE), "--dir", str(rundir),
         "--maxmemory", MAXMEMORY, "--maxmemory-policy", "noeviction",
         "--daemonize", "no", "--logfile", str(rundir / "redis.log"), "--loglevel", "warning",
     ]  # fmt: skip
@@ -62,15 +68,29 @@ def _child_setup(cpus: set[int] | None) -> None:
         os.sched_setaffinity(0, cpus)
 
 
-def start(port: int, rundir: Path, cpus: set[int] | None = None) -> subprocess.Popen:
-    """A redis-server on 127.0.0.1:port, answering PING; KvbenchError when it cannot be."""
+def launch(
+    port: int, rundir: Path, cpus: set[int] | None = None, durable: bool = False
+) -> subprocess.Popen:
+    """A redis-server starting on 127.0.0.1:port, not yet waited for (see `start`).
+
+    A durable one started again on the same `rundir` and port after a kill -9 reads its
+    append-only file back: it answers PING only once every acknowledged write is loaded.
+    """
     exe = shutil.which("redis-server")
     if exe is None:
         raise KvbenchError(INSTALL_HINT)
-    process = subprocess.Popen(
-        server_command(exe, port, rundir), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL, start_new_session=True, preexec_fn=partial(_child_setup, cpus),
+    return subprocess.Popen(
+        server_command(exe, port, rundir, durable), stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+        preexec_fn=partial(_child_setup, cpus),
     )  # fmt: skip
+
+
+def start(
+    port: int, rundir: Path, cpus: set[int] | None = None, durable: bool = False
+) -> subprocess.Popen:
+    """A redis-server on 127.0.0.1:port, answering PING; KvbenchError when it cannot be."""
+    process = launch(port, rundir, cpus, durable)
     try:
         wait_until_ready(process, port, rundir)
     except BaseException:  # Ctrl-C while it starts, too

@@ -9,7 +9,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 KNOBS = ("RUN", "TRIALS", "DURATION", "WARMUP", "LATENCY_WINDOW", "CONNECTIONS", "CONCURRENCY")
-KNOBS += ("GATE_PCT", "BASE")
+KNOBS += ("GATE_PCT", "BASE", "FRACTION")
 pytestmark = pytest.mark.skipif(not shutil.which("make"), reason="make is not installed")
 
 
@@ -83,3 +83,9 @@ def test_nothing_but_promote_and_docs_writes_into_the_reference():
         for line in dry_run(target):
             assert "--out" not in line, line
             assert "bench-results " not in f"{line} " or "runs/" in line, line
+
+
+def test_soak_takes_its_length_from_duration():
+    assert dry_run("soak") == [".venv/bin/kvbench soak --duration 10m"]
+    (line,) = dry_run("soak", "DURATION=90s", "FRACTION=0.5", "RUN=mine")
+    assert line == ".venv/bin/kvbench soak --duration 90s --fraction 0.5 --run mine"

@@ -99,3 +99,27 @@ def test_a_missing_redis_server_says_how_to_get_it(monkeypatch):
         redis_server.private_redis(),
     ):
         pass
+
+
+def test_a_durable_redis_keeps_acknowledged_writes_through_kill_9(tmp_path):
+    port = redis_server.free_port()
+    url = f"redis://127.0.0.1:{port}/0"
+    process = redis_server.start(port, tmp_path, durable=True)
+    try:
+        with redis_server.client(url) as client:
+            client.set("acknowledged", "before the kill")
+        process.kill()  # SIGKILL: no shutdown, nothing flushed on the way out
+        process.wait()
+        process = redis_server.start(port, tmp_path, durable=True)
+        with redis_server.client(url) as client:
+            assert client.get("acknowledged") == b"before the kill"
+    finally:
+        redis_server.stop(process)
+
+
+def test_the_benchmarks_redis_writes_nothing_to_disk(tmp_path):
+    command = redis_server.server_command("redis-server", 6379, tmp_path)
+    assert command[command.index("--appendonly") + 1] == "no"
+    assert command[command.index("--save") + 1] == ""
+    durable = redis_server.server_command("redis-server", 6379, tmp_path, durable=True)
+    assert durable[durable.index("--appendfsync") + 1] == "always"

@@ -75,7 +75,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     add("--layers", help=f"any of {','.join(LAYERS)} (default all; http with --stores)")
     add(
         "--part",
-        choices=sorted(set(runs.PARTS) - {"ladder", "stores", "profiles", "peers", "hostile"}),
+        choices=sorted(
+            set(runs.PARTS) - {"ladder", "stores", "profiles", "peers", "hostile", "soak"}
+        ),
         help="write into this part of the run folder (a cross-check or a variant run)",
     )
     add(

@@ -33,6 +33,7 @@ def reports(reference: Path, copied: list[str]) -> list[Path]:
     """Regenerate the reports of what was copied (matplotlib is imported only here)."""
     from kvbench.report import bench, peers, pythons, sizing
     from kvbench.results.resultset import read_results
+    from kvbench.soak import report as soak_report
 
     written = [bench.write_report(reference)] if "main" in copied else []
     if "peers" in copied:
@@ -42,6 +43,8 @@ def reports(reference: Path, copied: list[str]) -> list[Path]:
         written.append(
             sizing.write_report(reference / "stores", read_results(reference / "stores"))
         )
+    if "soak" in copied:  # its REPORT.md and plot, from its summary.json and series.csv
+        written.append(soak_report.rewrite(reference / "soak"))
     for part, write in (("pythons", pythons.write_report),):
         if part in copied:
             found = json.loads((reference / part / "summary.json").read_text(encoding="utf-8"))

@@ -31,6 +31,7 @@ PARTS = {
     "writepath": "summary.json",  # the one-write rung beside its predecessor and granian
     "pythons": "summary.json",  # the services under each installed CPython
     "schedule": "summary.json",  # the open loop's lateness against its schedule, at a server
+    "soak": "summary.json",  # the optimized service for long, under load and faults
     "profiles": "README.md",
 }
 # Made from a run's data by the reports (and `live/` by attaching to a process): promotion

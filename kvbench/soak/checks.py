@@ -1,0 +1,182 @@
+"""The soak's verdicts, from its records alone: nothing lost, no stray error, nothing growing.
+
+Each check returns a dict with "ok" (True, False, or None when the data cannot decide and
+the check is not enforced) and the numbers it decided on, so summary.json shows why.
+"""
+
+import math
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+
+from kvbench.soak.client import Put
+from kvbench.soak.faults import Fault
+
+Z_975 = 1.959964
+HOUR_S = 3600.0
+FLAT_BOUND_PCT = 1.0  # RSS and fds may grow at most 1% of their level per hour
+ENFORCE_FLAT_S = 1800.0  # shorter runs report their interval; from 30 minutes it must pass
+P99_BOUND_PCT = 10.0  # per hour, of the median per-minute p99
+MIN_MINUTES = 3
+
+
+def t_975(df: int) -> float:
+    """Student's t 97.5% quantile by the Cornish-Fisher expansion: within 1% from 5 degrees
+    of freedom up (numpy has no t distribution, and scipy is not a dependency)."""
+    z = Z_975
+    return z + (z**3 + z) / (4 * df) + (5 * z**5 + 16 * z**3 + 3 * z) / (96 * df**2)
+
+
+def slope_interval(x: Sequence[float], y: Sequence[float], segments: Sequence | None = None):
+    """Least-squares slope of y on x with its 95% interval: (slope, low, high), or None.
+
+    With `segments` (a label per point: the process a sample measured) each segment gets
+    its own intercept and all share one slope: a restarted process starts from its own
+    level, and only growth within each life counts.
+    """
+    xs, ys = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    names = list(segments) if segments is not None else [0] * len(xs)
+    codes = {name: code for code, name in enumerate(dict.fromkeys(names))}
+    labels = np.array([codes[name] for name in names])
+    for code in codes.values():
+        mask = labels == code
+        xs[mask] -= xs[mask].mean()
+        ys[mask] -= ys[mask].mean()
+    df = len(xs) - len(codes) - 1
+    sxx = float((xs**2).sum())
+    if df < 1 or sxx == 0:
+        return None
+    slope = float((xs * ys).sum()) / sxx
+    residual = ys - slope * xs
+    stderr = math.sqrt(float((residual**2).sum()) / df / sxx)
+    half = t_975(df) * stderr
+    return slope, slope - half, slope + half
+
+
+def flat(rows: list[dict], name: str, pid_name: str, warmup: float, enforce: bool) -> dict:
+    """Whether `name` (a column) stays flat after `warmup` seconds of each process's life.
+
+    A row's "stretch" (how many faults came before it; 0 when absent) starts a segment of
+    its own: a level that steps at a fault (a pool that grew for a burst) is not growth
+    within a stretch, and the levels of every stretch are listed so that a ratchet, a step
+    up at every fault, shows.
+    """
+    points = [r for r in rows if r.get(name) is not None and r.get(pid_name) is not None]
+    born: dict = {}
+    for row in points:
+        born.setdefault(row[pid_name], row["t_s"])
+    kept = [r for r in points if r["t_s"] - born[r[pid_name]] >= warmup]
+    labels = [(r[pid_name], r.get("stretch", 0)) for r in kept]
+    found = slope_interval([r["t_s"] / HOUR_S for r in kept], [r[name] for r in kept], labels)
+    check: dict = {"column": name, "samples": len(kept), "bound_pct_per_hour": FLAT_BOUND_PCT}
+    check["enforced"] = enforce
+    if found is None:
+        return check | {"ok": False if enforce else None, "why": "too few samples"}
+    level = float(np.mean([r[name] for r in kept]))
+    bound = level * FLAT_BOUND_PCT / 100
+    slope, low, high = found
+    check |= {"level": round(level, 3), "slope_per_hour": round(slope, 4)}
+    check["stretch_levels"] = segment_means([r[name] for r in kept], labels)
+    check |= {"interval_per_hour": [round(low, 4), round(high, 4)], "bound_per_hour": bound}
+    if high < bound:
+        return check | {"ok": True}
+    if enforce:
+        return check | {"ok": False}
+    why = "growth above the bound" if low > bound else "interval too wide to decide"
+    return check | {"ok": None, "why": f"{why}; not enforced in a run under {ENFORCE_FLAT_S:g} s"}
+
+
+def segment_means(values: Sequence[float], labels: Sequence) -> list[float]:
+    """The mean of each segment, in the order the segments first appear."""
+    segments: dict = defaultdict(list)
+    for value, label in zip(values, labels, strict=True):
+        segments[label].append(value)
+    return [round(float(np.mean(found)), 3) for found in segments.values()]
+
+
+def p99_trend(minutes: list[tuple[int, float]], excluded: set[int]) -> dict:
+    """Per-minute p99 (ms) outside the faults' minutes must not climb past the bound."""
+    kept = [(m, p99) for m, p99 in minutes if m not in excluded]
+    check: dict = {"minutes": len(kept), "bound_pct_per_hour": P99_BOUND_PCT}
+    found = slope_interval([m / 60 for m, _ in kept], [p for _, p in kept])
+    if len(kept) < MIN_MINUTES or found is None:
+        return check | {"ok": None, "why": f"fewer than {MIN_MINUTES} minutes without faults"}
+    level = float(np.median([p for _, p in kept]))
+    slope, low, high = found
+    check |= {"median_p99_ms": round(level, 3), "slope_ms_per_hour": round(slope, 3)}
+    check["interval_ms_per_hour"] = [round(low, 3), round(high, 3)]
+    return check | {"ok": not (low > 0 and slope > level * P99_BOUND_PCT / 100)}
+
+
+def allowed_values(puts: Iterable[Put]) -> tuple[set[str], bool]:
+    """The values a key may read back as, and whether it may be absent.
+
+    A PUT's value may be the one read when no acknowledged PUT was sent after that PUT was
+    known done; an unknown PUT (503, timeout, lost connection) is never known done.
+    """
+    puts = list(puts)
+    acked = [p.sent for p in puts if p.acknowledged]
+    last_sent = max(acked, default=-math.inf)
+    values = {p.value for p in puts if not p.acknowledged or p.done >= last_sent}
+    return values, not acked
+
+
+def lost_writes(puts: Iterable[Put], reads: dict[str, list[str | None]]) -> list[dict]:
+    """Keys whose reads (a value, or None for absent, per connection) break the rule."""
+    by_key: dict[str, list[Put]] = defaultdict(list)
+    for put in puts:
+        by_key[put.key].append(put)
+    lost = []
+    for key, key_puts in sorted(by_key.items()):
+        values, may_be_absent = allowed_values(key_puts)
+        for read in reads.get(key, [None]):
+            if not (read in values or (read is None and may_be_absent)):
+                lost.append({"key": key, "read": read, "acknowledged_last": _last(key_puts)})
+                break
+    return lost
+
+
+def _last(puts: list[Put]) -> str | None:
+    acked = [p for p in puts if p.acknowledged]
+    return max(acked, key=lambda p: p.sent).value if acked else None
+
+
+def stray_errors(
+    ticks: dict[int, list[int]], tick_s: float, faults: list[Fault], kind: int = 1
+) -> list:
+    """The ticks (start, count) whose errors no fault's window covers; a tick is [ok,
+    errors, stale-connection errors], `kind` picks the errors counted."""
+    stray = []
+    for tick, counts in sorted(ticks.items()):
+        t = tick * tick_s
+        if counts[kind] and not any(f.covers(t) or f.covers(t + tick_s) for f in faults):
+            stray.append([round(t, 1), counts[kind]])
+    return stray
+
+
+def recovery(
+    fault: Fault, ticks: dict[int, list[int]], tick_s: float, until: float = math.inf
+) -> dict:
+    """Its errors, first to last, and when answers were right again, from the fault's start
+    (and before `until`, the next fault's start). Stale-connection 503s, which come one by
+    one as late as the store's pool reaches a dead connection, are counted apart."""
+    first = int(fault.start / tick_s)
+    last = max(ticks, default=first) + 1
+    if until < math.inf:
+        last = min(last, int(until / tick_s))
+    counts = {i: ticks.get(i, [0, 0, 0]) for i in range(first, last)}
+    window = [(i, c[0], c[1]) for i, c in counts.items()]
+    bad = [i for i, _, errors in window if errors and fault.covers(i * tick_s)]
+    found: dict = {"kind": fault.kind, "at_s": round(fault.start, 1)}
+    found |= {"window_s": round(fault.end - fault.start, 2), "errors": 0}
+    found["stale_errors"] = sum(c[2] for i, c in counts.items() if fault.covers(i * tick_s))
+    if not bad:
+        return found | {"first_error_s": None, "last_error_s": None, "outage_s": 0.0}
+    found["errors"] = sum(counts[i][1] for i in bad)
+    after = next((i for i, ok, errors in window if i > bad[-1] and ok and not errors), None)
+    found |= {"first_error_s": round((bad[0] - first) * tick_s, 1)}
+    found |= {"last_error_s": round((bad[-1] + 1 - first) * tick_s, 1)}
+    found["outage_s"] = round((bad[-1] + 1 - bad[0]) * tick_s, 1)
+    found["answering_s"] = round((after - first) * tick_s, 1) if after is not None else None
+    return found

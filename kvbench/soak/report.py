@@ -1,0 +1,183 @@
+"""A soak's files: summary.json, series.csv, faults and recovery, plots and REPORT.md."""
+
+import json
+import math
+from dataclasses import asdict
+from pathlib import Path
+
+from matplotlib.patches import Patch
+
+from kvbench.report.plots import _figure, color, save
+from kvbench.results import files, provenance
+from kvbench.soak import faults
+from kvbench.soak.client import CONNECTIONS, PUT_KEYS, PUT_SHARE, TICK_S
+from kvbench.soak.run import Outcome
+from kvbench.soak.series import column, read_csv, write_csv
+
+SETUP = (
+    "optimized, 2 workers (kvbench.runtime.supervisor), on a redis-server of the soak's own "
+    "with appendonly yes and appendfsync always (a write is acknowledged once on disk). "
+    "The supervisor is fail-fast: a killed worker stops the service, and the soak, acting "
+    "as the process manager a deployment has (systemd Restart=always, a Kubernetes "
+    "restart), starts the whole service again at once on the same ports."
+)
+
+
+def recoveries(outcome: Outcome) -> list[dict]:
+    from kvbench.soak.checks import recovery
+
+    log = outcome.faults
+    nexts = [f.start for f in log[1:]] + [math.inf]
+    return [
+        recovery(f, outcome.ticks, TICK_S, until) | {"detail": f.detail}
+        for f, until in zip(log, nexts, strict=True)
+    ]
+
+
+def summary(outcome: Outcome, found: dict) -> dict:
+    acked = sum(1 for p in outcome.puts if p.acknowledged)
+    return provenance.header() | {
+        "soak": {
+            "setup": SETUP,
+            "settings": asdict(outcome.settings),
+            "load": {
+                "mix": f"{100 - PUT_SHARE * 100:g}% GET of key-0000..key-0999, "
+                f"{PUT_SHARE * 100:g}% PUT of soak-0000..soak-{PUT_KEYS - 1:04d}",
+                "connections": outcome.settings.connections or CONNECTIONS,
+                "capacity_rps": round(outcome.capacity_rps, 1),
+                "offered_rps": round(outcome.rate, 1),
+                "load_s": len(outcome.rows),
+                "answered_ok": sum(r["ok"] for r in outcome.rows),
+                "errors": sum(r["errors"] for r in outcome.rows),
+                "puts_acknowledged": acked,
+                "puts_unknown": len(outcome.puts) - acked,
+                "keys_read_back": len(outcome.reads),
+            },
+            "faults": [asdict(f) for f in outcome.faults],
+            "recovery": recoveries(outcome),
+            "service_restarts": [
+                {"exited_s": round(a, 2), "answering_s": round(b, 2), "exit_code": c}
+                for a, b, c in outcome.restarts
+            ],
+            "p99_per_minute_ms": outcome.minutes,
+            "error_answers": dict(outcome.reasons.most_common(20)),
+            "redis": outcome.store,
+            "last_processes": outcome.last,
+            "elapsed_s": round(outcome.elapsed_s, 1),
+            "generator_cpu_s": round(outcome.generator_cpu_s, 1),
+        },
+        "checks": found,
+    }
+
+
+def mark_faults(ax, log: list[dict]) -> None:
+    kinds = list(faults.KINDS)
+    for fault in log:
+        shade = color(kinds.index(fault["kind"]) + 3)
+        ax.axvspan(fault["start"], fault["end"], color=shade, alpha=0.3, lw=0)
+
+
+def plot(rows: list[dict], log: list[dict], stem: Path) -> list[Path]:
+    """Four panels over time, faults shaded: RSS, fds, p99 and errors per second."""
+    fig = _figure(8.0, 9.0)
+    axes = fig.subplots(4, 1, sharex=True)
+    t = column(rows, "t_s")
+    panels = [
+        (["service_rss_mb", "redis_rss_mb"], "RSS (MB)"),
+        (["service_fds", "redis_fds"], "open fds"),
+        (["p99_ms"], "p99 latency (ms), per second"),
+        (["errors"], "errors per second"),
+    ]
+    for ax, (names, label) in zip(axes, panels, strict=True):
+        for index, name in enumerate(names):
+            values = [v if v is not None else float("nan") for v in column(rows, name)]
+            ax.plot(t, values, color=color(index), lw=1, label=name)
+        mark_faults(ax, log)
+        ax.set_ylabel(label)
+        if len(names) > 1:
+            ax.legend(loc="upper left", fontsize=7)
+    axes[2].set_yscale("log")
+    patches = [
+        Patch(color=color(i + 3), alpha=0.3, label=kind) for i, kind in enumerate(faults.KINDS)
+    ]
+    axes[-1].legend(handles=patches, loc="upper right", fontsize=7, title="fault windows")
+    axes[-1].set_xlabel("seconds of load")
+    fig.suptitle("kvbench soak: optimized, 2 workers, durable Redis", fontsize=10)
+    return save(fig, stem)
+
+
+def markdown(data: dict) -> str:
+    soak, found = data["soak"], data["checks"]
+    load = soak["load"]
+    lines = [
+        "# Soak", "", soak["setup"], "",
+        f"Load: {load['mix']}, open loop at {load['offered_rps']:,.0f} requests/s "
+        f"({soak['settings']['fraction']:g} of the {load['capacity_rps']:,.0f}/s measured "
+        f"closed-loop first) over {load['connections']} connections for {load['load_s']} s; "
+        f"{load['answered_ok']:,} right answers, {load['errors']:,} errors, "
+        f"{load['puts_acknowledged']:,} PUTs acknowledged, {load['puts_unknown']:,} unknown.",
+        "", f"Verdict: **{'pass' if found['ok'] else 'FAIL'}**", "", "![soak](plots/soak.png)",
+        "", "## Faults and recovery", "",
+        "| fault | at (s) | window (s) | errors | first error (s) | last error (s) "
+        "| right again (s) | stale 503s |", "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]  # fmt: skip
+    for r in soak["recovery"]:
+        cells = [r["kind"], r["at_s"], r["window_s"], r["errors"], r["first_error_s"]]
+        cells += [r["last_error_s"], r.get("answering_s"), r.get("stale_errors")]
+        lines.append("| " + " | ".join("-" if c is None else str(c) for c in cells) + " |")
+    lines += ["", "Times from the fault's start; errors allowed until a fault's window ends "
+              f"plus {faults.RECOVERY_S:g} s. Stale 503s: answers from a pooled Redis connection "
+              "that a Redis restart closed, found only when next used (counted apart, in the "
+              "window and its allowance).", "", "## Checks", ""]  # fmt: skip
+    lines += [HOW, "", "| check | verdict | on what |", "|---|---|---|"]
+    for name, check in found.items():
+        if name != "ok":
+            lines.append(f"| {name} | {VERDICT[check['ok']]} | {explain(check)} |")
+    return "\n".join(lines) + "\n"
+
+
+HOW = (
+    "Every acknowledged PUT (204) must read back, over 4 fresh connections, with its value "
+    "or that of a PUT acknowledged or unknown (503, timeout, lost connection) that may have "
+    "landed after it. Flatness: a least-squares slope per hour with its 95% interval, each "
+    "process life and each stretch between faults with its own intercept (a step at a "
+    "fault is listed in the stretch levels, not fitted as growth), after each process's "
+    "warm-up, outside the faults' windows; the upper end must be under 1% of the level per "
+    "hour, enforced from 30 minutes of load (a shorter run reports it). p99 per minute, "
+    "outside the minutes of faults, must not climb by more than 10% of its median per hour."
+)
+VERDICT = {True: "pass", False: "**FAIL**", None: "undecided (not enforced)"}
+
+
+def explain(check: dict) -> str:
+    """One line of the numbers a check decided on."""
+    if "slope_per_hour" in check:
+        low, high = check["interval_per_hour"]
+        text = (f"slope {check['slope_per_hour']:+.3g}/h, 95% interval [{low:+.3g}, {high:+.3g}], "
+                f"bound {check['bound_per_hour']:.3g}/h (1% of {check['level']:.4g}); "
+                f"{check['samples']} samples")  # fmt: skip
+        return text + (f"; {check['why']}" if "why" in check else "")
+    if "slope_ms_per_hour" in check:
+        low, high = check["interval_ms_per_hour"]
+        slope = check["slope_ms_per_hour"]
+        return (f"median p99 {check['median_p99_ms']:.3g} ms, slope {slope:+.3g} ms/h, "
+                f"95% interval [{low:+.3g}, {high:+.3g}], {check['minutes']} minutes")  # fmt: skip
+    shown = {k: v for k, v in check.items() if k not in ("ok", "lost", "stray_ticks", "ticks")}
+    return ", ".join(f"{k}: {v}" for k, v in shown.items())
+
+
+def write(outcome: Outcome, found: dict, folder: Path) -> dict:
+    folder.mkdir(parents=True, exist_ok=True)
+    data = summary(outcome, found)
+    write_csv(outcome.rows, folder / "series.csv")
+    files.write_json(folder / "summary.json", data)
+    rewrite(folder)
+    return data
+
+
+def rewrite(folder: Path) -> Path:
+    """REPORT.md and the plots from a soak's summary.json and series.csv alone."""
+    data = json.loads((folder / "summary.json").read_text())
+    plot(read_csv(folder / "series.csv"), data["soak"]["faults"], folder / "plots" / "soak")
+    (folder / "REPORT.md").write_text(markdown(data))
+    return folder / "REPORT.md"

@@ -1,0 +1,102 @@
+"""The soak's per-second series: the load's answers and errors, the processes' resources.
+
+One row a second: answers, errors by kind, latency from the intended send (p50, p99,
+max), the generator's own lateness (sent - intended, p99); RSS, open fds and threads of
+the service (supervisor and workers, summed, and each) and of Redis; the service's GC
+collections from /debug/vars. `pid` columns say which process a row measured: a restart
+starts a new segment of the series, and the flatness checks compare within segments.
+"""
+
+import asyncio
+import csv
+from contextlib import suppress
+from pathlib import Path
+
+import numpy as np
+import psutil
+
+from kvbench.soak.client import KINDS, Second
+from kvbench.soak.stack import DurableRedis, Keeper
+
+COLUMNS = (
+    "t_s", "ok", "errors", *(f"err_{kind}" for kind in KINDS),
+    "p50_ms", "p99_ms", "max_ms", "lateness_p99_ms",
+    "service_pid", "service_rss_mb", "service_fds", "service_threads",
+    "worker0_rss_mb", "worker1_rss_mb", "worker0_fds", "worker1_fds",
+    "redis_pid", "redis_rss_mb", "redis_fds", "redis_threads",
+    "gc_gen0", "gc_gen1", "gc_gen2",
+)  # fmt: skip
+MB = 1024 * 1024
+
+
+def load_row(t: float, second: Second) -> dict:
+    latency = np.frombuffer(second.latency, dtype=np.float64) * 1000
+    lateness = np.frombuffer(second.lateness, dtype=np.float64) * 1000
+    row: dict = {"t_s": round(t, 3), "ok": second.ok, "errors": sum(second.errors.values())}
+    for kind in KINDS:
+        row[f"err_{kind}"] = second.errors.get(kind, 0)
+    for name, q in (("p50_ms", 50), ("p99_ms", 99), ("max_ms", 100)):
+        row[name] = round(float(np.percentile(latency, q)), 3) if latency.size else None
+    row["lateness_p99_ms"] = round(float(np.percentile(lateness, 99)), 3) if lateness.size else None
+    return row
+
+
+def usage(process: psutil.Process) -> tuple[float, int, int] | None:
+    """RSS (MB), open fds and threads of one process; None when it is gone."""
+    with suppress(psutil.Error), process.oneshot():
+        return process.memory_info().rss / MB, process.num_fds(), process.num_threads()
+    return None
+
+
+def process_columns(keeper: Keeper, redis: DurableRedis) -> dict:
+    row: dict = {}
+    used = None
+    service = keeper.processes()
+    measured = [(p, usage(p)) for p in service]
+    alive = [(p, u) for p, u in measured if u is not None]
+    if alive:
+        row["service_pid"] = service[0].pid
+        row["service_rss_mb"] = round(sum(u[0] for _, u in alive), 2)
+        row["service_fds"] = sum(u[1] for _, u in alive)
+        row["service_threads"] = sum(u[2] for _, u in alive)
+    for index, (_, used) in enumerate(measured[1:3]):
+        if used is not None:
+            row[f"worker{index}_rss_mb"], row[f"worker{index}_fds"] = round(used[0], 2), used[1]
+    with suppress(psutil.Error):
+        used = usage(psutil.Process(redis.pid)) if redis.pid is not None else None
+    if used is not None:
+        row["redis_pid"] = redis.pid
+        row["redis_rss_mb"], row["redis_fds"], row["redis_threads"] = round(used[0], 2), *used[1:]
+    return row
+
+
+def gc_columns(debug_vars: dict | None) -> dict:
+    if not debug_vars or "gc" not in debug_vars:
+        return {}
+    return {f"gc_gen{i}": n for i, n in enumerate(debug_vars["gc"]["collections"])}
+
+
+async def sample(t: float, second: Second, keeper: Keeper, redis: DurableRedis) -> dict:
+    row = load_row(t, second) | process_columns(keeper, redis)
+    row |= gc_columns(await asyncio.to_thread(keeper.debug_vars))
+    return row
+
+
+def write_csv(rows: list[dict], path: Path) -> None:
+    with open(path, "w", newline="") as out:
+        writer = csv.DictWriter(out, fieldnames=COLUMNS, extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def read_csv(path: Path) -> list[dict]:
+    """The rows as written: numbers as floats, an empty cell as None."""
+    with open(path, newline="") as source:
+        return [
+            {k: (float(v) if v != "" else None) for k, v in row.items()}
+            for row in csv.DictReader(source)
+        ]
+
+
+def column(rows: list[dict], name: str) -> list:
+    return [row.get(name) for row in rows]

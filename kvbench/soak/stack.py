@@ -1,0 +1,126 @@
+"""What the soak runs and keeps running: a durable Redis of its own, and the service on it.
+
+The supervisor (kvbench/runtime/supervisor.py) is fail-fast: when one worker dies it stops
+the other and exits 1. The soak therefore plays the process manager a production
+deployment has (systemd's Restart=always, a Kubernetes restart): whenever the service
+exits, `Keeper` starts it again at once on the same ports, and the soak measures the gap.
+"""
+
+import asyncio
+import dataclasses
+import subprocess
+import time
+from contextlib import suppress
+from pathlib import Path
+
+import psutil
+
+from kvbench import redis_server
+from kvbench.processes import RunningServer, server_env, stop, wait_until_ready, working_dir
+from kvbench.runtime.contract import STORE_ENV
+from kvbench.services import SERVICES, Service, with_store
+
+WORKERS = 2
+HOST = "127.0.0.1"
+
+
+class DurableRedis:
+    """A redis-server on a fixed port and data directory, fsyncing every write (appendonly)."""
+
+    def __init__(self, datadir: Path) -> None:
+        self.datadir = datadir
+        self.port = redis_server.free_port()
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://{HOST}:{self.port}/0"
+
+    @property
+    def pid(self) -> int | None:
+        return self.process.pid if self.process else None
+
+    async def start(self) -> None:
+        # Started from the loop's thread: redis_server's children die with the thread
+        # that started them, and a pool thread may end before the soak does.
+        self.process = redis_server.launch(self.port, self.datadir, durable=True)
+        process = self.process
+        await asyncio.to_thread(redis_server.wait_until_ready, process, self.port, self.datadir)
+
+    def kill(self) -> None:
+        """kill -9: no shutdown, no last write; what is on disk is all there is."""
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait()
+
+    def stop(self) -> None:
+        if self.process is not None:
+            redis_server.stop(self.process)
+
+
+def soak_service(store_url: str, workers: int = WORKERS) -> Service:
+    """optimized in its production shape: `workers` processes on the shared Redis."""
+    service = with_store(SERVICES["optimized"], store_url)
+    env = (*service.env, (STORE_ENV, store_url))
+    return dataclasses.replace(service, workers=workers, env=env)
+
+
+class Keeper:
+    """The service on fixed ports, started again whenever it exits (see the module's doc)."""
+
+    def __init__(self, service: Service, log_path: Path) -> None:
+        self.service = service
+        self.port = redis_server.free_port()
+        self.admin_port = redis_server.free_port()
+        self.log_path = log_path
+        self.server: RunningServer | None = None
+        self.restarts: list[tuple[float, float, int | None]] = []  # (exited, answering, code)
+        self.back = asyncio.Event()  # set each time a restarted service answers
+
+    async def start(self) -> None:
+        command = self.service.command(HOST, self.port)
+        env = server_env(self.service, command, HOST, self.admin_port)
+        with open(self.log_path, "ab") as log:
+            process = subprocess.Popen(
+                command, env=env, cwd=working_dir([self.service]), stdout=log,
+                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
+            )  # fmt: skip
+        self.server = RunningServer(
+            self.service, process, HOST, self.port, self.admin_port, command, self.log_path
+        )
+        await asyncio.to_thread(wait_until_ready, self.server)
+
+    async def watch(self) -> None:
+        """Restart the service each time it exits, until cancelled."""
+        while True:
+            assert self.server is not None
+            code = self.server.process.poll()
+            if code is None:
+                await asyncio.sleep(0.02)
+                continue
+            exited = time.monotonic()
+            self.back.clear()
+            await self.start()
+            self.restarts.append((exited, time.monotonic(), code))
+            self.back.set()
+
+    def stop(self) -> None:
+        if self.server is not None:
+            stop(self.server.process)
+
+    def processes(self) -> list[psutil.Process]:
+        """The supervisor, then its workers in the order they started."""
+        if self.server is None:
+            return []
+        with suppress(psutil.Error):
+            top = psutil.Process(self.server.pid)
+            workers = sorted(top.children(), key=lambda p: p.create_time())
+            return [top, *workers]
+        return []
+
+    def debug_vars(self) -> dict | None:
+        if self.server is None:
+            return None
+        with suppress(OSError, ValueError):
+            return self.server.debug_vars(timeout=0.5)
+        return None

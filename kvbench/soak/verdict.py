@@ -1,0 +1,88 @@
+"""A soak's verdicts: each check of kvbench/soak/checks.py applied to what the run recorded."""
+
+from kvbench.soak import checks, faults
+from kvbench.soak.client import KINDS, TICK_S
+from kvbench.soak.run import READBACK_CONNECTIONS, Outcome
+
+FLAT_COLUMNS = [
+    ("service_rss_mb", "service_pid"), ("service_fds", "service_pid"),
+    ("redis_rss_mb", "redis_pid"), ("redis_fds", "redis_pid"),
+]  # fmt: skip
+
+
+def verdicts(outcome: Outcome) -> dict:
+    """Every check of the run; the run passes when none is False."""
+    enforce = outcome.settings.duration >= checks.ENFORCE_FLAT_S
+    warmup = min(300.0, max(20.0, outcome.settings.duration * 0.1))
+    lost = checks.lost_writes(outcome.puts, outcome.reads)
+    per_worker = outcome.last.get("readback_gets_per_worker")
+    calm = [
+        r | {"stretch": sum(1 for f in outcome.faults if f.start <= r["t_s"])}
+        for r in outcome.rows
+        if not any(f.covers(r["t_s"]) for f in outcome.faults)
+    ]
+    stray = checks.stray_errors(outcome.ticks, TICK_S, outcome.faults)
+    wrong = sum(r["err_wrong_answer"] for r in outcome.rows)
+    excluded = {
+        m for f in outcome.faults
+        for m in range(int(f.start // 60), int((f.end + faults.RECOVERY_S) // 60) + 1)
+    }  # fmt: skip
+    found: dict = {
+        "no_acknowledged_write_lost": {
+            "ok": not lost and per_worker is not None and all(per_worker),
+            "lost": lost[:20], "count": len(lost), "keys": len(outcome.reads),
+            "connections": READBACK_CONNECTIONS, "gets_per_worker": per_worker,
+        },
+        "no_error_outside_faults": {
+            "ok": not stray, "allowance_s": faults.RECOVERY_S, "count": sum(n for _, n in stray),
+            "by_kind": stray_kinds(outcome), "stray_ticks": stray[:50],
+        },
+        "no_wrong_answer": {"ok": wrong == 0, "count": wrong},
+        "stale_store_connections": _stale(outcome),
+        **{
+            f"{column}_flat": checks.flat(calm, column, pid, warmup, enforce)
+            for column, pid in FLAT_COLUMNS
+        },
+        "p99_per_minute_not_rising": checks.p99_trend(outcome.minutes, excluded),
+        "every_fault_injected": _every_fault(outcome.faults),
+    }  # fmt: skip
+    found["ok"] = all(c["ok"] is not False for c in found.values())
+    return found
+
+
+def _every_fault(log: list[faults.Fault]) -> dict:
+    counts = {kind: sum(1 for f in log if f.kind == kind) for kind in faults.KINDS}
+    return {"ok": all(counts.values()), "counts": counts}
+
+
+def stray_kinds(outcome: Outcome) -> dict:
+    """Errors by kind in the seconds no fault's window covers (timeouts there: the service,
+    or the machine it shares, gave less than the offered rate)."""
+    # A row at t_s counts [t_s - 1, t_s): outside when no window (with its allowance) meets it.
+    outside = [
+        r
+        for r in outcome.rows
+        if not any(
+            f.start < r["t_s"] and r["t_s"] - 1 <= f.end + faults.RECOVERY_S for f in outcome.faults
+        )  # fmt: skip
+    ]
+    return {
+        kind: n
+        for kind in KINDS
+        if kind != "stale_connection" and (n := sum(r[f"err_{kind}"] for r in outside))
+    }
+
+
+def _stale(outcome: Outcome) -> dict:
+    """503s outside every fault's window from pooled Redis connections a Redis restart
+    closed. optimized/redis_store.py (hashed) finds a dead connection only by using it, so
+    each costs one request, as late as the pool next reaches it: a known defect, reported,
+    not failed, after a kill_redis fault; anywhere else they fail the run."""
+    stray = checks.stray_errors(outcome.ticks, TICK_S, outcome.faults, kind=2)
+    first_kill = min((f.start for f in outcome.faults if f.kind == "kill_redis"), default=None)
+    explained = first_kill is not None and all(t >= first_kill for t, _ in stray)
+    found = {"count": sum(n for _, n in stray), "ticks": stray[:50]}
+    if stray and explained:
+        return found | {"ok": None, "why": "known: redis_store.py keeps connections a Redis "
+                        "restart closed; each fails one request when next used"}  # fmt: skip
+    return found | {"ok": not stray}

@@ -1,0 +1,150 @@
+"""kvbench/soak/checks.py on synthetic records: slopes, the read-back rule, fault windows."""
+
+import random
+
+import pytest
+
+from kvbench.soak import checks
+from kvbench.soak.client import Put
+from kvbench.soak.faults import RECOVERY_S, Fault, schedule
+
+
+@pytest.mark.parametrize(("df", "table"), [(5, 2.5706), (10, 2.2281), (30, 2.0423)])
+def test_t_quantile_is_within_one_percent_of_the_table(df, table):
+    assert checks.t_975(df) == pytest.approx(table, rel=0.01)
+
+
+def test_slope_interval_holds_the_true_slope():
+    rng = random.Random(3)
+    x = [i / 10 for i in range(200)]
+    y = [2.0 * v + rng.gauss(0, 0.5) for v in x]
+    slope, low, high = checks.slope_interval(x, y)
+    assert low < 2.0 < high
+    assert high - low < 0.2
+
+
+def test_segments_keep_a_restart_from_reading_as_a_trend():
+    # Two lives of a process, each flat, the second at a lower level: pooled, a slope.
+    x = list(range(100))
+    y = [100.0 + (i % 3) * 0.1 if i < 50 else 60.0 + (i % 3) * 0.1 for i in x]
+    pooled = checks.slope_interval(x, y)
+    within = checks.slope_interval(x, y, ["a" if i < 50 else "b" for i in x])
+    assert pooled is not None and pooled[2] < -0.5
+    assert within is not None and within[1] < 0 < within[2]
+
+
+def test_slope_interval_needs_points():
+    assert checks.slope_interval([1.0, 2.0], [1.0, 2.0]) is None
+
+
+def rows(values, pid=1, step_s=60.0):
+    return [{"t_s": i * step_s, "rss": v, "pid": pid} for i, v in enumerate(values)]
+
+
+def test_flat_passes_a_flat_series_and_fails_a_growing_one_when_enforced():
+    flat_rows = rows([100.0 + (i % 2) * 0.01 for i in range(60)])
+    growing = rows([100.0 + i * 0.5 for i in range(60)])  # 30% an hour
+    assert checks.flat(flat_rows, "rss", "pid", warmup=0, enforce=True)["ok"] is True
+    assert checks.flat(growing, "rss", "pid", warmup=0, enforce=True)["ok"] is False
+
+
+def test_flat_leaves_a_short_undecided_run_undecided_unless_enforced():
+    rng = random.Random(1)
+    short = rows([100.0 + rng.gauss(0, 1) for _ in range(20)], step_s=1.0)
+    assert checks.flat(short, "rss", "pid", warmup=0, enforce=False)["ok"] is None
+    assert checks.flat(short, "rss", "pid", warmup=0, enforce=True)["ok"] is False
+
+
+def test_flat_skips_each_process_warmup():
+    # A fresh process climbs for its first 100 s, then holds; so does its successor.
+    climb = [50.0 + min(t, 100) * 0.5 for t in range(0, 300, 5)]
+    series = rows(climb, pid=1, step_s=5.0) + [
+        r | {"t_s": r["t_s"] + 300} for r in rows(climb, pid=2, step_s=5.0)
+    ]
+    assert checks.flat(series, "rss", "pid", warmup=0, enforce=True)["ok"] is False
+    assert checks.flat(series, "rss", "pid", warmup=100, enforce=True)["ok"] is True
+
+
+def put(value, sent, done, acknowledged=True, key="soak-0001"):
+    return Put(key, value, sent, done, acknowledged)
+
+
+def test_the_last_acknowledged_value_reads_back():
+    puts = [put("v1", 1, 2), put("v2", 3, 4)]
+    assert checks.lost_writes(puts, {"soak-0001": ["v2", "v2"]}) == []
+    lost = checks.lost_writes(puts, {"soak-0001": ["v2", "v1"]})
+    assert lost == [{"key": "soak-0001", "read": "v1", "acknowledged_last": "v2"}]
+
+
+def test_an_unknown_write_may_or_may_not_have_landed():
+    puts = [put("v1", 1, 2), put("v2", 3, 4, acknowledged=False)]
+    assert checks.lost_writes(puts, {"soak-0001": ["v1", "v2"]}) == []
+
+
+def test_concurrent_acknowledged_writes_may_land_in_either_order():
+    puts = [put("v1", 1, 3), put("v2", 2, 2.5)]  # v1 was sent first, answered last
+    assert checks.lost_writes(puts, {"soak-0001": ["v1"]}) == []
+    assert checks.lost_writes(puts, {"soak-0001": ["v2"]}) == []
+
+
+def test_an_absent_key_is_lost_only_when_a_write_was_acknowledged():
+    unknown = [put("v1", 1, 2, acknowledged=False)]
+    assert checks.lost_writes(unknown, {"soak-0001": [None]}) == []
+    acked = [put("v1", 1, 2)]
+    assert checks.lost_writes(acked, {"soak-0001": [None]})[0]["read"] is None
+    assert checks.lost_writes(acked, {})[0]["key"] == "soak-0001"  # never read: lost
+
+
+def test_errors_count_only_outside_a_fault_window_and_its_allowance():
+    fault = Fault("kill_redis", start=10.0, end=12.0)
+    ticks = {
+        50: [0, 3, 0],  # 5.0 s: before the fault
+        110: [0, 7, 0],  # 11.0 s: inside
+        165: [0, 2, 0],  # 16.5 s: inside the allowance (12 + 5)
+        180: [0, 1, 4],  # 18.0 s: after it; 4 stale-connection errors too
+    }
+    assert RECOVERY_S == 5.0
+    assert checks.stray_errors(ticks, 0.1, [fault]) == [[5.0, 3], [18.0, 1]]
+    assert checks.stray_errors(ticks, 0.1, [fault], kind=2) == [[18.0, 4]]
+
+
+def test_recovery_measures_the_errors_from_the_fault_start():
+    fault = Fault("kill_worker", start=10.0, end=11.0)
+    ticks = {i: [5, 0, 0] for i in range(90, 200)}
+    for i in range(102, 115):  # errors from 10.2 s to 11.5 s, no answers in between
+        ticks[i] = [0, 4, 0]
+    found = checks.recovery(fault, ticks, 0.1)
+    assert found["errors"] == 13 * 4
+    assert found["first_error_s"] == pytest.approx(0.2)
+    assert found["last_error_s"] == pytest.approx(1.5)
+    assert found["outage_s"] == pytest.approx(1.3)
+    assert found["answering_s"] == pytest.approx(1.5)
+
+
+def test_recovery_stops_at_the_next_fault():
+    fault = Fault("slow_clients", start=10.0, end=11.0)
+    ticks = {i: [5, 0, 0] for i in range(100, 200)} | {150: [0, 9, 0], 160: [5, 0, 2]}
+    assert checks.recovery(fault, ticks, 0.1, until=14.0)["errors"] == 0
+    assert checks.recovery(fault, ticks, 0.1)["errors"] == 9
+    assert checks.recovery(fault, ticks, 0.1)["stale_errors"] == 2
+
+
+def test_schedule_spreads_every_kind_over_the_load():
+    plan = schedule(90.0, rounds=2, warmup=10.0, tail=10.0)
+    kinds = [kind for _, kind in plan]
+    assert sorted(set(kinds)) == sorted(kinds[:4]) and len(kinds) == 8
+    times = [at for at, _ in plan]
+    assert times == sorted(times) and times[0] > 10.0 and times[-1] < 80.0
+
+
+def test_a_step_at_a_fault_is_not_growth_but_its_levels_are_listed():
+    # One process: flat at 100 MB, a fault, then flat at 104 MB (a pool that grew).
+    series = [
+        {"t_s": t * 10.0, "rss": 100.0 + 4.0 * (t >= 30) + (t % 2) * 0.01, "pid": 1}
+        for t in range(60)
+    ]
+    assert checks.flat(series, "rss", "pid", warmup=0, enforce=True)["ok"] is False
+    stretched = [r | {"stretch": int(r["t_s"] >= 300)} for r in series]
+    found = checks.flat(stretched, "rss", "pid", warmup=0, enforce=True)
+    assert found["ok"] is True
+    assert found["stretch_levels"] == [pytest.approx(100.005), pytest.approx(104.005)]

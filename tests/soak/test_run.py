@@ -1,0 +1,50 @@
+"""kvbench/soak/run.py's read-back against a tiny stand-in server."""
+
+import asyncio
+
+import pytest
+
+from kvbench import KvbenchError
+from kvbench.soak import run
+
+BUSY = b"HTTP/1.1 503 Service Unavailable\r\ncontent-length: 24\r\n\r\nstore unavailable: reset"
+MISSING = b"HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\n\r\n"
+FOUND = b'HTTP/1.1 200 OK\r\ncontent-length: 34\r\n\r\n{"key":"soak-0001","value":"v123"}'
+
+
+def serve(answers: list[bytes]):
+    """A server that answers each request with the next of `answers`, then 404s."""
+
+    async def handle(reader, writer):
+        try:
+            while await reader.readuntil(b"\r\n\r\n"):
+                writer.write(answers.pop(0) if answers else MISSING)
+        except asyncio.IncompleteReadError:
+            pass  # the client hung up
+        finally:
+            writer.close()
+            await writer.wait_closed()
+
+    return asyncio.start_server(handle, "127.0.0.1", 0)
+
+
+def read_back(answers: list[bytes], monkeypatch) -> dict:
+    monkeypatch.setattr(run, "READBACK_CONNECTIONS", 1)
+
+    async def main():
+        server = await serve(answers)
+        async with server:
+            port = server.sockets[0].getsockname()[1]
+            return await run.read_back(port, ["soak-0001", "soak-0002"])
+
+    return asyncio.run(main())
+
+
+def test_a_busy_store_is_asked_again_and_an_absent_key_reads_as_none(monkeypatch):
+    reads = read_back([BUSY, BUSY, FOUND], monkeypatch)
+    assert reads == {"soak-0001": ["v123"], "soak-0002": [None]}
+
+
+def test_a_store_busy_on_every_try_fails_the_read_back(monkeypatch):
+    with pytest.raises(KvbenchError, match="503"):
+        read_back([BUSY] * run.READBACK_TRIES, monkeypatch)

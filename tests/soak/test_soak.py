@@ -1,0 +1,47 @@
+"""`kvbench soak` end to end, short: every fault kind once, the run's invariants checked.
+
+A system test (real Redis, real service, about a minute and a half): the flatness and p99
+trend checks cannot decide in so short a run and are not enforced; what must hold is that
+nothing acknowledged was lost, no error fell outside a fault's window, no answer was wrong,
+every fault ran, and nothing the soak started is left running.
+"""
+
+import json
+from pathlib import Path
+
+import psutil
+import pytest
+
+from kvbench import cli
+from kvbench.soak.faults import KINDS
+
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("redis_checked")]
+
+
+def alive(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
+def test_a_short_soak_loses_nothing_and_leaves_nothing_running(tmp_path):
+    # Half the measured capacity: the suite shares the machine with other tests.
+    code = cli.main(["soak", "--duration", "60s", "--capacity-window", "5s",
+                     "--fraction", "0.5", "--out", str(tmp_path), "--quiet"])  # fmt: skip
+    data = json.loads((tmp_path / "summary.json").read_text())
+    checks, soak = data["checks"], data["soak"]
+    failed = {name: c for name, c in checks.items() if name != "ok" and c["ok"] is False}
+    assert code == 0, failed
+    assert checks["no_acknowledged_write_lost"]["count"] == 0
+    assert soak["load"]["puts_acknowledged"] > 0
+    assert soak["load"]["keys_read_back"] > 0
+    assert checks["every_fault_injected"]["counts"] == dict.fromkeys(KINDS, 1)
+    assert [r["kind"] for r in soak["recovery"]] == list(KINDS)
+    assert soak["service_restarts"] and soak["service_restarts"][0]["exit_code"] == 1
+    for name in ("series.csv", "REPORT.md", "plots/soak.png", "service.log"):
+        assert (tmp_path / name).is_file()
+    last = soak["last_processes"]
+    assert len(last["service_pids"]) == 3  # the supervisor and its two workers
+    assert not [pid for pid in [*last["service_pids"], last["redis_pid"]] if alive(pid)]
+    assert not Path(last["redis_datadir"]).exists()
