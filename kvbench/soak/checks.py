@@ -19,6 +19,7 @@ FLAT_BOUND_PCT = 1.0  # RSS and fds may grow at most 1% of their level per hour
 ENFORCE_FLAT_S = 1800.0  # shorter runs report their interval; from 30 minutes it must pass
 P99_BOUND_PCT = 10.0  # per hour, of the median per-minute p99
 MIN_MINUTES = 3
+BIN_S = 60.0  # RSS and fds are fitted on means over this long, not on every second
 
 
 def t_975(df: int) -> float:
@@ -68,8 +69,10 @@ def flat(rows: list[dict], name: str, pid_name: str, warmup: float, enforce: boo
         born.setdefault(row[pid_name], row["t_s"])
     kept = [r for r in points if r["t_s"] - born[r[pid_name]] >= warmup]
     labels = [(r[pid_name], r.get("stretch", 0)) for r in kept]
-    found = slope_interval([r["t_s"] / HOUR_S for r in kept], [r[name] for r in kept], labels)
+    times, values, bins = binned([r["t_s"] for r in kept], [r[name] for r in kept], labels)
+    found = slope_interval([t / HOUR_S for t in times], values, bins)
     check: dict = {"column": name, "samples": len(kept), "bound_pct_per_hour": FLAT_BOUND_PCT}
+    check["fitted_points"] = f"{len(values)} means of up to {BIN_S:g} s"
     check["enforced"] = enforce
     if found is None:
         return check | {"ok": False if enforce else None, "why": "too few samples"}
@@ -85,6 +88,18 @@ def flat(rows: list[dict], name: str, pid_name: str, warmup: float, enforce: boo
         return check | {"ok": False}
     why = "growth above the bound" if low > bound else "interval too wide to decide"
     return check | {"ok": None, "why": f"{why}; not enforced in a run under {ENFORCE_FLAT_S:g} s"}
+
+
+def binned(times: Sequence[float], values: Sequence[float], labels: Sequence):
+    """Means over BIN_S windows within each segment: one-second samples of RSS or fds hang
+    together (each is most of the one before), and a line fitted through them claims an
+    interval several times too narrow; minute means are closer to independent."""
+    groups: dict = defaultdict(list)
+    for t, value, label in zip(times, values, labels, strict=True):
+        groups[(label, int(t // BIN_S))].append((t, value))
+    means = [(float(np.mean([t for t, _ in g])), float(np.mean([v for _, v in g])), key[0])
+             for key, g in groups.items()]  # fmt: skip
+    return [m[0] for m in means], [m[1] for m in means], [m[2] for m in means]
 
 
 def segment_means(values: Sequence[float], labels: Sequence) -> list[float]:
