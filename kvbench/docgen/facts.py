@@ -222,6 +222,18 @@ def schedule_figure(sources: Sources, case: str, measure: str, stat: str) -> str
     return f"{found:.1%}" if isinstance(found, float) and found <= 1 else str(found)
 
 
+def soak_figure(sources: Sources, path: str) -> str:
+    """A figure of the committed soak, by dotted path in its summary (`soak.load.load_s`)."""
+    found: object = sources.part_json("soak")
+    for key in path.split("."):
+        if not isinstance(found, dict) or key not in found:
+            raise KvbenchError(f"the soak's summary has no {path}")
+        found = found[key]
+    if isinstance(found, bool) or not isinstance(found, int | float):
+        raise KvbenchError(f"the soak's {path} is not a number: {found!r}")
+    return number(found)
+
+
 def unproven_parts(sources: Sources) -> str:
     """The committed parts (main run included) whose summary records no provenance."""
     found = []

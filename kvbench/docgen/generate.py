@@ -21,6 +21,7 @@ from kvbench.docgen.markers import Marked, call_of, regions, replace
 from kvbench.docgen.sources import NotMeasured, Sources
 from kvbench.report import bench, hostile, peers, pythons, sizing, writepath
 from kvbench.results.latency import current_summary
+from kvbench.soak import report as soak
 
 # Eight kinds of block, each with its forms: `<!-- begin: KIND FORM ARGS... -->`. A form is a
 # function of (sources, doc, *words); its signature says which words it takes.
@@ -64,6 +65,8 @@ KINDS: dict[str, dict[str, Form]] = {
         "cross-check": lambda s, doc: tables.cross_check(s),
         "hostile": lambda s, doc: hostile.table(s.part_json("hostile")),
         "pythons": lambda s, doc: pythons.table(s.part_json("pythons")),
+        "soak-recovery": lambda s, doc: soak.recovery_table(s.part_json("soak")),
+        "soak-checks": lambda s, doc: soak.checks_table(s.part_json("soak")),
         "writepath": lambda s, doc: writepath.table(
             s.part_json("writepath"), s.optional_json("writepath/syscalls.json")
         ),

@@ -24,12 +24,13 @@ PARTS = {
     "pythons": ("pythons/summary.json", "make bench-pythons", "Every Python on the machine"),
     "writepath": ("writepath/summary.json", "make bench-writepath", "One write per answer"),
     "schedule": ("schedule/summary.json", "make bench-schedule", "The generator's schedule"),
+    "soak": ("soak/summary.json", "make soak DURATION=30m", "The soak"),
     "profiles": ("profiles/README.md", "make profile", "Profiles"),
     "ladder-profiles": ("profiles/README.md", "make profile-ladder", "Profiles of the rungs"),
 }
 
 # The parts read as result sets (services and metrics), by name in blocks and values.
-RESULT_SETS = tuple(p for p in PARTS if p not in ("hostile", "profiles", "ladder-profiles"))
+RESULT_SETS = tuple(p for p in PARTS if p not in ("hostile", "soak", "profiles", "ladder-profiles"))
 
 
 class NotMeasured(KvbenchError):

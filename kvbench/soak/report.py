@@ -117,20 +117,31 @@ def markdown(data: dict) -> str:
         f"{load['answered_ok']:,} right answers, {load['errors']:,} errors, "
         f"{load['puts_acknowledged']:,} PUTs acknowledged, {load['puts_unknown']:,} unknown.",
         "", f"Verdict: **{'pass' if found['ok'] else 'FAIL'}**", "", "![soak](plots/soak.png)",
-        "", "## Faults and recovery", "",
-        "| fault | at (s) | window (s) | errors | first error (s) | last error (s) "
-        "| right again (s) | stale 503s |", "|---|---:|---:|---:|---:|---:|---:|---:|",
+        "", "## Faults and recovery", "", recovery_table(data), "", "## Checks", "",
+        checks_table(data),
     ]  # fmt: skip
-    for r in soak["recovery"]:
+    return "\n".join(lines)
+
+
+def recovery_table(data: dict) -> str:
+    """Each fault: when, how long, its errors and when answers were right again."""
+    head = "| fault | at (s) | window (s) | errors | first error (s) | last error (s) "
+    lines = [head + "| right again (s) | stale 503s |", "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for r in data["soak"]["recovery"]:
         cells = [r["kind"], r["at_s"], r["window_s"], r["errors"], r["first_error_s"]]
         cells += [r["last_error_s"], r.get("answering_s"), r.get("stale_errors")]
         lines.append("| " + " | ".join("-" if c is None else str(c) for c in cells) + " |")
     lines += ["", "Times from the fault's start; errors allowed until a fault's window ends "
               f"plus {faults.RECOVERY_S:g} s. Stale 503s: answers from a pooled Redis connection "
               "that a Redis restart closed, found only when next used (counted apart, in the "
-              "window and its allowance).", "", "## Checks", ""]  # fmt: skip
-    lines += [HOW, "", "| check | verdict | on what |", "|---|---|---|"]
-    for name, check in found.items():
+              "window and its allowance)."]  # fmt: skip
+    return "\n".join(lines) + "\n"
+
+
+def checks_table(data: dict) -> str:
+    """How each check reads, then each one's verdict and the numbers it decided on."""
+    lines = [HOW, "", "| check | verdict | on what |", "|---|---|---|"]
+    for name, check in data["checks"].items():
         if name != "ok":
             lines.append(f"| {name} | {VERDICT[check['ok']]} | {explain(check)} |")
     return "\n".join(lines) + "\n"
