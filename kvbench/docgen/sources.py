@@ -6,30 +6,18 @@ from functools import cached_property
 from pathlib import Path
 
 from kvbench import KvbenchError
+from kvbench.catalog import experiments
 from kvbench.results.model import Run
 from kvbench.results.resultset import ResultSet, read_results
 from kvbench.results.summary import Summary
 from kvbench.services import LADDER, get_service
 
-# Optional parts of a results folder: the file whose presence means the part was committed,
-# the make target that writes it, and what the docs call it.
-PARTS = {
-    "ladder": ("ladder/summary.json", "make bench-ladder", "Ladder"),
-    "peers": ("peers/summary.json", "make bench-peers", "Peers"),
-    "stores": ("stores/summary.json", "make bench-stores", "Stores"),
-    "crosscheck": ("crosscheck/summary.json", "make bench-crosscheck", "The wrk cross-check"),
-    "proxy": ("proxy/summary.json", "make bench-proxy", "nginx in front"),
-    "put": ("put/put.json", "make bench-put", "The cost of a PUT"),
-    "hostile": ("hostile/summary.json", "make bench-hostile", "Hostile clients"),
-    "pythons": ("pythons/summary.json", "make bench-pythons", "Every Python on the machine"),
-    "writepath": ("writepath/summary.json", "make bench-writepath", "One write per answer"),
-    "schedule": ("schedule/summary.json", "make bench-schedule", "The generator's schedule"),
-    "profiles": ("profiles/README.md", "make profile", "Profiles"),
-    "ladder-profiles": ("profiles/README.md", "make profile-ladder", "Profiles of the rungs"),
-}
+# Optional parts of a results folder (kvbench/catalog/experiments.py): the file whose presence
+# means the part was committed, the make target that writes it, and what the docs call it.
+PARTS = {e.name: (e.path, e.make, e.title) for e in experiments.EXPERIMENTS if e.folder}
 
 # The parts read as result sets (services and metrics), by name in blocks and values.
-RESULT_SETS = tuple(p for p in PARTS if p not in ("hostile", "profiles", "ladder-profiles"))
+RESULT_SETS = tuple(e.name for e in experiments.EXPERIMENTS if e.folder and e.result_set)
 
 
 class NotMeasured(KvbenchError):
@@ -37,7 +25,7 @@ class NotMeasured(KvbenchError):
 
     def __init__(self, part: str, detail: str = "") -> None:
         self.part = part
-        self.target = PARTS[part][1] if part in PARTS else "make bench"
+        self.target = PARTS[part][1] if part in PARTS else experiments.MAIN.make
         self.title = PARTS[part][2] if part in PARTS else part.capitalize()
         said = f"not measured yet: {detail}" if detail else "not measured in the committed results"
         super().__init__(f"{said}; run `{self.target}`")
