@@ -114,3 +114,8 @@ def parts() -> dict[str, str]:
         if item.folder:
             found.setdefault(item.folder, item.marker)
     return found
+
+
+def bench_parts() -> list[str]:
+    """The parts `kvbench bench --part NAME` writes (those measured by `bench` alone)."""
+    return [item.folder for item in EXPERIMENTS if item.steps[0][:2] == ("bench", "--part")]

@@ -6,11 +6,11 @@ from functools import cached_property
 from pathlib import Path
 
 from kvbench import KvbenchError
-from kvbench.catalog import experiments
+from kvbench.catalog import experiments, ladder
 from kvbench.results.model import Run
 from kvbench.results.resultset import ResultSet, read_results
 from kvbench.results.summary import Summary
-from kvbench.services import LADDER, get_service
+from kvbench.services import get_service
 
 # Optional parts of a results folder (kvbench/catalog/experiments.py): the file whose presence
 # means the part was committed, the make target that writes it, and what the docs call it.
@@ -132,6 +132,6 @@ class Sources:
 
 def missing(set_name: str, service: str) -> KvbenchError:
     """A service a result set lacks: a ladder rung added since the run is not measured yet."""
-    if set_name == "ladder" and service in {s.name for s, _ in LADDER}:
+    if set_name == "ladder" and service in ladder.NAMES:
         return NotMeasured("ladder", f"the committed ladder run has no `{service}`")
     return KvbenchError(f"{set_name} results have no service {service!r}")

@@ -25,18 +25,19 @@ from collections.abc import Callable
 from typing import Any
 
 from kvbench import KvbenchError
-from kvbench.commands import bench  # the command's own defaults make its estimate
+from kvbench.catalog.ladder import RUNGS
 from kvbench.docgen import ladder as rungs
 from kvbench.docgen import profiles
 from kvbench.docgen.sources import NotMeasured, Sources
+from kvbench.measure import benchargs  # the command's own defaults make its estimate
 from kvbench.measure.progress import minutes
-from kvbench.profiling import samples, views
+from kvbench.profiling import samples
+from kvbench.report import profiles as views
 from kvbench.report.bench import recorded
 from kvbench.report.formatting import change, number, pct, percent, quantity, ratio, setting
 from kvbench.results.ladder import Ladder
 from kvbench.results.latency import PERCENTILES
 from kvbench.results.model import Run
-from kvbench.services import LADDER
 
 
 def value(spec: str, sources: Sources) -> str:
@@ -57,7 +58,7 @@ def _value(words: list[str], sources: Sources) -> str:
         found = sources.typed(rest[0])
         return call(SECTIONS[head], f"value `{' '.join(words)}`", found, *rest[1:])
     if words in (["ladder", "rungs"], ["ladder", "changes"]):
-        return str(len(LADDER) - (rest[0] == "changes"))
+        return str(len(RUNGS) - (rest[0] == "changes"))
     if words[:2] == ["ladder", "largest-step"] and len(words) == 3:
         return f"`{rungs.measured(sources).largest_step(words[2])}`"
     if len(words) == 3:
@@ -185,7 +186,7 @@ def _estimate(sources: Sources, command: str, *argv: str) -> str:
     """The time estimate of `kvbench bench ARGV`, said as the command says it when it starts."""
     if command != "bench":
         raise KvbenchError("estimate takes `bench` and its arguments")
-    return minutes(bench.estimate(list(argv)))
+    return minutes(benchargs.estimate(list(argv)))
 
 
 def _parts(sources: Sources, which: str) -> str:

@@ -14,9 +14,8 @@ import os
 import shutil
 from pathlib import Path
 
-from kvbench import KvbenchError
+from kvbench import PROJECT_ROOT, KvbenchError
 from kvbench.catalog import experiments
-from kvbench.processes import PROJECT_ROOT
 
 REFERENCE = PROJECT_ROOT / "bench-results"
 NEW, LATEST = "new", "latest"

@@ -6,9 +6,9 @@ from pathlib import Path
 import pytest
 
 from kvbench import KvbenchError
-from kvbench.commands import bench
 from kvbench.docgen.sources import Sources
 from kvbench.docgen.values import value
+from kvbench.measure import benchargs as bench
 from kvbench.measure.progress import minutes
 from kvbench.report.formatting import number, ratio
 from kvbench.results.summary import Summary
