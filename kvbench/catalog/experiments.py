@@ -77,6 +77,7 @@ EXPERIMENTS = (
                (("hostile", "--out", "{part}"),), about_s=240, result_set=False),
     Experiment("pythons", "pythons", "summary.json", "Every Python on the machine",
                "bench-pythons", (("pythons",),), WINDOWS),
+    # about_s: the strace counts of the second step, 2,000 requests per service
     Experiment("writepath", "writepath", "summary.json", "One write per answer",
                "bench-writepath",
                (("bench", "--part", "writepath", *HTTP_ONLY,

@@ -75,7 +75,7 @@ def steps(item: Experiment, run: str | None, options: dict[str, str], extra=(),
     found = []
     for index, step in enumerate(item.steps):
         argv = [word.replace("{part}", part) for word in step]
-        if argv == list(step) and run:  # a kvbench command: it finds the run itself
+        if argv == list(step) and run:  # a step that names no folder finds the run itself
             argv += ["--run", run]
         if index == 0:
             argv += [w for o, v in options.items() for w in (f"--{o}", v)] + list(extra)
