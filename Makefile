@@ -148,16 +148,19 @@ BENCH_ARGS = $(strip $(RUN_FLAG) $(if $(TRIALS),--trials $(TRIALS)) \
 	$(if $(CONNECTIONS),--connections $(CONNECTIONS)))
 PEERS_ARGS = $(strip $(RUN_FLAG) $(if $(TRIALS),--trials $(TRIALS)) \
 	$(if $(CONNECTIONS),--connections $(CONNECTIONS)))
+PYTHONS_ARGS = $(strip $(RUN_FLAG) $(if $(TRIALS),--trials $(TRIALS)) \
+	$(if $(DURATION),--duration $(DURATION)) $(if $(WARMUP),--warmup $(WARMUP)) \
+	$(if $(LATENCY_WINDOW),--latency-window $(LATENCY_WINDOW)))
 
 .PHONY: profile profile-ladder profile-stores
 profile: $(STAMP) ## py-spy, scalene and memray profiles of both services into the latest run's profiles/
-	$(KVBENCH) profile unoptimized optimized $(RUN_FLAG)
+	$(KVBENCH) run profiles $(RUN_FLAG)
 
 profile-ladder: $(STAMP) ## py-spy CPU views (flamegraph, speedscope) of every ladder rung into the latest run's profiles/
-	$(KVBENCH) profile --ladder $(RUN_FLAG)
+	$(KVBENCH) run ladder-profiles $(RUN_FLAG)
 
 profile-stores: $(STAMP) ## py-spy CPU profiles of optimized on Redis, GET by GET and with MGET, into the latest run's profiles/
-	$(KVBENCH) profile redis-1 redis-mget-1 --only cpu $(RUN_FLAG)
+	$(KVBENCH) run store-profiles $(RUN_FLAG)
 
 .PHONY: bench bench-quick bench-ladder bench-stores
 bench: $(STAMP) ## the main job: benchmark both services into a new run folder (says how long at the start)
@@ -167,45 +170,38 @@ bench-quick: $(STAMP) ## a smoke run: few trials with short windows, into a new 
 	$(KVBENCH) bench --quick $(BENCH_ARGS)
 
 bench-ladder: $(STAMP) ## measure every rung of the docs/04 ladder into the latest run's ladder/
-	$(KVBENCH) bench --ladder --layers asgi,instructions,http --latency-window 0 $(BENCH_ARGS)
+	$(KVBENCH) run ladder $(BENCH_ARGS)
 
 bench-stores: $(STAMP) ## memory vs Redis vs Redis+MGET, 1 and 2 workers, into the latest run's stores/ (needs redis-server)
-	$(KVBENCH) bench --stores $(BENCH_ARGS)
+	$(KVBENCH) run stores $(BENCH_ARGS)
 
 # The measurements behind single claims of the docs, each into a part of the latest run.
+# Every experiment starts as `kvbench run NAME`, its steps declared in
+# kvbench/catalog/experiments.py (`kvbench run NAME --dry-run` prints them).
 .PHONY: bench-crosscheck bench-proxy bench-put bench-hostile bench-schedule bench-writepath bench-pythons
-# A part's folder in the run RUN names (latest by default), made if absent.
-PART_DIR = $$($(PY) -c 'from kvbench.results import runs; print(runs.start("$(or $(RUN),latest)"))')
 
 bench-crosscheck: $(STAMP) ## wrk and the built-in generator alternating on the same servers, into the latest run's crosscheck/ (needs wrk)
-	$(KVBENCH) bench --part crosscheck --layers http --loadgen both --latency-window 0 $(BENCH_ARGS)
+	$(KVBENCH) run crosscheck $(BENCH_ARGS)
 
 bench-proxy: $(STAMP) ## optimized with and without nginx in front, into the latest run's proxy/ (needs nginx)
-	$(KVBENCH) bench --part proxy --layers http --services optimized,optimized+nginx $(BENCH_ARGS)
+	$(KVBENCH) run proxy $(BENCH_ARGS)
 
 bench-put: $(STAMP) ## what a PUT and its body read cost in-process (pyperf), into the latest run's put/
-	@dir=$(PART_DIR)/put && mkdir -p $$dir && rm -f $$dir/put.json && \
-		PYTHONPATH=$(CURDIR) $(PY) -m kvbench.workers.put_bench --quiet --affinity 0 -o $$dir/put.json && \
-		echo "wrote $$dir/put.json"
+	$(KVBENCH) run put $(RUN_FLAG)
 
 bench-writepath: $(STAMP) ## the one-write rung (optimized) beside its predecessor (gcfreeze) and granian interleaved (10 trials), plus writes per answer (strace), into the latest run's writepath/
-	$(KVBENCH) bench --part writepath --layers http --services gcfreeze,optimized,granian \
-		$(if $(TRIALS),,--trials 10) $(BENCH_ARGS)
-	$(PY) -m kvbench.measure.syscalls --services gcfreeze,optimized,granian \
-		--out $(PART_DIR)/writepath/syscalls.json
+	$(KVBENCH) run writepath $(BENCH_ARGS)
 
 ## PYTHONS="3.11 3.12 3.13" the interpreters of bench-pythons, each found on PATH or under pyenv
 PYTHONS ?= 3.11 3.12 3.13
 bench-pythons: $(STAMP) ## both services and the bare-ASGI floor under each of PYTHONS, one interleaved run, into the latest run's pythons/ (about 15 min)
-	$(KVBENCH) pythons --pythons "$(PYTHONS)" $(RUN_FLAG) $(if $(TRIALS),--trials $(TRIALS)) \
-		$(if $(DURATION),--duration $(DURATION)) $(if $(WARMUP),--warmup $(WARMUP)) \
-		$(if $(LATENCY_WINDOW),--latency-window $(LATENCY_WINDOW))
+	$(KVBENCH) run pythons --with='--pythons "$(PYTHONS)"' $(PYTHONS_ARGS)
 
 bench-schedule: $(STAMP) ## the open loop's lateness against its own schedule, measured where requests arrive, into the latest run's schedule/
-	@$(PY) -m kvbench.measure.schedule --part $(PART_DIR)/schedule
+	$(KVBENCH) run schedule $(RUN_FLAG)
 
 bench-hostile: $(STAMP) ## slow and oversized clients against each served configuration, into the latest run's hostile/
-	@dir=$(PART_DIR)/hostile && $(PY) -m kvbench.measure.hostile --out $$dir && echo "wrote $$dir/summary.json"
+	$(KVBENCH) run hostile $(RUN_FLAG)
 
 # The soak (kvbench/soak/): optimized, 2 workers, durable Redis, hours under load and faults.
 .PHONY: soak
@@ -237,6 +233,14 @@ compare: $(STAMP) ## benchstat style: your latest run's services, then the run b
 
 report: $(STAMP) ## write REPORT.md with the tables and plots (PNG, SVG) into your latest run
 	$(KVBENCH) report bench-results/runs/$(or $(RUN),latest)
+
+# For maintainers: every committed experiment of kvbench/catalog/experiments.py re-measured
+# into one new run (RUN names another, e.g. to resume), which then becomes the reference.
+## DRY=1                make remeasure: print the plan and its estimate, measure nothing
+DRY ?=
+.PHONY: remeasure
+remeasure: $(STAMP) ## maintainers: re-run every committed experiment into one new run, promote it, regenerate the docs (says how long first; DRY=1 the plan only)
+	$(KVBENCH) remeasure $(if $(DRY),--dry-run) $(RUN_FLAG)
 
 # For maintainers: a run becomes the reference, and the reports and docs follow it.
 promote: $(STAMP) ## maintainers: copy a run (RUN, default latest) into bench-results/, regenerate reports and docs
@@ -273,4 +277,4 @@ docs-check: $(STAMP) ## fail if docs/ or README.md differ from the reference in 
 # Peers, ceilings and scaling curves (kvbench/commands/peers.py, kvbench/measure/curves.py, peers/).
 .PHONY: bench-peers
 bench-peers: $(STAMP) ## the services beside a bare ASGI app, granian, FastAPI and two ceilings, plus scaling curves, into the latest run's peers/
-	$(KVBENCH) peers $(PEERS_ARGS)
+	$(KVBENCH) run peers $(PEERS_ARGS)

@@ -30,6 +30,9 @@ COMMANDS = {
     "gate": "fail when instructions or allocations per request grew since a git revision",
     "export": "a run's HTTP trials as a flat CSV table, one row per trial",
     "soak": "optimized for minutes or hours under load and faults; nothing lost, nothing growing",
+    "hostile": "slow and oversized clients against each served configuration",
+    "run": "measure one experiment of the catalogue into its part of a run (make bench-NAME)",
+    "remeasure": "every committed experiment into one new run, then promoted (make remeasure)",
 }
 
 
@@ -38,14 +41,6 @@ def version() -> str:
         return metadata.version("kvbench")
     except metadata.PackageNotFoundError:  # run from a checkout that was never installed
         return "unknown"
-
-
-def connections_option(parser: argparse.ArgumentParser, default: int, help_text: str) -> None:
-    """`--connections N`, the one spelling; `--concurrency` is still read, unlisted."""
-    parser.add_argument("--connections", dest="concurrency", type=int, default=default,
-                        metavar="N", help=help_text)  # fmt: skip
-    parser.add_argument("--concurrency", dest="concurrency", type=int,
-                        default=argparse.SUPPRESS, help=argparse.SUPPRESS)  # fmt: skip
 
 
 def module(name: str):

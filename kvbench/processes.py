@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
 
-from kvbench import KvbenchError
+from kvbench import PROJECT_ROOT, KvbenchError
 from kvbench.load.http1 import Head, ProtocolError, ResponseParser, head_fields
 from kvbench.load.requests import RequestSpec
 from kvbench.redis_server import RedisServer, shared_store
@@ -22,7 +22,6 @@ from kvbench.runtime.debugvars import ADMIN_HOST_ENV, ADMIN_PORT_ENV, SETTINGS_E
 from kvbench.runtime.net import url_host
 from kvbench.services import MEMORY, Service
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
 START_TIMEOUT_S = 30.0
 APP_START_TIMEOUT_S = 10.0  # a user's app: imported, listening and answering by then
 

@@ -4,6 +4,7 @@ from dataclasses import replace
 import pytest
 
 from kvbench import KvbenchError
+from kvbench.catalog.ladder import code_rungs
 from kvbench.services import (
     LADDER,
     MEMORY,
@@ -95,8 +96,7 @@ def test_each_piece_of_in_process_code_is_measured_once():
     }
     assert same["optimized"] == same["granian"] == "hotpath"
     measured = [s.name for s in in_process_services(rungs)]
-    assert measured == ["unoptimized", "async", "nolocks", "orjson", "prebuilt", "leanroute",
-                        "hotpath"]  # fmt: skip
+    assert measured == code_rungs()
     assert in_process_services([SERVICES["optimized"]]) == [SERVICES["optimized"]]
 
 

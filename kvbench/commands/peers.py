@@ -4,9 +4,9 @@ import argparse
 from pathlib import Path
 
 from kvbench import KvbenchError, UsageError
-from kvbench.cli import connections_option
 from kvbench.commands.bench import verdict
 from kvbench.measure import curves
+from kvbench.measure.options import connections_option
 from kvbench.measure.peers import Settings, estimate_s, measure, rows
 from kvbench.measure.progress import Progress, minutes
 from kvbench.results import files, runs
@@ -48,6 +48,13 @@ def settings_from(args: argparse.Namespace) -> Settings:
 
 def _given(value: int | None, default: int) -> int:
     return default if value is None else value  # 0 is given, and refused above
+
+
+def estimate(argv: list[str]) -> float:
+    """Seconds `kvbench peers ARGV` should take with the rows this machine can run."""
+    parser = argparse.ArgumentParser(prog="kvbench peers")
+    configure(parser)
+    return estimate_s(settings_from(parser.parse_args(argv)), len(rows()[0]))
 
 
 def run(args: argparse.Namespace) -> int:

@@ -8,11 +8,12 @@ import sys
 from pathlib import Path
 
 from kvbench import UsageError
+from kvbench.catalog.ladder import RUNGS
 from kvbench.profiling import memray, pyspy, scalene
 from kvbench.profiling.artifacts import Artifact, shown
 from kvbench.profiling.index import run_meta, write_manifest, write_readme
 from kvbench.results import runs
-from kvbench.services import LADDER, Service, get_service
+from kvbench.services import Service, get_service
 
 DEFAULT_SERVICES = ("unoptimized", "optimized")
 LOAD_SECONDS = 10.0
@@ -75,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
     if args.pid is not None:
         return live(args)
     if args.ladder:
-        services = [rung for rung, _ in LADDER]
+        services = [rung.service for rung in RUNGS]
         args.only = args.only or list(LADDER_STEPS)
     else:
         services = [get_service(name) for name in args.services or DEFAULT_SERVICES]

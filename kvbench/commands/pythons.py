@@ -51,7 +51,16 @@ def plan_from(args: argparse.Namespace) -> TrialPlan:
                                latency_s=args.latency_window)  # fmt: skip
 
 
-def estimate(interpreters: int, args: argparse.Namespace) -> float:
+def estimate(argv: list[str]) -> float:
+    """Seconds `kvbench pythons ARGV` should take on the Pythons installed here."""
+    parser = argparse.ArgumentParser(prog="kvbench pythons")
+    configure(parser)
+    args = parser.parse_args(argv)
+    chosen = found.discover(args.pythons.replace(",", " ").split(), found.pyenv_root())
+    return seconds(len(chosen), args)
+
+
+def seconds(interpreters: int, args: argparse.Namespace) -> float:
     bases = found.bases()
     http = BenchPlan(bases * interpreters, frozenset({"http"}), plan_from(args), args.trials)
     pairs = len(in_process_services(bases)) * (1 if args.quick else found.REPEATS)
@@ -67,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
         raise KvbenchError("none of the Pythons asked for is installed")
     out = args.out or runs.start(args.run or runs.LATEST) / "pythons"
     out.mkdir(parents=True, exist_ok=True)
-    progress = Progress(estimate(len(chosen), args))
+    progress = Progress(seconds(len(chosen), args))
     names = ", ".join(minor for minor, _ in chosen)
     progress.say(f"Pythons {names} into {runs.shown(out)}/: about {minutes(progress.total_s)}")
     interpreters = []

@@ -6,12 +6,12 @@ import shlex
 import signal
 
 from kvbench import KvbenchError, UsageError
+from kvbench.catalog import ladder
 from kvbench.processes import running_server
 from kvbench.redis_server import RedisServer
 from kvbench.runtime.contract import MAX_KEYS, MAX_KEYS_ENV
 from kvbench.runtime.net import is_loopback, url_host
 from kvbench.services import (
-    LADDER,
     MEMORY,
     PROXIES,
     SERVICES,
@@ -22,7 +22,7 @@ from kvbench.services import (
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    names = sorted(set(SERVICES) | {rung.name for rung, _ in LADDER})
+    names = sorted(set(SERVICES) | set(ladder.NAMES))
     parser.add_argument("service", choices=names, help="a service or any rung of docs/04")
     parser.add_argument("--host", default="127.0.0.1", help="service address (default loopback)")
     parser.add_argument("--port", type=int, default=8000, help="0 picks a free port")

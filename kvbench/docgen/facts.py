@@ -11,17 +11,17 @@ import json
 from collections.abc import Callable
 
 from kvbench import KvbenchError
-from kvbench.commands import bench  # the command's own defaults make its estimate
+from kvbench.catalog.ladder import RUNGS
 from kvbench.docgen import ladder as rungs
 from kvbench.docgen import profiles
 from kvbench.docgen.sources import Sources
-from kvbench.measure import checks
+from kvbench.measure import benchargs, checks  # benchargs: the command's own estimate
 from kvbench.measure.progress import minutes
-from kvbench.profiling import samples, views
+from kvbench.profiling import samples
+from kvbench.report import profiles as views
 from kvbench.report.bench import recorded
 from kvbench.report.formatting import change, number, pct, percent, plain, quantity, ratio, setting
 from kvbench.results.summary import Summary
-from kvbench.services import LADDER
 
 
 def median(sources: Sources, part: str, service: str, metric: str) -> str:
@@ -74,12 +74,12 @@ def largest_step(sources: Sources, metric: str) -> str:
 
 def rung_count(sources: Sources) -> str:
     """How many rungs the ladder has."""
-    return str(len(LADDER))
+    return str(len(RUNGS))
 
 
 def step_count(sources: Sources) -> str:
     """How many changes the ladder makes, one per rung after the first."""
-    return str(len(LADDER) - 1)
+    return str(len(RUNGS) - 1)
 
 
 def paired_ratio(sources: Sources, part: str, service: str, metric: str) -> str:
@@ -248,7 +248,7 @@ def unproven_parts(sources: Sources) -> str:
 
 def bench_minutes(sources: Sources, *argv: str) -> str:
     """How long `kvbench bench ARGV` says it takes when it starts."""
-    return minutes(bench.estimate(list(argv)))
+    return minutes(benchargs.estimate(list(argv)))
 
 
 # Every public function above is a fact a marker may name.

@@ -1,11 +1,11 @@
-"""Profiles in the docs: read from their files (tables by kvbench/profiling/views.py), linked,
+"""Profiles in the docs: read from their files (tables by kvbench/report/profiles.py), linked,
 never copied."""
 
 from pathlib import Path
 
 from kvbench import KvbenchError
 from kvbench.docgen.sources import NotMeasured, Sources
-from kvbench.profiling import views
+from kvbench.report import profiles as views
 
 # The files `make profile` writes per service, in the order docs/03 reads them.
 VIEWS = [

@@ -10,7 +10,8 @@ import textwrap
 from pathlib import Path
 
 from kvbench import KvbenchError
-from kvbench.services import LADDER, get_service
+from kvbench.catalog.ladder import RUNGS
+from kvbench.services import get_service
 
 REGION = re.compile(r"^\s*# (end)?region (?P<name>[\w-]+)\s*$")
 LANGUAGES = {".py": "python", ".toml": "toml", ".sh": "sh", ".md": "markdown", ".json": "json"}
@@ -71,7 +72,7 @@ def diff(root: Path, old_ref: str, new_ref: str) -> str:
 
 def commands(names: list[str]) -> str:
     """The server command of each named service, as a reader types it, with what it is."""
-    said = dict((service.name, text) for service, text in LADDER)
+    said = {rung.name: rung.change for rung in RUNGS}
     lines = []
     for name in names:
         service = get_service(name)

@@ -6,31 +6,18 @@ from functools import cached_property
 from pathlib import Path
 
 from kvbench import KvbenchError
+from kvbench.catalog import experiments, ladder
 from kvbench.results.model import Run
 from kvbench.results.resultset import ResultSet, read_results
 from kvbench.results.summary import Summary
-from kvbench.services import LADDER, get_service
+from kvbench.services import get_service
 
-# Optional parts of a results folder: the file whose presence means the part was committed,
-# the make target that writes it, and what the docs call it.
-PARTS = {
-    "ladder": ("ladder/summary.json", "make bench-ladder", "Ladder"),
-    "peers": ("peers/summary.json", "make bench-peers", "Peers"),
-    "stores": ("stores/summary.json", "make bench-stores", "Stores"),
-    "crosscheck": ("crosscheck/summary.json", "make bench-crosscheck", "The wrk cross-check"),
-    "proxy": ("proxy/summary.json", "make bench-proxy", "nginx in front"),
-    "put": ("put/put.json", "make bench-put", "The cost of a PUT"),
-    "hostile": ("hostile/summary.json", "make bench-hostile", "Hostile clients"),
-    "pythons": ("pythons/summary.json", "make bench-pythons", "Every Python on the machine"),
-    "writepath": ("writepath/summary.json", "make bench-writepath", "One write per answer"),
-    "schedule": ("schedule/summary.json", "make bench-schedule", "The generator's schedule"),
-    "soak": ("soak/summary.json", "make soak DURATION=30m", "The soak"),
-    "profiles": ("profiles/README.md", "make profile", "Profiles"),
-    "ladder-profiles": ("profiles/README.md", "make profile-ladder", "Profiles of the rungs"),
-}
+# Optional parts of a results folder (kvbench/catalog/experiments.py): the file whose presence
+# means the part was committed, the make target that writes it, and what the docs call it.
+PARTS = {e.name: (e.path, e.make, e.title) for e in experiments.EXPERIMENTS if e.folder}
 
 # The parts read as result sets (services and metrics), by name in blocks and values.
-RESULT_SETS = tuple(p for p in PARTS if p not in ("hostile", "soak", "profiles", "ladder-profiles"))
+RESULT_SETS = tuple(e.name for e in experiments.EXPERIMENTS if e.folder and e.result_set)
 
 
 class NotMeasured(KvbenchError):
@@ -38,7 +25,7 @@ class NotMeasured(KvbenchError):
 
     def __init__(self, part: str, detail: str = "") -> None:
         self.part = part
-        self.target = PARTS[part][1] if part in PARTS else "make bench"
+        self.target = PARTS[part][1] if part in PARTS else experiments.MAIN.make
         self.title = PARTS[part][2] if part in PARTS else part.capitalize()
         said = f"not measured yet: {detail}" if detail else "not measured in the committed results"
         super().__init__(f"{said}; run `{self.target}`")
@@ -145,6 +132,6 @@ class Sources:
 
 def missing(set_name: str, service: str) -> KvbenchError:
     """A service a result set lacks: a ladder rung added since the run is not measured yet."""
-    if set_name == "ladder" and service in {s.name for s, _ in LADDER}:
+    if set_name == "ladder" and service in ladder.NAMES:
         return NotMeasured("ladder", f"the committed ladder run has no `{service}`")
     return KvbenchError(f"{set_name} results have no service {service!r}")

@@ -7,7 +7,6 @@ against each served configuration and keeps what it measured (docs/09 quotes it)
 
 import select
 import socket
-import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -167,7 +166,8 @@ def _readable(sock: socket.socket) -> bool:
     return bool(select.select([sock], [], [], 0)[0])
 
 
-# `kvbench hostile`: every probe against each served configuration, into a results part.
+# `kvbench hostile` (kvbench/commands/hostile.py): every probe against each served
+# configuration, into a results part.
 PROBES = {"slow head": SLOW_HEAD, "slow body": SLOW_BODY, "idle": b""}
 CONFIGURATIONS = ("unoptimized", "optimized", "granian", "optimized+nginx")
 BIG_CLIENTS = 4
@@ -191,35 +191,3 @@ def measure(name: str, connections: int, wait_s: float, big: int, log: Path) -> 
     statuses = sorted({answer.status or 0 for answer in answers})
     found["big_bodies"] = {"statuses": statuses, "peak_rss_before": before, "peak_rss": after}
     return found
-
-
-def main(argv: list[str] | None = None) -> int:
-    import argparse
-    import json
-
-    from kvbench.report.hostile import table
-    from kvbench.results import provenance
-
-    parser = argparse.ArgumentParser(prog="python -m kvbench.measure.hostile", description=__doc__)
-    parser.add_argument("--services", default=",".join(CONFIGURATIONS), help="comma-separated")
-    parser.add_argument("--connections", type=int, default=3000, help="held per probe")
-    parser.add_argument("--wait", type=float, default=12.0, help="seconds before counting")
-    parser.add_argument("--big-mb", type=int, default=256, help="size of each of 4 PUTs")
-    parser.add_argument("--out", type=Path, help="write summary.json into this folder too")
-    args = parser.parse_args(argv)
-    settings = {"connections": args.connections, "wait_s": args.wait, "big_mb": args.big_mb}
-    summary: dict = {"settings": {**settings, "big_clients": BIG_CLIENTS}, "configurations": []}
-    summary["provenance"] = provenance.collect().to_json()  # which code the probes met
-    with tempfile.TemporaryDirectory() as tmp:  # the servers' logs, out of the table's way
-        for name in args.services.split(","):
-            found = measure(name, args.connections, args.wait, args.big_mb << 20, Path(tmp) / "log")
-            summary["configurations"].append(found)
-    if args.out:
-        args.out.mkdir(parents=True, exist_ok=True)
-        (args.out / "summary.json").write_text(json.dumps(summary, indent=1) + "\n")
-    print(table(summary), flush=True)
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

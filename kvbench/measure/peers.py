@@ -10,6 +10,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+from kvbench.catalog import peers as catalogue
 from kvbench.measure import curves
 from kvbench.measure.campaign import Campaign, run_campaign
 from kvbench.measure.curves import Curves
@@ -18,13 +19,13 @@ from kvbench.measure.trials import TrialPlan
 from kvbench.results import files, provenance
 from kvbench.services import FRAMEWORK_FLOOR, NGINX, PEERS, PYTHON_CEILING, Peer
 
-PEER_PACKAGES = ("granian", "fastapi", "pydantic", "httptools", "uvloop", "orjson")
+PEER_PACKAGES = catalogue.packages()
 FLOOR_TOLERANCE = 0.15  # the optimized service should be within 15% of the floor
 NOT_MEASURED = ("gc_", "server_rss")  # nginx's /debug/vars is a stub: no GC, no RSS
 PAIR_BASE = "optimized"  # every row's per-round ratio is to the optimized service
 # Rows built to outrun the Python services: the load generator may well be their limit,
 # so the headroom and saturation checks do not apply to them (the report says so).
-CEILINGS = (PYTHON_CEILING, NGINX.service.name)
+CEILINGS = catalogue.CEILINGS
 
 
 @dataclass(frozen=True)

@@ -11,8 +11,9 @@ from dataclasses import asdict
 from importlib import metadata
 from pathlib import Path
 
+from kvbench.catalog import ladder
 from kvbench.profiling.artifacts import Artifact, tool
-from kvbench.services import LADDER, SERVICES
+from kvbench.services import SERVICES
 
 MANIFEST = "manifest.kvbench.json"
 
@@ -142,7 +143,7 @@ def section(manifest: dict) -> list[str]:
 def write_readme(root: Path) -> Path:
     """The index of every service directory under `root` that has a manifest."""
     manifests = [json.loads(p.read_text()) for p in sorted(root.glob(f"*/{MANIFEST}"))]
-    known = list(dict.fromkeys([*SERVICES, *(rung.name for rung, _ in LADDER)]))
+    known = list(dict.fromkeys([*SERVICES, *ladder.NAMES]))
     manifests.sort(key=lambda m: known.index(m["service"]) if m["service"] in known else 99)
     versions_line = json.dumps(manifests[0]["versions"]) if manifests else "{}"
     head = [

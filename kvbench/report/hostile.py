@@ -7,7 +7,7 @@ PROBES = ("slow head", "slow body", "idle")
 
 def table(summary: dict) -> str:
     """One row per configuration: connections still held after the wait, a GET meanwhile,
-    and the peak RSS of four oversized PUTs, from `kvbench.measure.hostile`'s summary."""
+    and the peak RSS of four oversized PUTs, from `kvbench hostile`'s summary."""
     settings = summary["settings"]
     wait, clients, mb = settings["wait_s"], settings["big_clients"], settings["big_mb"]
     heads = [f"{probe}: still open after {plain(wait)} s | GET meanwhile" for probe in PROBES]

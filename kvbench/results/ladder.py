@@ -10,11 +10,12 @@ in-process numbers of its own: its in-process figures are those of the code it r
 """
 
 from kvbench import KvbenchError
+from kvbench.catalog.ladder import RUNGS
 from kvbench.results.compare import Comparison, compare_samples
 from kvbench.results.metrics import metric
 from kvbench.results.resultset import ResultSet
 from kvbench.results.summary import Summary
-from kvbench.services import LADDER, same_in_process
+from kvbench.services import same_in_process
 
 SERVER_METRICS = ("http_tps", "server_cpu_us_per_req", "gc_collections", "gc_pause_max_ms")
 IN_PROCESS_METRICS = ("asgi_ns_per_op", "asgi_allocs_per_op", "asgi_instructions_per_op")
@@ -42,22 +43,22 @@ def share(prev: Pair, this: Pair, saving: float) -> Pair:
 
 
 class MissingRungs(KvbenchError):
-    """A ladder run without every rung of LADDER (one measured before a rung was added)."""
+    """A ladder run without every rung of RUNGS (one measured before a rung was added)."""
 
 
 class Ladder:
-    """The measured ladder. Every rung of LADDER must be in the run: a rung compared with
+    """The measured ladder. Every rung of RUNGS must be in the run: a rung compared with
     anything but its own predecessor would be credited with the changes of the rungs left
     out."""
 
     def __init__(self, run: ResultSet) -> None:
         self.run = run
-        self.services = {s.name: (s, text) for s, text in LADDER}
+        self.services = {r.name: (r.service, r.change) for r in RUNGS}
         self.names = list(self.services)
         missing = [f"`{name}`" for name in self.names if name not in run.services]
         if missing:
             raise MissingRungs(f"ladder run has no {', '.join(missing)}")
-        self.same = same_in_process([s for s, _ in LADDER])
+        self.same = same_in_process([r.service for r in RUNGS])
         first = self.run.services[self.names[0]]
         self.metrics = [m for m in (*SERVER_METRICS, *IN_PROCESS_METRICS) if m in first]
 

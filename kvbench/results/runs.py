@@ -14,26 +14,13 @@ import os
 import shutil
 from pathlib import Path
 
-from kvbench import KvbenchError
-from kvbench.processes import PROJECT_ROOT
+from kvbench import PROJECT_ROOT, KvbenchError
+from kvbench.catalog import experiments
 
 REFERENCE = PROJECT_ROOT / "bench-results"
 NEW, LATEST = "new", "latest"
 # The parts of a results folder beside its main files, and the file that says a part is whole.
-PARTS = {
-    "ladder": "summary.json",
-    "peers": "summary.json",
-    "stores": "summary.json",
-    "crosscheck": "summary.json",  # the built-in generator and wrk, alternating
-    "proxy": "summary.json",  # optimized with and without nginx in front
-    "put": "put.json",  # what a PUT and its body read cost, in-process (pyperf)
-    "hostile": "summary.json",  # slow and big clients against each configuration
-    "writepath": "summary.json",  # the one-write rung beside its predecessor and granian
-    "pythons": "summary.json",  # the services under each installed CPython
-    "schedule": "summary.json",  # the open loop's lateness against its schedule, at a server
-    "soak": "summary.json",  # the optimized service for long, under load and faults
-    "profiles": "README.md",
-}
+PARTS = experiments.parts()
 # Made from a run's data by the reports (and `live/` by attaching to a process): promotion
 # regenerates the first and leaves the second in the run.
 NOT_PROMOTED = ("REPORT.md", "plots", "live")

@@ -6,10 +6,10 @@ from pathlib import Path
 import pytest
 
 from kvbench import KvbenchError
-from kvbench.commands import bench
 from kvbench.docgen.facts import FACTS
 from kvbench.docgen.generate import value
 from kvbench.docgen.sources import Sources
+from kvbench.measure import benchargs as bench
 from kvbench.measure.progress import minutes
 from kvbench.report.formatting import number, ratio
 from kvbench.results.summary import Summary

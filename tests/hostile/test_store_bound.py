@@ -7,6 +7,7 @@ import pytest
 
 from hostile.conftest import Target, probing
 from hostile.rawclient import ask, request
+from kvbench.catalog import ladder, peers
 from kvbench.processes import running_server
 from kvbench.runtime.contract import MAX_KEYS_ENV, MAX_VALUE_BYTES, PRELOAD_COUNT, STORE_FULL
 from kvbench.services import LADDER, SERVICES
@@ -16,18 +17,7 @@ from peers import raw_protocol
 TEXT = b"text/plain; charset=utf-8"
 
 # Where each app that accepts PUT keeps its bound (module, attribute), read at every PUT.
-BOUNDS = {
-    "unoptimized.app:app": ("unoptimized.app", "store._max_keys"),
-    "ladder.step2_async:app": ("unoptimized.app", "store._max_keys"),
-    "ladder.step3_no_locks:app": ("ladder.step3_no_locks", "key_bound"),
-    "ladder.step4_orjson:app": ("ladder.step3_no_locks", "key_bound"),
-    "ladder.step5_prebuilt:app": ("ladder.step3_no_locks", "key_bound"),
-    "ladder.step6_lean_route:app": ("optimized.app", "key_bound"),
-    "ladder.step7_hot_path:app": ("optimized.app", "key_bound"),
-    "optimized.app:app": ("optimized.app", "key_bound"),
-    "peers.bare_asgi:app": ("peers.bare_asgi", "key_bound"),
-    "peers.fastapi_app:app": ("peers.fastapi_app", "key_bound"),
-}
+BOUNDS = {e.app: e.store_bound for e in (*ladder.RUNGS, *peers.ALL) if e.store_bound}
 assert {service.app for service, _ in LADDER} <= set(BOUNDS)
 
 

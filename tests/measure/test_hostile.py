@@ -27,7 +27,7 @@ def test_probes_against_a_real_server():
 
 @pytest.mark.slow
 def test_the_command_keeps_one_row_per_configuration(tmp_path):
-    command = [sys.executable, "-m", "kvbench.measure.hostile", "--services", "optimized"]
+    command = [sys.executable, "-m", "kvbench", "hostile", "--services", "optimized"]
     command += ["--connections", "10", "--wait", "0.2", "--big-mb", "1", "--out", str(tmp_path)]
     done = subprocess.run(
         command, cwd=PROJECT_ROOT, env=child_env(), capture_output=True, text=True, timeout=120

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from kvbench import KvbenchError
+from kvbench.catalog.ladder import code_rungs
 from kvbench.measure import instructions
 from kvbench.measure.instructions import (
     INSTALL_HINT,
@@ -186,8 +187,7 @@ def test_the_layer_counts_each_piece_of_in_process_code_once(tmp_path, monkeypat
     run, _ = layers(tmp_path, [service for service, _ in LADDER])
     summary = run.run()
     counted = [name for name, metrics in summary["services"].items() if metrics]
-    assert counted == ["unoptimized", "async", "nolocks", "orjson", "prebuilt", "leanroute",
-                       "hotpath"]  # fmt: skip
+    assert counted == code_rungs()
     assert summary["services"]["async"]["asgi_instructions_per_op"]["values"] == pytest.approx(
         [0.004] * 3
     )

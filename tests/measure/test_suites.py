@@ -6,6 +6,7 @@ import sys
 
 import pytest
 
+from kvbench.catalog.ladder import code_rungs
 from kvbench.measure import suites
 from kvbench.measure.suites import ns_per_op
 from kvbench.processes import child_env
@@ -117,5 +118,4 @@ def test_in_process_layers_measure_each_piece_of_code_once(monkeypatch, tmp_path
     assert len(seen) == 3
     for args in seen:
         apps = [word.removeprefix("--app=").partition("=")[0] for word in args if "--app=" in word]
-        assert apps == ["unoptimized", "async", "nolocks", "orjson", "prebuilt", "leanroute",
-                        "hotpath"]  # fmt: skip
+        assert apps == code_rungs()

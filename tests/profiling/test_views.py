@@ -1,6 +1,6 @@
 """A profile's files as tables: self time, blocking threads, scalene lines, memray allocations."""
 
-from kvbench.profiling import views
+from kvbench.report import profiles as views
 
 FRAMES = [
     {"name": "serve", "file": ".venv/lib/python3.11/site-packages/uvicorn/server.py"},
