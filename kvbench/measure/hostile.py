@@ -167,7 +167,8 @@ def _readable(sock: socket.socket) -> bool:
     return bool(select.select([sock], [], [], 0)[0])
 
 
-# `kvbench hostile`: every probe against each served configuration, into a results part.
+# `make bench-hostile` (`python -m kvbench.measure.hostile --out DIR`): every probe against
+# each served configuration, into the run's hostile/ part.
 PROBES = {"slow head": SLOW_HEAD, "slow body": SLOW_BODY, "idle": b""}
 CONFIGURATIONS = ("unoptimized", "optimized", "granian", "optimized+nginx")
 BIG_CLIENTS = 4
