@@ -89,17 +89,6 @@ def pin(pid: int, cpus: set[int] | None) -> bool:
     return True
 
 
-def pinning(cpus: set[int] | None):
-    """What pins a child to CPUs between fork and exec, or None where nothing should.
-
-    A supervisor's workers then inherit the pinning from their start; pinning after Popen
-    would race with the workers the supervisor starts.
-    """
-    if not cpus or not hasattr(os, "sched_setaffinity"):
-        return None
-    return partial(os.sched_setaffinity, 0, cpus)
-
-
 def child_env(
     extra: dict[str, str] | None = None, app_dirs: tuple[str, ...] = ()
 ) -> dict[str, str]:
@@ -186,7 +175,7 @@ def _start(service, store, host, ports, admin_host, cpus, log) -> RunningServer:
     process = subprocess.Popen(
         command, env=env, cwd=working_dir([service]), stdout=log,
         stderr=subprocess.STDOUT if log else None, stdin=subprocess.DEVNULL,
-        start_new_session=True, preexec_fn=partial(_child_setup, cpus),
+        start_new_session=True, preexec_fn=partial(child_setup, cpus),
     )  # fmt: skip
     log_path = Path(log.name) if log else None
     return RunningServer(
@@ -194,9 +183,10 @@ def _start(service, store, host, ports, admin_host, cpus, log) -> RunningServer:
     )
 
 
-def _child_setup(cpus: set[int] | None) -> None:
-    # Between fork and exec: a killed harness (a test run's timeout, SIGKILL) leaves no
-    # server behind, and a supervisor's workers inherit the pinning from their start.
+def child_setup(cpus: set[int] | None = None) -> None:
+    """The `preexec_fn` of the harness's children, started from the main thread: between
+    fork and exec, so that a killed harness (a test run's timeout, SIGKILL) leaves no
+    server behind, and a supervisor's workers inherit the pinning from their start."""
     die_with_parent()
     if cpus and hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, cpus)

@@ -2,6 +2,7 @@
 
 import asyncio
 import http.client
+import os
 import shutil
 import signal
 import tempfile
@@ -32,26 +33,37 @@ Reply = tuple[int, str | None, bytes]
 
 
 def stop_descendants(grace: float = 3.0) -> list[str]:
-    """SIGTERM every process this one started, however deep, then SIGKILL what is left.
+    """SIGTERM every process this one started, however deep, and their process groups, then
+    SIGKILL what is left.
 
     The tree is read before any of them is signalled: a server started by a killed middle
-    process (a `kvbench bench` run by a test) would otherwise be orphaned and missed.
+    process (a `kvbench bench` run by a test) would otherwise be orphaned and missed. The
+    groups catch what a server forks meanwhile (granian's workers, started after the read).
     """
     try:
         children = psutil.Process().children(recursive=True)
     except psutil.Error:
         return []
-    names = []
+    names, groups = [], set()
     for child in children:
-        with suppress(psutil.Error):
+        with suppress(psutil.Error, OSError):
             names.append(child.name())
-            child.terminate()
+            groups.add(os.getpgid(child.pid))
+    groups.discard(os.getpgrp())  # ours: pytest itself and an xdist controller's workers
+    _signal_all(children, groups, signal.SIGTERM)
     _, alive = psutil.wait_procs(children, timeout=grace)
-    for child in alive:
-        with suppress(psutil.Error):
-            child.kill()
+    _signal_all(alive, groups, signal.SIGKILL)
     psutil.wait_procs(alive, timeout=grace)
     return names
+
+
+def _signal_all(processes: list[psutil.Process], groups: set[int], sig: int) -> None:
+    for process in processes:
+        with suppress(psutil.Error):
+            process.send_signal(sig)
+    for group in groups:
+        with suppress(ProcessLookupError, PermissionError):
+            os.killpg(group, sig)
 
 
 def _stop_left(why: str) -> None:
