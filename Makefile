@@ -85,7 +85,8 @@ format: $(STAMP) ## apply ruff's fixes and formatting
 # tier (no real server, no subprocess work) runs on every core. The system tier starts real
 # servers, valgrind and profilers, pinned to CPU 0 (servers) and CPU 1 (loads): two of them
 # at a time share those two CPUs correctly, so it runs on two workers, but a test whose
-# assertions read the wall clock (`timing`) runs alone, after the others.
+# assertions read the wall clock (`timing`) runs alone, after the others. Its tests last from
+# a second to two minutes: an idle worker takes queued tests from the busy one (worksteal).
 UNIT_TESTS := -m "not slow and not timing"
 SYSTEM_TESTS := -m "slow and not timing"
 TIMING_TESTS := -m timing
@@ -93,7 +94,7 @@ TIMING_TESTS := -m timing
 test: check docs-check test-fast test-system ## lint, the docs check (docs-check), then both tiers of the suite
 
 test-system: $(STAMP) ## the system tier: real servers, loads and profilers (two workers, then the timed tests alone)
-	$(PY) -m pytest -n 2 $(SYSTEM_TESTS)
+	$(PY) -m pytest -n 2 --dist worksteal $(SYSTEM_TESTS)
 	$(PY) -m pytest $(TIMING_TESTS)
 
 # `make test-fast PY=/path/to/python3.X` runs them under that interpreter instead, in a venv
