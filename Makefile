@@ -81,12 +81,12 @@ format: $(STAMP) ## apply ruff's fixes and formatting
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
-# The suite in two tiers, by marker (tests/conftest.py says which test is which). The unit
-# tier (no real server, no subprocess work) runs on every core. The system tier starts real
-# servers, valgrind and profilers, pinned to CPU 0 (servers) and CPU 1 (loads): two of them
-# at a time share those two CPUs correctly, so it runs on two workers, but a test whose
-# assertions read the wall clock (`timing`) runs alone, after the others. Its tests last from
-# a second to two minutes: an idle worker takes queued tests from the busy one (worksteal).
+# The suite in two tiers, by marker (pyproject.toml defines them; a test that starts a real
+# server or a subprocess is `slow`). The unit tier runs on every core. The system tier starts
+# real servers, valgrind and profilers, pinned to CPU 0 (servers) and CPU 1 (loads): two of
+# them at a time share those two CPUs correctly, so it runs on two workers, an idle one taking
+# queued tests from the busy one (they last from a second to two minutes); a test whose
+# assertions read the wall clock (`timing`) runs alone, after the others.
 UNIT_TESTS := -m "not slow and not timing"
 SYSTEM_TESTS := -m "slow and not timing"
 TIMING_TESTS := -m timing
