@@ -7,7 +7,7 @@ KVBENCH := $(VENV)/bin/kvbench
 LOCK := requirements.lock
 
 .DEFAULT_GOAL := help
-.PHONY: help test test-fast check format venv serve-unoptimized serve-optimized
+.PHONY: help test test-fast test-system check format venv serve-unoptimized serve-optimized
 
 help: ## list the targets, then the variables that shape a run
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-20s %s\n", $$1, $$2}'
@@ -81,8 +81,21 @@ format: $(STAMP) ## apply ruff's fixes and formatting
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
-test: check docs-check ## lint, the docs check (docs-check), then the whole pytest suite
-	$(PY) -m pytest
+# The suite in two tiers, by marker (pyproject.toml defines them; a test that starts a real
+# server or a subprocess is `slow`). The unit tier runs on every core. The system tier starts
+# real servers, valgrind and profilers, pinned to CPU 0 (servers) and CPU 1 (loads): two of
+# them at a time share those two CPUs correctly, so it runs on two workers, an idle one taking
+# queued tests from the busy one (they last from a second to two minutes); a test whose
+# assertions read the wall clock (`timing`) runs alone, after the others.
+UNIT_TESTS := -m "not slow and not timing"
+SYSTEM_TESTS := -m "slow and not timing"
+TIMING_TESTS := -m timing
+
+test: check docs-check test-fast test-system ## lint, the docs check (docs-check), then both tiers of the suite
+
+test-system: $(STAMP) ## the system tier: real servers, loads and profilers (two workers, then the timed tests alone)
+	$(PY) -m pytest -n 2 --dist worksteal $(SYSTEM_TESTS)
+	$(PY) -m pytest $(TIMING_TESTS)
 
 # `make test-fast PY=/path/to/python3.X` runs them under that interpreter instead, in a venv
 # of its own, .venv-3.X, made from its own lock the way .venv is (requirements.lock for 3.11).
@@ -110,10 +123,10 @@ $(OTHER_STAMP): pyproject.toml $(OTHER_LOCK)
 venv-other: $(OTHER_STAMP) ## with PY=/path/to/python3.X: create or refresh .venv-3.X from its lock
 
 test-fast: $(OTHER_STAMP)
-	$(OTHER_VENV)/bin/python -m pytest -m "not slow and not timing"
+	$(OTHER_VENV)/bin/python -m pytest -n auto $(UNIT_TESTS)
 else
-test-fast: $(STAMP) ## the edit-test loop: pytest without real servers or wall-clock-timed loads (PY=... another Python)
-	$(PY) -m pytest -m "not slow and not timing"
+test-fast: $(STAMP) ## the unit tier, the edit-test loop: no real servers or timed loads, on every core (PY=... another Python)
+	$(PY) -m pytest -n auto $(UNIT_TESTS)
 endif
 
 serve-unoptimized: $(STAMP) ## serve the naive service on :8000 (debug vars on 127.0.0.1:6060)

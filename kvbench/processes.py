@@ -20,9 +20,15 @@ from kvbench.redis_server import RedisServer, shared_store
 from kvbench.runtime.contract import STORE_ENV
 from kvbench.runtime.debugvars import ADMIN_HOST_ENV, ADMIN_PORT_ENV, SETTINGS_ENV
 from kvbench.runtime.net import url_host
+from kvbench.runtime.supervisor import die_with_parent
 from kvbench.services import MEMORY, Service
 
 START_TIMEOUT_S = 30.0
+# free_port's port is free when asked and bound by the child a moment later; another process
+# (a load generator's outgoing connection, a parallel test) can take it in between. The
+# child then exits saying so, and the server is started again on fresh ports.
+PORT_ATTEMPTS = 3
+PORT_TAKEN = "address already in use"
 APP_START_TIMEOUT_S = 10.0  # a user's app: imported, listening and answering by then
 
 
@@ -80,17 +86,6 @@ def pin(pid: int, cpus: set[int] | None) -> bool:
         return False
     os.sched_setaffinity(pid, cpus)
     return True
-
-
-def pinning(cpus: set[int] | None):
-    """What pins a child to CPUs between fork and exec, or None where nothing should.
-
-    A supervisor's workers then inherit the pinning from their start; pinning after Popen
-    would race with the workers the supervisor starts.
-    """
-    if not cpus or not hasattr(os, "sched_setaffinity"):
-        return None
-    return partial(os.sched_setaffinity, 0, cpus)
 
 
 def child_env(
@@ -152,24 +147,57 @@ def running_server(
         if service.store != MEMORY:
             store = stack.enter_context(shared_store(service.store, cpus))
             service = replace(service, env=(*service.env, (STORE_ENV, store.url)))
-        port = port or free_port(host)
-        admin_port = admin_port or free_port(admin_host)
-        command = service.command(host, port)
-        env = server_env(service, command, admin_host, admin_port)
         log = stack.enter_context(open(log_path, "wb")) if log_path else None
-        process = subprocess.Popen(
-            command, env=env, cwd=working_dir([service]), stdout=log,
-            stderr=subprocess.STDOUT if log else None, stdin=subprocess.DEVNULL,
-            start_new_session=True, preexec_fn=pinning(cpus),
-        )  # fmt: skip
-        stack.callback(stop, process)
-        server = RunningServer(
-            service, process, host, port, admin_port, command, log_path, admin_host, store
-        )
-        if not service.debug_vars:
-            start_timeout_s = min(start_timeout_s, APP_START_TIMEOUT_S)
-        wait_until_ready(server, start_timeout_s, ready)
+        for attempt in range(1, PORT_ATTEMPTS + 1):
+            server = _start(service, store, host, (port, admin_port), admin_host, cpus, log)
+            try:
+                wait_until_ready(server, _start_timeout(service, start_timeout_s), ready)
+                break
+            except BaseException as exc:
+                retry = isinstance(exc, ServerError) and attempt < PORT_ATTEMPTS
+                retry = retry and not (port and admin_port) and _lost_port(server)
+                stop(server.process)
+                if not retry:
+                    raise
+                if log:
+                    log.seek(0)
+                    log.truncate()
+        stack.callback(stop, server.process)
         yield server
+
+
+def _start(service, store, host, ports, admin_host, cpus, log) -> RunningServer:
+    """Start the server (ports 0: free ones) in its own process group, which dies with us."""
+    port, admin_port = ports[0] or free_port(host), ports[1] or free_port(admin_host)
+    command = service.command(host, port)
+    env = server_env(service, command, admin_host, admin_port)
+    process = subprocess.Popen(
+        command, env=env, cwd=working_dir([service]), stdout=log,
+        stderr=subprocess.STDOUT if log else None, stdin=subprocess.DEVNULL,
+        start_new_session=True, preexec_fn=partial(child_setup, cpus),
+    )  # fmt: skip
+    log_path = Path(log.name) if log else None
+    return RunningServer(
+        service, process, host, port, admin_port, command, log_path, admin_host, store
+    )
+
+
+def child_setup(cpus: set[int] | None = None) -> None:
+    """The `preexec_fn` of the harness's children, started from the main thread: between
+    fork and exec, so that a killed harness (a test run's timeout, SIGKILL) leaves no
+    server behind, and a supervisor's workers inherit the pinning from their start."""
+    die_with_parent()
+    if cpus and hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, cpus)
+
+
+def _start_timeout(service: Service, timeout: float) -> float:
+    return timeout if service.debug_vars else min(timeout, APP_START_TIMEOUT_S)
+
+
+def _lost_port(server: RunningServer) -> bool:
+    """Whether the server exited because one of its ports was taken after free_port."""
+    return server.process.poll() is not None and PORT_TAKEN in server.log_tail().lower()
 
 
 def wait_until_ready(

@@ -2,21 +2,28 @@
 
 import asyncio
 import http.client
+import os
 import shutil
 import signal
+import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack
+from contextlib import ExitStack, suppress
 from pathlib import Path
 
 import psutil
 import pytest
+from hypothesis.configuration import set_hypothesis_home_dir
 
 from kvbench.processes import RunningServer, running_server
 from kvbench.redis_server import INSTALL_HINT
 from kvbench.services import SERVICES, get_service
 from kvbench.workers.inprocess import call, http_scope, load_app
+
+# Hypothesis keeps its examples and caches outside the checkout (by default .hypothesis/ in
+# the working directory), so that no test writes into it.
+set_hypothesis_home_dir(Path(tempfile.gettempdir()) / "kvbench-hypothesis")
 
 SERVICE_NAMES = tuple(SERVICES)
 GOLDEN = Path(__file__).resolve().parent / "golden"
@@ -25,7 +32,60 @@ MODES = ("asgi", "http")
 Reply = tuple[int, str | None, bytes]
 
 
+def stop_descendants(grace: float = 3.0) -> list[str]:
+    """SIGTERM every process this one started, however deep, and their process groups, then
+    SIGKILL what is left.
+
+    The tree is read before any of them is signalled: a server started by a killed middle
+    process (a `kvbench bench` run by a test) would otherwise be orphaned and missed. The
+    groups catch what a server forks meanwhile (granian's workers, started after the read).
+    """
+    try:
+        children = psutil.Process().children(recursive=True)
+    except psutil.Error:
+        return []
+    names, groups = [], set()
+    for child in children:
+        with suppress(psutil.Error, OSError):
+            names.append(child.name())
+            groups.add(os.getpgid(child.pid))
+    groups.discard(os.getpgrp())  # ours: pytest itself and an xdist controller's workers
+    _signal_all(children, groups, signal.SIGTERM)
+    _, alive = psutil.wait_procs(children, timeout=grace)
+    _signal_all(alive, groups, signal.SIGKILL)
+    psutil.wait_procs(alive, timeout=grace)
+    return names
+
+
+def _signal_all(processes: list[psutil.Process], groups: set[int], sig: int) -> None:
+    for process in processes:
+        with suppress(psutil.Error):
+            process.send_signal(sig)
+    for group in groups:
+        with suppress(ProcessLookupError, PermissionError):
+            os.killpg(group, sig)
+
+
+def _stop_left(why: str) -> None:
+    left = stop_descendants()
+    if left:
+        print(f"\n{why}: stopped {len(left)} processes: {', '.join(sorted(set(left)))}")
+
+
+def _terminated(signum, frame) -> None:
+    # A run stopped by SIGTERM (a CI timeout, `timeout make test`) would die at once and
+    # leave every server it started running: stop them, then end as Ctrl-C does, which
+    # runs the fixtures' teardown and prints the summary.
+    _stop_left("SIGTERM")
+    raise KeyboardInterrupt
+
+
+def pytest_unconfigure(config) -> None:
+    _stop_left("left running at the end")  # what a test or an interrupted teardown left
+
+
 def pytest_configure(config) -> None:
+    signal.signal(signal.SIGTERM, _terminated)
     # The Ctrl-C tests send SIGINT to the programs they start and expect what a terminal's
     # Ctrl-C does. A shell without job control starts background jobs with SIGINT ignored,
     # and an ignored signal stays ignored across exec; a handled one is reset to the

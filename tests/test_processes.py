@@ -9,9 +9,11 @@ import sys
 import psutil
 import pytest
 
+from kvbench import processes
 from kvbench.processes import (
     RunningServer,
     ServerError,
+    child_env,
     free_port,
     pin,
     running_server,
@@ -160,3 +162,41 @@ def test_a_users_app_runs_in_its_own_folder():
 
     assert working_dir([get_service("optimized")]) == PROJECT_ROOT
     assert str(working_dir([parse_app("mine=app:app", "/apps/mine")])) == "/apps/mine"
+
+
+@pytest.mark.slow
+def test_a_port_taken_after_free_port_is_given_up_for_a_fresh_one(tmp_path, monkeypatch):
+    # The race free_port leaves open, made certain: its first port is taken before the
+    # server binds it. The server says so, exits, and is started again on fresh ports.
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        ports = iter([taken.getsockname()[1]])
+        monkeypatch.setattr(processes, "free_port", lambda host: next(ports, None) or free_port())
+        with running_server(get_service("optimized"), log_path=tmp_path / "log") as server:
+            assert server.port != taken.getsockname()[1]
+            assert server.debug_vars()["pid"] == server.pid
+
+
+@pytest.mark.slow
+def test_a_server_dies_with_the_process_that_started_it():
+    # SIGKILL runs no cleanup: the kernel's parent-death signal stops the server.
+    command = [sys.executable, "-c", STARTER]
+    options = {"stdout": subprocess.PIPE, "stderr": subprocess.DEVNULL, "env": child_env()}
+    with subprocess.Popen(command, **options) as starter:
+        try:
+            server_pid = int(starter.stdout.readline())
+            starter.kill()
+            starter.wait()
+            psutil.Process(server_pid).wait(timeout=10)
+        finally:
+            stop(starter)
+    assert not psutil.pid_exists(server_pid)
+
+
+STARTER = (
+    "import time\n"
+    "from kvbench.processes import running_server\n"
+    "from kvbench.services import get_service\n"
+    "with running_server(get_service('optimized')) as server:\n"
+    "    print(server.pid, flush=True)\n"
+    "    time.sleep(60)\n"
+)

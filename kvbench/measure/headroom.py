@@ -22,7 +22,7 @@ from kvbench.load.config import LoadConfig
 from kvbench.load.engine import run_load
 from kvbench.load.workload import key_workload
 from kvbench.measure.trials import TrialPlan, WindowMarks
-from kvbench.processes import free_port, stop
+from kvbench.processes import child_setup, free_port, stop
 from kvbench.results.summary import Summary
 
 MAX_CANNED_BUSY = 0.95  # the canned server's CPU share at which it, not the generator, limits
@@ -41,7 +41,9 @@ def canned_server(cpus: frozenset[int] | None = None) -> Iterator[tuple[int, int
     command = [sys.executable, "-m", "kvbench.load.canned", "--port", str(port)]
     for cpu in sorted(cpus or ()):
         command += ["--cpu", str(cpu)]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, start_new_session=True)
+    process = subprocess.Popen(
+        command, stdout=subprocess.DEVNULL, start_new_session=True, preexec_fn=child_setup
+    )
     try:
         wait_for_port(port, process)
         yield port, process.pid

@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from kvbench import KvbenchError
-from kvbench.processes import PROJECT_ROOT, stop
+from kvbench.processes import PROJECT_ROOT, child_setup, stop
 from kvbench.services import Service, in_process_services
 from kvbench.workers import instructions as worker
 from kvbench.workers.inprocess import get_scope
@@ -259,6 +259,7 @@ def counting(tool: str, target: Target, folder: Path, requests: int, warmup: int
             command(tool, target, folder, requests, warmup),
             env=fixed_env(folder, target.path), cwd="/",  # cwd changes hashes, so dict probes
             stdin=subprocess.DEVNULL, stdout=out, stderr=err, start_new_session=True,
+            preexec_fn=child_setup,
         )  # fmt: skip
         try:
             yield process

@@ -34,6 +34,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -98,13 +99,14 @@ def serve(port: int, record: Path, stall_ms: float) -> None:
 def arrival_server(port: int, stall_ms: float, cpus: set[int] | None) -> Iterator[dict]:
     """The arrival-recording server in a child; the yielded dict gets `ids` and `times`."""
     from kvbench.measure.headroom import wait_for_port
-    from kvbench.processes import pinning
+    from kvbench.processes import child_setup
 
     with tempfile.TemporaryDirectory(prefix="kvbench-schedule-") as folder:
         record = Path(folder) / "arrivals.npz"
         command = [sys.executable, "-m", "kvbench.measure.schedule", "--serve", str(port),
                    "--record", str(record), "--stall-ms", str(stall_ms)]  # fmt: skip
-        process = subprocess.Popen(command, start_new_session=True, preexec_fn=pinning(cpus))
+        setup = partial(child_setup, cpus)  # pinned, and ended with us
+        process = subprocess.Popen(command, start_new_session=True, preexec_fn=setup)
         found: dict = {"pid": process.pid}
         try:
             wait_for_port(port, process)

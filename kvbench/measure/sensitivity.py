@@ -17,11 +17,12 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import partial
 
 import psutil
 
 from kvbench.measure.trials import TrialPlan, closed_window
-from kvbench.processes import pinning, running_server, stop
+from kvbench.processes import child_setup, running_server, stop
 from kvbench.results.summary import Summary
 from kvbench.services import Service
 
@@ -43,7 +44,8 @@ def spin(share: float, period_s: float = PERIOD_S) -> None:
 def ballast(cpus: set[int], share: float = BALLAST_SHARE) -> Iterator[psutil.Process]:
     """The ballast process on `cpus` (the generator's), stopped on exit."""
     command = [sys.executable, "-m", "kvbench.measure.sensitivity", "--ballast", str(share)]
-    process = subprocess.Popen(command, start_new_session=True, preexec_fn=pinning(cpus))
+    setup = partial(child_setup, cpus)  # pinned from its start, gone with the harness
+    process = subprocess.Popen(command, start_new_session=True, preexec_fn=setup)
     try:
         yield psutil.Process(process.pid)
     finally:

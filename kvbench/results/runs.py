@@ -24,11 +24,16 @@ PARTS = experiments.parts()
 # Made from a run's data by the reports (and `live/` by attaching to a process): promotion
 # regenerates the first and leaves the second in the run.
 NOT_PROMOTED = ("REPORT.md", "plots", "live")
+# Another folder for your runs than bench-results/runs/: the test suite sets it to a temporary
+# one, so that no test writes into the checkout or moves your `latest`.
+RUNS_ENV = "KVBENCH_RUNS"
 NO_RUN = "no run of yours yet: `make bench` makes one (`make bench TRIALS=2` a short one)"
 
 
 def runs_folder(reference: Path = REFERENCE) -> Path:
-    return reference / "runs"
+    """Where the runs beside `reference` are: its runs/, or $KVBENCH_RUNS beside the reference."""
+    elsewhere = os.environ.get(RUNS_ENV)
+    return Path(elsewhere) if elsewhere and reference == REFERENCE else reference / "runs"
 
 
 def stamp(now: datetime.datetime | None = None) -> str:

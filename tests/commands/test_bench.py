@@ -12,7 +12,7 @@ import pytest
 from kvbench.commands.bench import verdict
 from kvbench.results.metrics import METRICS
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]  # beyond run()'s own 240 s
 ROOT = Path(__file__).resolve().parents[2]
 
 TINY = ["--trials", "2", "--warmup", "0.2", "--duration", "0.8", "--latency-window", "0.5"]

@@ -163,6 +163,7 @@ def test_a_count_missing_without_an_allowed_reason_fails(capsys):
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(300)  # valgrind runs both trees' counts
 @pytest.mark.skipif(instructions.valgrind() is None, reason=instructions.INSTALL_HINT)
 def test_the_real_gate_on_the_optimized_service_passes_against_head(monkeypatch, capsys):
     """The working tree against HEAD: the same app code, so every count within 2%."""

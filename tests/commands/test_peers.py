@@ -40,6 +40,7 @@ def test_bad_settings_are_clear_errors(argv):
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(300)  # every peer, its curves and plots
 def test_a_tiny_run_writes_every_row_curve_and_plot(tmp_path, monkeypatch):
     monkeypatch.setattr(measure_peers.shutil, "which", lambda name: None)
     argv = ["peers", "--quick", "--rate", "200", "--levels", "8", "--keys", "2000"]

@@ -81,19 +81,33 @@ class Target:
         return self.server.log_path.read_text(errors="replace")
 
 
-@pytest.fixture(scope="session")
-def targets(tmp_path_factory) -> Iterator[Callable[[str], Target]]:
-    """One server per configuration for the whole session, started on first use."""
+@contextmanager
+def started_on_use(folder) -> Iterator[Callable[[str], Target]]:
+    """One server per configuration, started on first use, all stopped when the block ends."""
     started: dict[str, Target] = {}
     with ExitStack() as stack:
 
         def get(name: str) -> Target:
             if name not in started:
-                log = tmp_path_factory.mktemp("hostile") / f"{name}.log"
+                log = folder / f"{name}.log"
                 server = stack.enter_context(running_server(CONFIGS[name], log_path=log))
                 started[name] = Target(name, server)
             return started[name]
 
+        yield get
+
+
+@pytest.fixture(scope="session")
+def targets(tmp_path_factory) -> Iterator[Callable[[str], Target]]:
+    """The servers the probes share for the whole session."""
+    with started_on_use(tmp_path_factory.mktemp("hostile")) as get:
+        yield get
+
+
+@pytest.fixture
+def own_targets(tmp_path) -> Iterator[Callable[[str], Target]]:
+    """Servers of the test's own, for a probe that leaves one flooded or stalled."""
+    with started_on_use(tmp_path) as get:
         yield get
 
 

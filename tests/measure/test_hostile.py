@@ -26,6 +26,7 @@ def test_probes_against_a_real_server():
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(180)  # beyond the command's own 120 s
 def test_the_command_keeps_one_row_per_configuration(tmp_path):
     command = [sys.executable, "-m", "kvbench", "hostile", "--services", "optimized"]
     command += ["--connections", "10", "--wait", "0.2", "--big-mb", "1", "--out", str(tmp_path)]

@@ -21,6 +21,7 @@ def test_both_reads_return_the_value(how, pieces):
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(360)  # beyond the command's own 300 s
 def test_the_benchmark_runs_every_family(tmp_path):
     out = tmp_path / "put.json"
     command = [sys.executable, "-m", "kvbench.workers.put_bench", "-p", "1", "-w", "0", "-n", "1"]
