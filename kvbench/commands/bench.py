@@ -25,8 +25,12 @@ __all__ = ["configure", "estimate", "run"]
 
 def run(args: argparse.Namespace) -> int:
     bench = bench_plan(args)
+    with Progress(estimate_s(bench)) as progress:
+        return measured(args, bench, progress)
+
+
+def measured(args: argparse.Namespace, bench: BenchPlan, progress: Progress) -> int:
     out = output(args)
-    progress = Progress(estimate_s(bench))
     names = ", ".join(s.name for s in bench.services)
     shown = runs.shown(out)
     progress.say(f"benchmarking {names} into {shown}/: about {minutes(progress.total_s)}")

@@ -76,7 +76,11 @@ def run(args: argparse.Namespace) -> int:
         raise KvbenchError("none of the Pythons asked for is installed")
     out = args.out or runs.start(args.run or runs.LATEST) / "pythons"
     out.mkdir(parents=True, exist_ok=True)
-    progress = Progress(seconds(len(chosen), args))
+    with Progress(seconds(len(chosen), args)) as progress:
+        return measured(chosen, args, out, progress)
+
+
+def measured(chosen: list, args: argparse.Namespace, out: Path, progress: Progress) -> int:
     names = ", ".join(minor for minor, _ in chosen)
     progress.say(f"Pythons {names} into {runs.shown(out)}/: about {minutes(progress.total_s)}")
     interpreters = []

@@ -55,15 +55,15 @@ def run(args: argparse.Namespace) -> int:
         print(line, flush=True)
     if folder is None:
         return 0
-    progress = Progress(total)
-    for index, (experiment, commands) in enumerate(found, 1):
-        progress.step(f"experiment {index}/{len(found)}: {experiment}")
-        try:
-            for step in commands:
-                execute(step)
-        except KvbenchError as exc:
-            resume = f"kvbench remeasure --run {name} --from {experiment}"
-            raise KvbenchError(f"{experiment}: {exc}; fix it, then resume: {resume}") from None
+    with Progress(total) as progress:
+        for index, (experiment, commands) in enumerate(found, 1):
+            progress.step(f"experiment {index}/{len(found)}: {experiment}")
+            try:
+                for step in commands:
+                    execute(step)
+            except KvbenchError as exc:
+                resume = f"kvbench remeasure --run {name} --from {experiment}"
+                raise KvbenchError(f"{experiment}: {exc}; fix it, then resume: {resume}") from None
     for command in (["promote", name], ["docs"]):
         if cli.main(command):
             raise KvbenchError(f"`kvbench {' '.join(command)}` failed")

@@ -14,10 +14,12 @@ measurement of the thing it judges:
   beyond the run's noise;
 - schedule: per open-loop trial, p99 from the intended send against p99 from the actual
   send. The difference is the sender's lateness in the tail, or a wait for a free
-  connection. Up to the machine's own lateness it is the floor's (`floor.py` measures it
-  in the same run, at the same rate: a C sender on this 2-vCPU VM is 0.5-1.4 ms late at
-  p99), and the latency tables say so; beyond both that and MAX_SCHEDULE_EXCESS of the
-  tail, the generator, not the server or the machine, shaped the tail it reports.
+  connection. Up to the generator's own lateness against a server that answers at once
+  (the floor, `floor.py`, measured in the same run at the same rate with the same
+  generator; on this 2-vCPU VM even a C sender is 0.5-1.4 ms late at p99) it is the
+  floor's, and the latency tables mark such percentiles; beyond both that and
+  MAX_SCHEDULE_EXCESS of the tail, waiting for a connection or a stall the floor did not
+  see shaped the tail it reports.
 
 A check that does not apply to a part (no pinned server, no open loop, no sensitivity run)
 is absent from "checks", not "not run"; the whole is ok only when at least one check ran
@@ -28,6 +30,8 @@ MIN_BUSY = 0.95  # the server's CPU share of its closed-loop window, per core it
 MAX_LOADGEN_SHARE = 0.9  # the generator's CPU share of its own core
 MAX_SCHEDULE_EXCESS = 0.05  # p99 from the intended send over p99 from the actual send, - 1
 MIN_NOISE = 0.02  # the sensitivity check's tolerance when the run's own spread is smaller
+BALLAST_SHARE = 1 / 3  # the share of the generator's core the sensitivity ballast takes
+MIN_BALLAST = 0.8  # below this share of BALLAST_SHARE the ballast did not slow anything
 
 
 def checks(
@@ -99,7 +103,8 @@ def schedule_check(
     rounds: list[dict], exempt: frozenset[str], warnings: list[str], floor_late_ms: float = 0.0
 ) -> dict | None:
     """Per open-loop trial: p99 from the intended send against p99 from the actual send,
-    allowing the larger of MAX_SCHEDULE_EXCESS of the tail and the machine's own lateness."""
+    allowing the larger of MAX_SCHEDULE_EXCESS of the tail and the generator's lateness at
+    the floor (against a server that answers at once, same rate, same run)."""
     sent = {(i, s): v for i, s, v in per_trial(rounds, "p99_from_sent_ms", exempt)}
     trials = [(i, s, v, sent[i, s]) for i, s, v in per_trial(rounds, "p99_ms", exempt)
               if (i, s) in sent and sent[i, s] > 0]  # fmt: skip
@@ -113,23 +118,34 @@ def schedule_check(
             f"round {row['round']}: {row['service']}'s p99 from the intended send "
             f"({row['p99_ms']:.3f} ms) was {row['excess']:.0%} above its p99 from the actual "
             f"send ({row['p99_from_sent_ms']:.3f} ms), over {MAX_SCHEDULE_EXCESS:.0%} and "
-            f"over the machine's own lateness ({floor_late_ms:.3f} ms at p99): the "
-            "generator's lateness or a wait for a free connection shaped that tail"
+            f"over the generator's lateness at the floor ({floor_late_ms:.3f} ms at p99): a "
+            "wait for a free connection or a stall the floor did not see shaped that tail"
         )
     return {"max_excess": MAX_SCHEDULE_EXCESS, "floor_lateness_p99_ms": floor_late_ms,
             "trials": len(trials), "trials_late": late, "status": status(late)}  # fmt: skip
 
 
 def sensitivity_check(found: dict | None, warnings: list[str]) -> dict | None:
-    """The run's sensitivity measurement (`sensitivity.measure`), judged against its noise."""
+    """The run's sensitivity measurement (`sensitivity.measure`), judged against its noise.
+
+    It can only pass when it could have failed: the ballast took most of the share it was
+    meant to, and the noise is under half that share (a generator slowed by a third that
+    was the limit loses about a third of its throughput)."""
     if not found:
         return None
     tolerance = max(found["noise"], MIN_NOISE)
-    moved = abs(found["ratio"] - 1) > tolerance
-    if moved:
-        warnings.append(
-            f"with the generator slowed ({found['ballast_share']:.0%} of its core taken), "
-            f"{found['service']}'s throughput moved to {found['ratio']:.3f}x, beyond the "
-            f"noise ({tolerance:.1%}): the generator, not the server, set the pace"
-        )
-    return found | {"tolerance": tolerance, "status": "failed" if moved else "ok"}
+    why = ""
+    if found["ballast_share"] < MIN_BALLAST * BALLAST_SHARE:
+        why = (f"the ballast took {found['ballast_share']:.0%} of the generator's core, "
+               f"under {MIN_BALLAST:.0%} of the {BALLAST_SHARE:.0%} it should: nothing was "
+               "slowed")  # fmt: skip
+    elif tolerance >= BALLAST_SHARE / 2:
+        why = (f"the normal windows' own range ({tolerance:.0%}) is too wide to see the "
+               "generator slowed by a third")  # fmt: skip
+    elif abs(found["ratio"] - 1) > tolerance:
+        why = (f"with the generator slowed ({found['ballast_share']:.0%} of its core taken), "
+               f"{found['service']}'s throughput moved to {found['ratio']:.3f}x, beyond the "
+               f"noise ({tolerance:.1%}): the generator, not the server, set the pace")  # fmt: skip
+    if why:
+        warnings.append(why)
+    return found | {"tolerance": tolerance, "status": "failed" if why else "ok"}

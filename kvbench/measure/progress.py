@@ -37,6 +37,17 @@ class Progress:
         self.quiet = QUIET
         self._lock = threading.Lock()
         self._beating = stream is not None  # True: no thread
+        self._closed = threading.Event()
+
+    def __enter__(self) -> "Progress":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Stop the heartbeat: a command that returns (a test, say) leaves no thread printing."""
+        self._closed.set()
 
     def elapsed_s(self) -> float:
         return self.clock() - self.started
@@ -58,12 +69,11 @@ class Progress:
             self._line(f"{self.current} (still running)")
 
     def _beat(self) -> None:
-        while True:
-            time.sleep(1.0)
+        while not self._closed.wait(1.0):
             self.tick()
 
     def _line(self, text: str) -> None:
-        if self.quiet:
+        if self.quiet or self._closed.is_set():
             return
         now = self.clock()
         elapsed = now - self.started

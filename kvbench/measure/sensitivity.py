@@ -21,12 +21,12 @@ from functools import partial
 
 import psutil
 
+from kvbench.measure.checks import BALLAST_SHARE  # the generator keeps about two thirds
 from kvbench.measure.trials import TrialPlan, closed_window
 from kvbench.processes import child_setup, running_server, stop
 from kvbench.results.summary import Summary
 from kvbench.services import Service
 
-BALLAST_SHARE = 1 / 3  # the generator keeps about two thirds of its core
 PERIOD_S = 0.003
 PAIRS = 3  # normal and slowed windows, alternating
 

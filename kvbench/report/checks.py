@@ -23,7 +23,7 @@ PASSED = {
     "schedule": lambda c: (
         "every open-loop p99 from the intended send was within "
         f"{plain(c['max_excess'] * 100)}% of the p99 from the actual send, or within the "
-        "machine's own lateness"
+        "generator's own lateness at the floor"
     ),
     "sensitivity": lambda c: (
         f"with {plain(round(c['ballast_share'] * 100))}% of the load "

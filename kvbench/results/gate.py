@@ -3,9 +3,10 @@
 Each gated metric gets an answer, and the worst one is the gate's:
 
 - *regression* (exit 1): the change is worse than PCT with the stated confidence: its 95%
-  interval lies wholly past the threshold and its Mann-Whitney p, Holm-adjusted over the
-  timed metrics gated together, is at most alpha (so that gating several metrics at once
-  does not multiply the false alarms);
+  interval lies wholly past the threshold and its p (Mann-Whitney U between two runs; the
+  bootstrap's sign p for a `--relative-to` row, each side's ratio to its own base), Holm-
+  adjusted over the timed metrics gated together, is at most alpha (so that gating several
+  metrics at once does not multiply the false alarms);
 - *no regression* (exit 0): the interval of the change excludes a regression beyond PCT;
 - *inconclusive* (exit 3): neither; the reason says how many trials a side would decide it
   at the spread measured.
@@ -21,7 +22,7 @@ clash, a value of 0 where a ratio is taken, or inputs that do not measure the sa
 import math
 from dataclasses import dataclass, field
 
-from kvbench.results.compare import Comparison
+from kvbench.results.compare import BOOTSTRAP, Comparison
 from kvbench.results.metrics import metric
 from kvbench.results.resample import unpaired_ratio
 from kvbench.results.resultset import ResultSet
@@ -200,7 +201,9 @@ def change_interval(row: Comparison) -> tuple[float, tuple[float, float] | None]
     bootstrap carries its base's error), else each side's trials resampled alone."""
     assert row.old and row.new
     estimate = row.new.median / row.old.median
-    if row.change_ci is not None:
+    if row.change_ci is not None or row.basis == BOOTSTRAP:
+        # A relative row without its own interval had too few base trials: its values are
+        # divided by a base median that is itself uncertain, so no interval stands in.
         return estimate, row.change_ci
     return estimate, unpaired_ratio(row.new.values, row.old.values)[1]
 

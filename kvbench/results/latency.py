@@ -111,7 +111,9 @@ def current(latency: dict, folder: Path, files: dict) -> dict:
     found = {}
     for service, entry in latency.items():
         rel = files.get(service)
-        stale = isinstance(entry, dict) and entry.get("ci_method") != CI_METHOD
+        stale = isinstance(entry, dict) and not str(entry.get("ci_method", "")).startswith(
+            CI_METHOD
+        )
         if stale and rel and str(rel).endswith(".npz") and (folder / rel).is_file():
             entry = _recomputed(entry, load_trial_latencies(folder / rel), f"{folder / rel}")
         found[service] = entry

@@ -46,8 +46,8 @@ def test_a_throughput_that_drops_with_the_generator_slowed_fails_sensitivity():
 
 
 def test_the_sensitivity_tolerance_is_the_normal_windows_own_range_with_a_floor():
-    noisy = summarize("optimized", [36_000, 40_000, 44_000], [37_000, 37_500, 38_000], [0.3])
-    assert abs(noisy["noise"] - 0.2) < 1e-9
+    noisy = summarize("optimized", [38_000, 40_000, 42_000], [37_000, 37_500, 38_000], [0.3])
+    assert abs(noisy["noise"] - 0.1) < 1e-9
     assert checks([record()], frozenset(), 1, noisy)["sensitivity"]["status"] == "ok"
     quiet = summarize("optimized", [40_000, 40_000, 40_000], [39_400, 39_400, 39_400], [0.3])
     assert checks([record()], frozenset(), 1, quiet)["sensitivity"]["tolerance"] == 0.02
@@ -69,4 +69,15 @@ def test_a_schedule_excess_within_the_machines_own_lateness_is_the_floor_not_the
     assert checks(rounds, frozenset(), 1, None, floor)["schedule"]["status"] == "ok"
     beyond = checks([record(p99=1.6, sent=1.0)], frozenset(), 1, None, floor)
     assert beyond["schedule"]["status"] == "failed"
-    assert "over the machine's own lateness (0.500 ms at p99)" in beyond["warnings"][0]
+    assert "over the generator's lateness at the floor (0.500 ms at p99)" in beyond["warnings"][0]
+
+
+def test_a_sensitivity_run_that_could_not_have_failed_fails():
+    idle = summarize("optimized", [40_000, 40_400, 39_800], [40_100, 39_900, 40_000], [0.05])
+    found = checks([record()], frozenset(), 1, idle)
+    assert (
+        found["sensitivity"]["status"] == "failed" and "nothing was slowed" in found["warnings"][0]
+    )
+    noisy = summarize("optimized", [30_000, 40_000, 46_000], [38_000, 39_000, 40_000], [0.33])
+    found = checks([record()], frozenset(), 1, noisy)
+    assert found["sensitivity"]["status"] == "failed" and "too wide" in found["warnings"][0]

@@ -12,7 +12,7 @@ import pytest
 from kvbench import KvbenchError
 from kvbench.cli import main as cli
 from kvbench.results import gate
-from kvbench.results.compare import compare_sets
+from kvbench.results.compare import BOOTSTRAP, Comparison, compare_sets
 from kvbench.results.resample import unpaired_ratio
 from kvbench.results.resultset import read_results
 from kvbench.results.summary import Summary
@@ -244,3 +244,12 @@ def test_the_docs_block_prints_what_the_command_prints(capsys):
     assert block(sources, ["run", "optimized", "unoptimized", "5"]) == f"```text\n{printed}\n```"
     with pytest.raises(KvbenchError, match="the threshold is a percentage"):
         block(sources, ["run", "optimized", "unoptimized", "five"])
+
+
+def test_a_relative_row_without_its_own_interval_is_inconclusive_never_no_regression():
+    # Too few base trials for the bootstrap: the values divided by an uncertain base median
+    # must not be read as if that median were exact.
+    old, new = Summary.of([1.0] * 8), Summary.of([1.0 + i / 1e4 for i in range(8)])
+    row = Comparison("optimized", "http_tps", "x", "higher", old, new, basis=BOOTSTRAP)
+    judged = gate.judge_timed(row, 50.0, 0.05, 1)
+    assert judged.answer == gate.INCONCLUSIVE

@@ -4,14 +4,23 @@ import random
 
 import pytest
 
+from kvbench.results.resample import t975
 from kvbench.soak import checks
 from kvbench.soak.client import Put
 from kvbench.soak.faults import RECOVERY_S, Fault, schedule
 
 
-@pytest.mark.parametrize(("df", "table"), [(5, 2.5706), (10, 2.2281), (30, 2.0423)])
-def test_t_quantile_is_within_one_percent_of_the_table(df, table):
-    assert checks.t_975(df) == pytest.approx(table, rel=0.01)
+@pytest.mark.parametrize(("df", "table"), [(1, 12.706), (5, 2.5706), (10, 2.2281), (30, 2.0423)])
+def test_the_slopes_t_quantile_is_the_tables_even_at_one_degree_of_freedom(df, table):
+    assert t975(df) == pytest.approx(table, rel=0.001)
+
+
+def test_a_level_that_steps_up_at_every_fault_is_growth_not_flat():
+    # One process, 10 stretches of 3 minutes each 2 MB above the last: flat within each.
+    rows = [{"t_s": float(t), "rss": 100.0 + 2.0 * (t // 180), "pid": 1, "stretch": t // 180}
+            for t in range(0, 1800, 5)]  # fmt: skip
+    found = checks.flat(rows, "rss", "pid", warmup=0.0, enforce=True)
+    assert found["ok"] is False and "steps up from stretch to stretch" in found["why"]
 
 
 def test_slope_interval_holds_the_true_slope():
