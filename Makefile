@@ -94,7 +94,7 @@ TIMING_TESTS := -m timing
 test: check docs-check test-fast test-system ## lint, the docs check (docs-check), then both tiers of the suite
 
 test-system: $(STAMP) ## the system tier: real servers, loads and profilers (two workers, then the timed tests alone)
-	$(PY) -m pytest -n 2 --dist worksteal $(SYSTEM_TESTS)
+	$(PY) -m pytest -n 2 --dist worksteal --durations=15 $(SYSTEM_TESTS)
 	$(PY) -m pytest $(TIMING_TESTS)
 
 # `make test-fast PY=/path/to/python3.X` runs them under that interpreter instead, in a venv
