@@ -7,17 +7,14 @@ from dataclasses import dataclass, field
 from itertools import groupby
 
 from kvbench.report.article import article_cells, article_latency
+from kvbench.report.beside import latency_lines, paired_lines
 from kvbench.report.formatting import (
     benchstat_change,
     benchstat_number,
     benchstat_spread,
-    change,
-    correlation,
-    number,
-    spread,
 )
 from kvbench.results.compare import ARTICLE_METRICS, Comparison, geomean
-from kvbench.results.latency import PERCENTILES, label, requests_needed
+from kvbench.results.latency import PERCENTILES
 from kvbench.results.metrics import metric
 from kvbench.results.resultset import LatencyRatio, Metrics, ResultSet
 from kvbench.results.summary import Summary
@@ -290,86 +287,10 @@ def _extras(context: Context, labels: tuple[str, str]) -> list[list[list[str]]]:
     """The pooled latency table and the paired-ratio table, as lines of cells."""
     tables = []
     if context.latency:
-        tables.append(_latency_lines(context.latency, labels, context.latency_ratios))
+        tables.append(latency_lines(context.latency, labels, context.latency_ratios))
     if context.paired:
-        tables.append(_paired_lines(context.paired, labels, context.beside))
+        tables.append(paired_lines(context.paired, labels, context.beside))
     return tables
-
-
-def _latency_lines(
-    latency: tuple[dict, dict],
-    labels: tuple[str, str],
-    tails: dict[str, LatencyRatio] | None = None,
-) -> list[list[str]]:
-    """Percentiles of every open-loop request pooled over the trials, with their intervals;
-    the change's interval where whole rounds could be resampled (`ResultSet.latency_ratios`)."""
-    tails = tails or {}
-    rate = latency[0].get("offered_rate")
-    at = f", open loop at {number(rate)} req/s" if rate else ", open loop"
-    lines = [[f"latency, all requests pooled{at}", labels[0], labels[1], "vs base"]]
-    for name, percent in PERCENTILES.items():
-        cells = [_percentile_cell(side, name, percent) for side in latency]
-        if name in latency[0] and name in latency[1]:
-            a, b = latency[0][name]["ms"], latency[1][name]["ms"]
-            cells.append(benchstat_change(change(b, a)) + _change_ci(tails.get(name)) if a else "")
-        else:
-            cells.append("")
-        lines.append([label(name), *cells])
-    lines.append(["requests (n)", *(f"{side['n']:,}" for side in latency), ""])
-    return lines
-
-
-def _change_ci(tail: LatencyRatio | None) -> str:
-    """` (-95.39% to -24.74%, rounds resampled)`: a ratio's interval as a change."""
-    if tail is None or tail[1] is None:
-        return ""
-    low, high = (benchstat_change((v - 1) * 100) for v in tail[1])
-    return f" ({low} to {high}, rounds resampled)"
-
-
-def _percentile_cell(side: dict, name: str, percent: str) -> str:
-    entry = side.get(name)
-    if entry is None:
-        return f"— (needs {requests_needed(percent):,} requests)"
-    low, high = entry.get("ci_low"), entry.get("ci_high")
-    low_text = benchstat_number(low) if low is not None else "-∞"
-    high_text = benchstat_number(high) if high is not None else "∞"
-    return f"{benchstat_number(entry['ms'])} ms ({low_text} to {high_text})"
-
-
-def _paired_lines(
-    paired: Metrics, labels: tuple[str, str], beside: dict[str, dict] | None = None
-) -> list[list[str]]:
-    """The median of per-round ratios new / old with its order-statistic interval; where the
-    run stored them, the unpaired ratio of medians, the correlation r and the narrower one."""
-    beside = beside or {}
-    head = [f"paired, {labels[1]} / {labels[0]} per round", "median ratio", "95% CI", "n"]
-    if beside:
-        head += ["unpaired ratio", "95% CI", "r", "narrower"]
-    lines = [head]
-    for name, ratio in paired.items():
-        line = [name, number(ratio.median), _ratio_ci(ratio.ci, ratio.median), str(ratio.n)]
-        if beside:
-            line += _beside(beside.get(name) or {})
-        lines.append(line)
-    return lines
-
-
-def _ratio_ci(ci: tuple[float, float] | None, centre: float) -> str:
-    if not ci:
-        return "—"
-    return f"{number(ci[0])} to {number(ci[1])} ({spread(centre, ci)})"
-
-
-def _beside(entry: dict) -> list[str]:
-    unpaired = entry.get("unpaired") or {}
-    if not unpaired:
-        return ["—", "—", "—", "—"]
-    low, high = unpaired.get("ci_low"), unpaired.get("ci_high")
-    ci = (low, high) if low is not None and high is not None else None
-    r = entry.get("correlation")
-    return [number(unpaired["ratio"]), _ratio_ci(ci, unpaired["ratio"]),
-            "—" if r is None else correlation(r), entry.get("narrower") or "—"]  # fmt: skip
 
 
 def _table(lines: list[list[str]], fmt: str) -> str:
