@@ -9,6 +9,7 @@ harness that names a rung beyond the first; everything else derives its list fro
 
 from dataclasses import dataclass
 
+from kvbench.catalog.entry import Served
 from kvbench.catalog.frames import SELF, SITE, STD, Frames
 from kvbench.services import LADDER, LIFESPAN_ONLY, Service
 
@@ -103,21 +104,13 @@ STORE_BOUNDS = {
 
 
 @dataclass(frozen=True)
-class Rung:
+class Rung(Served):
     """One rung: its service, the change it makes, its target frames and its store's bound."""
 
     service: Service
     change: str
     targets: tuple[Frames, ...] | str | None
     store_bound: tuple[str, str] | None
-
-    @property
-    def name(self) -> str:
-        return self.service.name
-
-    @property
-    def app(self) -> str:
-        return self.service.app
 
 
 RUNGS = tuple(

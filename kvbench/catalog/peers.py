@@ -7,6 +7,7 @@ versions its results record, and where its app keeps the bound on new keys.
 
 from dataclasses import dataclass
 
+from kvbench.catalog.entry import Served
 from kvbench.services import FRAMEWORK_FLOOR, NGINX, PEERS, PYTHON_CEILING, Service
 
 # The packages a peer needs beyond the services' own, recorded with the peers' results.
@@ -24,21 +25,13 @@ STORE_BOUNDS = {
 
 
 @dataclass(frozen=True)
-class PeerEntry:
+class PeerEntry(Served):
     """One row: its service, what it is, its packages, its store's bound."""
 
     service: Service
     what: str
     packages: tuple[str, ...]
     store_bound: tuple[str, str] | None
-
-    @property
-    def name(self) -> str:
-        return self.service.name
-
-    @property
-    def app(self) -> str:
-        return self.service.app
 
 
 ALL = tuple(
