@@ -218,7 +218,8 @@ def trials_needed(estimate: float, ci: tuple[float, float], bound: float, units:
     if distance == 0:
         return "the change sits on the threshold: no number of trials decides it"
     half = math.log(estimate / ci[0]) if bound < estimate else math.log(ci[1] / estimate)
-    need = math.ceil(units * (half / distance) ** 2)
+    # Never fewer than an interval needs, nor than were run: the estimate itself may move.
+    need = max(math.ceil(units * (half / distance) ** 2), units + 1, MIN_CI_SAMPLES)
     if need > MOST_TRIALS:
         return f"more than {MOST_TRIALS:,} trials a side would be needed at this spread"
     return f"about {need} trials a side would decide it at this spread (has {units})"
