@@ -12,7 +12,7 @@ import numpy as np
 
 from kvbench.results.resample import t975
 from kvbench.soak.client import Put
-from kvbench.soak.faults import Fault
+from kvbench.soak.faults import RECOVERY_S, Fault
 
 HOUR_S = 3600.0
 FLAT_BOUND_PCT = 1.0  # RSS and fds may grow at most 1% of their level per hour
@@ -180,7 +180,10 @@ def stray_errors(
     stray = []
     for tick, counts in sorted(ticks.items()):
         t = tick * tick_s
-        if counts[kind] and not any(f.covers(t) or f.covers(t + tick_s) for f in faults):
+        # The tick [t, t + tick_s) is covered when it meets any window (with its allowance),
+        # also a window that starts and ends inside it.
+        meets = (f.start < t + tick_s and t <= f.end + RECOVERY_S for f in faults)
+        if counts[kind] and not any(meets):
             stray.append([round(t, 1), counts[kind]])
     return stray
 

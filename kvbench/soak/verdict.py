@@ -73,14 +73,19 @@ def stray_kinds(outcome: Outcome) -> dict:
     }
 
 
+STALE_S = 60.0  # how long after a Redis restart a stale pooled connection is its fault
+
+
 def _stale(outcome: Outcome) -> dict:
     """503s outside every fault's window from pooled Redis connections a Redis restart
     closed. optimized/redis_store.py (hashed) finds a dead connection only by using it, so
     each costs one request, as late as the pool next reaches it: a known defect, reported,
     not failed, after a kill_redis fault; anywhere else they fail the run."""
     stray = checks.stray_errors(outcome.ticks, TICK_S, outcome.faults, kind=2)
-    first_kill = min((f.start for f in outcome.faults if f.kind == "kill_redis"), default=None)
-    explained = first_kill is not None and all(t >= first_kill for t, _ in stray)
+    kills = [f.start for f in outcome.faults if f.kind == "kill_redis"]
+    # Each within STALE_S of a Redis restart: the pool reaches its dead connections soon
+    # under load (the 30-minute run's came 11-47 s after theirs), not at any later time.
+    explained = all(any(0 <= t - k <= STALE_S for k in kills) for t, _ in stray)
     found = {"count": sum(n for _, n in stray), "ticks": stray[:50]}
     if stray and explained:
         return found | {"ok": None, "why": "known: redis_store.py keeps connections a Redis "
