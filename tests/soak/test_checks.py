@@ -157,4 +157,3 @@ def test_a_step_at_a_fault_is_not_growth_but_its_levels_are_listed():
     found = checks.flat(stretched, "rss", "pid", warmup=0, enforce=True)
     assert found["ok"] is True
     assert found["stretch_levels"] == [pytest.approx(100.005), pytest.approx(104.005)]
-
