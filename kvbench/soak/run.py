@@ -9,6 +9,7 @@ import time
 from array import array
 from asyncio import FIRST_COMPLETED
 from collections import Counter
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,6 +25,7 @@ from kvbench.soak.stack import HOST, DurableRedis, Keeper, soak_service
 
 READBACK_CONNECTIONS = 4  # fresh connections, each read of every written key
 READBACK_TRIES = 5
+READBACK_MOST = 32  # connections at most, while a worker has not answered
 CAPACITY_WARMUP_S = 3.0
 PROGRESS_S = 10.0
 
@@ -70,10 +72,16 @@ async def measure_capacity(client: Client, settings: Settings) -> float:
     return answered / settings.capacity_window
 
 
-async def read_back(port: int, keys: list[str]) -> dict[str, list[str | None]]:
-    """Every key's value, read over READBACK_CONNECTIONS fresh connections (None: absent)."""
+async def read_back(
+    port: int, keys: list[str], every_worker: Callable[[], Awaitable[bool]]
+) -> dict[str, list[str | None]]:
+    """Every key's value, read over at least READBACK_CONNECTIONS fresh connections (None:
+    absent), and over more, up to READBACK_MOST, until every worker has answered: the kernel
+    picks a worker per connection, so four alone miss one of two workers one time in eight."""
     reads: dict[str, list[str | None]] = {key: [] for key in keys}
-    for _ in range(READBACK_CONNECTIONS):
+    passes = 0
+    while passes < READBACK_CONNECTIONS or (passes < READBACK_MOST and not await every_worker()):
+        passes += 1
         reader, writer = await asyncio.open_connection(HOST, port)
         try:
             for key in keys:
@@ -175,7 +183,12 @@ class Soak:
             await client.drain()
             keys = sorted({put.key for put in client.puts})
             before = await asyncio.to_thread(keeper.debug_vars)
-            reads = await read_back(keeper.port, keys)
+
+            async def every_worker() -> bool:
+                now = gets_per_worker(before, await asyncio.to_thread(keeper.debug_vars))
+                return now is None or all(now)
+
+            reads = await read_back(keeper.port, keys, every_worker)
             after = await asyncio.to_thread(keeper.debug_vars)
             last: dict = {"readback_gets_per_worker": gets_per_worker(before, after)}
             last |= {"service_pids": [p.pid for p in keeper.processes()], "redis_pid": redis.pid}

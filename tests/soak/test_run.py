@@ -28,16 +28,32 @@ def serve(answers: list[bytes]):
     return asyncio.start_server(handle, "127.0.0.1", 0)
 
 
-def read_back(answers: list[bytes], monkeypatch) -> dict:
+def read_back(answers: list[bytes], monkeypatch, reached: list[bool] | None = None) -> dict:
+    """The read-back against `serve(answers)`; `reached`: what each "has every worker
+    answered?" asks in turn (True when not given)."""
     monkeypatch.setattr(run, "READBACK_CONNECTIONS", 1)
+    monkeypatch.setattr(run, "READBACK_MOST", 3)
+    asked = list(reached or [])
+
+    async def every_worker() -> bool:
+        return asked.pop(0) if asked else True
 
     async def main():
         server = await serve(answers)
         async with server:
             port = server.sockets[0].getsockname()[1]
-            return await run.read_back(port, ["soak-0001", "soak-0002"])
+            return await run.read_back(port, ["soak-0001", "soak-0002"], every_worker)
 
     return asyncio.run(main())
+
+
+def test_the_read_back_opens_connections_until_every_worker_answered(monkeypatch):
+    once = read_back([FOUND], monkeypatch)
+    assert once == {"soak-0001": ["v123"], "soak-0002": [None]}
+    again = read_back([FOUND], monkeypatch, reached=[False, True])
+    assert again == {"soak-0001": ["v123", None], "soak-0002": [None, None]}  # one more
+    most = read_back([], monkeypatch, reached=[False] * 10)
+    assert len(most["soak-0001"]) == 3  # READBACK_MOST, then it stops asking
 
 
 def test_a_busy_store_is_asked_again_and_an_absent_key_reads_as_none(monkeypatch):
