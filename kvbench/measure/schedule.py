@@ -98,6 +98,8 @@ def serve(port: int, record: Path, stall_ms: float) -> None:
 @contextmanager
 def arrival_server(port: int, stall_ms: float, cpus: set[int] | None) -> Iterator[dict]:
     """The arrival-recording server in a child; the yielded dict gets `ids` and `times`."""
+    # Here, not at the top: this module is also the served child (`--serve`), which should
+    # not import the harness's measurement code to answer requests.
     from kvbench.measure.headroom import wait_for_port
     from kvbench.processes import child_setup
 

@@ -10,6 +10,7 @@ from matplotlib.patches import Patch
 from kvbench.report.plots import _figure, color, save
 from kvbench.results import files, provenance
 from kvbench.soak import faults
+from kvbench.soak.checks import recovery
 from kvbench.soak.client import CONNECTIONS, PUT_KEYS, PUT_SHARE, TICK_S
 from kvbench.soak.run import Outcome
 from kvbench.soak.series import column, read_csv, write_csv
@@ -24,8 +25,6 @@ SETUP = (
 
 
 def recoveries(outcome: Outcome) -> list[dict]:
-    from kvbench.soak.checks import recovery
-
     log = outcome.faults
     nexts = [f.start for f in log[1:]] + [math.inf]
     return [
