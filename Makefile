@@ -250,10 +250,11 @@ report: $(STAMP) ## write REPORT.md with the tables and plots (PNG, SVG) into yo
 # For maintainers: every committed experiment of kvbench/catalog/experiments.py re-measured
 # into one new run (RUN names another, e.g. to resume), which then becomes the reference.
 ## DRY=1                make remeasure: print the plan and its estimate, measure nothing
+## ONLY=a,b             make remeasure: only these experiments (the rest keep their results)
 DRY ?=
 .PHONY: remeasure
 remeasure: $(STAMP) ## maintainers: re-run every committed experiment into one new run, promote it, regenerate the docs (says how long first; DRY=1 the plan only)
-	$(KVBENCH) remeasure $(if $(DRY),--dry-run) $(RUN_FLAG)
+	$(KVBENCH) remeasure $(if $(DRY),--dry-run) $(if $(ONLY),--only $(ONLY)) $(RUN_FLAG)
 
 # For maintainers: a run becomes the reference, and the reports and docs follow it.
 promote: $(STAMP) ## maintainers: copy a run (RUN, default latest) into bench-results/, regenerate reports and docs

@@ -23,12 +23,30 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "run a stopped remeasure was writing")  # fmt: skip
     add("--from", dest="start", choices=list(BY_NAME), metavar="NAME",
         help="start at this experiment (resume a stopped remeasure)")  # fmt: skip
+    add("--only", type=names, metavar="A,B", help="only these experiments, in the catalogue's "
+        "order (the parts not named keep their committed results)")  # fmt: skip
 
 
-def plan(run: str | None, start: str | None, folder=None) -> list[tuple[str, list[Step]]]:
-    """Each experiment from `start` on, with its command lines into the run `run`."""
-    names = [item.name for item in EXPERIMENTS]
-    chosen = EXPERIMENTS[names.index(start) :] if start else EXPERIMENTS
+def names(text: str) -> list[str]:
+    """--only's list, every name checked against the catalogue."""
+    found = [name.strip() for name in text.split(",") if name.strip()]
+    unknown = [name for name in found if name not in BY_NAME]
+    if unknown or not found:
+        raise argparse.ArgumentTypeError(
+            f"unknown experiment {', '.join(unknown) or '(none named)'}: choose from "
+            f"{', '.join(BY_NAME)}"
+        )
+    return found
+
+
+def plan(
+    run: str | None, start: str | None, folder=None, only: list[str] | None = None
+) -> list[tuple[str, list[Step]]]:
+    """Each experiment from `start` on (of `only`, if given), with its command lines into
+    the run `run`."""
+    order = [item.name for item in EXPERIMENTS]
+    after = EXPERIMENTS[order.index(start) :] if start else EXPERIMENTS
+    chosen = [item for item in after if only is None or item.name in only]
     return [(item.name, steps(item, run, {}, (), folder)) for item in chosen]
 
 
@@ -46,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("--from resumes a run: name it with --run")
     folder = None if args.dry_run else runs.start(args.run or runs.NEW)
     name = folder.name if folder else (args.run or "<run>")
-    found = plan(name, args.start, folder)
+    found = plan(name, args.start, folder, args.only)
     total = sum(total_s(commands) for _, commands in found)
     where = runs.shown(folder) if folder else f"bench-results/runs/{name}"
     print(f"remeasure: {len(found)} experiments into {where}/, then promoted: about "
@@ -62,7 +80,8 @@ def run(args: argparse.Namespace) -> int:
                 for step in commands:
                     execute(step)
             except KvbenchError as exc:
-                resume = f"kvbench remeasure --run {name} --from {experiment}"
+                only = f" --only {','.join(args.only)}" if args.only else ""
+                resume = f"kvbench remeasure --run {name} --from {experiment}{only}"
                 raise KvbenchError(f"{experiment}: {exc}; fix it, then resume: {resume}") from None
     for command in (["promote", name], ["docs"]):
         if cli.main(command):

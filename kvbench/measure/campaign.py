@@ -244,6 +244,8 @@ EVIDENCE = {
     "loadgen_share": "loadgen_cpu_share",
     "p99_ms": "http_trial_p99_ms",  # from the intended send
     "p99_from_sent_ms": "http_service_p99_ms",
+    "lag_p99_ms": "http_send_lag_p99_ms",  # sent - intended: the sender's own lateness
+    "lag_p999_ms": "http_send_lag_p999_ms",
 }
 
 

@@ -9,9 +9,9 @@ measurement of the thing it judges:
   that is the limit is busy the whole window);
 - generator: per trial, the load generator's CPU share of its own core over that window
   (a generator that is the limit uses all of it);
-- sensitivity: once per run, the generator deliberately slowed (a ballast takes a share of
-  its core, `sensitivity.py`); if the server was the limit, its throughput does not move
-  beyond the run's noise;
+- sensitivity: once per run, the generator deliberately slowed (extra work on every answer
+  takes a third of its capacity, `sensitivity.py`); if the server was the limit, its
+  throughput does not move beyond the run's noise;
 - schedule: per open-loop trial, p99 from the intended send against p99 from the actual
   send. The difference is the sender's lateness in the tail, or a wait for a free
   connection. Up to the generator's own lateness against a server that answers at once
@@ -26,12 +26,18 @@ is absent from "checks", not "not run"; the whole is ok only when at least one c
 and none failed.
 """
 
+from kvbench.measure.floor import AT_FLOOR_FACTOR
+
 MIN_BUSY = 0.95  # the server's CPU share of its closed-loop window, per core it is pinned to
 MAX_LOADGEN_SHARE = 0.9  # the generator's CPU share of its own core
 MAX_SCHEDULE_EXCESS = 0.05  # p99 from the intended send over p99 from the actual send, - 1
+FLOOR_SLACK_MS = 0.05  # added to the floor's lateness before a sender counts as beyond it
 MIN_NOISE = 0.02  # the sensitivity check's tolerance when the run's own spread is smaller
-BALLAST_SHARE = 1 / 3  # the share of the generator's core the sensitivity ballast takes
-MIN_BALLAST = 0.8  # below this share of BALLAST_SHARE the ballast did not slow anything
+SLOWDOWN = 0.5  # extra generator CPU per answer in the slowed windows, of its own: 2/3 capacity
+# Measured CPU per answer, slowed over normal, below this: nothing was slowed. Not the full
+# 1 + SLOWDOWN: a slowed generator reads more answers per wake-up, so its own cost per answer
+# falls (first runs here: 1.37x with 1.5x added, the added work all accounted for).
+MIN_SLOWDOWN = 1 + SLOWDOWN / 2
 
 
 def checks(
@@ -43,11 +49,10 @@ def checks(
 ) -> dict:
     """summary.json's "checks" from the round records (`CampaignResult.round_records`)."""
     warnings: list[str] = []
-    late_ms = ((floor or {}).get("lateness_at_server_ms") or {}).get("p99") or 0.0
     found = {
         "saturation": saturation_check(rounds, exempt, cpus, warnings),
         "generator": generator_check(rounds, exempt, warnings),
-        "schedule": schedule_check(rounds, exempt, warnings, late_ms),
+        "schedule": schedule_check(rounds, exempt, warnings, floor),
         "sensitivity": sensitivity_check(sensitivity, warnings),
     }
     ran = {name: check for name, check in found.items() if check is not None}
@@ -100,50 +105,72 @@ def generator_check(rounds: list[dict], exempt: frozenset[str], warnings: list[s
 
 
 def schedule_check(
-    rounds: list[dict], exempt: frozenset[str], warnings: list[str], floor_late_ms: float = 0.0
+    rounds: list[dict], exempt: frozenset[str], warnings: list[str], floor: dict | None = None
 ) -> dict | None:
-    """Per open-loop trial: p99 from the intended send against p99 from the actual send,
-    allowing the larger of MAX_SCHEDULE_EXCESS of the tail and the generator's lateness at
-    the floor (against a server that answers at once, same rate, same run)."""
+    """Per open-loop trial: p99 from the intended send against p99 from the actual send.
+
+    Their difference is the sender's lateness (sent - intended), which holds both a wait for
+    a free connection and a stall of the generator. A trial fails only when the difference
+    is over MAX_SCHEDULE_EXCESS of the tail and over the floor's lateness at p99, and its
+    own lateness at p99 or p99.9 is beyond the floor's (AT_FLOOR_FACTOR times it, plus
+    FLOOR_SLACK_MS): a sender no later than the machine lets any sender be (the hypervisor
+    takes the CPU away for a millisecond or more now and then: rare, so it moves p99.9
+    first, and a p99 over a few thousand requests) did not shape the tail beyond the floor."""
+    lateness = (floor or {}).get("lateness_at_server_ms") or {}
+    allowed = {q: AT_FLOOR_FACTOR * (lateness.get(q) or 0.0) + FLOOR_SLACK_MS
+               for q in ("p99", "p999")}  # fmt: skip
     sent = {(i, s): v for i, s, v in per_trial(rounds, "p99_from_sent_ms", exempt)}
+    lags = {q: {(i, s): v for i, s, v in per_trial(rounds, f"lag_{q}_ms", exempt)}
+            for q in allowed}  # fmt: skip
     trials = [(i, s, v, sent[i, s]) for i, s, v in per_trial(rounds, "p99_ms", exempt)
               if (i, s) in sent and sent[i, s] > 0]  # fmt: skip
     if not trials:
         return None
-    late = [{"round": i, "service": s, "p99_ms": v, "p99_from_sent_ms": w, "excess": v / w - 1}
+    floor_late_ms = lateness.get("p99") or 0.0
+
+    def beyond_floor(key: tuple[int, str]) -> bool:  # unrecorded lateness: no excuse
+        return any(lags[q].get(key, float("inf")) > allowed[q] for q in allowed)
+
+    late = [{"round": i, "service": s, "p99_ms": v, "p99_from_sent_ms": w, "excess": v / w - 1,
+             "lag_ms": {q: lags[q].get((i, s)) for q in allowed}}
             for i, s, v, w in trials
-            if v - w > max(MAX_SCHEDULE_EXCESS * w, floor_late_ms)]  # fmt: skip
+            if v - w > max(MAX_SCHEDULE_EXCESS * w, floor_late_ms)
+            and beyond_floor((i, s))]  # fmt: skip
     for row in late:
+        lag = ", ".join(f"{v:.3f} ms at {q}" for q, v in row["lag_ms"].items() if v is not None)
         warnings.append(
             f"round {row['round']}: {row['service']}'s p99 from the intended send "
             f"({row['p99_ms']:.3f} ms) was {row['excess']:.0%} above its p99 from the actual "
-            f"send ({row['p99_from_sent_ms']:.3f} ms), over {MAX_SCHEDULE_EXCESS:.0%} and "
-            f"over the generator's lateness at the floor ({floor_late_ms:.3f} ms at p99): a "
-            "wait for a free connection or a stall the floor did not see shaped that tail"
+            f"send ({row['p99_from_sent_ms']:.3f} ms), and the sender was late beyond the "
+            f"floor ({lag or 'not recorded'}): a wait for a free connection or a stall the "
+            "floor did not see shaped that tail"
         )
     return {"max_excess": MAX_SCHEDULE_EXCESS, "floor_lateness_p99_ms": floor_late_ms,
-            "trials": len(trials), "trials_late": late, "status": status(late)}  # fmt: skip
+            "allowed_lateness_ms": allowed, "trials": len(trials), "trials_late": late,
+            "status": status(late)}  # fmt: skip
 
 
 def sensitivity_check(found: dict | None, warnings: list[str]) -> dict | None:
     """The run's sensitivity measurement (`sensitivity.measure`), judged against its noise.
 
-    It can only pass when it could have failed: the ballast took most of the share it was
-    meant to, and the noise is under half that share (a generator slowed by a third that
-    was the limit loses about a third of its throughput)."""
+    It can only pass when it could have failed: the generator's measured CPU per answer grew
+    by most of what was added, and the noise is under half of the third a generator that
+    was the limit would lose. One-sided: a server that answers faster when the answers are
+    read more slowly (it finds more requests waiting per wake-up, as the optimized service
+    did on the first runs here, 1.07x) was not held back by the generator."""
     if not found:
         return None
     tolerance = max(found["noise"], MIN_NOISE)
+    lost = 1 - 1 / (1 + SLOWDOWN)  # what a generator at its limit would lose: a third
     why = ""
-    if found["ballast_share"] < MIN_BALLAST * BALLAST_SHARE:
-        why = (f"the ballast took {found['ballast_share']:.0%} of the generator's core, "
-               f"under {MIN_BALLAST:.0%} of the {BALLAST_SHARE:.0%} it should: nothing was "
-               "slowed")  # fmt: skip
-    elif tolerance >= BALLAST_SHARE / 2:
+    if found["slowdown"] < MIN_SLOWDOWN:
+        why = (f"the slowed generator's CPU per answer grew {found['slowdown']:.2f}x, under "
+               f"the {MIN_SLOWDOWN:.2f}x it must to test anything: nothing was slowed")  # fmt: skip
+    elif tolerance >= lost / 2:
         why = (f"the normal windows' own range ({tolerance:.0%}) is too wide to see the "
                "generator slowed by a third")  # fmt: skip
-    elif abs(found["ratio"] - 1) > tolerance:
-        why = (f"with the generator slowed ({found['ballast_share']:.0%} of its core taken), "
+    elif found["ratio"] < 1 - tolerance:  # faster when slowed: the server batched more
+        why = (f"with the generator slowed (its CPU per answer {found['slowdown']:.2f}x), "
                f"{found['service']}'s throughput moved to {found['ratio']:.3f}x, beyond the "
                f"noise ({tolerance:.1%}): the generator, not the server, set the pace")  # fmt: skip
     if why:

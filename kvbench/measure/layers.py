@@ -90,7 +90,9 @@ class Layers:
     def so_far(self) -> dict:
         services = {name: summaries(samples, self.methods.get(name))
                     for name, samples in self.samples.items()}  # fmt: skip
-        return {**self.summary, "services": services}
+        # taken again now: the provenance lists what the layers so far have imported
+        provenance_now = {"provenance": provenance.collect().to_json()}
+        return {**self.summary, **provenance_now, "services": services}
 
     def micro(self) -> None:
         self.progress.step("micro suite (pyperf)")

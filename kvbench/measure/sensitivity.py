@@ -1,112 +1,99 @@
 """Was the server the limit? Slow the load generator on purpose and see if the server notices.
 
-    python -m kvbench.measure.sensitivity --ballast 0.33 --cpu 1   (the ballast alone)
+On one server, kept up for the whole check, closed-loop windows alternate: normal, slowed,
+slowed, normal, ... In a slowed window the generator does extra work of its own on every
+answer, a busy wait of half its measured CPU per answer, so its capacity falls to about two
+thirds. If the server, not the generator, set the pace, the slowed windows reach the same
+throughput as the normal ones, within the noise of the normal windows themselves; a
+generator that was the limit loses about a third.
 
-A ballast process pinned to the generator's CPU spins for a share of every 3 ms and sleeps
-for the rest, so the generator keeps about (1 - share) of its core. On one server, kept up
-for the whole check, closed-loop windows with and without the ballast alternate (normal,
-slowed, slowed, normal, ...). If the server, not the generator, set the pace, the slowed
-windows reach the same throughput as the normal ones, within the noise of the normal
-windows themselves; a generator that was the limit loses about the share the ballast took.
+Why work per answer and not a competing process on the generator's core: the first version
+ran a ballast there (busy 1 ms of every 3). The scheduler then stops the generator for whole
+milliseconds, and a closed loop loses throughput to any stall of its sender, however idle
+the sender is on average: on its first runs the optimized service fell to 0.86x while the
+generator used 0.42 of its core. That measures how the loop takes preemption, not whether
+the generator's capacity was the limit. Work per answer takes capacity without stalls.
+
+The check can only pass when it could have failed: the slowed windows' measured CPU per
+answer must have grown by most of the half that was added (`checks.MIN_SLOWDOWN`).
 """
 
-import argparse
-import os
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from functools import partial
+from dataclasses import replace
 
-import psutil
-
-from kvbench.measure.checks import BALLAST_SHARE  # the generator keeps about two thirds
+from kvbench.load import engine
+from kvbench.measure.checks import SLOWDOWN  # the generator keeps about two thirds
 from kvbench.measure.trials import TrialPlan, closed_window
-from kvbench.processes import child_setup, running_server, stop
+from kvbench.processes import running_server
 from kvbench.results.summary import Summary
 from kvbench.services import Service
 
-PERIOD_S = 0.003
 PAIRS = 3  # normal and slowed windows, alternating
 
 
-def spin(share: float, period_s: float = PERIOD_S) -> None:
-    """The ballast: busy for `share` of every period, asleep for the rest, until killed."""
-    while True:
-        until = time.perf_counter() + share * period_s
-        while time.perf_counter() < until:
-            pass
-        time.sleep((1 - share) * period_s)
+def cost_ns(window: dict[str, float]) -> float:
+    """The generator's CPU per answer in one closed window, in nanoseconds."""
+    tps = window["http_tps"]
+    return window["loadgen_cpu_share"] / tps * 1e9 if tps else 0.0
 
 
 @contextmanager
-def ballast(cpus: set[int], share: float = BALLAST_SHARE) -> Iterator[psutil.Process]:
-    """The ballast process on `cpus` (the generator's), stopped on exit."""
-    command = [sys.executable, "-m", "kvbench.measure.sensitivity", "--ballast", str(share)]
-    setup = partial(child_setup, cpus)  # pinned from its start, gone with the harness
-    process = subprocess.Popen(command, start_new_session=True, preexec_fn=setup)
+def slowed(extra_ns: int) -> Iterator[None]:
+    """Every answer the generator reads costs it `extra_ns` more, busy, before it goes on.
+
+    The engine looks `Run.answered` up on every answer, so replacing it for the window slows
+    exactly the loop under test and nothing else; the original is back on exit."""
+    original = engine.Run.answered
+
+    def answered(run, *args) -> None:
+        until = time.perf_counter_ns() + extra_ns
+        while time.perf_counter_ns() < until:
+            pass
+        original(run, *args)
+
+    engine.Run.answered = answered  # type: ignore[method-assign,assignment]
     try:
-        yield psutil.Process(process.pid)
+        yield
     finally:
-        stop(process)
-
-
-def windows(server, plan: TrialPlan, slowed: bool, cpus: set[int]) -> tuple[float, float]:
-    """One closed-loop window: throughput, and the ballast's measured share of its core."""
-    if not slowed:
-        return closed_window(server, plan)["http_tps"], 0.0
-    with ballast(cpus) as process:
-        time.sleep(0.2)  # let it start spinning
-        before, started = process.cpu_times(), time.monotonic()
-        tps = closed_window(server, plan)["http_tps"]
-        after, wall = process.cpu_times(), time.monotonic() - started
-    used = (after.user + after.system) - (before.user + before.system)
-    return tps, used / wall
+        engine.Run.answered = original  # type: ignore[method-assign]
 
 
 def measure(service: Service, plan: TrialPlan, pairs: int = PAIRS) -> dict:
-    """summary.json's checks.sensitivity input: normal and slowed throughput on one server."""
-    cpus = os.sched_getaffinity(0)  # the generator's, already pinned by the campaign
-    normal: list[float] = []
-    slowed: list[float] = []
-    shares: list[float] = []
+    """summary.json's checks.sensitivity input: normal and slowed windows on one server."""
+    builtin = replace(plan, loadgen="builtin")  # the generator whose limit is in question
+    normal: list[dict[str, float]] = []
+    slow: list[dict[str, float]] = []
     server_cpus = set(plan.server_cpus) if plan.server_cpus else None
     log = plan.log_dir / f"{service.name}-sensitivity.log" if plan.log_dir else None
-    with running_server(service, cpus=server_cpus, log_path=log, ready=plan.ready) as server:
-        if plan.warmup_s:
-            closed_window(server, plan)  # warm, unrecorded
+    with running_server(service, cpus=server_cpus, log_path=log, ready=builtin.ready) as server:
+        calibration = closed_window(server, builtin)  # warms the server too; unrecorded
+        extra_ns = int(SLOWDOWN * cost_ns(calibration))
         for i in range(2 * pairs):
-            slow = i % 4 in (1, 2)  # normal, slowed, slowed, normal, ...
-            tps, share = windows(server, plan, slow, cpus)
-            (slowed if slow else normal).append(tps)
-            if slow:
-                shares.append(share)
-    return summarize(service.name, normal, slowed, shares)
+            if i % 4 in (1, 2):  # normal, slowed, slowed, normal, ...
+                with slowed(extra_ns):
+                    slow.append(closed_window(server, builtin))
+            else:
+                normal.append(closed_window(server, builtin))
+    return summarize(service.name, normal, slow, extra_ns)
 
 
-def summarize(name: str, normal: list[float], slowed: list[float], shares: list[float]) -> dict:
-    centre = Summary.of(normal).median
-    noise = (max(normal) - min(normal)) / centre if centre else 0.0
+def summarize(name: str, normal: list[dict], slow: list[dict], extra_ns: float) -> dict:
+    normal_tps = [w["http_tps"] for w in normal]
+    slowed_tps = [w["http_tps"] for w in slow]
+    centre = Summary.of(normal_tps).median
+    normal_cost = Summary.of([cost_ns(w) for w in normal]).median
+    slowed_cost = Summary.of([cost_ns(w) for w in slow]).median
     return {
         "service": name,
-        "normal_tps": normal,
-        "slowed_tps": slowed,
-        "ballast_share": Summary.of(shares).median if shares else 0.0,
-        "ratio": Summary.of(slowed).median / centre if centre else 0.0,
-        "noise": noise,  # the normal windows' own range, relative to their median
+        "normal_tps": normal_tps,
+        "slowed_tps": slowed_tps,
+        "extra_us_per_answer": extra_ns / 1e3,
+        "normal_loadgen_share": [w["loadgen_cpu_share"] for w in normal],
+        "slowed_loadgen_share": [w["loadgen_cpu_share"] for w in slow],
+        # measured, not assumed: how much dearer an answer was for the generator when slowed
+        "slowdown": slowed_cost / normal_cost if normal_cost else 0.0,
+        "ratio": Summary.of(slowed_tps).median / centre if centre else 0.0,
+        "noise": (max(normal_tps) - min(normal_tps)) / centre if centre else 0.0,
     }
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m kvbench.measure.sensitivity")
-    parser.add_argument("--ballast", type=float, required=True, help="share of each period busy")
-    args = parser.parse_args(argv)
-    if not 0 < args.ballast < 1:
-        parser.error("--ballast takes a share between 0 and 1")
-    spin(args.ballast)
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -304,6 +304,7 @@ def open_metrics(result: LoadResult) -> dict[str, float]:
     if lag.size:
         metrics["http_send_lag_p50_ms"] = percentile_ms(lag, "50")
         metrics["http_send_lag_p99_ms"] = percentile_ms(lag, "99")
+        metrics["http_send_lag_p999_ms"] = percentile_ms(lag, "99.9")
         metrics["http_send_lag_max_ms"] = float(lag.max()) / 1e6
     if (answered := result.summary().answered_rate) is not None:
         metrics["http_open_answered_rate"] = answered

@@ -26,8 +26,8 @@ PASSED = {
         "generator's own lateness at the floor"
     ),
     "sensitivity": lambda c: (
-        f"with {plain(round(c['ballast_share'] * 100))}% of the load "
-        f"generator's core taken, {c['service']}'s throughput moved to {c['ratio']:.3f}x, within "
+        f"with the load generator slowed (its CPU per answer {c['slowdown']:.2f}x), "
+        f"{c['service']}'s throughput moved to {c['ratio']:.3f}x, within "
         f"the noise ({plain(round(c['tolerance'] * 100, 1))}%)"
     ),
 }

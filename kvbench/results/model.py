@@ -194,6 +194,9 @@ class Provenance:
     interpreter: dict
     lock_sha256: str | None
     sources: dict[str, str]
+    # Recorded since the harness hashes what it imported (None in older summaries): the
+    # tracked files that differed from the revision when the run wrote its summary.
+    dirty_files: list[str] | None = None
 
     @classmethod
     def from_json(cls, entry: Any, where: str) -> "Provenance":
@@ -208,6 +211,7 @@ class Provenance:
             interpreter,
             entry.get("lock_sha256"),
             sources,
+            entry.get("dirty_files"),
         )
 
     def to_json(self) -> dict:
@@ -217,7 +221,7 @@ class Provenance:
             "interpreter": self.interpreter,
             "lock_sha256": self.lock_sha256,
             "sources": dict(sorted(self.sources.items())),
-        }
+        } | ({"dirty_files": self.dirty_files} if self.dirty_files is not None else {})
 
 
 @dataclass

@@ -1,9 +1,20 @@
 """Which code a run measured, recorded in every summary.json and checked against the tree.
 
-A run records the git revision and whether the tree was dirty, the interpreter, the lock
-file's hash and the sha256 of every source file the measured servers and the load
-generator are made of. `stale(run)` lists the files that changed since: `make docs-check`
-(so `make test`) fails on any, so the committed results always describe the committed code.
+A run records the git revision, the tracked files that were dirty, the interpreter, and the
+sha256 of every file that shaped its numbers:
+
+- every file under SOURCES (the apps the servers run, the generator, the servers' runtime,
+  how each is served): the servers import them in processes of their own;
+- every file of `kvbench/` the harness itself had imported when it wrote the summary
+  (`sys.modules`, not a hand list: the statistics, the checks, the trial loop), except the
+  packages that only present what the summary already holds (PRESENTATION);
+- every lock file, so a changed pin is a changed measurement.
+
+`stale(run)` lists the files that changed since: `make docs-check` (so `make test`) fails on
+any, naming the part and the file, so the committed results always describe the committed
+code. A dirty tree is allowed when the run listed its dirty files: each one that shaped a
+number is hashed like any other, so it passes only if the tree now holds what was measured.
+The interpreter is recorded, not compared: it is not in the tree.
 """
 
 import hashlib
@@ -29,6 +40,8 @@ SOURCES = (
     "kvbench/services.py",
 )
 LOCK = "requirements.lock"
+LOCKS = "requirements*.lock"  # every interpreter's: a part may run several (pythons)
+PRESENTATION = ("kvbench/report", "kvbench/docgen")  # they write what a summary holds
 
 
 def sha256(path: Path) -> str:
@@ -56,6 +69,28 @@ def source_files(root: Path = ROOT) -> list[str]:
     return sorted(name for name in set(names) if (root / name).is_file())
 
 
+def imported(root: Path = ROOT) -> list[str]:
+    """The files of `kvbench/` this process has imported, outside PRESENTATION."""
+    package = (root / "kvbench").resolve()
+    names = set()
+    for module in list(sys.modules.values()):
+        file = getattr(module, "__file__", None)
+        if not file or not file.endswith(".py"):
+            continue
+        path = Path(file).resolve()
+        if path.is_relative_to(package):
+            name = path.relative_to(root.resolve()).as_posix()
+            if not name.startswith(PRESENTATION):
+                names.add(name)
+    return sorted(names)
+
+
+def measured_files(root: Path = ROOT) -> list[str]:
+    """Everything a run started now depends on: SOURCES, what it imported, the locks."""
+    locks = [p.name for p in root.glob(LOCKS) if p.is_file()]
+    return sorted(set(source_files(root)) | set(imported(root)) | set(locks))
+
+
 def interpreter() -> dict:
     return {
         "implementation": platform.python_implementation(),
@@ -77,22 +112,26 @@ def collect(root: Path = ROOT, python: dict | None = None) -> Provenance:
     """The provenance of a run started now, from this tree."""
     revision = _git("rev-parse", "HEAD", root=root)
     status = _git("status", "--porcelain", "--untracked-files=no", root=root)
+    dirty = [line[3:] for line in status.splitlines() if line.strip()] if status else []
     lock = lock_file(root=root)
     return Provenance(
         git_revision=revision.strip() if revision else None,
-        git_dirty=bool(status.strip()) if status is not None else None,
+        git_dirty=bool(dirty) if status is not None else None,
         interpreter=python or interpreter(),
         lock_sha256=sha256(lock) if lock.is_file() else None,
-        sources={name: sha256(root / name) for name in source_files(root)},
+        sources={name: sha256(root / name) for name in measured_files(root)},
+        dirty_files=dirty if status is not None else None,
     )
 
 
 def stale(recorded: Provenance, root: Path = ROOT) -> list[str]:
-    """The source files that differ from what the run measured: changed, added or removed."""
-    now = {name: sha256(root / name) for name in source_files(root)}
+    """The files that differ from what the run measured: changed, removed, or added under
+    SOURCES (a new rung or peer; a new harness module the run never imported shaped nothing).
+    """
+    now = {n: sha256(root / n) for n in set(recorded.sources) if (root / n).is_file()}
     changed = [f"changed: {n}" for n, h in recorded.sources.items() if n in now and now[n] != h]
     removed = [f"removed: {n}" for n in recorded.sources if n not in now]
-    added = [f"added: {n}" for n in now if n not in recorded.sources]
+    added = [f"added: {n}" for n in source_files(root) if n not in recorded.sources]
     return sorted(changed) + sorted(removed) + sorted(added)
 
 

@@ -42,7 +42,7 @@ def fake_run(monkeypatch, tmp_path, fail: str | None = None) -> list[str]:
 
 def test_every_step_in_order_into_one_run_then_promote_and_docs(monkeypatch, tmp_path, capsys):
     done = fake_run(monkeypatch, tmp_path)
-    args = argparse.Namespace(dry_run=False, run=None, start=None)
+    args = argparse.Namespace(dry_run=False, run=None, start=None, only=None)
     assert remeasure.run(args) == 0
     steps = sum(len(item.steps) for item in EXPERIMENTS)
     assert len(done) == steps + 2 and done[-2:] == ["promote r1", "docs"]
@@ -52,7 +52,18 @@ def test_every_step_in_order_into_one_run_then_promote_and_docs(monkeypatch, tmp
 
 def test_a_failure_stops_the_run_and_says_how_to_resume(monkeypatch, tmp_path):
     done = fake_run(monkeypatch, tmp_path, fail="--stores")
-    args = argparse.Namespace(dry_run=False, run=None, start=None)
+    args = argparse.Namespace(dry_run=False, run=None, start=None, only=None)
     with pytest.raises(KvbenchError, match="kvbench remeasure --run r1 --from stores"):
         remeasure.run(args)
     assert "promote r1" not in done
+
+
+def test_only_runs_the_named_experiments_in_the_catalogues_order(capsys):
+    last, first = EXPERIMENTS[-1].name, EXPERIMENTS[0].name
+    assert cli.main(["remeasure", "--dry-run", "--only", f"{last},{first}"]) == 0
+    planned = [line.split(":")[0] for line in capsys.readouterr().out.splitlines()[1:]
+               if not line.startswith(" ")]  # fmt: skip
+    assert planned == [first, last]
+    with pytest.raises(SystemExit) as stopped:
+        cli.main(["remeasure", "--dry-run", "--only", "nosuch"])
+    assert stopped.value.code == 2 and "unknown experiment nosuch" in capsys.readouterr().err

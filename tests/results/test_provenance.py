@@ -1,5 +1,6 @@
 import json
 import subprocess
+import sys
 
 import pytest
 
@@ -24,7 +25,7 @@ def test_collect_records_revision_interpreter_lock_and_sources(tree):
     found = provenance.collect(tree)
     assert found.git_revision and len(found.git_revision) == 40
     assert found.git_dirty is False
-    assert list(found.sources) == ["optimized/app.py"]  # README.md is not a measured source
+    assert list(found.sources) == ["optimized/app.py", "requirements.lock"]  # not README.md
     assert found.lock_sha256 == provenance.sha256(tree / "requirements.lock")
     assert found.interpreter["version"] and "gil_disabled" in found.interpreter
 
@@ -65,3 +66,36 @@ def test_provenance_round_trips():
     found = Provenance("abc", True, {"version": "3.11.7"}, None, {"b.py": "2", "a.py": "1"})
     assert Provenance.from_json(found.to_json(), "p") == found
     assert list(found.to_json()["sources"]) == ["a.py", "b.py"]
+
+
+def test_the_harness_files_a_run_imported_and_every_lock_are_measured_files(tree, monkeypatch):
+    (tree / "kvbench" / "measure").mkdir(parents=True)
+    (tree / "kvbench" / "report").mkdir()
+    for name in ("measure/trials.py", "measure/unused.py", "report/tables.py"):
+        (tree / "kvbench" / name).write_text("x = 1\n")
+    (tree / "requirements-3.12.lock").write_text("pip==2\n")
+    for name in ("trials", "tables"):
+        module = type(sys)(name)
+        module.__file__ = str(tree / "kvbench" / ("measure" if name == "trials" else "report")
+                              / f"{name}.py")  # fmt: skip
+        monkeypatch.setitem(sys.modules, f"fake_{name}", module)
+    recorded = provenance.collect(tree)
+    assert "kvbench/measure/trials.py" in recorded.sources  # imported: it shaped the numbers
+    assert "kvbench/measure/unused.py" not in recorded.sources  # never imported
+    assert "kvbench/report/tables.py" not in recorded.sources  # only presents them
+    assert {"requirements.lock", "requirements-3.12.lock"} <= set(recorded.sources)
+    (tree / "kvbench" / "measure" / "trials.py").write_text("x = 2\n")
+    (tree / "requirements.lock").write_text("pip==3\n")
+    assert provenance.stale(recorded, tree) == [
+        "changed: kvbench/measure/trials.py",
+        "changed: requirements.lock",
+    ]
+    (tree / "kvbench" / "measure" / "unused.py").write_text("x = 2\n")  # shaped nothing
+    assert len(provenance.stale(recorded, tree)) == 2
+
+
+def test_a_dirty_tree_is_recorded_file_by_file(tree):
+    (tree / "README.md").write_text("edited\n")
+    found = provenance.collect(tree)
+    assert found.git_dirty is True and found.dirty_files == ["README.md"]
+    assert Provenance.from_json(found.to_json(), "p").dirty_files == ["README.md"]
