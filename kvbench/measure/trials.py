@@ -3,16 +3,15 @@
 One trial of one service:
 1. start the server (pinned to the server CPU) and wait until it answers;
 2. prime it over a few connections, then warm up at the measured concurrency (unrecorded);
-3. closed loop for throughput, with the CPU of the server's core read at the window's own
-   start and end (the load generator's hook): the server's, and a private Redis's pinned
-   beside it; that busy share says whether the server, not the generator, set the pace;
-   with `loadgen="both"`, a wrk window on the same server too;
+3. closed loop for throughput, the CPU of the server's core (the server's, and a private
+   Redis's pinned beside it) read at the window's own start and end: that busy share says
+   whether the server set the pace; with `loadgen="both"`, a wrk window on it too;
 4. open loop at the common offered rate, for latency free of coordinated omission (every
    request timed from its intended send, its raw record kept), the generator's send lag,
    and the server's CPU per request at that rate, read over that window the same way;
-5. read peak RSS and the GC pauses of the windows from /debug/vars; stop the server.
-   A user's app without /debug/vars: its peak RSS from /proc, and no GC figures.
-The order of trials and everything around them is `kvbench.measure.campaign`'s.
+5. read peak RSS and the windows' GC pauses from /debug/vars (a user's app without it:
+   peak RSS from /proc, no GC figures); stop the server.
+Trials' order and all around them: `kvbench.measure.campaign`.
 """
 
 import dataclasses
@@ -75,11 +74,9 @@ class TrialResult:
 def process_cpu_seconds(process: psutil.Process) -> float:
     """One process's CPU time, every thread, to the nanosecond where Linux offers it.
 
-    /proc and psutil count in 10 ms ticks: 7% of the CPU a fast server spends in a 3 s
-    open-loop window. Linux also gives each process a CPU-time clock (the scheduler's
-    runtime, the same time the ticks round), read with clock_gettime: its id is
-    ((~pid) << 3) | 2, the kernel's MAKE_PROCESS_CPUCLOCK(pid, CPUCLOCK_SCHED).
-    """
+    /proc and psutil count in 10 ms ticks (7% of a fast server's CPU in a 3 s window). A
+    process's CPU-time clock (the scheduler's runtime) is read with clock_gettime: its id
+    is ((~pid) << 3) | 2, the kernel's MAKE_PROCESS_CPUCLOCK(pid, CPUCLOCK_SCHED)."""
     if sys.platform == "linux":
         with suppress(OSError):
             return time.clock_gettime(((~process.pid) << 3) | 2)
@@ -150,10 +147,8 @@ class WindowMarks:
     The wall clock brackets the CPU reads: the window's wall time runs from just before the
     first read at "start" to just after the last at "end". Finding the processes (psutil
     scans /proc for children: milliseconds on a busy machine) happens before the bracket.
-    With the clock read before a slow CPU read, as it once was, the CPU time of those
-    milliseconds at "end" fell in the window and the wall time did not: a saturated
-    server's busy share came out above 1.
-    """
+    With the clock read before a slow CPU read, as it once was, those milliseconds' CPU
+    at "end" fell in the window and their wall time did not: busy shares above 1."""
 
     def __init__(self, *pids: int, find=core_processes, read=cpu_sum, ticked=False) -> None:
         self.pids, self.find, self.read, self.ticked = pids, find, read, ticked

@@ -48,8 +48,11 @@ def slope_interval(x: Sequence[float], y: Sequence[float], segments: Sequence | 
     return slope, slope - half, slope + half
 
 
-def flat(rows: list[dict], name: str, pid_name: str, warmup: float, enforce: bool) -> dict:
-    """Whether `name` (a column) stays flat after `warmup` seconds of each process's life.
+def flat(
+    rows: list[dict], name: str, pid_name: str, warmup: float, enforce: bool, fit_from: float = 0.0
+) -> dict:
+    """Whether `name` (a column) stays flat after `warmup` seconds of each process's life,
+    its slope fitted on the rows from `fit_from` on (the calm end of the run).
 
     A row's "stretch" (how many faults came before it; 0 when absent) starts a segment of
     its own: a level that steps at a fault (a pool that grew for a burst) is not growth
@@ -62,14 +65,18 @@ def flat(rows: list[dict], name: str, pid_name: str, warmup: float, enforce: boo
         born.setdefault(row[pid_name], row["t_s"])
     kept = [r for r in points if r["t_s"] - born[r[pid_name]] >= warmup]
     labels = [(r[pid_name], r.get("stretch", 0)) for r in kept]
-    times, values, bins = binned([r["t_s"] for r in kept], [r[name] for r in kept], labels)
+    fit = [(r, label) for r, label in zip(kept, labels, strict=True) if r["t_s"] >= fit_from]
+    times, values, bins = binned(
+        [r["t_s"] for r, _ in fit], [r[name] for r, _ in fit], [label for _, label in fit]
+    )
     found = slope_interval([t / HOUR_S for t in times], values, bins)
-    check: dict = {"column": name, "samples": len(kept), "bound_pct_per_hour": FLAT_BOUND_PCT}
+    check: dict = {"column": name, "samples": len(fit), "bound_pct_per_hour": FLAT_BOUND_PCT}
+    check["fitted_from_s"] = round(fit_from, 1)
     check["fitted_points"] = f"{len(values)} means of up to {BIN_S:g} s"
     check["enforced"] = enforce
     if found is None:
         return check | {"ok": False if enforce else None, "why": "too few samples"}
-    level = float(np.mean([r[name] for r in kept]))
+    level = float(np.mean([r[name] for r, _ in fit]))
     bound = level * FLAT_BOUND_PCT / 100
     slope, low, high = found
     check |= {"level": round(level, 3), "slope_per_hour": round(slope, 4)}

@@ -42,6 +42,18 @@ def schedule(seconds: float, rounds: int, warmup: float, tail: float) -> list[tu
     return [(warmup + step * (i + 0.5), KINDS[i % len(KINDS)]) for i in range(count)]
 
 
+CALM_SHARE = 0.5  # a long run's last half has no fault: its growth is fitted there
+LONG_S = 600.0  # from this long a run keeps its calm half
+
+
+def calm_tail(seconds: float, warmup: float) -> float:
+    """How long the run ends without a fault: half of a long run, so the processes live
+    long enough after the last fault for a slope to mean growth (in the first 30-minute run
+    a fault every 2.5 minutes restarted the service so often that warm-up and growth could
+    not be told apart); else as long as the warm-up, at most 30 s."""
+    return seconds * CALM_SHARE if seconds >= LONG_S else min(30.0, warmup)
+
+
 def rounds_for(seconds: float) -> int:
     """One round in a short run; one per ten minutes in a long one (three in 30 minutes)."""
     return max(1, round(seconds / 600))

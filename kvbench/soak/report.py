@@ -83,7 +83,10 @@ def plot(rows: list[dict], log: list[dict], stem: Path) -> list[Path]:
     t = column(rows, "t_s")
     panels = [
         (["service_rss_mb", "redis_rss_mb"], "RSS (MB)"),
-        (["service_fds", "redis_fds"], "open fds"),
+        (
+            ["service_fds", "service_fds_net", "redis_fds", "redis_fds_net"],
+            "open fds (net: less live connections)",
+        ),
         (["p99_ms"], "p99 latency (ms), per second"),
         (["errors"], "errors per second"),
     ]

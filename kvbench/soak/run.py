@@ -211,7 +211,9 @@ class Soak:
         injector = faults.Injector(keeper, redis, client.start)
         rounds = settings.rounds or faults.rounds_for(settings.duration)
         warmup = min(60.0, settings.duration * 0.15)
-        plan = faults.schedule(settings.duration, rounds, warmup, tail=min(30.0, warmup))
+        plan = faults.schedule(
+            settings.duration, rounds, warmup, tail=faults.calm_tail(settings.duration, warmup)
+        )
         tasks = [
             asyncio.create_task(client.open_loop(rate, settings.duration)),
             asyncio.create_task(self.conduct(injector, plan)),

@@ -2,8 +2,10 @@
 
 One row a second: answers, errors by kind, latency from the intended send (p50, p99,
 max), the generator's own lateness (sent - intended, p99); RSS, open fds and threads of
-the service (supervisor and workers, summed, and each) and of Redis; the service's GC
-collections from /debug/vars. `pid` columns say which process a row measured: a restart
+the service (supervisor and workers, summed, and each) and of Redis, and their fds net of
+established TCP connections (`_fds_net`: the load's and the Redis pool's connections come
+and go with the load and the faults; a leaked socket, a half-closed one in CLOSE_WAIT or a
+forgotten file stays); the service's GC collections from /debug/vars. `pid` columns say which process a row measured: a restart
 starts a new segment of the series, and the flatness checks compare within segments.
 """
 
@@ -21,9 +23,9 @@ from kvbench.soak.stack import DurableRedis, Keeper
 COLUMNS = (
     "t_s", "ok", "errors", *(f"err_{kind}" for kind in KINDS),
     "p50_ms", "p99_ms", "max_ms", "lateness_p99_ms",
-    "service_pid", "service_rss_mb", "service_fds", "service_threads",
+    "service_pid", "service_rss_mb", "service_fds", "service_fds_net", "service_threads",
     "worker0_rss_mb", "worker1_rss_mb", "worker0_fds", "worker1_fds",
-    "redis_pid", "redis_rss_mb", "redis_fds", "redis_threads",
+    "redis_pid", "redis_rss_mb", "redis_fds", "redis_fds_net", "redis_threads",
     "gc_gen0", "gc_gen1", "gc_gen2",
 )  # fmt: skip
 MB = 1024 * 1024
@@ -41,10 +43,12 @@ def load_row(t: float, second: Second) -> dict:
     return row
 
 
-def usage(process: psutil.Process) -> tuple[float, int, int] | None:
-    """RSS (MB), open fds and threads of one process; None when it is gone."""
+def usage(process: psutil.Process) -> tuple[float, int, int, int] | None:
+    """RSS (MB), open fds, threads and established TCP connections of one process; None
+    when it is gone."""
     with suppress(psutil.Error), process.oneshot():
-        return process.memory_info().rss / MB, process.num_fds(), process.num_threads()
+        live = sum(1 for c in process.net_connections("tcp") if c.status == psutil.CONN_ESTABLISHED)
+        return process.memory_info().rss / MB, process.num_fds(), process.num_threads(), live
     return None
 
 
@@ -58,6 +62,7 @@ def process_columns(keeper: Keeper, redis: DurableRedis) -> dict:
         row["service_pid"] = service[0].pid
         row["service_rss_mb"] = round(sum(u[0] for _, u in alive), 2)
         row["service_fds"] = sum(u[1] for _, u in alive)
+        row["service_fds_net"] = row["service_fds"] - sum(u[3] for _, u in alive)
         row["service_threads"] = sum(u[2] for _, u in alive)
     for index, (_, used) in enumerate(measured[1:3]):
         if used is not None:
@@ -66,7 +71,8 @@ def process_columns(keeper: Keeper, redis: DurableRedis) -> dict:
         used = usage(psutil.Process(redis.pid)) if redis.pid is not None else None
     if used is not None:
         row["redis_pid"] = redis.pid
-        row["redis_rss_mb"], row["redis_fds"], row["redis_threads"] = round(used[0], 2), *used[1:]
+        row["redis_rss_mb"], row["redis_fds"], row["redis_threads"] = round(used[0], 2), *used[1:3]
+        row["redis_fds_net"] = used[1] - used[3]
     return row
 
 

@@ -7,7 +7,7 @@ import pytest
 from kvbench.results.resample import t975
 from kvbench.soak import checks
 from kvbench.soak.client import Put
-from kvbench.soak.faults import RECOVERY_S, Fault, schedule
+from kvbench.soak.faults import RECOVERY_S, Fault, calm_tail, schedule
 
 
 @pytest.mark.parametrize(("df", "table"), [(1, 12.706), (5, 2.5706), (10, 2.2281), (30, 2.0423)])
@@ -157,3 +157,19 @@ def test_a_step_at_a_fault_is_not_growth_but_its_levels_are_listed():
     found = checks.flat(stretched, "rss", "pid", warmup=0, enforce=True)
     assert found["ok"] is True
     assert found["stretch_levels"] == [pytest.approx(100.005), pytest.approx(104.005)]
+
+
+def test_the_slope_is_fitted_from_the_calm_end_and_a_climb_before_it_is_left_out():
+    # A process that climbs while faults come, then holds for the calm half of the run.
+    series = rows([50.0 + min(t, 150) * 0.2 for t in range(0, 3000, 10)], step_s=10.0)
+    assert checks.flat(series, "rss", "pid", warmup=0, enforce=True)["ok"] is False
+    found = checks.flat(series, "rss", "pid", warmup=0, enforce=True, fit_from=1500.0)
+    assert found["ok"] is True and found["fitted_from_s"] == 1500.0
+    assert found["samples"] == 150  # the rows from 1,500 s on, every 10 s
+
+
+def test_a_long_run_keeps_its_last_half_free_of_faults_and_a_short_one_its_warmup():
+    assert calm_tail(1800.0, warmup=60.0) == 900.0
+    plan = schedule(1800.0, rounds=3, warmup=60.0, tail=calm_tail(1800.0, 60.0))
+    assert len(plan) == 12 and max(at for at, _ in plan) < 900.0
+    assert calm_tail(90.0, warmup=13.5) == 13.5

@@ -1,11 +1,14 @@
 """kvbench/soak/run.py's read-back against a tiny stand-in server."""
 
 import asyncio
+import socket
+import time
 
+import psutil
 import pytest
 
 from kvbench import KvbenchError
-from kvbench.soak import run
+from kvbench.soak import run, series
 
 BUSY = b"HTTP/1.1 503 Service Unavailable\r\ncontent-length: 24\r\n\r\nstore unavailable: reset"
 MISSING = b"HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\n\r\n"
@@ -64,3 +67,21 @@ def test_a_busy_store_is_asked_again_and_an_absent_key_reads_as_none(monkeypatch
 def test_a_store_busy_on_every_try_fails_the_read_back(monkeypatch):
     with pytest.raises(KvbenchError, match="503"):
         read_back([BUSY] * run.READBACK_TRIES, monkeypatch)
+
+
+def test_fds_net_leaves_out_established_connections_and_counts_the_rest():
+    listener = socket.create_server(("127.0.0.1", 0))
+    before = series.usage(psutil.Process())
+    client = socket.create_connection(listener.getsockname())
+    accepted, _ = listener.accept()
+    try:
+        after = series.usage(psutil.Process())
+        assert before is not None and after is not None
+        assert after[1] - before[1] == 2 and after[3] - before[3] == 2  # both ends, both live
+        client.close()  # the peer of `accepted` is gone: it waits in CLOSE_WAIT, a leak's shape
+        time.sleep(0.05)
+        closed = series.usage(psutil.Process())
+        assert closed is not None and closed[1] - closed[3] == before[1] - before[3] + 1
+    finally:
+        accepted.close()
+        listener.close()
