@@ -5,8 +5,9 @@ max), the generator's own lateness (sent - intended, p99); RSS, open fds and thr
 the service (supervisor and workers, summed, and each) and of Redis, and their fds net of
 established TCP connections (`_fds_net`: the load's and the Redis pool's connections come
 and go with the load and the faults; a leaked socket, a half-closed one in CLOSE_WAIT or a
-forgotten file stays); the service's GC collections from /debug/vars. `pid` columns say which process a row measured: a restart
-starts a new segment of the series, and the flatness checks compare within segments.
+forgotten file stays); the service's GC collections from /debug/vars. `pid` columns say
+which process a row measured: a restart starts a new segment of the series, and the
+flatness checks compare within segments.
 """
 
 import asyncio
