@@ -259,3 +259,14 @@ def test_the_trials_needed_are_never_fewer_than_were_run():
     # The side facing the threshold is narrow: the square law alone would ask for 3.
     said = gate.trials_needed(0.99, (0.97, 1.50), 0.95, units=10)
     assert said == "about 11 trials a side would decide it at this spread (has 10)"
+
+
+def test_an_exact_count_within_the_tables_floor_or_its_repeats_spread_is_no_regression():
+    name = "asgi_instructions_per_op"
+    # 0.3% more instructions at a 0.1% threshold: the memory layout alone moves that much.
+    assert decide([100_000.0] * 3, [100_300.0] * 3, 0.1, name).answer == gate.NO_REGRESSION
+    assert decide([100_000.0] * 3, [100_600.0] * 3, 0.1, name).answer == gate.REGRESSION
+    # repeats that spread 2% cannot fail a 1.5% change
+    assert decide([99_000.0, 100_000.0, 101_000.0], [101_500.0] * 3, 1, name).answer == (
+        gate.NO_REGRESSION
+    )
