@@ -134,6 +134,32 @@ def floor_latency(sources: Sources, part: str, percentile: str) -> str:
     return quantity(found, "ms") if found is not None else "not measured in this run"
 
 
+def against_prediction(sources: Sources, rung: str) -> str:
+    """A rung's paired change of time per request, its verdict, and how it met the profile's."""
+    ladder = rungs.measured(sources)
+    found = rungs.time_change(ladder, rung)
+    if found is None:
+        raise KvbenchError(f"the ladder run recorded no paired throughput for {rung!r}")
+    (change, ci), n = found, ladder.run.paired_ratios(rung, ladder.previous(rung))["http_tps"].n
+    said = f"time per request {percent(change)}"
+    if ci is None or ci[0] <= 0 <= ci[1]:
+        said += f" ({'95% CI ' + _span(ci) + ', ' if ci else ''}paired): can't tell at n={n}"
+    else:
+        said += f" (95% CI {_span(ci)}, paired, n={n}): {'faster' if change < 0 else 'slower'}"
+    predicted = rungs.prediction(sources, ladder, rung)
+    if predicted is None or ci is None:
+        return said
+    if -ci[1] > predicted:
+        return f"{said}, more than the predicted {pct(predicted)}"
+    if -ci[0] < predicted:
+        return f"{said}, short of the predicted {pct(predicted)}"
+    return f"{said}, its interval holds the predicted {pct(predicted)}"
+
+
+def _span(ci: tuple[float, float] | None) -> str:
+    return f"{percent(ci[0])} to {percent(ci[1])}" if ci else ""
+
+
 def share_order(sources: Sources, metric: str, *names: str) -> str:
     """Rungs' shares of the time saved with intervals, ranked only where the intervals separate."""
     ladder = rungs.measured(sources)
