@@ -14,7 +14,7 @@ from kvbench import KvbenchError
 from kvbench.catalog.ladder import RUNGS
 from kvbench.docgen import ladder as rungs
 from kvbench.docgen import profiles, verdicts
-from kvbench.docgen.sources import Sources
+from kvbench.docgen.sources import NotMeasured, Sources
 from kvbench.measure import benchargs, checks  # benchargs: the command's own estimate
 from kvbench.measure.progress import minutes
 from kvbench.profiling import samples
@@ -146,7 +146,10 @@ def against_prediction(sources: Sources, rung: str) -> str:
         said += f" ({'95% CI ' + _span(ci) + ', ' if ci else ''}paired): can't tell at n={n}"
     else:
         said += f" (95% CI {_span(ci)}, paired, n={n}): {'faster' if change < 0 else 'slower'}"
-    predicted = rungs.prediction(sources, ladder, rung)
+    try:
+        predicted = rungs.prediction(sources, ladder, rung)
+    except NotMeasured:  # no committed profile of the rung before: no prediction to meet
+        predicted = None
     if predicted is None or ci is None:
         return said
     if -ci[1] > predicted:

@@ -236,3 +236,21 @@ def test_shares_of_the_time_saved_are_ranked_only_where_their_intervals_separate
     (tmp_path / "ladder" / "summary.json").write_text(json.dumps(summary), encoding="utf-8")
     wide = value('share_order("http_tps", "httptools", "async")', Sources(tmp_path, Path(".")))
     assert wide.endswith("their intervals overlap, so this run does not rank them")
+
+
+def test_a_rung_is_named_faster_only_where_its_paired_interval_excludes_no_change(
+    tmp_path, write_ladder
+):
+    path = write_ladder(tmp_path)
+    summary = json.loads(path.read_text(encoding="utf-8"))
+    resolved, straddling = [1.5, 1.6] * 5, [0.9, 1.1] * 5
+    previous = {"async": "noserverheader", "nolocks": "async"}
+    summary["paired"] = {
+        rung: {"vs": previous[rung], "metrics": {"http_tps": Summary.of(values).to_json()}}
+        for rung, values in (("async", resolved), ("nolocks", straddling))
+    }
+    path.write_text(json.dumps(summary), encoding="utf-8")
+    sources = Sources(tmp_path, Path("."))
+    said = value('against_prediction("async")', sources)  # no profiles: no prediction
+    assert said.startswith("time per request -35% (95% CI ") and said.endswith("n=10): faster")
+    assert value('against_prediction("nolocks")', sources).endswith("can't tell at n=10")
