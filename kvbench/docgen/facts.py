@@ -13,8 +13,8 @@ from collections.abc import Callable
 from kvbench import KvbenchError
 from kvbench.catalog.ladder import RUNGS
 from kvbench.docgen import ladder as rungs
-from kvbench.docgen import profiles
-from kvbench.docgen.sources import Sources
+from kvbench.docgen import profiles, verdicts
+from kvbench.docgen.sources import NotMeasured, Sources
 from kvbench.measure import benchargs, checks  # benchargs: the command's own estimate
 from kvbench.measure.progress import minutes
 from kvbench.profiling import samples
@@ -99,6 +99,83 @@ def _paired(sources: Sources, part: str, service: str, metric: str) -> Summary:
     if paired is None or metric not in paired.metrics:
         raise KvbenchError(f"the run recorded no paired {metric} for {service!r}")
     return paired.metrics[metric].ratios
+
+
+# The verdict rule of docs/05-compare.md#one-rule-for-the-words (kvbench/docgen/verdicts.py):
+# the words come with the ratio and its interval that earn them, never alone.
+
+
+def verdict(sources: Sources, part: str, new: str, old: str, metric: str) -> str:
+    """The words for new against old with the ratio, its 95% interval and n (docs/05's rule)."""
+    return verdicts.as_ratio(verdicts.ratio_of(sources, part, new, old, metric))
+
+
+def verdict_change(sources: Sources, part: str, new: str, old: str, metric: str) -> str:
+    """The words for new against old with the change in percent, its interval and n."""
+    return verdicts.as_change(verdicts.ratio_of(sources, part, new, old, metric))
+
+
+def tail_verdict(sources: Sources, part: str, new: str, old: str, percentile: str) -> str:
+    """The words for a pooled latency percentile (`p99`), whole rounds resampled."""
+    return verdicts.as_ratio(verdicts.tail_of(sources, part, new, old, percentile))
+
+
+def trial_spread(sources: Sources, part: str, service: str, metric: str) -> str:
+    """The lowest to the highest trial's value of a metric, with its unit: the spread."""
+    stat = sources.stat(part, service, metric)
+    low, high = min(stat.values), max(stat.values)
+    return f"{number(low)} to {quantity(high, stat.unit)}"
+
+
+def floor_latency(sources: Sources, part: str, percentile: str) -> str:
+    """The run's measured latency floor at a percentile, or that the run measured none."""
+    floor = sources.typed(part).extra.get("floor") or {}
+    found = (floor.get("round_trip_ms") or {}).get(percentile)
+    return quantity(found, "ms") if found is not None else "not measured in this run"
+
+
+def against_prediction(sources: Sources, rung: str) -> str:
+    """A rung's paired change of time per request, its verdict, and how it met the profile's."""
+    ladder = rungs.measured(sources)
+    found = rungs.time_change(ladder, rung)
+    if found is None:
+        raise KvbenchError(f"the ladder run recorded no paired throughput for {rung!r}")
+    (change, ci), n = found, ladder.run.paired_ratios(rung, ladder.previous(rung))["http_tps"].n
+    said = f"time per request {percent(change)}"
+    if ci is None or ci[0] <= 0 <= ci[1]:
+        said += f" ({'95% CI ' + _span(ci) + ', ' if ci else ''}paired): can't tell at n={n}"
+    else:
+        said += f" (95% CI {_span(ci)}, paired, n={n}): {'faster' if change < 0 else 'slower'}"
+    try:
+        predicted = rungs.prediction(sources, ladder, rung)
+    except NotMeasured:  # no committed profile of the rung before: no prediction to meet
+        predicted = None
+    if predicted is None or ci is None:
+        return said
+    if -ci[1] > predicted:
+        return f"{said}, more than the predicted {pct(predicted)}"
+    if -ci[0] < predicted:
+        return f"{said}, short of the predicted {pct(predicted)}"
+    return f"{said}, its interval holds the predicted {pct(predicted)}"
+
+
+def _span(ci: tuple[float, float] | None) -> str:
+    return f"{percent(ci[0])} to {percent(ci[1])}" if ci else ""
+
+
+def share_order(sources: Sources, metric: str, *names: str) -> str:
+    """Rungs' shares of the time saved with intervals, ranked only where the intervals separate."""
+    ladder = rungs.measured(sources)
+    found = sorted(((ladder.share(r, metric), r) for r in names), key=lambda f: -f[0][0])
+    said = ", ".join(f"`{r}` {pct(*share)}" for share, r in found)
+    order = [
+        f"`{a}` above `{b}`"
+        for (sa, a), (sb, b) in zip(found, found[1:], strict=False)
+        if sa[1] and sb[1] and sa[1][0] > sb[1][1]
+    ]
+    if not order:
+        return f"{said}; their intervals overlap, so this run does not rank them"
+    return f"{said}; the intervals separate only {', '.join(order)}"
 
 
 def pooled_requests(sources: Sources, part: str, service: str) -> str:

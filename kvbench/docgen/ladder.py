@@ -85,10 +85,9 @@ def story(sources: Sources) -> str:
         if isinstance(wanted, str):
             shown, predicted = "no frame: " + wanted.split(":")[0], "—"
         else:
-            removed = tuple(t for t in wanted if t.key not in ADDED)
-            shown = "; ".join(t.label for t in removed)
+            shown = "; ".join(t.label for t in removed_targets(rung))
             try:
-                predicted = pct(samples.any_share(cpu(sources, prev), removed))
+                predicted = pct(prediction(sources, ladder, rung) or 0.0)
             except NotMeasured:  # the rung before has no committed profile (make profile-ladder)
                 shown, predicted = "not profiled", "—"
         instr = "—"
@@ -101,20 +100,45 @@ def story(sources: Sources) -> str:
         "\n\nProfile: py-spy `--gil` samples of the rung before (GIL-held wall-clock samples, "
         "start-up left out), a sample counted once if any removed frame is on it. Measured: "
         "median of the per-round ratios of time per request (1/throughput), 95% interval; `~` "
-        "where the unpaired Mann-Whitney test cannot tell the rungs apart. Instructions: "
+        "where the interval holds no change, so this run can't tell (chapter 5's rule). "
+        "Instructions: "
         "in-process, exact."
     )
 
 
-def _paired(ladder: Ladder, rung: str) -> str:
+def removed_targets(rung: str) -> tuple:
+    """The target frames a rung removes (none for a rung with no frame to target)."""
+    wanted = TARGETS.get(rung, "")
+    return () if isinstance(wanted, str) else tuple(t for t in wanted if t.key not in ADDED)
+
+
+def prediction(sources: Sources, ladder: Ladder, rung: str) -> float | None:
+    """The share (%) of the rung before's samples with a removed frame on them: the predicted
+    fall in time per request; None for a rung with no frame to target."""
+    removed = removed_targets(rung)
+    if not removed:
+        return None
+    return samples.any_share(cpu(sources, ladder.previous(rung)), removed)
+
+
+def time_change(ladder: Ladder, rung: str) -> tuple[float, tuple[float, float] | None] | None:
+    """The paired change of time per request (1/throughput) from the rung before, in %."""
     found = ladder.run.paired_ratios(rung, ladder.previous(rung)).get("http_tps")
     if found is None:
+        return None
+    ci = tuple((1 / v - 1) * 100 for v in reversed(found.ci)) if found.ci else None
+    return (1 / found.median - 1) * 100, ci
+
+
+def _paired(ladder: Ladder, rung: str) -> str:
+    found = time_change(ladder, rung)
+    if found is None:
         return "not paired"
-    text = percent((1 / found.median - 1) * 100)
-    if found.ci:
-        low, high = ((1 / v - 1) * 100 for v in reversed(found.ci))
+    text = percent(found[0])
+    if found[1]:
+        low, high = found[1]
         text += f" ({number(low, 2)} to {number(high, 2)}%)"
-    return text + (" ~" if ladder.noise(rung) else "")
+    return text + (" ~" if not found[1] or found[1][0] <= 0 <= found[1][1] else "")
 
 
 def rung(sources: Sources, name: str) -> str:

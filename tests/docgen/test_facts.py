@@ -164,3 +164,93 @@ def test_the_generators_busiest_trial_and_the_check_bounds_are_facts():
     assert value('check_bound("max_loadgen_share")', FIXTURE_RUN) == "90%"
     with pytest.raises(KvbenchError, match="no check bound 'min_headroom'"):
         value('check_bound("min_headroom")', FIXTURE_RUN)
+
+
+# The verdict rule (docs/05-compare.md#one-rule-for-the-words), on the fixture run.
+def rewritten(tmp_path: Path, change) -> Sources:
+    """The fixture run with its summary changed by `change`, in a folder of its own."""
+    summary = fixture_summary()
+    change(summary)
+    (tmp_path / "summary.json").write_text(json.dumps(summary), encoding="utf-8")
+    return Sources(tmp_path, Path("."))
+
+
+def test_a_ratio_whose_interval_excludes_1_names_the_change():
+    stored = fixture_summary()["paired"]["optimized"]["metrics"]["http_tps"]
+    assert stored["ci_low"] > 1
+    said = value('verdict("run", "optimized", "unoptimized", "http_tps")', FIXTURE_RUN)
+    low, high = number(stored["ci_low"]), number(stored["ci_high"])
+    assert (
+        said == f"faster: {ratio(Summary.of(stored['values']).median)} (95% CI {low} to "
+        f"{high}x, paired, n={stored['n']})"
+    )
+    cpu = value('verdict("run", "optimized", "unoptimized", "server_open_cpu_us_per_req")',
+                FIXTURE_RUN)  # fmt: skip
+    assert cpu.startswith("cheaper: ")
+    slower = value('verdict_change("run", "unoptimized", "optimized", "http_tps")', FIXTURE_RUN)
+    assert slower.startswith("slower: -") and "unpaired" in slower  # no pairing this way round
+
+
+def test_a_ratio_whose_interval_includes_1_cannot_tell(tmp_path):
+    def straddle(summary):
+        entry = summary["paired"]["optimized"]["metrics"]["http_tps"]
+        entry["values"] = [0.9, 1.1] * 5
+        entry["ci_low"], entry["ci_high"] = 0.9, 1.1
+
+    said = value('verdict("run", "optimized", "unoptimized", "http_tps")',
+                 rewritten(tmp_path, straddle))  # fmt: skip
+    assert said == "can't tell at n=10: 1.00x (95% CI 0.900 to 1.10x, paired)"
+
+
+def test_a_percentile_at_the_floor_is_neither_better_nor_worse(tmp_path):
+    name = "http_trial_p99_ms"
+    optimized = Summary.of(fixture_summary()["services"]["optimized"][name]["values"]).median
+    before = value(f'verdict("run", "optimized", "unoptimized", "{name}")', FIXTURE_RUN)
+    assert before.startswith("lower: ")  # the fixture has no floor: no floor claim
+
+    def floored(summary):
+        summary["floor"] = {"round_trip_ms": {"p50": 0.05, "p99": optimized, "p999": None},
+                            "at_floor_factor": 2.0}  # fmt: skip
+
+    sources = rewritten(tmp_path, floored)
+    said = value(f'verdict("run", "optimized", "unoptimized", "{name}")', sources)
+    assert said.startswith(f"at the floor, neither better nor worse (the floor's p99: "
+                           f"{number(optimized)} ms): ")  # fmt: skip
+    assert value('floor_latency("run", "p99")', sources) == f"{number(optimized)} ms"
+    assert value('floor_latency("run", "p99")', FIXTURE_RUN) == "not measured in this run"
+
+
+def test_shares_of_the_time_saved_are_ranked_only_where_their_intervals_separate(
+    tmp_path, write_ladder
+):
+    write_ladder(tmp_path)  # async 35%, httptools 20%, noaccesslog 10%, uvloop 5% of the saving
+    sources = Sources(tmp_path, Path("."))
+    said = value('share_order("http_tps", "httptools", "async")', sources)
+    assert said.startswith("`async` 35% (") and said.endswith(
+        "separate only `async` above `httptools`"
+    )
+    summary = json.loads((tmp_path / "ladder" / "summary.json").read_text(encoding="utf-8"))
+    tps = summary["services"]["async"]["http_tps"]
+    tps["values"] = [v * f for v, f in zip(tps["values"], [0.5, 1.5] * 5, strict=True)]
+    tps.pop("ci_low"), tps.pop("ci_high")  # the interval is made again from the wide values
+    (tmp_path / "ladder" / "summary.json").write_text(json.dumps(summary), encoding="utf-8")
+    wide = value('share_order("http_tps", "httptools", "async")', Sources(tmp_path, Path(".")))
+    assert wide.endswith("their intervals overlap, so this run does not rank them")
+
+
+def test_a_rung_is_named_faster_only_where_its_paired_interval_excludes_no_change(
+    tmp_path, write_ladder
+):
+    path = write_ladder(tmp_path)
+    summary = json.loads(path.read_text(encoding="utf-8"))
+    resolved, straddling = [1.5, 1.6] * 5, [0.9, 1.1] * 5
+    previous = {"async": "noserverheader", "nolocks": "async"}
+    summary["paired"] = {
+        rung: {"vs": previous[rung], "metrics": {"http_tps": Summary.of(values).to_json()}}
+        for rung, values in (("async", resolved), ("nolocks", straddling))
+    }
+    path.write_text(json.dumps(summary), encoding="utf-8")
+    sources = Sources(tmp_path, Path("."))
+    said = value('against_prediction("async")', sources)  # no profiles: no prediction
+    assert said.startswith("time per request -35% (95% CI ") and said.endswith("n=10): faster")
+    assert value('against_prediction("nolocks")', sources).endswith("can't tell at n=10")
