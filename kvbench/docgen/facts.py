@@ -334,3 +334,36 @@ FACTS: dict[str, Callable[..., str]] = {
     for name, f in list(globals().items())
     if inspect.isfunction(f) and f.__module__ == __name__ and not name.startswith("_")
 }
+
+
+# The optimized service's CPU per request at the committed rates (kvbench/report/cpu_curve.py).
+# Appended below FACTS, hence the late import and the update: both can move up when merged.
+from kvbench.report import cpu_curve  # noqa: E402
+
+
+def cpu_per_request(sources: Sources, part: str) -> str:
+    """The optimized service's server CPU per request in a part, its interval, at its rate."""
+    sources.results_set(part)  # NotMeasured when the part is not committed
+    found = cpu_curve.points(sources.results)
+    return cpu_curve.at(found, "main" if part == "run" else part).said()
+
+
+def cpu_rate_span(sources: Sources) -> str:
+    """The optimized service's CPU per request at the lowest and highest committed rates."""
+    found = cpu_curve.points(sources.results)
+    if not found:
+        raise KvbenchError("no committed part measured the optimized service's CPU per request")
+    low, high = found[0], found[-1]
+    return f"{low.said()} ({low.label}) and {high.said()} ({high.label}), {len(found)} parts in all"
+
+
+def cpu_curve_plot(sources: Sources) -> str:
+    """The plot of CPU per request against the rate, as an image for docs/, or where it goes."""
+    png = sources.results / f"{cpu_curve.STEM}.png"
+    if not png.is_file():
+        return f"`{sources.shown(png)}` (drawn by `kvbench promote`)"
+    link = sources.link(png, sources.root / "docs" / "any.md")
+    return f"![Server CPU per request against the offered rate]({link})"
+
+
+FACTS.update({f.__name__: f for f in (cpu_per_request, cpu_rate_span, cpu_curve_plot)})

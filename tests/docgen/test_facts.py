@@ -254,3 +254,28 @@ def test_a_rung_is_named_faster_only_where_its_paired_interval_excludes_no_chang
     said = value('against_prediction("async")', sources)  # no profiles: no prediction
     assert said.startswith("time per request -35% (95% CI ") and said.endswith("n=10): faster")
     assert value('against_prediction("nolocks")', sources).endswith("can't tell at n=10")
+
+
+def test_cpu_per_request_is_read_at_a_parts_rate_and_the_plot_where_it_will_be(tmp_path):
+    from kvbench.services import SERVICES
+
+    command = SERVICES["optimized"].command("127.0.0.1", 0)[1:]
+    for folder, rate, cpu in ((tmp_path, 1700.0, 100.0), (tmp_path / "peers", 1200.0, 120.0)):
+        folder.mkdir(exist_ok=True)
+        http = {"offered_rate": rate, "commands": {"optimized": command}}
+        services = {"optimized": {"server_open_cpu_us_per_req": {"values": [cpu] * 6}}}
+        summary = {"schema": 3, "environment": {"http": http}, "services": services}
+        (folder / "summary.json").write_text(json.dumps(summary), encoding="utf-8")
+    sources = Sources(tmp_path, tmp_path)
+    assert value('cpu_per_request("run")', sources) == "100 µs (100 to 100) at 1,700 req/s"
+    assert value('cpu_per_request("peers")', sources) == "120 µs (120 to 120) at 1,200 req/s"
+    assert "run `make bench-stores`" in value('cpu_per_request("stores")', sources)
+    assert value("cpu_rate_span()", sources) == (
+        "120 µs (120 to 120) at 1,200 req/s (peers) and "
+        "100 µs (100 to 100) at 1,700 req/s (main), 2 parts in all"
+    )
+    assert (
+        value("cpu_curve_plot()", sources) == "`cpu-per-request.png` (drawn by `kvbench promote`)"
+    )
+    (tmp_path / "cpu-per-request.png").write_bytes(b"")
+    assert value("cpu_curve_plot()", sources).endswith("(../cpu-per-request.png)")
