@@ -31,7 +31,7 @@ def run(args: argparse.Namespace) -> int:
 
 def reports(reference: Path, copied: list[str]) -> list[Path]:
     """Regenerate the reports of what was copied (matplotlib is imported only here)."""
-    from kvbench.report import bench, peers, pythons, sizing
+    from kvbench.report import bench, cpu_curve, peers, pythons, sizing
     from kvbench.results.resultset import read_results
     from kvbench.soak import report as soak_report
 
@@ -49,4 +49,5 @@ def reports(reference: Path, copied: list[str]) -> list[Path]:
         if part in copied:
             found = json.loads((reference / part / "summary.json").read_text(encoding="utf-8"))
             written.append(write(reference / part, found))
+    written += cpu_curve.write(reference)  # every part's points: redrawn on any promotion
     return written

@@ -18,6 +18,7 @@ from kvbench.docgen.sources import NotMeasured, Sources
 from kvbench.measure import benchargs, checks  # benchargs: the command's own estimate
 from kvbench.measure.progress import minutes
 from kvbench.profiling import samples
+from kvbench.report import cpu_curve
 from kvbench.report import profiles as views
 from kvbench.report.bench import recorded
 from kvbench.report.formatting import change, number, pct, percent, plain, quantity, ratio, setting
@@ -328,17 +329,7 @@ def bench_minutes(sources: Sources, *argv: str) -> str:
     return minutes(benchargs.estimate(list(argv)))
 
 
-# Every public function above is a fact a marker may name.
-FACTS: dict[str, Callable[..., str]] = {
-    name: f
-    for name, f in list(globals().items())
-    if inspect.isfunction(f) and f.__module__ == __name__ and not name.startswith("_")
-}
-
-
 # The optimized service's CPU per request at the committed rates (kvbench/report/cpu_curve.py).
-# Appended below FACTS, hence the late import and the update: both can move up when merged.
-from kvbench.report import cpu_curve  # noqa: E402
 
 
 def cpu_per_request(sources: Sources, part: str) -> str:
@@ -366,4 +357,9 @@ def cpu_curve_plot(sources: Sources) -> str:
     return f"![Server CPU per request against the offered rate]({link})"
 
 
-FACTS.update({f.__name__: f for f in (cpu_per_request, cpu_rate_span, cpu_curve_plot)})
+# Every public function above is a fact a marker may name.
+FACTS: dict[str, Callable[..., str]] = {
+    name: f
+    for name, f in list(globals().items())
+    if inspect.isfunction(f) and f.__module__ == __name__ and not name.startswith("_")
+}

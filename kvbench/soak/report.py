@@ -150,14 +150,18 @@ def checks_table(data: dict) -> str:
 
 
 HOW = (
-    "Every acknowledged PUT (204) must read back, over 4 fresh connections, with its value "
-    "or that of a PUT acknowledged or unknown (503, timeout, lost connection) that may have "
-    "landed after it. Flatness: a least-squares slope per hour with its 95% interval, each "
-    "process life and each stretch between faults with its own intercept (a step at a "
-    "fault is listed in the stretch levels, not fitted as growth), after each process's "
-    "warm-up, outside the faults' windows; the upper end must be under 1% of the level per "
-    "hour, enforced from 30 minutes of load (a shorter run reports it). p99 per minute, "
-    "outside the minutes of faults, must not climb by more than 10% of its median per hour."
+    "Every acknowledged PUT (204) must read back, over fresh connections until every worker "
+    "has answered, with its value or that of a PUT acknowledged or unknown (503, timeout, "
+    "lost connection) that may have landed after it. Flatness of RSS and of open fds net of "
+    "established connections (the load's and the Redis pool's come and go; a leaked socket "
+    "or file stays): a least-squares slope per hour with its 95% interval, fitted in the "
+    "calm end of the run (a long run's faults all come in its first half; the fit starts a "
+    "minute after the last fault's recovery), each process life with its own intercept, "
+    "after each process's warm-up; the upper end must be under 1% of the level per hour, "
+    "enforced from 30 minutes of load (a shorter run reports it). A level that steps up "
+    "from one stretch between faults to the next fails too (the stretch levels). p99 per "
+    "minute, outside the minutes of faults, must not climb by more than 10% of its median "
+    "per hour."
 )
 VERDICT = {True: "pass", False: "**FAIL**", None: "undecided (not enforced)"}
 
@@ -168,7 +172,7 @@ def explain(check: dict) -> str:
         low, high = check["interval_per_hour"]
         text = (f"slope {check['slope_per_hour']:+.3g}/h, 95% interval [{low:+.3g}, {high:+.3g}], "
                 f"bound {check['bound_per_hour']:.3g}/h (1% of {check['level']:.4g}); "
-                f"{check['samples']} samples")  # fmt: skip
+                f"{check['samples']} samples from {check.get('fitted_from_s', 0):g} s")  # fmt: skip
         return text + (f"; {check['why']}" if "why" in check else "")
     if "slope_ms_per_hour" in check:
         low, high = check["interval_ms_per_hour"]
