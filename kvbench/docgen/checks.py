@@ -17,10 +17,12 @@ LINK = re.compile(r"\]\((?P<target>[^)\s]+)(?:\s+\"[^\"]*\")?\)")
 CHAPTER = re.compile(r"^\d\d-[\w-]+\.md$")
 FENCE = re.compile(r"^(`{3,}|~{3,})(?P<language>\w*)")
 INLINE_CODE = re.compile(r"`[^`]*`")
+QUOTED = re.compile(r'"[^"]*"')  # a title or a quotation: someone else's figures, as written
 # A number with the unit of a measurement: these come from results, never from a keyboard.
 MEASURED = re.compile(
     r"(?<![\w.])[+-]?\d[\d,]*(?:\.\d+)?\s?"
-    r"(?:req/s|requests/s|ns/op|ns\b|µs|us/req|ms\b|allocs|B/op|MB\b|%|x\b|instructions|collections)"
+    r"(?:k\b|req/s|requests/s|ns/op|ns\b|µs|us/req|ms\b|allocs|B/op|MB\b|%|x\b|instructions|"
+    r"collections|\s(?:s|min|seconds|minutes)\b)"
 )
 NOT_MEASURED = re.compile(r"\(not measured here\b[^)]*\)")
 NEXT = re.compile(r"Next: \[[^\]]*\]\((?P<target>[^)#\s]+)\)")
@@ -153,7 +155,7 @@ def check_hand_typed(doc: Path, text: str, root: Path) -> list[str]:
     for number, line, language in unfenced(outside(text)):
         if language in ("python", "py", "diff"):
             problems.append(f"{where}:{number}: hand-typed {language} {SNIPPET}")
-        plain = "" if language is not None else INLINE_CODE.sub("", line)
+        plain = "" if language is not None else QUOTED.sub("", INLINE_CODE.sub("", line))
         for found in MEASURED.finditer(plain):
             if found[0].strip().lstrip("+-") not in ALLOWED and not _noted(plain[found.end() :]):
                 problems.append(f"{where}:{number}: hand-typed measurement {found[0]!r}; {NUMBER}")

@@ -114,3 +114,15 @@ def test_the_last_chapter_says_no_next_and_a_next_link_points_forward(repo):
     ]
     (repo / "docs" / "00-a.md").write_text("# A\n\nNext: [A again](00-a.md)\n")
     assert "docs/00-a.md: does not end with a `Next:` link to 01-b.md" in check_chapter_order(repo)
+
+
+def test_thousands_seconds_and_minutes_are_measurements_but_a_quoted_title_is_not(repo):
+    doc = repo / "docs" / "00-a.md"
+    text = (
+        'It retells "from 182k to 1.12M TPS" for Python.\n'
+        "The generator reached 88.1k on its own.\n"
+        "Recovery took 1.6 s and the run 30 min; 503s are answers, not seconds.\n"
+    )
+    problems = check_hand_typed(doc, text, repo)
+    assert [p.split(": ", 1)[0] for p in problems] == ["docs/00-a.md:2"] + ["docs/00-a.md:3"] * 2
+    assert "'88.1k'" in problems[0] and "'1.6 s'" in problems[1] and "'30 min'" in problems[2]
