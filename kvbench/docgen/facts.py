@@ -14,7 +14,7 @@ from kvbench import KvbenchError
 from kvbench.catalog.ladder import RUNGS
 from kvbench.docgen import ladder as rungs
 from kvbench.docgen import profiles, verdicts
-from kvbench.docgen.sources import NotMeasured, Sources
+from kvbench.docgen.sources import RESULT_SETS, NotMeasured, Sources
 from kvbench.measure import benchargs, checks  # benchargs: the command's own estimate
 from kvbench.measure.progress import minutes
 from kvbench.profiling import samples
@@ -247,6 +247,29 @@ def failed_count(sources: Sources, part: str, check: str) -> str:
     if check not in FAILED or not isinstance(found, dict):
         raise KvbenchError(f"the run recorded no {check} check")
     return f"{len(found.get(FAILED[check]) or []):,}"
+
+
+def checks_by_part(sources: Sources) -> str:
+    """Every committed part that ran the evidence checks: which passed them all, and for the
+    rest which check failed, in how many trials (from each part's summary.json)."""
+    passed, failed = [], []
+    for name in ("run", *RESULT_SETS):
+        try:
+            found = sources.typed(name).checks or {}
+        except KvbenchError:  # not committed (NotMeasured), or a part without a summary
+            continue
+        ran = {c: v for c, v in found.items() if isinstance(v, dict) and "status" in v}
+        if not ran or "headroom" in ran:  # measured before the evidence checks
+            continue
+        label = "main" if name == "run" else name
+        bad = [f"{c} ({len(v.get(FAILED.get(c, ''), []) or []) or 'once'})"
+               for c, v in ran.items() if v["status"] != "ok"]  # fmt: skip
+        (failed if bad else passed).append(f"{label}: {', '.join(bad)}" if bad else label)
+    if not passed and not failed:
+        raise KvbenchError("no committed part ran the evidence checks")
+    said = f"{len(passed)} of {len(passed) + len(failed)} parts passed every check"
+    said += f" ({', '.join(passed)})" if passed else ""
+    return said + (f"; failed: {'; '.join(failed)}" if failed else "")
 
 
 def run_setting(sources: Sources, part: str, path: str) -> str:

@@ -279,3 +279,18 @@ def test_cpu_per_request_is_read_at_a_parts_rate_and_the_plot_where_it_will_be(t
     )
     (tmp_path / "cpu-per-request.png").write_bytes(b"")
     assert value("cpu_curve_plot()", sources).endswith("(../cpu-per-request.png)")
+
+
+def test_checks_by_part_names_the_parts_that_passed_and_what_failed_elsewhere(tmp_path):
+    base = fixture_summary()
+    ok = {"status": "ok"}
+    passing = {"saturation": ok, "generator": ok, "sensitivity": ok, "ok": True}
+    failing = passing | {"schedule": {"status": "failed", "trials_late": [{}, {}]}, "ok": False}
+    old = {"headroom": {"status": "failed", "rounds_below": [{}]}, "ok": False}
+    for where, checks in (("", passing), ("ladder", failing), ("peers", old)):
+        (tmp_path / where).mkdir(exist_ok=True)
+        summary = base | {"checks": checks}
+        (tmp_path / where / "summary.json").write_text(json.dumps(summary), encoding="utf-8")
+    said = value("checks_by_part()", Sources(tmp_path, Path(".")))
+    # peers was judged by the old ceiling rule: it is left out, not counted as a failure
+    assert said == "1 of 2 parts passed every check (main); failed: ladder: schedule (2)"
