@@ -250,9 +250,9 @@ def failed_count(sources: Sources, part: str, check: str) -> str:
 
 
 def checks_by_part(sources: Sources) -> str:
-    """Every committed part that ran the evidence checks: which passed them all, and for the
-    rest which check failed, in how many trials (from each part's summary.json)."""
-    passed, failed = [], []
+    """The committed parts with evidence checks: which passed all, and what failed in the rest."""
+    passed: list[str] = []
+    failed: list[str] = []
     for name in ("run", *RESULT_SETS):
         try:
             found = sources.typed(name).checks or {}

@@ -126,7 +126,7 @@ def time_change(ladder: Ladder, rung: str) -> tuple[float, tuple[float, float] |
     found = ladder.run.paired_ratios(rung, ladder.previous(rung)).get("http_tps")
     if found is None:
         return None
-    ci = tuple((1 / v - 1) * 100 for v in reversed(found.ci)) if found.ci else None
+    ci = ((1 / found.ci[1] - 1) * 100, (1 / found.ci[0] - 1) * 100) if found.ci else None
     return (1 / found.median - 1) * 100, ci
 
 

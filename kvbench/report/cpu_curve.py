@@ -116,5 +116,7 @@ def draw(found: list[Point], stem: Path) -> list[Path]:
 
 
 def write(results: Path) -> list[Path]:
-    """Draw `results`/cpu-per-request.png (and .svg) from the parts committed there."""
-    return draw(points(results), results / STEM)
+    """Draw `results`/cpu-per-request.png (and .svg) from the parts committed there; nothing
+    when no part measured the optimized service's CPU per request (a run of your own app)."""
+    found = points(results)
+    return draw(found, results / STEM) if found else []

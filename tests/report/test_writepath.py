@@ -16,3 +16,9 @@ def test_the_ratios_read_as_the_docs_say_them_and_the_gap_as_a_share():
     assert lines[3] == "| optimized | - | - | 1.25x (1.20 to 1.30), n=10 |"
     assert lines[4] == "| granian | 4.00 | 1.00 | 1.50x (1.50 to 1.50), n=10 |"
     assert gap_closed(summary).startswith("The one-write rung closes 50% of the gap")
+
+
+def test_no_gap_is_closed_when_granians_interval_includes_no_change():
+    summary = {"paired": {"optimized": paired(*[1.06] * 10),
+                          "granian": paired(*[0.99] * 5 + [1.05] * 5)}}  # fmt: skip
+    assert gap_closed(summary).startswith("granian's interval against gcfreeze includes no change")
