@@ -83,6 +83,11 @@ def step_count(sources: Sources) -> str:
     return str(len(RUNGS) - 1)
 
 
+def changes_to_optimized(sources: Sources) -> str:
+    """How many rungs change the naive service into the optimized one (later rungs swap it)."""
+    return str([rung.name for rung in RUNGS].index("optimized"))
+
+
 def paired_ratio(sources: Sources, part: str, service: str, metric: str) -> str:
     """The median of a service's per-round ratios to its base."""
     return ratio(_paired(sources, part, service, metric).median)
@@ -247,6 +252,23 @@ def failed_count(sources: Sources, part: str, check: str) -> str:
     if check not in FAILED or not isinstance(found, dict):
         raise KvbenchError(f"the run recorded no {check} check")
     return f"{len(found.get(FAILED[check]) or []):,}"
+
+
+def checks_of(sources: Sources, part: str) -> str:
+    """One part's evidence checks: those that passed, and each failure with its trials."""
+    found = sources.typed(part).checks or {}
+    ran = {c: v for c, v in found.items() if isinstance(v, dict) and "status" in v}
+    if not ran:
+        raise KvbenchError(f"{part} recorded no checks")
+    passed = [c for c, v in ran.items() if v["status"] == "ok"]
+    failed = []
+    for check, verdict in ran.items():
+        if verdict["status"] != "ok":
+            count = len(verdict.get(FAILED.get(check, ""), []) or [])
+            trials = f"{count} trial{'s' if count != 1 else ''}"
+            failed.append(f"{check} failed in {trials}" if count else f"{check} failed")
+    said = f"{', '.join(passed)} passed" if passed else "none passed"
+    return said + (f"; {'; '.join(failed)}" if failed else "")
 
 
 def checks_by_part(sources: Sources) -> str:

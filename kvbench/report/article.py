@@ -48,6 +48,9 @@ def _less(factor: float, tail: LatencyRatio | None) -> str:
     ci = tail[1] if tail else None
     if ci is None:
         return f" ({ratio(factor)} less)" if factor >= 2 else ""
+    if ci[0] <= 1 <= ci[1]:  # docs/05's rule: no word where the interval holds no change
+        return (f" (~, can't tell: new/old 95% CI {ratio(ci[0])} to {ratio(ci[1])}, "
+                "rounds resampled)")  # fmt: skip
     if factor >= 1:  # new / old's interval, turned into old / new
         bounds, said = (1 / ci[1], 1 / ci[0]), "less"
     else:

@@ -294,3 +294,11 @@ def test_checks_by_part_names_the_parts_that_passed_and_what_failed_elsewhere(tm
     said = value("checks_by_part()", Sources(tmp_path, Path(".")))
     # peers was judged by the old ceiling rule: it is left out, not counted as a failure
     assert said == "1 of 2 parts passed every check (main); failed: ladder: schedule (2)"
+
+
+def test_checks_of_a_part_say_what_passed_and_each_failure_with_its_trials(tmp_path):
+    checks = {"saturation": {"status": "ok"}, "sensitivity": {"status": "ok"},
+              "schedule": {"status": "failed", "trials_late": [{}]}, "ok": False}  # fmt: skip
+    (tmp_path / "summary.json").write_text(json.dumps(fixture_summary() | {"checks": checks}))
+    said = value('checks_of("run")', Sources(tmp_path, Path(".")))
+    assert said == "saturation, sensitivity passed; schedule failed in 1 trial"

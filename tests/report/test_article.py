@@ -28,3 +28,9 @@ def test_a_pooled_tail_ratio_carries_its_interval_from_resampled_rounds():
     assert rows[0][3] == "-75% (4.00x less; 95% CI 2.00x to 20.0x less, rounds resampled)"
     assert rows[1][3] == "+100% (2.00x more; 95% CI 1.25x to 4.00x more, rounds resampled)"
     assert article_latency((old, new))[0][3] == "-75% (4.00x less)"  # no trials: no interval
+
+
+def test_a_tail_whose_interval_holds_no_change_gets_no_word():
+    old, new = {"p99": {"ms": 2.84}}, {"p99": {"ms": 2.16}}
+    [row] = article_latency((old, new), {"p99": (0.76, (0.465, 2.05))})
+    assert row[3] == "-24% (~, can't tell: new/old 95% CI 0.465x to 2.05x, rounds resampled)"
