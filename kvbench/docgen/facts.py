@@ -254,19 +254,25 @@ def failed_count(sources: Sources, part: str, check: str) -> str:
     return f"{len(found.get(FAILED[check]) or []):,}"
 
 
+def _checks_ran(checks: dict | None) -> dict[str, dict]:
+    """The checks a summary's "checks" holds (each with a status), without its ok and lists."""
+    return {c: v for c, v in (checks or {}).items() if isinstance(v, dict) and "status" in v}
+
+
+def _failures(ran: dict[str, dict]) -> list[tuple[str, int]]:
+    """Each failed check with how many trials (or rounds) it failed in; 0 for a run-wide one."""
+    return [(c, len(v.get(FAILED.get(c, ""), []) or [])) for c, v in ran.items()
+            if v["status"] != "ok"]  # fmt: skip
+
+
 def checks_of(sources: Sources, part: str) -> str:
     """One part's evidence checks: those that passed, and each failure with its trials."""
-    found = sources.typed(part).checks or {}
-    ran = {c: v for c, v in found.items() if isinstance(v, dict) and "status" in v}
+    ran = _checks_ran(sources.typed(part).checks)
     if not ran:
         raise KvbenchError(f"{part} recorded no checks")
     passed = [c for c, v in ran.items() if v["status"] == "ok"]
-    failed = []
-    for check, verdict in ran.items():
-        if verdict["status"] != "ok":
-            count = len(verdict.get(FAILED.get(check, ""), []) or [])
-            trials = f"{count} trial{'s' if count != 1 else ''}"
-            failed.append(f"{check} failed in {trials}" if count else f"{check} failed")
+    failed = [f"{c} failed in {n} trial{'s' if n != 1 else ''}" if n else f"{c} failed"
+              for c, n in _failures(ran)]  # fmt: skip
     said = f"{', '.join(passed)} passed" if passed else "none passed"
     return said + (f"; {'; '.join(failed)}" if failed else "")
 
@@ -277,15 +283,13 @@ def checks_by_part(sources: Sources) -> str:
     failed: list[str] = []
     for name in ("run", *RESULT_SETS):
         try:
-            found = sources.typed(name).checks or {}
+            ran = _checks_ran(sources.typed(name).checks)
         except KvbenchError:  # not committed (NotMeasured), or a part without a summary
             continue
-        ran = {c: v for c, v in found.items() if isinstance(v, dict) and "status" in v}
         if not ran or "headroom" in ran:  # measured before the evidence checks
             continue
         label = "main" if name == "run" else name
-        bad = [f"{c} ({len(v.get(FAILED.get(c, ''), []) or []) or 'once'})"
-               for c, v in ran.items() if v["status"] != "ok"]  # fmt: skip
+        bad = [f"{c} ({n or 'once'})" for c, n in _failures(ran)]
         (failed if bad else passed).append(f"{label}: {', '.join(bad)}" if bad else label)
     if not passed and not failed:
         raise KvbenchError("no committed part ran the evidence checks")

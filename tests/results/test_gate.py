@@ -13,6 +13,7 @@ from kvbench import KvbenchError
 from kvbench.cli import main as cli
 from kvbench.results import gate
 from kvbench.results.compare import BOOTSTRAP, Comparison, compare_sets
+from kvbench.results.metrics import metric
 from kvbench.results.resample import unpaired_ratio
 from kvbench.results.resultset import read_results
 from kvbench.results.summary import Summary
@@ -131,15 +132,11 @@ def test_a_zero_in_a_timed_metric_refuses():
                                  "defined"]  # fmt: skip
 
 
-def test_the_default_metrics_are_the_ones_the_issue_names():
-    assert gate.DEFAULT_METRICS == (
-        "http_tps",
-        "http_trial_p50_ms",
-        "http_trial_p99_ms",
-        "server_open_cpu_us_per_req",
-        "asgi_instructions_per_op",
-        "asgi_allocs_per_op",
-    )
+def test_the_default_metrics_are_known_judged_metrics_covering_speed_latency_cpu_and_counts():
+    found = [metric(name) for name in gate.DEFAULT_METRICS]
+    assert not any(m.diagnostic for m in found)  # a diagnostic is never gated
+    assert {m.unit for m in found} >= {"req/s", "ms", "us/req", "instr/op", "allocs/op"}
+    assert sum(m.exact for m in found) == 2  # the two counts, judged without a test
 
 
 def test_the_gate_false_alarms_at_most_alpha_on_two_runs_of_the_same_code():
