@@ -53,9 +53,17 @@ def median_change(sources: Sources, part: str, new: str, old: str, metric: str) 
 def rung_share(sources: Sources, rung: str, metric: str) -> str:
     """A rung's share of the ladder's whole saving per request, or `~` where it is noise."""
     ladder = rungs.measured(sources)
-    if ladder.noise(rung, metric):
+    if rungs.unresolved(ladder, rung, metric):
         return "no share distinguishable from noise (`~`)"
     return pct(ladder.share(rung, metric)[0])
+
+
+def step_verdict(sources: Sources, rung: str) -> str:
+    """A rung's throughput against the rung before, as one of the ladder's steps."""
+    found = rungs.step(rungs.measured(sources), rung)
+    if found is None:
+        raise KvbenchError(f"the ladder run recorded no paired throughput for {rung!r}")
+    return verdicts.as_change(found)
 
 
 def rungs_share(sources: Sources, first: str, last: str, metric: str) -> str:
@@ -141,23 +149,31 @@ def floor_latency(sources: Sources, part: str, percentile: str) -> str:
 
 
 def against_prediction(sources: Sources, rung: str) -> str:
-    """A rung's paired change of time per request, its verdict, and how it met the profile's."""
+    """A rung's paired change of time per request as one of the ladder's steps (docs/05's
+    rule), and how it met the profile's prediction, or its ceiling where the rung only trims
+    the frames it targets."""
     ladder = rungs.measured(sources)
-    found = rungs.time_change(ladder, rung)
-    if found is None:
+    found, step = rungs.time_change(ladder, rung), rungs.step(ladder, rung)
+    if found is None or step is None:
         raise KvbenchError(f"the ladder run recorded no paired throughput for {rung!r}")
-    (change, ci), n = found, ladder.run.paired_ratios(rung, ladder.previous(rung))["http_tps"].n
-    said = f"time per request {percent(change)}"
-    if ci is None or ci[0] <= 0 <= ci[1]:
-        said += f" ({'95% CI ' + _span(ci) + ', ' if ci else ''}paired): can't tell at n={n}"
+    (change, ci), k = found, rungs.steps(ladder)
+    span = f"{step.level * 100:.3g}% CI {_span(ci)}, " if ci else ""
+    said = f"time per request {percent(change)} ({span}paired, one of {k} steps"
+    if rungs.unresolved(ladder, rung):
+        said += f"): can't tell at n={step.n}"
     else:
-        said += f" (95% CI {_span(ci)}, paired, n={n}): {'faster' if change < 0 else 'slower'}"
+        said += f", n={step.n}): {'faster' if change < 0 else 'slower'}"
     try:
-        predicted = rungs.prediction(sources, ladder, rung)
+        predicted, trimmed = rungs.predicted_share(sources, ladder, rung)
     except NotMeasured:  # no committed profile of the rung before: no prediction to meet
-        predicted = None
+        predicted, trimmed = None, False
     if predicted is None or ci is None:
         return said
+    if trimmed:
+        beyond = -ci[1] > predicted
+        return f"{said}, {'beyond' if beyond else 'within'} the at most {pct(predicted)} its " + (
+            "frames held (the rung trims them, they remain)"
+        )
     if -ci[1] > predicted:
         return f"{said}, more than the predicted {pct(predicted)}"
     if -ci[0] < predicted:

@@ -3,14 +3,20 @@ the figures of kvbench/results/ladder.py."""
 
 from kvbench import KvbenchError
 from kvbench.docgen.sources import NotMeasured, Sources
+from kvbench.docgen.verdicts import ALPHA, Verdict, family_verdict
 from kvbench.profiling import samples
 from kvbench.profiling.targets import ADDED, TARGETS, frames
 from kvbench.report.formatting import number, pct, percent, quantity, with_range
 from kvbench.report.tables import context_for, md_row, render
-from kvbench.results.compare import Comparison, compare_sets
+from kvbench.results.compare import compare_sets
 from kvbench.results.ladder import INSTRUCTIONS, Ladder, MissingRungs
 from kvbench.services import why_same_in_process
 
+FAMILY_NOTE = (
+    "the median of the per-round ratios to the rung before, its interval at {level}% (one "
+    "of the ladder's {k} steps: Bonferroni, so all {k} together name a change that is not "
+    "there at most one time in twenty), `~` where it holds no change"
+)
 SAME_CODE = (
     " Instructions: in-process, exact; `same code` where a rung changes only the server, its "
     "settings or the lifespan, which the in-process layers do not run."
@@ -25,12 +31,35 @@ def measured(sources: Sources) -> Ladder:
         raise NotMeasured("ladder", f"the committed {missing}") from None
 
 
-def _versus(row: Comparison) -> str:
-    """The benchstat verdict of a rung against the one before it."""
-    if row.warnings:
-        return "? (too few trials to test)"
-    change = "~" if row.verdict == "same" else percent(row.delta_pct or 0.0)
-    return f"{change} ({row.evidence}, n={row.new.n if row.new else 0})"
+def steps(ladder: Ladder) -> int:
+    """The ladder's family of comparisons: one step per rung after the first."""
+    return len(ladder.names) - 1
+
+
+def step(ladder: Ladder, rung: str) -> Verdict | None:
+    """A rung's throughput against the rung before, judged as one of the ladder's steps (the
+    paired interval widened for the family: docs/05's rule); None where the run did not pair."""
+    found = ladder.run.paired_ratios(rung, ladder.previous(rung)).get("http_tps")
+    return None if found is None else family_verdict(found, "http_tps", steps(ladder))
+
+
+def unresolved(ladder: Ladder, rung: str, name: str = "http_tps") -> bool:
+    """Whether this run can't tell the rung from the one before in `name`: throughput by its
+    step's interval, an exact count against its repeats (`kvbench compare`'s rule)."""
+    if name != "http_tps":
+        return ladder.noise(rung, name)
+    found = step(ladder, rung)
+    return found is None or found.words.startswith("can't tell")
+
+
+def _versus(ladder: Ladder, rung: str) -> str:
+    """A rung's throughput change from the one before, with its family-wide interval."""
+    found = step(ladder, rung)
+    if found is None or found.ci is None:
+        return "? (not paired)"
+    change = "~" if unresolved(ladder, rung) else percent((found.value - 1) * 100)
+    low, high = (percent((bound - 1) * 100) for bound in found.ci)
+    return f"{change} ({low} to {high}, n={found.n})"
 
 
 def overview(sources: Sources) -> str:
@@ -51,8 +80,8 @@ def overview(sources: Sources) -> str:
         tps = ladder.stat(rung, "http_tps")
         cells = [f"`{rung}`", ladder.services[rung][1], with_range(tps)]
         cells = [*cells, *(["baseline", "—"] if rung == ladder.names[0] else [
-            _versus(ladder.row(ladder.previous(rung), rung, "http_tps")),
-            "~" if ladder.noise(rung) else pct(*ladder.share(rung, "http_tps"))])]  # fmt: skip
+            _versus(ladder, rung),
+            "~" if unresolved(ladder, rung) else pct(*ladder.share(rung, "http_tps"))])]  # fmt: skip
         cells.append(quantity(ladder.stat(rung, "gc_collections").median, "count"))
         if counted:
             same = ladder.same_code(rung, INSTRUCTIONS)
@@ -60,13 +89,13 @@ def overview(sources: Sources) -> str:
             saved = "—" if rung == ladder.names[0] else pct(*ladder.share(rung, INSTRUCTIONS))
             cells += ["same code"] * 2 if same else [instr, saved]
         lines.append(md_row(cells))
-    noise = [r for r in ladder.names[1:] if ladder.noise(r)]
+    noise = [r for r in ladder.names[1:] if unresolved(ladder, r)]
     held = sum(ladder.share(r, "http_tps")[0] for r in noise)
     return "\n".join(lines) + (
         f"\n\nMedians of {ladder.stat(ladder.names[0], 'http_tps').n} trials per rung; ranges "
         "are 95% intervals of the median, or for shares bounds from those intervals. vs "
-        "previous: the change of the medians, two-sided Mann-Whitney U, `~` where alpha 0.05 "
-        "cannot tell the rungs apart (its share is noise and not shown"
+        f"previous: {FAMILY_NOTE.format(k=steps(ladder), level=_level(ladder))} (its share is "
+        "noise and not shown"
         + (f"; the `~` rungs together {pct(held)}" if noise else "")
         + "). Share of the time saved: the rung's part of the whole fall in time per request "
         "(1/throughput) from the first rung to the last; the shares add up to 100%."
@@ -87,7 +116,8 @@ def story(sources: Sources) -> str:
         else:
             shown = "; ".join(t.label for t in removed_targets(rung))
             try:
-                predicted = pct(prediction(sources, ladder, rung) or 0.0)
+                share, trimmed = predicted_share(sources, ladder, rung)
+                predicted = ("at most " if trimmed else "") + pct(share or 0.0)
             except NotMeasured:  # the rung before has no committed profile (make profile-ladder)
                 shown, predicted = "not profiled", "—"
         instr = "—"
@@ -98,10 +128,10 @@ def story(sources: Sources) -> str:
         lines.append(md_row([f"`{rung}`", shown, predicted, _paired(ladder, rung), instr]))
     return "\n".join(lines) + (
         "\n\nProfile: py-spy `--gil` samples of the rung before (GIL-held wall-clock samples, "
-        "start-up left out), a sample counted once if any removed frame is on it. Measured: "
-        "median of the per-round ratios of time per request (1/throughput), 95% interval; `~` "
-        "where the interval holds no change, so this run can't tell (chapter 5's rule). "
-        "Instructions: "
+        "start-up left out), a sample counted once if any removed frame is on it; `at most` "
+        "where those frames still hold samples after the rung, which trims them rather than "
+        "removing them. Measured: time per request (1/throughput), "
+        f"{FAMILY_NOTE.format(k=steps(ladder), level=_level(ladder))}. Instructions: "
         "in-process, exact."
     )
 
@@ -121,13 +151,36 @@ def prediction(sources: Sources, ladder: Ladder, rung: str) -> float | None:
     return samples.any_share(cpu(sources, ladder.previous(rung)), removed)
 
 
+# A rung whose target frames still hold this part of their former share after it trimmed
+# them rather than removed them (noserverheader still writes a head, optimized still
+# writes): their share before is the most the rung could save, not what it will.
+TRIMMED = 0.25
+
+
+def predicted_share(sources: Sources, ladder: Ladder, rung: str) -> tuple[float | None, bool]:
+    """The prediction and whether it is only a ceiling (the frames survive the rung)."""
+    before = prediction(sources, ladder, rung)
+    if before is None:
+        return None, False
+    try:
+        after = samples.any_share(cpu(sources, rung), removed_targets(rung))
+    except NotMeasured:  # no profile of the rung itself: its frames' fate is unknown
+        return before, False
+    return before, after >= TRIMMED * before
+
+
+def _level(ladder: Ladder) -> str:
+    return f"{(1 - ALPHA / steps(ladder)) * 100:.3g}"
+
+
 def time_change(ladder: Ladder, rung: str) -> tuple[float, tuple[float, float] | None] | None:
-    """The paired change of time per request (1/throughput) from the rung before, in %."""
-    found = ladder.run.paired_ratios(rung, ladder.previous(rung)).get("http_tps")
+    """The paired change of time per request (1/throughput) from the rung before, in %, with
+    its interval as one of the ladder's steps."""
+    found = step(ladder, rung)
     if found is None:
         return None
     ci = ((1 / found.ci[1] - 1) * 100, (1 / found.ci[0] - 1) * 100) if found.ci else None
-    return (1 / found.median - 1) * 100, ci
+    return (1 / found.value - 1) * 100, ci
 
 
 def _paired(ladder: Ladder, rung: str) -> str:
@@ -138,7 +191,7 @@ def _paired(ladder: Ladder, rung: str) -> str:
     if found[1]:
         low, high = found[1]
         text += f" ({number(low, 2)} to {number(high, 2)}%)"
-    return text + (" ~" if not found[1] or found[1][0] <= 0 <= found[1][1] else "")
+    return text + (" ~" if unresolved(ladder, rung) else "")
 
 
 def rung(sources: Sources, name: str) -> str:

@@ -4,14 +4,17 @@ compare two services, with the ratio and its 95% interval that earn them.
 The ratio is new over old: the median of the per-round ratios with their interval where
 the run paired the two (each round measured both back to back), else the ratio of the two
 medians with an interval from resampling each side's trials on its own. The change is
-named only when its interval excludes 1; otherwise the words are "can't tell at n=N". A
+named only when its interval excludes 1; otherwise the words are "can't tell at n=N". In a
+family of k comparisons read together (the ladder's k steps), each paired interval is taken
+at 1 - 0.05/k (Bonferroni), so that all k together name a change that is not there at most
+one time in twenty; with 10 rounds and 14 steps that is "every round agrees". A
 latency percentile at the floor the run measured (`kvbench/measure/floor.py`) on either
 side is named by neither word; a run without a floor makes no floor claim. An exact count
 (instructions, allocations) has no interval: it is judged as `kvbench compare` judges it,
 against its repeats' spread.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -22,8 +25,10 @@ from kvbench.report.formatting import number, percent
 from kvbench.results.compare import compare_samples
 from kvbench.results.metrics import metric
 from kvbench.results.resample import interval
+from kvbench.results.stats import median_ci
 from kvbench.results.summary import Summary
 
+ALPHA = 0.05  # the chance, for one comparison or a whole family, of naming a change not there
 RESAMPLES = 10_000  # as compare's bootstrap of a ratio of medians
 # The words for (better, worse) by the metric's unit; any other unit says lower/higher.
 WORDS = {"req/s": ("faster", "slower"), "ns/op": ("faster", "slower"),
@@ -44,18 +49,26 @@ class Verdict:
     basis: str  # "paired", "unpaired", "rounds resampled", "exact"
     n: int
     words: str
+    level: float = 1 - ALPHA  # the interval's confidence
 
     def said(self, shown: str, span: str) -> str:
-        basis = f"95% CI {span}, {self.basis}" if self.ci else self.basis
+        basis = f"{self.level * 100:.3g}% CI {span}, {self.basis}" if self.ci else self.basis
         counted = "" if "n=" in self.words else f", n={self.n}"
         return f"{self.words}: {shown} ({basis}{counted})"
 
 
-def ratio_of(sources: Sources, part: str, new: str, old: str, name: str) -> Verdict:
-    """The verdict on one metric of `new` against `old` in one part of the results."""
+def ratio_of(
+    sources: Sources, part: str, new: str, old: str, name: str, family: int = 1
+) -> Verdict:
+    """The verdict on one metric of `new` against `old` in one part of the results, one of
+    `family` comparisons read together (a paired one: its interval widens with the family)."""
     found = sources.typed(part).ratio(new, old, name)
     if metric(name).exact:
         return _exact(sources, part, new, old, name)
+    if found is not None and family > 1:
+        judged = family_verdict(found.ratios, name, family)
+        floor = _floor(sources, part, new, old, PERCENTILE.get(name), name)
+        return replace(judged, words=floor) if floor else judged
     if found is not None:
         value, ci, basis, n = found.ratios.median, found.ratios.ci, "paired", found.ratios.n
     else:
@@ -63,6 +76,16 @@ def ratio_of(sources: Sources, part: str, new: str, old: str, name: str) -> Verd
         basis = "unpaired"
     floor = _floor(sources, part, new, old, PERCENTILE.get(name), name)
     return Verdict(value, ci, basis, n, floor or words(name, value, ci, n))
+
+
+def family_verdict(ratios: Summary, name: str, family: int) -> Verdict:
+    """Per-round ratios judged as one of `family` comparisons: the median's order-statistic
+    interval at 1 - ALPHA/family, as the run's own 95% one is at 1 - ALPHA."""
+    level = 1 - ALPHA / family
+    ci = median_ci(ratios.values, level)
+    basis = f"paired, one of {family} comparisons (Bonferroni)"
+    said = words(name, ratios.median, ci, ratios.n)
+    return Verdict(ratios.median, ci, basis, ratios.n, said, level)
 
 
 def tail_of(sources: Sources, part: str, new: str, old: str, percentile: str) -> Verdict:

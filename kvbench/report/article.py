@@ -1,16 +1,18 @@
 """The cells of the article's table: a metric's two medians and its change, said plainly.
 
-The article shows throughput as a ratio and costs as a change; here the ratio is the paired
-per-round ratio with its interval where the run has one and the unpaired test does not call
-the change noise (then it says `~`, as the comparison does), and the p99 row is the percentile
-of every open-loop request pooled, labelled with the offered rate it was measured at.
+The article shows throughput as a ratio and costs as a change; here both are the paired
+per-round ratio with its interval where the run has one, `~` where that interval holds no
+change (docs/05's rule), and the p99 row is the percentile of every open-loop request
+pooled, labelled with the offered rate it was measured at, with no verdict at the floor.
 """
 
+from kvbench.measure.floor import at_floor
 from kvbench.report.formatting import change, exact, number, percent, ratio
 from kvbench.results.compare import Comparison
 from kvbench.results.latency import label
 from kvbench.results.metrics import metric
 from kvbench.results.resultset import LatencyRatio, Metrics
+from kvbench.results.summary import Summary
 
 
 def article_cells(r: Comparison, paired: Metrics | None = None) -> list[str]:
@@ -20,17 +22,32 @@ def article_cells(r: Comparison, paired: Metrics | None = None) -> list[str]:
     old = shown(r.old.median) if r.old else "—"
     new = shown(r.new.median) if r.new else "—"
     found = (paired or {}).get(r.metric)
-    if found is not None and r.better == "higher" and found.ci and r.verdict != "same":
-        low, high = found.ci  # the per-round paired ratio, not a ratio of two medians
-        return [name, old, new, f"{ratio(found.median)} ({number(low)} to {number(high)}, paired)"]
+    judged = not metric(r.metric).exact and not metric(r.metric).diagnostic
+    if found is not None and found.ci and judged:  # docs/05's rule: the paired interval
+        return [name, old, new, paired_delta(found, r.better)]
     return [name, old, new, article_delta(r)]
 
 
+def paired_delta(found: Summary, better: str) -> str:
+    """The per-round ratio with its interval: as a ratio where higher is better, else as a
+    change; `~` where the interval holds no change."""
+    low, high = found.ci or (found.median, found.median)
+    if better == "higher":
+        said = f"{ratio(found.median)} ({number(low)} to {number(high)}, paired)"
+    else:
+        span = f"{percent((low - 1) * 100)} to {percent((high - 1) * 100)}"
+        said = f"{percent((found.median - 1) * 100)} ({span}, paired)"
+    return f"~ (can't tell at n={found.n}: {said})" if low <= 1 <= high else said
+
+
 def article_latency(
-    latency: tuple[dict, dict], tails: dict[str, LatencyRatio] | None = None
+    latency: tuple[dict, dict],
+    tails: dict[str, LatencyRatio] | None = None,
+    floor: dict | None = None,
 ) -> list[list[str]]:
     """p99 and p99.9 of all requests pooled, at the offered rate, where both qualify; with
-    the ratio's 95% interval from resampling whole rounds where the run kept its trials."""
+    the ratio's 95% interval from resampling whole rounds where the run kept its trials, and
+    no verdict where either side is at the run's measured floor."""
     old, new = latency
     rate = old.get("offered_rate")
     at = f" at {number(rate)} req/s" if rate else ""
@@ -39,6 +56,9 @@ def article_latency(
         if name in old and name in new:
             a, b = old[name]["ms"], new[name]["ms"]
             delta = percent(change(b, a)) + _less(a / b, (tails or {}).get(name))
+            if at_floor(a, floor, name) or at_floor(b, floor, name):
+                reference = number((floor or {})["round_trip_ms"][name])
+                delta = f"at the floor ({reference} ms), neither better nor worse"
             found.append([f"Latency {label(name)}{at} (ms)", number(a), number(b), delta])
     return found
 

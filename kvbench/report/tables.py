@@ -69,6 +69,7 @@ class Context:
     beside: dict[str, dict] = field(default_factory=dict)
     # "p99" -> new's pooled percentile over old's, its interval from resampling whole rounds
     latency_ratios: dict[str, LatencyRatio] = field(default_factory=dict)
+    floor: dict | None = None  # the run's measured floor (kvbench/measure/floor.py), if any
 
     def __bool__(self) -> bool:
         return bool(self.latency or self.paired)
@@ -82,7 +83,8 @@ def context_for(run: ResultSet, old: str, new: str) -> Context:
     stored = paired.metrics if paired is not None and paired.vs == old else {}
     beside = {name: m.other for name, m in stored.items() if "unpaired" in m.other}
     ratios = run.latency_ratios(old, new, tuple(PERCENTILES)) if both else {}
-    return Context(both, run.paired_ratios(new, old), beside, ratios)
+    floor = run.run.extra.get("floor") if run.run else None
+    return Context(both, run.paired_ratios(new, old), beside, ratios, floor)
 
 
 def render(
@@ -272,7 +274,7 @@ def _article(rows: list[Comparison], labels: tuple[str, str], context: Context) 
             if name == "http_p99_ms" and context.latency:
                 table += [
                     md_row(cells)
-                    for cells in article_latency(context.latency, context.latency_ratios)
+                    for cells in article_latency(context.latency, context.latency_ratios, context.floor)
                 ]
             elif name in chosen:
                 table.append(md_row(article_cells(chosen[name], context.paired)))
