@@ -149,9 +149,7 @@ def floor_latency(sources: Sources, part: str, percentile: str) -> str:
 
 
 def against_prediction(sources: Sources, rung: str) -> str:
-    """A rung's paired change of time per request as one of the ladder's steps (docs/05's
-    rule), and how it met the profile's prediction, or its ceiling where the rung only trims
-    the frames it targets."""
+    """A rung's paired change of time per request (a ladder step) against its prediction."""
     ladder = rungs.measured(sources)
     found, step = rungs.time_change(ladder, rung), rungs.step(ladder, rung)
     if found is None or step is None:
@@ -169,11 +167,9 @@ def against_prediction(sources: Sources, rung: str) -> str:
         predicted, trimmed = None, False
     if predicted is None or ci is None:
         return said
-    if trimmed:
-        beyond = -ci[1] > predicted
-        return f"{said}, {'beyond' if beyond else 'within'} the at most {pct(predicted)} its " + (
-            "frames held (the rung trims them, they remain)"
-        )
+    if trimmed:  # the frames remain after the rung: what they held is a ceiling
+        where = "beyond" if -ci[1] > predicted else "within"
+        return f"{said}, {where} the {pct(predicted)} its frames held (a ceiling: they remain)"
     if -ci[1] > predicted:
         return f"{said}, more than the predicted {pct(predicted)}"
     if -ci[0] < predicted:
@@ -375,6 +371,15 @@ def soak_figure(sources: Sources, path: str) -> str:
     if isinstance(found, bool) or not isinstance(found, int | float):
         raise KvbenchError(f"the soak's {path} is not a number: {found!r}")
     return number(found)
+
+
+def soak_outage(sources: Sources, kind: str) -> str:
+    """The longest run of errors (first to last) of a fault kind in the committed soak."""
+    recovery = (sources.part_json("soak").get("soak") or {}).get("recovery") or []
+    found = [r["outage_s"] for r in recovery if r.get("kind") == kind]
+    if not found:
+        raise KvbenchError(f"the soak injected no {kind!r}")
+    return f"at most {number(max(found))} s (of {len(found)})"
 
 
 def unproven_parts(sources: Sources) -> str:

@@ -79,9 +79,11 @@ def overview(sources: Sources) -> str:
     for rung in ladder.names:
         tps = ladder.stat(rung, "http_tps")
         cells = [f"`{rung}`", ladder.services[rung][1], with_range(tps)]
-        cells = [*cells, *(["baseline", "—"] if rung == ladder.names[0] else [
-            _versus(ladder, rung),
-            "~" if unresolved(ladder, rung) else pct(*ladder.share(rung, "http_tps"))])]  # fmt: skip
+        if rung == ladder.names[0]:
+            cells += ["baseline", "—"]
+        else:
+            share = "~" if unresolved(ladder, rung) else pct(*ladder.share(rung, "http_tps"))
+            cells += [_versus(ladder, rung), share]
         cells.append(quantity(ladder.stat(rung, "gc_collections").median, "count"))
         if counted:
             same = ladder.same_code(rung, INSTRUCTIONS)

@@ -272,10 +272,8 @@ def _article(rows: list[Comparison], labels: tuple[str, str], context: Context) 
         table = [md_row(header), md_row(["---", "---:", "---:", "---:"])]
         for name in ARTICLE_METRICS:
             if name == "http_p99_ms" and context.latency:
-                table += [
-                    md_row(cells)
-                    for cells in article_latency(context.latency, context.latency_ratios, context.floor)
-                ]
+                tails = article_latency(context.latency, context.latency_ratios, context.floor)
+                table += [md_row(cells) for cells in tails]
             elif name in chosen:
                 table.append(md_row(article_cells(chosen[name], context.paired)))
         heading = f"**{group}**\n\n" if group else ""

@@ -36,7 +36,9 @@ KINDS = (
 )  # fmt: skip
 # A 503 from a pooled Redis connection that a Redis restart closed: the store finds out only
 # when it next uses that connection, which may be long after Redis is back.
-STALE = re.compile(rb"closed by server|Broken pipe|reset by peer")
+# A pooled Redis connection that a restart closed fails when next used, as one of these
+# (redis-py's words for a read, or a write, on a socket the old Redis closed).
+STALE = re.compile(rb"closed by server|Broken pipe|reset by peer|Connection lost")
 GET_BODY = {f"key-{i:04d}": answer_body(f"key-{i:04d}", PRELOAD_VALUE) for i in range(PRELOADED)}
 
 

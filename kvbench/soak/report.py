@@ -9,7 +9,7 @@ from matplotlib.patches import Patch
 
 from kvbench.report.plots import _figure, color, save
 from kvbench.results import files, provenance
-from kvbench.soak import faults
+from kvbench.soak import checks, faults
 from kvbench.soak.checks import recovery
 from kvbench.soak.client import CONNECTIONS, PUT_KEYS, PUT_SHARE, TICK_S
 from kvbench.soak.run import Outcome
@@ -157,7 +157,8 @@ HOW = (
     "or file stays): a least-squares slope per hour with its 95% interval, fitted in the "
     "calm end of the run (a long run's faults all come in its first half; the fit starts a "
     "minute after the last fault's recovery), each process life with its own intercept, "
-    "after each process's warm-up; the upper end must be under 1% of the level per hour, "
+    "after each process's warm-up; the upper end must be under 1% of the level per hour "
+    f"(for fds at least {checks.FD_LEAST_PER_HOUR:g} per hour), "
     "enforced from 30 minutes of load (a shorter run reports it). A level that steps up "
     "from one stretch between faults to the next fails too (the stretch levels). p99 per "
     "minute, outside the minutes of faults, must not climb by more than 10% of its median "
@@ -169,10 +170,16 @@ VERDICT = {True: "pass", False: "**FAIL**", None: "undecided (not enforced)"}
 def explain(check: dict) -> str:
     """One line of the numbers a check decided on."""
     if "slope_per_hour" in check:
-        low, high = check["interval_per_hour"]
-        text = (f"slope {check['slope_per_hour']:+.3g}/h, 95% interval [{low:+.3g}, {high:+.3g}], "
-                f"bound {check['bound_per_hour']:.3g}/h (1% of {check['level']:.4g}); "
-                f"{check['samples']} samples from {check.get('fitted_from_s', 0):g} s")  # fmt: skip
+        text = f"slope {check['slope_per_hour']:+.3g}/h"
+        if "interval_per_hour" in check:
+            low, high = check["interval_per_hour"]
+            text += f", 95% interval [{low:+.3g}, {high:+.3g}]"
+        text += (f", bound {check['bound_per_hour']:.3g}/h (level {check['level']:.4g}); "
+                 f"{check['samples']} samples from {check.get('fitted_from_s', 0):g} s; stretch "
+                 f"levels {check.get('stretch_levels')}")  # fmt: skip
+        if "stretch_slope_per_hour" in check:
+            slope, low, high = check["stretch_slope_per_hour"]
+            text += f", their slope {slope:+.3g}/h [{low:+.3g}, {high:+.3g}]"
         return text + (f"; {check['why']}" if "why" in check else "")
     if "slope_ms_per_hour" in check:
         low, high = check["interval_ms_per_hour"]

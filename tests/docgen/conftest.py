@@ -78,8 +78,15 @@ def ladder_summary() -> dict:
         ns, allocs = code[service.name]
         services[service.name]["asgi_ns_per_op"] = stored(spread(ns) * 2)
         services[service.name]["asgi_allocs_per_op"] = stored([allocs] * 6)
+    # Each rung paired with the one before, round by round: the throughput ratio spread as
+    # the trials are, so a step that saves nothing holds 1 and the others exclude it.
+    names = [service.name for service, _ in LADDER]
+    paired = {
+        new: {"vs": old, "metrics": {"http_tps": stored(spread(costs[old] / costs[new]))}}
+        for old, new in zip(names, names[1:], strict=False)
+    }
     env = {"http": {"trials": 10, "duration_s": 4.0}}
-    return {"schema": 1, "environment": env, "services": services}
+    return {"schema": 1, "environment": env, "services": services, "paired": paired}
 
 
 @pytest.fixture

@@ -252,8 +252,26 @@ def test_a_rung_is_named_faster_only_where_its_paired_interval_excludes_no_chang
     path.write_text(json.dumps(summary), encoding="utf-8")
     sources = Sources(tmp_path, Path("."))
     said = value('against_prediction("async")', sources)  # no profiles: no prediction
-    assert said.startswith("time per request -35% (95% CI ") and said.endswith("n=10): faster")
+    steps = len(json.loads(path.read_text())["services"]) - 1
+    level = f"{(1 - 0.05 / steps) * 100:.3g}% CI"  # one of the ladder's steps: Bonferroni
+    assert said.startswith(f"time per request -35% ({level} ") and said.endswith("n=10): faster")
+    assert f"one of {steps} steps" in said
     assert value('against_prediction("nolocks")', sources).endswith("can't tell at n=10")
+
+
+def test_a_step_clear_alone_is_not_named_when_the_ladder_family_cannot_tell(tmp_path, write_ladder):
+    # Nine rounds agree and one does not: the 95% interval of the median (2nd to 9th value)
+    # excludes no change, the family's (lowest to highest, at 1 - 0.05/steps) does not.
+    path = write_ladder(tmp_path)
+    summary = json.loads(path.read_text(encoding="utf-8"))
+    values = [0.99] + [1.05] * 9
+    entry = Summary.of(values).to_json()
+    assert entry["ci_low"] > 1  # alone, this step would be named
+    summary["paired"]["orjson"] = {"vs": "nolocks", "metrics": {"http_tps": entry}}
+    path.write_text(json.dumps(summary), encoding="utf-8")
+    sources = Sources(tmp_path, Path("."))
+    assert value('step_verdict("orjson")', sources).startswith("can't tell at n=10: +5.0% (")
+    assert value('verdict("ladder", "orjson", "nolocks", "http_tps")', sources).startswith("faster")
 
 
 def test_cpu_per_request_is_read_at_a_parts_rate_and_the_plot_where_it_will_be(tmp_path):

@@ -57,6 +57,17 @@ def test_flat_passes_a_flat_series_and_fails_a_growing_one_when_enforced():
     assert checks.flat(growing, "rss", "pid", warmup=0, enforce=True)["ok"] is False
 
 
+def test_a_count_of_descriptors_is_judged_against_its_least_bound_not_1_percent_alone():
+    # 40 fds moving by whole descriptors over 15 minutes: no interval gets under 0.4 an hour.
+    rng = random.Random(5)
+    noisy = rows([40.0 + rng.choice((0, 1, 2, 3)) for _ in range(15)])
+    assert checks.flat(noisy, "rss", "pid", warmup=0, enforce=True)["ok"] is False
+    found = checks.flat(noisy, "rss", "pid", warmup=0, enforce=True, least=60.0)
+    assert found["ok"] is True and found["bound_per_hour"] == 60.0
+    leaking = rows([40.0 + i for i in range(15)])  # one a minute, 60 an hour
+    assert checks.flat(leaking, "rss", "pid", warmup=0, enforce=True, least=6.0)["ok"] is False
+
+
 def test_flat_leaves_a_short_undecided_run_undecided_unless_enforced():
     rng = random.Random(1)
     short = rows([100.0 + rng.gauss(0, 1) for _ in range(20)], step_s=1.0)

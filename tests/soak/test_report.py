@@ -32,3 +32,20 @@ def test_rewrite_makes_the_report_and_plot_from_the_files(tmp_path):
     assert "| rss_flat | undecided (not enforced) | slope +3/h, 95% interval [-1, +7]" in text
     assert "Verdict: **pass**" in text
     assert (tmp_path / "plots" / "soak.png").stat().st_size > 0
+
+
+def test_a_check_decided_by_its_stretches_alone_is_explained_not_a_crash(tmp_path):
+    # The ratchet returns before any interval of the calm end is fitted: the first
+    # committed 30-minute run's report crashed on this.
+    data = summary()
+    data["checks"]["redis_rss_flat"] = {
+        "ok": False, "slope_per_hour": 1.3, "bound_per_hour": 0.13, "level": 13.1,
+        "samples": 866, "stretch_levels": [12.8, 13.3],
+        "stretch_slope_per_hour": [35.0, 25.2, 44.9],
+        "why": "the level steps up from stretch to stretch (a step at each fault)",
+    }  # fmt: skip
+    (tmp_path / "summary.json").write_text(json.dumps(data))
+    write_csv([{"t_s": 1, "ok": 800, "errors": 0}], tmp_path / "series.csv")
+    text = report.rewrite(tmp_path).read_text()
+    assert "| redis_rss_flat | **FAIL** | slope +1.3/h, bound 0.13/h" in text
+    assert "their slope +35/h [+25.2, +44.9]; the level steps up" in text
