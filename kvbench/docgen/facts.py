@@ -382,6 +382,32 @@ def soak_outage(sources: Sources, kind: str) -> str:
     return f"at most {number(max(found))} s (of {len(found)})"
 
 
+def soak_checks(sources: Sources) -> str:
+    """The committed soak's verdict and its checks: passed, failed, undecided."""
+    found = sources.part_json("soak").get("checks") or {}
+    ran = {name: c.get("ok") for name, c in found.items() if isinstance(c, dict)}
+    if not ran:
+        raise KvbenchError("the soak's summary has no checks")
+    said = [
+        f"{word} {', '.join(f'`{n}`' for n, ok in ran.items() if ok is value)}"
+        for word, value in (("failed", False), ("undecided", None))
+        if value in ran.values()
+    ]
+    passed = sum(1 for ok in ran.values() if ok is True)
+    head = "passed" if found.get("ok") else "failed"
+    return f"{head}: {passed} of {len(ran)} checks passed" + "".join(f"; {s}" for s in said)
+
+
+def soak_plot(sources: Sources) -> str:
+    """The committed soak's plot as an image for docs/, or where it will be."""
+    png = sources.results / "soak" / "plots" / "soak.png"
+    sources.part_json("soak")  # NotMeasured when no soak is committed
+    if not png.is_file():
+        return f"`{sources.shown(png)}` (drawn by `kvbench promote`)"
+    alt = "RSS, file descriptors, p99 and errors per second over the soak, faults marked"
+    return f"![{alt}]({sources.link(png, sources.root / 'docs' / 'any.md')})"
+
+
 def unproven_parts(sources: Sources) -> str:
     """The committed parts (main run included) whose summary records no provenance."""
     found = []
