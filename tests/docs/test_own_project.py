@@ -47,8 +47,9 @@ def gate_args() -> argparse.Namespace:
 
 
 def test_run_lines_reads_one_line_and_block_steps():
-    text = "    steps:\n      - run: a b\n      - name: x\n        run: |\n          c\n\n          d\n"
-    text += "      - name: y\n        run: e\n"
+    lines = ["    steps:", "      - run: a b", "      - name: x", "        run: |",
+             "          c", "", "          d", "      - name: y", "        run: e"]  # fmt: skip
+    text = "\n".join(lines)
     assert run_lines(text) == ["a b", "c", "d", "e"]
 
 
