@@ -11,8 +11,6 @@ trap '[ -n "$server" ] && kill "$server" 2>/dev/null; rm -rf "$work"' EXIT
 cp -r "$root/examples/myapp/." "$work/"
 cd "$work"
 case "$1" in
-one)
-    "$kvbench" bench --app myapp=app:app --requests requests.toml "${tiny[@]}" --out "$work/run" ;;
 two)
     cp app.py app_v2.py
     "$kvbench" bench --app v1=app:app --app v2=app_v2:app --requests requests.toml "${tiny[@]}" \
@@ -36,5 +34,5 @@ for _ in range(100):
     "$kvbench" loadgen --port "$port" --requests requests.toml --duration 0.5 --warmup 0.2
     "$kvbench" loadgen --port "$port" --path /items/7 --path /items/8 --duration 0.5 --warmup 0.2 ;;
 *)
-    echo "usage: own-app.sh one|two|runs|load" >&2; exit 2 ;;
+    echo "usage: own-app.sh two|runs|load" >&2; exit 2 ;;
 esac
