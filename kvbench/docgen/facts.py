@@ -154,9 +154,9 @@ def against_prediction(sources: Sources, rung: str) -> str:
     found, step = rungs.time_change(ladder, rung), rungs.step(ladder, rung)
     if found is None or step is None:
         raise KvbenchError(f"the ladder run recorded no paired throughput for {rung!r}")
-    (change, ci), k = found, rungs.steps(ladder)
+    change, ci = found
     span = f"{step.level * 100:.3g}% CI {_span(ci)}, " if ci else ""
-    said = f"time per request {percent(change)} ({span}paired, one of {k} steps"
+    said = f"time per request {percent(change)} ({span}paired"  # the level says the family
     if rungs.unresolved(ladder, rung):
         said += f"): can't tell at n={step.n}"
     else:
