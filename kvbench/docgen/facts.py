@@ -266,6 +266,26 @@ def failed_count(sources: Sources, part: str, check: str) -> str:
     return f"{len(found.get(FAILED[check]) or []):,}"
 
 
+def sensitivity_ratio(sources: Sources, part: str) -> str:
+    """The sensitivity check's throughput with the generator slowed over without, and its noise."""
+    found = _sensitivity(sources, part)
+    return f"{ratio(found['ratio'])} when slowed (noise {pct(found['noise'] * 100)})"
+
+
+def sensitivity_share(sources: Sources, part: str) -> str:
+    """The load generator's share of its core in the sensitivity check, normal then slowed."""
+    found = _sensitivity(sources, part)
+    normal, slowed = (max(found[f"{k}_loadgen_share"]) for k in ("normal", "slowed"))
+    return f"at most {pct(normal * 100)} normally and {pct(slowed * 100)} slowed"
+
+
+def _sensitivity(sources: Sources, part: str) -> dict:
+    found = (sources.typed(part).checks or {}).get("sensitivity")
+    if not isinstance(found, dict) or "ratio" not in found:
+        raise KvbenchError(f"{part} recorded no sensitivity check")
+    return found
+
+
 def _checks_ran(checks: dict | None) -> dict[str, dict]:
     """The checks a summary's "checks" holds (each with a status), without its ok and lists."""
     return {c: v for c, v in (checks or {}).items() if isinstance(v, dict) and "status" in v}
