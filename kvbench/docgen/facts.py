@@ -385,9 +385,12 @@ def soak_figure(sources: Sources, path: str) -> str:
     """A figure of the committed soak, by dotted path in its summary (`soak.load.load_s`)."""
     found: object = sources.part_json("soak")
     for key in path.split("."):
-        if not isinstance(found, dict) or key not in found:
+        if isinstance(found, list) and key.isdigit() and int(key) < len(found):
+            found = found[int(key)]  # a list's item: `interval_per_hour.1`
+        elif isinstance(found, dict) and key in found:
+            found = found[key]
+        else:
             raise KvbenchError(f"the soak's summary has no {path}")
-        found = found[key]
     if isinstance(found, bool) or not isinstance(found, int | float):
         raise KvbenchError(f"the soak's {path} is not a number: {found!r}")
     return number(found)
@@ -399,6 +402,8 @@ def soak_outage(sources: Sources, kind: str) -> str:
     found = [r["outage_s"] for r in recovery if r.get("kind") == kind]
     if not found:
         raise KvbenchError(f"the soak injected no {kind!r}")
+    if not max(found):
+        return f"no errors (in {len(found)})"
     return f"at most {number(max(found))} s (of {len(found)})"
 
 
