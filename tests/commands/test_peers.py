@@ -1,6 +1,7 @@
 """`kvbench peers`: its settings, and a tiny run that writes every row, curve and plot."""
 
 import argparse
+import functools
 import json
 
 import pytest
@@ -8,6 +9,7 @@ import pytest
 from kvbench import KvbenchError
 from kvbench.cli import main
 from kvbench.commands import peers
+from kvbench.measure import floor
 from kvbench.measure import peers as measure_peers
 from kvbench.services import PEERS, PYTHON_CEILING
 
@@ -43,6 +45,8 @@ def test_bad_settings_are_clear_errors(argv):
 @pytest.mark.timeout(300)  # every peer, its curves and plots
 def test_a_tiny_run_writes_every_row_curve_and_plot(tmp_path, monkeypatch):
     monkeypatch.setattr(measure_peers.shutil, "which", lambda name: None)
+    # the run's floor (floor.measure, tested in test_floor.py) in 2 s instead of 10: not read here
+    monkeypatch.setattr(floor, "measure", functools.partial(floor.measure, seconds=2.0))
     argv = ["peers", "--quick", "--rate", "200", "--levels", "8", "--keys", "2000"]
     assert main([*argv, "--workers", "2", "--out", str(tmp_path)]) == 0
     summary = json.loads((tmp_path / "summary.json").read_text())

@@ -1,3 +1,4 @@
+import functools
 import json
 import os
 
@@ -5,6 +6,7 @@ import numpy as np
 import pytest
 
 from kvbench.load.summary import LoadResult, load_records
+from kvbench.measure import floor
 from kvbench.measure.campaign import (
     Campaign,
     CampaignResult,
@@ -51,7 +53,9 @@ def test_rounds_run_abba_and_measure_the_ceiling_after_each():
 
 
 @pytest.mark.slow
-def test_a_common_rate_is_calibrated_and_recorded(tmp_path):
+def test_a_common_rate_is_calibrated_and_recorded(tmp_path, monkeypatch):
+    # the run's floor (floor.measure, tested in test_floor.py) in 2 s instead of 10: not read here
+    monkeypatch.setattr(floor, "measure", functools.partial(floor.measure, seconds=2.0))
     plan = TrialPlan(connections=2, warmup_s=0, duration_s=0.2, latency_s=0.3)
     result = run_campaign(Campaign([SERVICES["optimized"]], plan, 1, headroom=False))
     rate = result.plan.rate

@@ -1,8 +1,10 @@
 """Every pyperf script and the allocation counter, run with tiny settings, as pyperf does."""
 
 import json
+import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -25,11 +27,17 @@ def run(*args: str) -> subprocess.CompletedProcess:
     return done
 
 
-@pytest.mark.slow
-def test_micro_suite_names_each_service(tmp_path):
-    out = tmp_path / "micro.json"
+@pytest.fixture(scope="module")
+def micro(tmp_path_factory) -> Path:
+    """One run of the micro suite, as pyperf writes it, for the tests that read it."""
+    out = tmp_path_factory.mktemp("micro") / "micro.json"
     run("kvbench.workers.micro", *TINY_PYPERF, "-o", str(out))
-    values = ns_per_op(out)
+    return out
+
+
+@pytest.mark.slow
+def test_micro_suite_names_each_service(micro):
+    values = ns_per_op(micro)
     assert set(values) == {
         "micro_store_get[unoptimized]",
         "micro_store_get[optimized]",
@@ -72,9 +80,9 @@ def test_allocations_are_counted_per_request():
 
 
 @pytest.mark.slow
-def test_committed_suites_carry_no_machine_paths(tmp_path):
+def test_committed_suites_carry_no_machine_paths(micro, tmp_path):
     out = tmp_path / "micro.json"
-    run("kvbench.workers.micro", *TINY_PYPERF, "-o", str(out))
+    shutil.copy(micro, out)  # stripped here, the shared run stays as pyperf wrote it
     assert sys.executable in out.read_text()  # pyperf records it...
     strip_machine_paths(out)
     assert sys.executable not in out.read_text()  # ...and the results folder does not
