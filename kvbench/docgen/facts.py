@@ -167,9 +167,9 @@ def against_prediction(sources: Sources, rung: str) -> str:
         predicted, trimmed = None, False
     if predicted is None or ci is None:
         return said
-    if trimmed:  # the frames remain after the rung: what they held is a ceiling
-        where = "beyond" if -ci[1] > predicted else "within"
-        return f"{said}, {where} the {pct(predicted)} its frames held (a ceiling: they remain)"
+    if trimmed:  # the frames remain after the rung: their share predicts nothing
+        held = pct(predicted)
+        return f"{said}; its frames held {held} and remain after it (trimmed, not removed)"
     if -ci[1] > predicted:
         return f"{said}, more than the predicted {pct(predicted)}"
     if -ci[0] < predicted:

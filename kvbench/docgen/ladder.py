@@ -119,7 +119,7 @@ def story(sources: Sources) -> str:
             shown = "; ".join(t.label for t in removed_targets(rung))
             try:
                 share, trimmed = predicted_share(sources, ladder, rung)
-                predicted = ("at most " if trimmed else "") + pct(share or 0.0)
+                predicted = ("trimmed: " if trimmed else "") + pct(share or 0.0)
             except NotMeasured:  # the rung before has no committed profile (make profile-ladder)
                 shown, predicted = "not profiled", "—"
         instr = "—"
@@ -130,9 +130,10 @@ def story(sources: Sources) -> str:
         lines.append(md_row([f"`{rung}`", shown, predicted, _paired(ladder, rung), instr]))
     return "\n".join(lines) + (
         "\n\nProfile: py-spy `--gil` samples of the rung before (GIL-held wall-clock samples, "
-        "start-up left out), a sample counted once if any removed frame is on it; `at most` "
+        "start-up left out), a sample counted once if any removed frame is on it; `trimmed` "
         "where those frames still hold samples after the rung, which trims them rather than "
-        "removing them. Measured: time per request (1/throughput), "
+        "removing them, so their share predicts nothing. Measured: time per request "
+        "(1/throughput), "
         f"{FAMILY_NOTE.format(k=steps(ladder), level=_level(ladder))}. Instructions: "
         "in-process, exact."
     )
@@ -155,12 +156,13 @@ def prediction(sources: Sources, ladder: Ladder, rung: str) -> float | None:
 
 # A rung whose target frames still hold this part of their former share after it trimmed
 # them rather than removed them (noserverheader still writes a head, optimized still
-# writes): their share before is the most the rung could save, not what it will.
+# writes): their share before predicts nothing (neither what it saves nor a bound on it,
+# as rungs that fell more than their share show).
 TRIMMED = 0.25
 
 
 def predicted_share(sources: Sources, ladder: Ladder, rung: str) -> tuple[float | None, bool]:
-    """The prediction and whether it is only a ceiling (the frames survive the rung)."""
+    """The prediction and whether the rung only trimmed its frames (they survive it)."""
     before = prediction(sources, ladder, rung)
     if before is None:
         return None, False

@@ -21,7 +21,7 @@ import numpy as np
 from kvbench import KvbenchError
 from kvbench.docgen.sources import Sources
 from kvbench.measure.floor import at_floor
-from kvbench.report.formatting import number, percent
+from kvbench.report.formatting import number, percent, plain
 from kvbench.results.compare import compare_samples
 from kvbench.results.metrics import metric
 from kvbench.results.resample import interval
@@ -144,9 +144,9 @@ def _floor(sources: Sources, part: str, new: str, old: str, percentile, name) ->
         latency = sources.results_set(part).latency
         sides = [latency[s][percentile]["ms"] for s in (new, old)]
     if any(at_floor(ms, floor, percentile) for ms in sides):
-        return f"at the floor, neither better nor worse (the floor's {percentile}: " + (
-            f"{number(floor['round_trip_ms'][percentile])} ms)"
-        )
+        factor = plain(floor.get("at_floor_factor", 2.0))
+        reference = number(floor["round_trip_ms"][percentile])
+        return f"can't tell: within {factor}x of the run's floor ({percentile} {reference} ms)"
     return ""
 
 

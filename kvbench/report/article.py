@@ -7,7 +7,7 @@ pooled, labelled with the offered rate it was measured at, with no verdict at th
 """
 
 from kvbench.measure.floor import at_floor
-from kvbench.report.formatting import change, exact, number, percent, ratio
+from kvbench.report.formatting import change, exact, number, percent, plain, ratio
 from kvbench.results.compare import Comparison
 from kvbench.results.latency import label
 from kvbench.results.metrics import metric
@@ -58,7 +58,8 @@ def article_latency(
             delta = percent(change(b, a)) + _less(a / b, (tails or {}).get(name))
             if at_floor(a, floor, name) or at_floor(b, floor, name):
                 reference = number((floor or {})["round_trip_ms"][name])
-                delta = f"at the floor ({reference} ms), neither better nor worse"
+                factor = plain((floor or {}).get("at_floor_factor", 2.0))
+                delta = f"can't tell: within {factor}x of the run's floor ({reference} ms)"
             found.append([f"Latency {label(name)}{at} (ms)", number(a), number(b), delta])
     return found
 

@@ -202,7 +202,7 @@ def test_a_ratio_whose_interval_includes_1_cannot_tell(tmp_path):
     assert said == "can't tell at n=10: 1.00x (95% CI 0.900 to 1.10x, paired)"
 
 
-def test_a_percentile_at_the_floor_is_neither_better_nor_worse(tmp_path):
+def test_a_percentile_within_twice_the_floor_gets_no_verdict(tmp_path):
     name = "http_trial_p99_ms"
     optimized = Summary.of(fixture_summary()["services"]["optimized"][name]["values"]).median
     before = value(f'verdict("run", "optimized", "unoptimized", "{name}")', FIXTURE_RUN)
@@ -214,7 +214,7 @@ def test_a_percentile_at_the_floor_is_neither_better_nor_worse(tmp_path):
 
     sources = rewritten(tmp_path, floored)
     said = value(f'verdict("run", "optimized", "unoptimized", "{name}")', sources)
-    assert said.startswith(f"at the floor, neither better nor worse (the floor's p99: "
+    assert said.startswith(f"can't tell: within 2x of the run's floor (p99 "
                            f"{number(optimized)} ms): ")  # fmt: skip
     assert value('floor_latency("run", "p99")', sources) == f"{number(optimized)} ms"
     assert value('floor_latency("run", "p99")', FIXTURE_RUN) == "not measured in this run"

@@ -5,10 +5,10 @@ set -eo pipefail
 root=$(pwd)
 kvbench="$root/.venv/bin/kvbench"
 tiny=(--quick --trials 2 --duration 1 --warmup 0.2 --latency-window 1 --layers asgi,http)
-# `one` measures what the chapter's run does, latency included. `two` and `runs` are about
-# the comparisons: no open loop (nor the 10 s latency floor that comes with it), and `runs`
-# the HTTP layer only (each of its runs is `one`'s). A comparison with latency is the
-# README's `make compare`, in tests/docs/test_commands.py's tiny run.
+# `two` and `runs` are about the comparisons: no open loop (nor the 10 s latency floor that
+# comes with it), and `runs` the HTTP layer only. The chapter's one command, latency
+# included, is tests/docs/own-project.sh's; a comparison with latency is the README's
+# `make compare`, in tests/docs/test_commands.py's tiny run.
 compared=(--latency-window 0)
 work=$(mktemp -d)
 server=""

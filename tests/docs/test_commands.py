@@ -166,12 +166,15 @@ def tiny_runs(tmp_path_factory) -> Path:
     """A runs folder holding one short run, made once a session: the first worker to ask
     makes it while any other waits on the lock, then reads it."""
     made = session_folder(tmp_path_factory) / "docs-tiny-runs"
+    done = made.with_suffix(".done")  # written only once the run succeeded (`latest` is
+    # pointed at a run when it starts, so a failed attempt leaves one too)
     with open(made.with_suffix(".lock"), "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        if not (made / "latest").exists():
+        if not done.exists():
             shutil.rmtree(made, ignore_errors=True)  # a failed attempt's leftovers
             made.mkdir()
             shell(f"kvbench {' '.join(TINY_RUN)}", environment(**{runs.RUNS_ENV: str(made)}))
+            done.touch()
     return made
 
 
