@@ -18,8 +18,9 @@ HOUR_S = 3600.0
 FLAT_BOUND_PCT = 1.0  # RSS and fds may grow at most 1% of their level per hour
 # ... and fds at least this many per hour: 1% of a level of 8 or 40 descriptors is under one
 # per hour, finer than a 15-minute fit of a count that moves by whole descriptors can resolve
-# (the first committed run: an interval 9 fds/h wide). Six per hour is one leaked every ten
-# minutes, 144 a day.
+# (a first, uncommitted 30-minute run: an interval 9 fds/h wide). Six per hour is one leaked
+# every ten minutes, 144 a day. A count that stays constant through a short calm half reads
+# as an interval of zero width: no growth seen, not a bound that fine (docs/08 says so).
 FD_LEAST_PER_HOUR = 6.0
 ENFORCE_FLAT_S = 1800.0  # shorter runs report their interval; from 30 minutes it must pass
 P99_BOUND_PCT = 10.0  # per hour, of the median per-minute p99

@@ -12,10 +12,15 @@ def stale_at(*seconds: float) -> SimpleNamespace:
 
 
 def test_stale_503s_after_a_redis_restart_are_the_known_defect_not_a_failure():
-    # An idle pooled connection is reached when the next burst needs it: in the first
-    # committed run up to 224 s after its Redis was killed.
-    found = verdict._stale(stale_at(120.0, 400.0))
+    # An idle pooled connection is reached when the next burst needs it: in a first,
+    # uncommitted run up to 224 s after its Redis was killed.
+    found = verdict._stale(stale_at(120.0, 400.0), calm_from=900.0)
     assert found["ok"] is None and found["count"] == 2
+
+
+def test_a_stale_503_in_the_calm_half_fails():
+    # The calm half's faults are over: a dead pooled connection there is no longer excused.
+    assert verdict._stale(stale_at(120.0, 950.0), calm_from=900.0)["ok"] is False
 
 
 def test_a_stale_503_with_no_redis_restart_before_it_fails():
