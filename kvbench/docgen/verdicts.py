@@ -14,14 +14,15 @@ side is named by neither word; a run without a floor makes no floor claim. An ex
 against its repeats' spread.
 """
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 
 from kvbench import KvbenchError
 from kvbench.docgen.sources import Sources
 from kvbench.measure.floor import at_floor
-from kvbench.report.formatting import number, percent, plain
+from kvbench.report.article import floor_said
+from kvbench.report.formatting import number, percent
 from kvbench.results.compare import compare_samples
 from kvbench.results.metrics import metric
 from kvbench.results.resample import interval
@@ -57,18 +58,11 @@ class Verdict:
         return f"{self.words}: {shown} ({basis}{counted})"
 
 
-def ratio_of(
-    sources: Sources, part: str, new: str, old: str, name: str, family: int = 1
-) -> Verdict:
-    """The verdict on one metric of `new` against `old` in one part of the results, one of
-    `family` comparisons read together (a paired one: its interval widens with the family)."""
+def ratio_of(sources: Sources, part: str, new: str, old: str, name: str) -> Verdict:
+    """The verdict on one metric of `new` against `old` in one part of the results."""
     found = sources.typed(part).ratio(new, old, name)
     if metric(name).exact:
         return _exact(sources, part, new, old, name)
-    if found is not None and family > 1:
-        judged = family_verdict(found.ratios, name, family)
-        floor = _floor(sources, part, new, old, PERCENTILE.get(name), name)
-        return replace(judged, words=floor) if floor else judged
     if found is not None:
         value, ci, basis, n = found.ratios.median, found.ratios.ci, "paired", found.ratios.n
     else:
@@ -144,9 +138,7 @@ def _floor(sources: Sources, part: str, new: str, old: str, percentile, name) ->
         latency = sources.results_set(part).latency
         sides = [latency[s][percentile]["ms"] for s in (new, old)]
     if any(at_floor(ms, floor, percentile) for ms in sides):
-        factor = plain(floor.get("at_floor_factor", 2.0))
-        reference = number(floor["round_trip_ms"][percentile])
-        return f"can't tell: within {factor}x of the run's floor ({percentile} {reference} ms)"
+        return floor_said(floor, percentile)
     return ""
 
 

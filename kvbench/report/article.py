@@ -56,12 +56,17 @@ def article_latency(
         if name in old and name in new:
             a, b = old[name]["ms"], new[name]["ms"]
             delta = percent(change(b, a)) + _less(a / b, (tails or {}).get(name))
-            if at_floor(a, floor, name) or at_floor(b, floor, name):
-                reference = number((floor or {})["round_trip_ms"][name])
-                factor = plain((floor or {}).get("at_floor_factor", 2.0))
-                delta = f"can't tell: within {factor}x of the run's floor ({reference} ms)"
+            if floor and (at_floor(a, floor, name) or at_floor(b, floor, name)):
+                delta = floor_said(floor, name)
             found.append([f"Latency {label(name)}{at} (ms)", number(a), number(b), delta])
     return found
+
+
+def floor_said(floor: dict, percentile: str) -> str:
+    """The words for a percentile within the floor's factor of the run's floor (docs/05)."""
+    factor = plain(floor.get("at_floor_factor", 2.0))
+    reference = number(floor["round_trip_ms"][percentile])
+    return f"can't tell: within {factor}x of the run's floor ({label(percentile)} {reference} ms)"
 
 
 def _less(factor: float, tail: LatencyRatio | None) -> str:
