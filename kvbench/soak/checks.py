@@ -160,36 +160,46 @@ def p99_trend(minutes: list[tuple[int, float]], excluded: set[int]) -> dict:
     return check | {"ok": None, "why": "the interval straddles the bound: more minutes would tell"}
 
 
-def allowed_values(puts: Iterable[Put]) -> tuple[set[str], bool]:
-    """The values a key may read back as, and whether it may be absent.
+def allowed_values(
+    puts: Iterable[Put], start: float = math.inf, end: float = math.inf
+) -> tuple[set[str], bool]:
+    """The values a key may read as, read by a request sent at `start` and answered by `end`
+    (monotonic seconds; the defaults: after every PUT), and whether it may be absent.
 
-    A PUT's value may be the one read when no acknowledged PUT was sent after that PUT was
-    known done; an unknown PUT (503, timeout, lost connection) is never known done.
+    A PUT sent before `end` may be the one read, unless an acknowledged PUT known done
+    before `start` was sent after it was known done; an unknown PUT (503, timeout, lost
+    connection) is never known done.
     """
-    puts = list(puts)
-    acked = [p.sent for p in puts if p.acknowledged]
+    puts = [p for p in puts if p.sent < end]
+    acked = [p.sent for p in puts if p.acknowledged and p.done < start]
     last_sent = max(acked, default=-math.inf)
     values = {p.value for p in puts if not p.acknowledged or p.done >= last_sent}
     return values, not acked
 
 
-def lost_writes(puts: Iterable[Put], reads: dict[str, list[str | None]]) -> list[dict]:
-    """Keys whose reads (a value, or None for absent, per connection) break the rule."""
+def lost_writes(
+    puts: Iterable[Put],
+    reads: dict[str, list[str | None]],
+    start: float = math.inf,
+    end: float = math.inf,
+) -> list[dict]:
+    """Keys whose reads (a value, or None for absent, per connection) break the rule; the
+    reads were sent at `start` and answered by `end` (the defaults: after every PUT)."""
     by_key: dict[str, list[Put]] = defaultdict(list)
     for put in puts:
         by_key[put.key].append(put)
     lost = []
     for key, key_puts in sorted(by_key.items()):
-        values, may_be_absent = allowed_values(key_puts)
+        values, may_be_absent = allowed_values(key_puts, start, end)
         for read in reads.get(key, [None]):
             if not (read in values or (read is None and may_be_absent)):
-                lost.append({"key": key, "read": read, "acknowledged_last": _last(key_puts)})
+                lost.append({"key": key, "read": read, "acknowledged_last": _last(key_puts, start)})
                 break
     return lost
 
 
-def _last(puts: list[Put]) -> str | None:
-    acked = [p for p in puts if p.acknowledged]
+def _last(puts: list[Put], before: float = math.inf) -> str | None:
+    acked = [p for p in puts if p.acknowledged and p.done < before]
     return max(acked, key=lambda p: p.sent).value if acked else None
 
 

@@ -70,6 +70,10 @@ class Second:
     lateness: array = field(default_factory=lambda: array("d"))
 
 
+def put_key(index: int) -> str:
+    return f"soak-{index:04d}"
+
+
 def raw_request(key: str, value: str | None) -> bytes:
     if value is None:
         return f"GET /get?key={key} HTTP/1.1\r\nhost: soak\r\n\r\n".encode()
@@ -158,7 +162,7 @@ class Client:
     def next_request(self, intended: float) -> Request:
         self.sequence += 1
         if self.rng.random() < PUT_SHARE:
-            key, value = f"soak-{self.rng.randrange(PUT_KEYS):04d}", f"v{self.sequence}"
+            key, value = put_key(self.rng.randrange(PUT_KEYS)), f"v{self.sequence}"
         else:
             key, value = f"key-{self.rng.randrange(PRELOADED):04d}", None
         return Request(key, value, intended, raw_request(key, value))

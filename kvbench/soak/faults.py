@@ -13,6 +13,8 @@ from collections.abc import Awaitable, Callable
 from contextlib import suppress
 from dataclasses import dataclass, field
 
+from kvbench import redis_server
+from kvbench.soak.client import PUT_KEYS, put_key
 from kvbench.soak.stack import HOST, DurableRedis, Keeper
 
 KINDS = ("kill_worker", "kill_redis", "slow_clients", "pause_redis")
@@ -33,6 +35,22 @@ class Fault:
 
     def covers(self, t: float, allowance: float = RECOVERY_S) -> bool:
         return self.start <= t <= self.end + allowance
+
+    def meets(self, start: float, end: float, allowance: float = RECOVERY_S) -> bool:
+        """Whether [start, end] overlaps the window with its allowance."""
+        return self.start <= end and start <= self.end + allowance
+
+
+@dataclass
+class Snapshot:
+    """Every PUT key's value as a restarted Redis held it, read in one MGET sent at `start`
+    and answered by `end` (monotonic seconds, as a Put's times), as the service began
+    writing to it again."""
+
+    at_s: float  # seconds since the load started
+    start: float
+    end: float
+    reads: dict[str, list[str | None]]
 
 
 def schedule(seconds: float, rounds: int, warmup: float, tail: float) -> list[tuple[float, str]]:
@@ -65,6 +83,7 @@ class Injector:
     def __init__(self, keeper: Keeper, redis: DurableRedis, start: float) -> None:
         self.keeper, self.redis, self.start = keeper, redis, start
         self.log: list[Fault] = []
+        self.snapshots: list[Snapshot] = []  # one per kill_redis: what the restart kept
         self.kills = 0
 
     def now(self) -> float:
@@ -106,6 +125,17 @@ class Injector:
         await self.redis.start()
         fault.detail["redis_down_s"] = REDIS_DOWN_S
         fault.detail["redis_load_s"] = round(time.monotonic() - started, 3)
+        # At once, from Redis itself: later PUTs overwrite most keys within seconds, so the
+        # read-back at the end cannot see a write this kill lost.
+        keys = [put_key(i) for i in range(PUT_KEYS)]
+        start = time.monotonic()
+        try:
+            values = await asyncio.to_thread(self.redis.values, keys)
+        except (OSError, redis_server.redis_py().RedisError) as exc:  # the check fails on it
+            fault.detail["snapshot_error"] = str(exc)[:200]
+            return
+        reads = {key: [value] for key, value in values.items()}
+        self.snapshots.append(Snapshot(start - self.start, start, time.monotonic(), reads))
 
     async def pause_redis(self, fault: Fault) -> None:
         pid = self.redis.pid

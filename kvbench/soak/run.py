@@ -20,6 +20,7 @@ from kvbench.load.http1 import ResponseParser
 from kvbench.measure import progress
 from kvbench.soak import faults
 from kvbench.soak.client import Client, Second
+from kvbench.soak.faults import Snapshot
 from kvbench.soak.series import sample
 from kvbench.soak.stack import HOST, DurableRedis, Keeper, soak_service
 
@@ -58,6 +59,7 @@ class Outcome:
     generator_cpu_s: float  # the soak process's own CPU during the load: it shares the cores
     reasons: Counter  # the body of each wrong or 503 answer, counted
     last: dict  # the service's and Redis's last processes, and Redis's data directory
+    snapshots: list[Snapshot]  # what each restarted Redis held, read at once
 
 
 def estimate_s(settings: Settings) -> float:
@@ -199,7 +201,7 @@ class Soak:
         return Outcome(
             settings, capacity, rate, self.rows, self.minutes, injector.log,
             client.ticks, client.puts, reads, restarts, redis.url, time.monotonic() - started, cpu,
-            client.reasons, last | {"redis_datadir": str(redis.datadir)},
+            client.reasons, last | {"redis_datadir": str(redis.datadir)}, injector.snapshots,
         )  # fmt: skip
 
     async def open_loop(
@@ -250,7 +252,7 @@ class Soak:
             await asyncio.sleep(max(0.0, second - injector.now()))
             taken = client.take_second()
             self.keep_latency(second - 1, taken)
-            self.rows.append(await sample(second, taken, keeper, redis))
+            self.rows.append(await sample(second, taken, keeper, redis, injector.now))
             if second % PROGRESS_S == 0:
                 self.progress(second)
             second += 1

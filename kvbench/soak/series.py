@@ -2,16 +2,20 @@
 
 One row a second: answers, errors by kind, latency from the intended send (p50, p99,
 max), the generator's own lateness (sent - intended, p99); RSS, open fds and threads of
-the service (supervisor and workers, summed, and each) and of Redis, and their fds net of
+the service (supervisor and workers, summed, and each) and of Redis, what Redis's allocator
+holds (`redis_used_mb`: RSS less the pages the allocator keeps), and their fds net of
 established TCP connections (`_fds_net`: the load's and the Redis pool's connections come
 and go with the load and the faults; a leaked socket, a half-closed one in CLOSE_WAIT or a
 forgotten file stays); the service's GC collections from /debug/vars. `pid` columns say
 which process a row measured: a restart starts a new segment of the series, and the
-flatness checks compare within segments.
+flatness checks compare within segments. `sampled_s` is when the processes were read: a
+row counts the second before `t_s`, and its processes are read just after, later under a
+fault (a row must be clear of every fault over both to show a steady state).
 """
 
 import asyncio
 import csv
+from collections.abc import Callable
 from contextlib import suppress
 from pathlib import Path
 
@@ -22,12 +26,12 @@ from kvbench.soak.client import KINDS, Second
 from kvbench.soak.stack import DurableRedis, Keeper
 
 COLUMNS = (
-    "t_s", "ok", "errors", *(f"err_{kind}" for kind in KINDS),
+    "t_s", "sampled_s", "ok", "errors", *(f"err_{kind}" for kind in KINDS),
     "p50_ms", "p99_ms", "max_ms", "lateness_p99_ms",
     "service_pid", "service_rss_mb", "service_fds", "service_fds_net", "service_threads",
     "worker0_rss_mb", "worker1_rss_mb", "worker0_fds", "worker1_fds",
     "redis_pid", "redis_rss_mb", "redis_fds", "redis_fds_net", "redis_threads",
-    "gc_gen0", "gc_gen1", "gc_gen2",
+    "redis_used_mb", "gc_gen0", "gc_gen1", "gc_gen2",
 )  # fmt: skip
 MB = 1024 * 1024
 
@@ -83,9 +87,13 @@ def gc_columns(debug_vars: dict | None) -> dict:
     return {f"gc_gen{i}": n for i, n in enumerate(debug_vars["gc"]["collections"])}
 
 
-async def sample(t: float, second: Second, keeper: Keeper, redis: DurableRedis) -> dict:
-    row = load_row(t, second) | process_columns(keeper, redis)
+async def sample(
+    t: float, second: Second, keeper: Keeper, redis: DurableRedis, now: Callable[[], float]
+) -> dict:
+    row = load_row(t, second) | {"sampled_s": round(now(), 3)} | process_columns(keeper, redis)
     row |= gc_columns(await asyncio.to_thread(keeper.debug_vars))
+    if row.get("redis_pid") is not None:
+        row["redis_used_mb"] = await asyncio.to_thread(redis.used_mb)
     return row
 
 

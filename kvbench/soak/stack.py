@@ -8,6 +8,7 @@ exits, `Keeper` starts it again at once on the same ports, and the soak measures
 
 import asyncio
 import dataclasses
+import json
 import subprocess
 import time
 from contextlib import suppress
@@ -22,6 +23,7 @@ from kvbench.services import SERVICES, Service, with_store
 
 WORKERS = 2
 HOST = "127.0.0.1"
+PEEK_TIMEOUT_S = 0.25  # the soak's own reads of Redis: a paused Redis reads as None, soon
 
 
 class DurableRedis:
@@ -56,6 +58,25 @@ class DurableRedis:
     def stop(self) -> None:
         if self.process is not None:
             redis_server.stop(self.process)
+
+    def _client(self):
+        return redis_server.redis_py().Redis.from_url(
+            self.url, socket_timeout=PEEK_TIMEOUT_S, socket_connect_timeout=PEEK_TIMEOUT_S
+        )
+
+    def used_mb(self) -> float | None:
+        """What Redis's allocator holds for it (INFO used_memory), apart from what RSS adds
+        (pages the allocator keeps); None when Redis does not answer in time."""
+        with suppress(OSError, redis_server.redis_py().RedisError), self._client() as client:
+            return round(client.info("memory")["used_memory"] / (1024 * 1024), 3)
+        return None
+
+    def values(self, keys: list[str]) -> dict[str, str | None]:
+        """Each key's value as Redis holds it now, in one MGET (one instant of Redis's
+        single thread); None: absent. The stored value is the encoded GET answer body."""
+        with self._client() as client:
+            found = client.mget([redis_server.KEY_PREFIX + key.encode() for key in keys])
+        return {k: json.loads(v)["value"] if v else None for k, v in zip(keys, found, strict=True)}
 
 
 def soak_service(store_url: str, workers: int = WORKERS) -> Service:

@@ -115,6 +115,19 @@ def test_an_absent_key_is_lost_only_when_a_write_was_acknowledged():
     assert checks.lost_writes(acked, {})[0]["key"] == "soak-0001"  # never read: lost
 
 
+def test_a_read_mid_run_judges_only_the_writes_known_before_it():
+    # A restarted Redis read at 10 s (answered at 10.1 s): v2, acknowledged at 6 s, must be
+    # there; v3 was sent during the read and may have landed or not; v4 came after it.
+    puts = [put("v1", 1, 2), put("v2", 5, 6), put("v3", 10.05, 10.2), put("v4", 11, 12)]
+    assert checks.lost_writes(puts, {"soak-0001": ["v2"]}, 10.0, 10.1) == []
+    assert checks.lost_writes(puts, {"soak-0001": ["v3"]}, 10.0, 10.1) == []
+    lost = checks.lost_writes(puts, {"soak-0001": ["v1"]}, 10.0, 10.1)
+    assert lost == [{"key": "soak-0001", "read": "v1", "acknowledged_last": "v2"}]
+    assert checks.lost_writes(puts, {"soak-0001": ["v4"]}, 10.0, 10.1)  # not yet sent
+    assert checks.lost_writes(puts, {"soak-0001": [None]}, 10.0, 10.1)  # v1, v2 were acked
+    assert checks.lost_writes(puts, {"soak-0001": [None]}, 1.5, 1.6) == []  # before any ack
+
+
 def test_errors_count_only_outside_a_fault_window_and_its_allowance():
     fault = Fault("kill_redis", start=10.0, end=12.0)
     ticks = {

@@ -36,6 +36,8 @@ def test_a_short_soak_loses_nothing_and_leaves_nothing_running(tmp_path):
     failed = {name: c for name, c in checks.items() if name != "ok" and c["ok"] is False}
     assert code == 0, failed
     assert checks["no_acknowledged_write_lost"]["count"] == 0
+    (restart,) = checks["no_acknowledged_write_lost"]["at_redis_restarts"]  # one Redis kill
+    assert restart["lost"] == 0 and restart["acknowledged_before"] > 0
     assert soak["load"]["puts_acknowledged"] > 0
     assert soak["load"]["keys_read_back"] > 0
     assert checks["every_fault_injected"]["counts"] == dict.fromkeys(KINDS, 1)

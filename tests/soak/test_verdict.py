@@ -1,8 +1,8 @@
 from types import SimpleNamespace
 
 from kvbench.soak import verdict
-from kvbench.soak.client import STALE
-from kvbench.soak.faults import Fault
+from kvbench.soak.client import STALE, Put
+from kvbench.soak.faults import Fault, Snapshot
 
 
 def stale_at(*seconds: float) -> SimpleNamespace:
@@ -35,3 +35,23 @@ def test_a_read_or_a_write_on_a_connection_the_old_redis_closed_reads_as_stale()
     assert all(STALE.search(body) for body in closed)
     assert not STALE.search(b"store unavailable: Timeout reading from 127.0.0.1:6379")
     assert not STALE.search(b"store unavailable: Redis is loading the dataset in memory")
+
+
+def test_a_row_whose_processes_were_read_after_a_fault_began_is_not_a_steady_state():
+    # The committed run's "ratchet" in Redis's fds was three such rows: counted the second
+    # before a kill at 165.0008 s, but read Redis while it was being killed.
+    kill = Fault("kill_redis", start=165.0008, end=166.4)
+    assert kill.meets(*verdict.row_window({"t_s": 165.0, "sampled_s": 165.004}))
+    assert not kill.meets(*verdict.row_window({"t_s": 165.0, "sampled_s": 165.0002}))
+    assert kill.meets(*verdict.row_window({"t_s": 172.0}))  # within its recovery allowance
+    assert not kill.meets(*verdict.row_window({"t_s": 173.0}))
+
+
+def test_a_write_acknowledged_before_a_redis_kill_and_missing_after_it_is_lost():
+    put = Put("soak-0001", "v1", sent=100.0, done=100.01, acknowledged=True)
+    outcome = SimpleNamespace(puts=[put])
+    kept = Snapshot(at_s=50.0, start=101.0, end=101.02, reads={"soak-0001": ["v1"]})
+    gone = Snapshot(at_s=50.0, start=101.0, end=101.02, reads={"soak-0001": [None]})
+    assert verdict.restart_check(outcome, kept)["lost"] == 0
+    found = verdict.restart_check(outcome, gone)
+    assert found["lost"] == 1 and found["acknowledged_before"] == 1
