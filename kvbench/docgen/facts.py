@@ -124,11 +124,6 @@ def verdict(sources: Sources, part: str, new: str, old: str, metric: str) -> str
     return verdicts.as_ratio(verdicts.ratio_of(sources, part, new, old, metric))
 
 
-def verdict_change(sources: Sources, part: str, new: str, old: str, metric: str) -> str:
-    """The words for new against old with the change in percent, its interval and n."""
-    return verdicts.as_change(verdicts.ratio_of(sources, part, new, old, metric))
-
-
 def tail_verdict(sources: Sources, part: str, new: str, old: str, percentile: str) -> str:
     """The words for a pooled latency percentile (`p99`), whole rounds resampled."""
     return verdicts.as_ratio(verdicts.tail_of(sources, part, new, old, percentile))
@@ -182,9 +177,11 @@ def _span(ci: tuple[float, float] | None) -> str:
 
 
 def share_order(sources: Sources, metric: str, *names: str) -> str:
-    """Rungs' shares of the time saved with intervals, ranked only where the intervals separate."""
+    """Rungs' shares of the time saved, with their steps' intervals, ranked where they separate."""
     ladder = rungs.measured(sources)
-    found = sorted(((ladder.share(r, metric), r) for r in names), key=lambda f: -f[0][0])
+    shares = (rungs.step_share(ladder, r) if metric == "http_tps" else ladder.share(r, metric)
+              for r in names)  # fmt: skip
+    found = sorted(zip(shares, names, strict=True), key=lambda f: -f[0][0])
     said = ", ".join(f"`{r}` {pct(*share)}" for share, r in found)
     order = [
         f"`{a}` above `{b}`"
@@ -194,14 +191,6 @@ def share_order(sources: Sources, metric: str, *names: str) -> str:
     if not order:
         return f"{said}; their intervals overlap, so this run does not rank them"
     return f"{said}; the intervals separate only {', '.join(order)}"
-
-
-def pooled_requests(sources: Sources, part: str, service: str) -> str:
-    """How many requests a service's open-loop latency pools."""
-    entry = sources.typed(part).latency.get(service)
-    if entry is None:
-        raise KvbenchError(f"no pooled open-loop latency for {service!r}")
-    return f"{entry.n:,}"
 
 
 def lowest_headroom(sources: Sources, part: str) -> str:
@@ -410,7 +399,8 @@ def soak_outage(sources: Sources, kind: str) -> str:
 def soak_checks(sources: Sources) -> str:
     """The committed soak's verdict and its checks: passed, failed, undecided."""
     found = sources.part_json("soak").get("checks") or {}
-    ran = {name: c.get("ok") for name, c in found.items() if isinstance(c, dict)}
+    judged = {n: c for n, c in found.items() if isinstance(c, dict) and not c.get("diagnostic")}
+    ran = {name: check.get("ok") for name, check in judged.items()}
     if not ran:
         raise KvbenchError("the soak's summary has no checks")
     said = [
@@ -421,6 +411,19 @@ def soak_checks(sources: Sources) -> str:
     passed = sum(1 for ok in ran.values() if ok is True)
     head = "passed" if found.get("ok") else "failed"
     return f"{head}: {passed} of {len(ran)} checks passed" + "".join(f"; {s}" for s in said)
+
+
+def soak_restarts(sources: Sources) -> str:
+    """What each restarted Redis held: acknowledged PUTs lost, read from Redis at once."""
+    check = (sources.part_json("soak").get("checks") or {}).get("no_acknowledged_write_lost", {})
+    found = check.get("at_redis_restarts")
+    if not found:
+        raise KvbenchError("the soak's summary reads no restarted Redis (at_redis_restarts)")
+    lost = sum(r["lost"] for r in found)
+    before = max(r["acknowledged_before"] for r in found)
+    said = "none" if not lost else f"{lost:,} keys"
+    return (f"{said} lost at {len(found)} of {check.get('redis_kills', '?')} Redis restarts, "
+            f"each against every PUT acknowledged before it ({before:,} by the last)")  # fmt: skip
 
 
 def soak_plot(sources: Sources) -> str:
@@ -451,13 +454,6 @@ def bench_minutes(sources: Sources, *argv: str) -> str:
 
 
 # The optimized service's CPU per request at the committed rates (kvbench/report/cpu_curve.py).
-
-
-def cpu_per_request(sources: Sources, part: str) -> str:
-    """The optimized service's server CPU per request in a part, its interval, at its rate."""
-    sources.results_set(part)  # NotMeasured when the part is not committed
-    found = cpu_curve.points(sources.results)
-    return cpu_curve.at(found, "main" if part == "run" else part).said()
 
 
 def cpu_rate_span(sources: Sources) -> str:

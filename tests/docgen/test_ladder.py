@@ -117,7 +117,9 @@ def test_instructions_as_the_valgrind_layer_records_them_render(sources, tmp_pat
     assert row(text, "async")[-2][:6] == "69,000" and row(text, "async")[-1].startswith("79%")
     assert row(text, "optimized")[-2:] == ["same code", "same code"]
     said = rungs.rung(Sources(tmp_path, tmp_path), "async")
-    assert "| asgi_instructions_per_op | instr/op ↓ | 300.0k ± ∞ ² | 69.00k ± ∞ ² |" in said
+    assert "| asgi_instructions_per_op | instr/op ↓ | 300.0k ± ∞ ³ | 69.00k ± ∞ ³ |" in said
+    # the throughput row's word is the ladder's step rule, and says so
+    assert "+85.14% (p=0.000 n=10) better ¹ |" in said and "¹ the word is the ladder's" in said
 
 
 def test_a_rung_says_its_paired_ratio_beside_the_unpaired_test(tmp_path, write_ladder):
