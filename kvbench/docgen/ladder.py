@@ -72,8 +72,10 @@ def step_share(ladder: Ladder, rung: str) -> tuple[float, tuple[float, float] | 
 def _versus(ladder: Ladder, rung: str) -> str:
     """A rung's throughput change from the one before, with its family-wide interval."""
     found = step(ladder, rung)
-    if found is None or found.ci is None:
+    if found is None:
         return "? (not paired)"
+    if found.ci is None:  # order statistics give no interval this wide from so few rounds
+        return f"~ (no {_level(ladder)}% interval from n={found.n})"
     change = "~" if unresolved(ladder, rung) else percent((found.value - 1) * 100)
     low, high = (percent((bound - 1) * 100) for bound in found.ci)
     return f"{change} ({low} to {high}, n={found.n})"

@@ -9,6 +9,7 @@ from kvbench import KvbenchError
 from kvbench.docgen import ladder as rungs
 from kvbench.docgen.generate import value
 from kvbench.docgen.sources import NotMeasured, Sources
+from kvbench.results.summary import Summary
 from kvbench.services import LADDER
 
 RUNGS = [service.name for service, _ in LADDER]
@@ -155,3 +156,15 @@ def test_story_has_a_row_per_step_and_says_when_a_rung_was_not_profiled(sources)
     profiled = [r for r in rows if "no frame:" not in r]
     assert profiled and all("| not profiled | — |" in r for r in profiled)
     assert "GIL-held" in text
+
+
+def test_a_step_from_too_few_rounds_for_the_family_interval_says_so(tmp_path, write_ladder):
+    # Nine rounds cannot bound a median at 1 - 0.05/14 by order statistics: no interval,
+    # so no step is named, and the cell says why instead of "not paired".
+    path = write_ladder(tmp_path)
+    summary = json.loads(path.read_text())
+    summary["paired"]["async"]["metrics"]["http_tps"] = Summary.of([2.0] * 9).to_json()
+    path.write_text(json.dumps(summary))
+    text = rungs.overview(Sources(tmp_path, tmp_path))
+    assert row(text, "async")[3].startswith("~ (no 99.6% interval from n=9)")
+    assert row(text, "async")[4] == "~"  # and no share is claimed for it
