@@ -14,7 +14,8 @@ def committed_soak(tmp_path: Path) -> Sources:
     folder = tmp_path / "soak"
     folder.mkdir()
     checks = {"redis_rss_mb_flat": {"ok": False, "fitted_from_s": 20.0}}
-    (folder / "summary.json").write_text(json.dumps({"schema": 3, "checks": checks}))
+    soak = {"load": {"load_s": 1799, "offered_rps": 13319.4}}
+    (folder / "summary.json").write_text(json.dumps({"schema": 3, "soak": soak, "checks": checks}))
     with open(folder / "series.csv", "w", newline="") as out:
         writer = csv.writer(out)
         writer.writerow(["t_s", "sampled_s", "redis_pid", "redis_rss_mb", "redis_threads"])
@@ -34,3 +35,9 @@ def test_a_step_in_the_calm_half_is_found_with_its_threads_and_the_level_either_
 def test_the_soaks_own_process_held_up_is_counted_from_its_late_samples(tmp_path):
     said = value("soak_held()", committed_soak(tmp_path))
     assert said == "1 time over 0.25 s, up to 0.60 s (at 250 s)"
+
+
+def test_a_count_reads_as_a_whole_number_and_a_rate_to_three_digits(tmp_path):
+    sources = committed_soak(tmp_path)
+    assert value('soak_figure("soak.load.load_s")', sources) == "1,799"
+    assert value('soak_figure("soak.load.offered_rps")', sources) == "13,300"

@@ -19,7 +19,7 @@ def soak_figure(sources: Sources, path: str) -> str:
             raise KvbenchError(f"the soak's summary has no {path}")
     if isinstance(found, bool) or not isinstance(found, int | float):
         raise KvbenchError(f"the soak's {path} is not a number: {found!r}")
-    return number(found)
+    return f"{found:,}" if isinstance(found, int) else number(found)
 
 
 def soak_outage(sources: Sources, kind: str) -> str:
