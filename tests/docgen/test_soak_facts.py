@@ -41,3 +41,14 @@ def test_a_count_reads_as_a_whole_number_and_a_rate_to_three_digits(tmp_path):
     sources = committed_soak(tmp_path)
     assert value('soak_figure("soak.load.load_s")', sources) == "1,799"
     assert value('soak_figure("soak.load.offered_rps")', sources) == "13,300"
+
+
+def test_the_calm_halfs_p99_trend_leaves_the_warm_up_minute_out(tmp_path):
+    sources = committed_soak(tmp_path)
+    path = tmp_path / "soak" / "summary.json"
+    summary = json.loads(path.read_text())
+    # minute 0 (before the faults) is slow; the calm half (from 20 s: minutes 1-5) rises
+    # 1 ms a minute, 60 ms an hour
+    summary["soak"]["p99_per_minute_ms"] = [[0, 50.0]] + [[m, 10.0 + m] for m in range(1, 6)]
+    path.write_text(json.dumps(summary))
+    assert value("soak_p99_calm()", sources) == "60 to 60 ms an hour over its 5 minutes (bound 1.3)"

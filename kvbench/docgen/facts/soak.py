@@ -3,7 +3,7 @@
 from kvbench import KvbenchError
 from kvbench.docgen.sources import Sources
 from kvbench.report.formatting import number
-from kvbench.soak.checks import HOUR_S, binned, slope_interval
+from kvbench.soak.checks import HOUR_S, binned, p99_trend, slope_interval
 from kvbench.soak.series import read_csv
 
 
@@ -134,3 +134,19 @@ def soak_held(sources: Sources) -> str:
     longest = max(d for _, d in late)
     times = f"{len(late)} time{'s' if len(late) != 1 else ''}"
     return f"{times} over {HELD_S:g} s, up to {number(longest, 2)} s (at {when} s)"
+
+
+def soak_p99_calm(sources: Sources) -> str:
+    """The per-minute p99's trend in the calm half alone, with its interval, against the bound."""
+    found = sources.part_json("soak")
+    start = ((found.get("checks") or {}).get("redis_rss_mb_flat") or {}).get("fitted_from_s")
+    minutes = (found.get("soak") or {}).get("p99_per_minute_ms") or []
+    if start is None or not minutes:
+        raise KvbenchError("the soak's summary has no calm half or no per-minute p99")
+    trend = p99_trend([(m, p) for m, p in minutes if m * 60 >= start], set())
+    if "interval_ms_per_hour" not in trend:
+        return f"not fitted ({trend.get('why')})"
+    low, high = trend["interval_ms_per_hour"]
+    bound = trend["median_p99_ms"] * trend["bound_pct_per_hour"] / 100
+    return (f"{number(low, 2)} to {number(high, 2)} ms an hour over its {trend['minutes']} "
+            f"minutes (bound {number(bound, 2)})")  # fmt: skip
