@@ -84,13 +84,19 @@ def _series(sources: Sources) -> list[dict]:
     return read_csv(path)
 
 
-def soak_step(sources: Sources, column: str) -> str:
-    """A process column's largest one-second move in the calm half, with the fits around it."""
+def _calm_from(sources: Sources, column: str = "redis_rss_mb") -> float:
+    """Where the soak's calm half begins: where its flatness check of `column` was fitted."""
     check = (sources.part_json("soak").get("checks") or {}).get(f"{column}_flat") or {}
     if "fitted_from_s" not in check:
-        raise KvbenchError(f"the soak's summary has no check of {column}")
+        raise KvbenchError(f"the soak's summary has no flatness check of {column}")
+    return check["fitted_from_s"]
+
+
+def soak_step(sources: Sources, column: str) -> str:
+    """A process column's largest one-second move in the calm half, with the fits around it."""
+    start = _calm_from(sources, column)
     owner = column.split("_")[0]  # redis_rss_mb: the redis_pid's process
-    rows = [r for r in _series(sources) if r["t_s"] >= check["fitted_from_s"]]
+    rows = [r for r in _series(sources) if r["t_s"] >= start]
     rows = [
         r
         for r in rows
@@ -138,11 +144,10 @@ def soak_held(sources: Sources) -> str:
 
 def soak_p99_calm(sources: Sources) -> str:
     """The per-minute p99's trend in the calm half alone, with its interval, against the bound."""
-    found = sources.part_json("soak")
-    start = ((found.get("checks") or {}).get("redis_rss_mb_flat") or {}).get("fitted_from_s")
-    minutes = (found.get("soak") or {}).get("p99_per_minute_ms") or []
-    if start is None or not minutes:
-        raise KvbenchError("the soak's summary has no calm half or no per-minute p99")
+    start = _calm_from(sources)
+    minutes = (sources.part_json("soak").get("soak") or {}).get("p99_per_minute_ms") or []
+    if not minutes:
+        raise KvbenchError("the soak's summary has no per-minute p99")
     trend = p99_trend([(m, p) for m, p in minutes if m * 60 >= start], set())
     if "interval_ms_per_hour" not in trend:
         return f"not fitted ({trend.get('why')})"
