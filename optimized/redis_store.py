@@ -4,17 +4,20 @@ A GET is one round trip that returns the body bytes as stored, no encoding; conc
 GETs of one event-loop turn share one MGET (`GetBatcher`). A PUT is one SET of the body
 encoded at PUT time, acknowledged before the 204. Every call is bounded: no hidden
 retries, short socket timeouts, a short wait for a pooled connection and one overall
-deadline; any failure is a StoreUnavailable (503, one line of reason), never a hang.
+deadline; any failure is a StoreUnavailable (503, one line of reason), never a hang. A
+lost connection drops the pool's idle ones too: after a Redis restart only the requests
+already holding an old connection fail, not the next request of every pooled one.
 """
 
 import asyncio
+from contextlib import suppress
 from urllib.parse import urlsplit
 
 import redis.asyncio as aioredis
 from redis.asyncio import BlockingConnectionPool
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
-from redis.exceptions import RedisError
+from redis.exceptions import AuthenticationError, AuthorizationError, BusyLoadingError, RedisError
 
 from kvbench.runtime.contract import STORE_FULL, STORE_UNAVAILABLE, ContractError, preload_items
 from optimized.store import encode
@@ -64,6 +67,30 @@ class StoreUnavailable(ContractError):
 
 
 FAILURES = (RedisError, OSError, TimeoutError)
+# Answers of a live Redis that redis-py files under ConnectionError: the socket is fine.
+REPLIES = (AuthenticationError, AuthorizationError, BusyLoadingError)
+
+
+def connection_lost(exc: BaseException) -> bool:
+    """Whether the socket itself failed: not a timeout (a hung Redis, a full pool), not a reply."""
+    if isinstance(exc, (TimeoutError, *REPLIES)) or isinstance(exc.__cause__, TimeoutError):
+        return False  # the pool's "No connection available." is a timeout, raised from one
+    return isinstance(exc, (aioredis.ConnectionError, OSError))
+
+
+async def unavailable(redis: aioredis.Redis, exc: BaseException) -> StoreUnavailable:
+    """The 503 of a failed call; a lost connection first drops the pool's idle connections.
+
+    They went to the same Redis: after a restart each is closed at the other end, and the
+    pool hands them out unchecked (redis-py 8 skips its check of a pooled connection while
+    maintenance notifications are "auto", the default), so each would fail one request,
+    minutes later maybe. Dropped, the next requests open fresh ones. Nothing is retried.
+    """
+    if connection_lost(exc):
+        with suppress(*FAILURES):
+            async with asyncio.timeout(CONNECT_TIMEOUT_S):
+                await redis.connection_pool.disconnect(inuse_connections=False)
+    return StoreUnavailable(exc)
 
 
 # region client
@@ -120,7 +147,7 @@ class GetBatcher:
             async with asyncio.timeout(DEADLINE_S):
                 values = await self.redis.execute_command("MGET", *keys)
         except FAILURES as exc:
-            error = StoreUnavailable(exc)
+            error = await unavailable(self.redis, exc)
             for waiter in waiters:
                 if not waiter.done():
                     waiter.set_exception(error)
@@ -156,7 +183,7 @@ class RedisStore:
             async with asyncio.timeout(DEADLINE_S):
                 return await self.redis.execute_command("GET", name)
         except FAILURES as exc:
-            raise StoreUnavailable(exc) from None
+            raise await unavailable(self.redis, exc) from None
 
     async def put(self, key: str, value: str) -> None:
         """Store the encoded answer; returns once Redis acknowledged it: a 204 means stored."""
@@ -168,7 +195,7 @@ class RedisStore:
                 else:
                     stored = await self.bounded_put([name, KEY_COUNT], [body, self.max_keys])
         except FAILURES as exc:
-            raise StoreUnavailable(exc) from None
+            raise await unavailable(self.redis, exc) from None
         if not stored:
             raise ContractError(507, STORE_FULL)
 
@@ -182,7 +209,7 @@ class RedisStore:
                     added = sum(map(bool, await pipe.execute()))
                 await self.redis.incrby(KEY_COUNT, added)  # each key counted by who set it
         except FAILURES as exc:
-            raise StoreUnavailable(exc) from None
+            raise await unavailable(self.redis, exc) from None
 
     def stats(self) -> dict:
         where = urlsplit(self.url)  # no password in /debug/vars
