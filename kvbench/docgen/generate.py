@@ -2,7 +2,7 @@
 
 README.md and docs/*.md hold blocks between `<!-- begin: KIND ARGS -->` and `<!-- end -->`
 and inline values `<!--v:FACT("ARG", ...)-->...<!--/v-->`, FACT a function of
-kvbench/docgen/facts.py (markers: kvbench/docgen/markers.py). `make docs` rewrites them from
+kvbench/docgen/facts/ (markers: kvbench/docgen/markers.py). `make docs` rewrites them from
 the committed results (bench-results/ by default) and the repository's own files;
 `make docs-check` fails when any of them differs, when a link or `#anchor` points nowhere,
 or when a number or a Python snippet was typed by hand. A figure no committed result holds
@@ -110,7 +110,7 @@ def value(spec: str, sources: Sources) -> str:
     """The text a value marker stands for; `not measured` when its results are absent."""
     name, args = call_of(spec)
     if name not in FACTS:
-        raise KvbenchError(f"unknown fact {name!r} (kvbench/docgen/facts.py lists them)")
+        raise KvbenchError(f"unknown fact {name!r} (kvbench/docgen/facts/ lists them)")
     try:
         return call(FACTS[name], f"fact `{spec}`", sources, *args)
     except NotMeasured as missing:

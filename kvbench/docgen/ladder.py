@@ -1,6 +1,8 @@
 """The ladder's blocks, from `bench-results/ladder/`: the overview, the story, each rung, with
 the figures of kvbench/results/ladder.py."""
 
+import dataclasses
+
 from kvbench import KvbenchError
 from kvbench.docgen.sources import NotMeasured, Sources
 from kvbench.docgen.verdicts import ALPHA, Verdict, family_verdict
@@ -8,7 +10,7 @@ from kvbench.profiling import samples
 from kvbench.profiling.targets import ADDED, TARGETS, frames
 from kvbench.report.formatting import number, pct, percent, quantity, with_range
 from kvbench.report.tables import context_for, md_row, render
-from kvbench.results.compare import compare_sets
+from kvbench.results.compare import Comparison, compare_sets
 from kvbench.results.ladder import INSTRUCTIONS, Ladder, MissingRungs
 from kvbench.services import why_same_in_process
 
@@ -52,11 +54,28 @@ def unresolved(ladder: Ladder, rung: str, name: str = "http_tps") -> bool:
     return found is None or found.words.startswith("can't tell")
 
 
+def step_share(ladder: Ladder, rung: str) -> tuple[float, tuple[float, float] | None]:
+    """A rung's share of the time saved per request (%), the point from the rungs' medians
+    (the points add up to 100%), the bounds from its step's family interval: the time per
+    request of the rung before, cut by the lowest and the highest ratio the step allows. So
+    a share's interval holds no share exactly where its step holds no change."""
+    point = ladder.share(rung, "http_tps")[0]
+    found = step(ladder, rung)
+    if found is None or found.ci is None:
+        return point, None
+    time = [ladder.cost(name, "http_tps")[0] for name in (ladder.names[0], ladder.names[-1])]
+    before = ladder.cost(ladder.previous(rung), "http_tps")[0]
+    low, high = (before * (1 - 1 / ratio) / (time[0] - time[1]) * 100 for ratio in found.ci)
+    return point, (low, high)
+
+
 def _versus(ladder: Ladder, rung: str) -> str:
     """A rung's throughput change from the one before, with its family-wide interval."""
     found = step(ladder, rung)
-    if found is None or found.ci is None:
+    if found is None:
         return "? (not paired)"
+    if found.ci is None:  # order statistics give no interval this wide from so few rounds
+        return f"~ (no {_level(ladder)}% interval from n={found.n})"
     change = "~" if unresolved(ladder, rung) else percent((found.value - 1) * 100)
     low, high = (percent((bound - 1) * 100) for bound in found.ci)
     return f"{change} ({low} to {high}, n={found.n})"
@@ -82,7 +101,7 @@ def overview(sources: Sources) -> str:
         if rung == ladder.names[0]:
             cells += ["baseline", "—"]
         else:
-            share = "~" if unresolved(ladder, rung) else pct(*ladder.share(rung, "http_tps"))
+            share = "~" if unresolved(ladder, rung) else pct(*step_share(ladder, rung))
             cells += [_versus(ladder, rung), share]
         cells.append(quantity(ladder.stat(rung, "gc_collections").median, "count"))
         if counted:
@@ -94,13 +113,15 @@ def overview(sources: Sources) -> str:
     noise = [r for r in ladder.names[1:] if unresolved(ladder, r)]
     held = sum(ladder.share(r, "http_tps")[0] for r in noise)
     return "\n".join(lines) + (
-        f"\n\nMedians of {ladder.stat(ladder.names[0], 'http_tps').n} trials per rung; ranges "
-        "are 95% intervals of the median, or for shares bounds from those intervals. vs "
-        f"previous: {FAMILY_NOTE.format(k=steps(ladder), level=_level(ladder))} (its share is "
-        "noise and not shown"
+        f"\n\nMedians of {ladder.stat(ladder.names[0], 'http_tps').n} trials per rung; "
+        "throughput ranges are 95% intervals of the median. vs previous: "
+        f"{FAMILY_NOTE.format(k=steps(ladder), level=_level(ladder))} (its share is noise and "
+        "not shown"
         + (f"; the `~` rungs together {pct(held)}" if noise else "")
         + "). Share of the time saved: the rung's part of the whole fall in time per request "
-        "(1/throughput) from the first rung to the last; the shares add up to 100%."
+        "(1/throughput) from the first rung to the last, from the rungs' medians (they add up "
+        "to 100%); its range is the step's interval read as a share, at the same "
+        f"{_level(ladder)}%, so a share is shown exactly where its step is named."
         + (SAME_CODE if counted else "")
     )
 
@@ -205,7 +226,7 @@ def rung(sources: Sources, name: str) -> str:
     prev = ladder.previous(name)
     shown = [m for m in ladder.metrics if not ladder.same_code(name, m)]
     old, new = ({m: ladder.stat(r, m) for m in shown} for r in (prev, name))
-    rows = compare_sets(old, new)
+    rows = [_as_step(ladder, name, row) for row in compare_sets(old, new)]
     text = render(rows, "md", (prev, name), context_for(ladder.run, prev, name)).strip()
     if len(shown) < len(ladder.metrics):
         before, this = (s for s, _ in (ladder.services[prev], ladder.services[name]))
@@ -214,6 +235,18 @@ def rung(sources: Sources, name: str) -> str:
         return text + "\n\n" + frames_table(sources, prev, name)
     except NotMeasured as missing:  # the table above stands without the profiles
         return text + f"\n\n_Target frames: {missing}._"
+
+
+def _as_step(ladder: Ladder, rung: str, row: Comparison) -> Comparison:
+    """The throughput row's word by the ladder's step rule, so that the page says one thing:
+    `kvbench compare` judges one comparison by its rank test, the ladder judges 14 at once."""
+    found = step(ladder, rung)
+    if row.metric != "http_tps" or found is None or not row.verdict:
+        return row
+    word = "same" if unresolved(ladder, rung) else "better" if found.value > 1 else "worse"
+    why = (f"the word is the ladder's step rule (docs/05): its paired interval at "
+           f"{_level(ladder)}%, not this p-value")  # fmt: skip
+    return dataclasses.replace(row, verdict=word, warnings=(*row.warnings, why))
 
 
 def cpu(sources: Sources, service: str) -> dict:

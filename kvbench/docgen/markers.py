@@ -6,7 +6,7 @@ A block:
     ...generated, replaced by `make docs`...
     <!-- end -->
 
-An inline value names a fact of kvbench/docgen/facts.py, called with string literals:
+An inline value names a fact of kvbench/docgen/facts/, called with string literals:
 `serves <!--v:median_ratio("run", "optimized", "unoptimized", "http_tps")-->8.1x<!--/v-->`.
 HTML comments are invisible on GitHub, so the markdown reads well on its own.
 """

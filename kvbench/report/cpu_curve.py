@@ -82,15 +82,6 @@ def _shape(command: list[str]) -> list[str]:
     return [word for i, word in enumerate(command) if i == 0 or command[i - 1] not in VALUED]
 
 
-def at(found: list[Point], part: str) -> Point:
-    """The part's point; KvbenchError when the part measured no optimized service."""
-    for point in found:
-        if point.part == part:
-            return point
-    measured_in = ", ".join(sorted({p.part for p in found})) or "no part"
-    raise KvbenchError(f"{part!r} measured no CPU per request of `optimized`; {measured_in} did")
-
-
 def draw(found: list[Point], stem: Path) -> list[Path]:
     """The points with their 95% intervals against the offered rate, each named by its part."""
     if not found:

@@ -70,9 +70,17 @@ def ratio(value: float, bounds: tuple[float, float] | None = None) -> str:
 
 
 def pct(value: float, bounds: tuple[float, float] | None = None) -> str:
-    """A share in percent, two significant digits, with bounds if given: 4.3% (4.1 to 4.5%)."""
-    text = f"{number(value, 2)}%"
-    return text + (f" ({number(bounds[0], 2)} to {number(bounds[1], 2)}%)" if bounds else "")
+    """A share in percent, two significant digits: 4.3%. With bounds, all three to the same
+    decimals, one more while the bounds would read alike (up to two more): 24.1% (23.5 to
+    24.5%), not 24% (24 to 24%)."""
+    if not bounds:
+        return f"{number(value, 2)}%"
+    least = max(0, 1 - math.floor(math.log10(abs(value)))) if value else 1
+    digits = least
+    while digits < least + 2 and f"{bounds[0]:.{digits}f}" == f"{bounds[1]:.{digits}f}":
+        digits += 1
+    low, high = (f"{bound:.{digits}f}" for bound in bounds)
+    return f"{value:.{digits}f}% ({low} to {high}%)"
 
 
 def percent(change: float) -> str:

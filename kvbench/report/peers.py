@@ -41,11 +41,13 @@ def peers_table(summary: dict) -> str:
         "ceiling |",
         "| --- | --- | ---: | ---: | ---: | ---: |",
     ]
+    late, slowed = _failed_checks(summary)
     for name, metrics in services.items():
         bound = "≥ " if generator_bound(metrics) else ""
         cells = [
-            bound + _centre(metrics.get("http_tps")),
-            _pooled_p99(latency.get(name)) if latency else _centre(metrics.get("http_p99_ms")),
+            bound + _centre(metrics.get("http_tps")) + (" ‡" if name in slowed else ""),
+            (_pooled_p99(latency.get(name)) if latency else _centre(metrics.get("http_p99_ms")))
+            + (" †" if name in late else ""),
             _centre(metrics.get("server_open_cpu_us_per_req"))
             if latency
             else _centre(metrics.get("server_cpu_us_per_req")),
@@ -54,7 +56,38 @@ def peers_table(summary: dict) -> str:
         lines.append(f"| {name} | {what.get(name, '')} | " + " | ".join(cells) + " |")
     for name, note in (summary.get("skipped") or {}).items():
         lines.append(f"| {name} | {note} | | | | |")
-    return "\n".join(lines) + "\n\n" + _counts_note(services) + _bound_note(services) + "\n"
+    notes = _counts_note(services) + _bound_note(services) + _check_note(summary, late, slowed)
+    return "\n".join(lines) + "\n\n" + notes + "\n"
+
+
+def _failed_checks(summary: dict) -> tuple[dict[str, list], set[str]]:
+    """The rows the run's own checks flagged: trials whose tail the sender's lateness shaped
+    (schedule), and the row whose throughput moved when the generator was slowed."""
+    checks = summary.get("checks") or {}
+    late: dict[str, list] = {}
+    for trial in (checks.get("schedule") or {}).get("trials_late") or []:
+        late.setdefault(trial["service"], []).append(trial["round"])
+    sensitivity = checks.get("sensitivity") or {}
+    slowed = {sensitivity["service"]} if sensitivity.get("status") == "failed" else set()
+    return late, slowed
+
+
+def _check_note(summary: dict, late: dict[str, list], slowed: set[str]) -> str:
+    said = ""
+    if late:
+        rows = ", ".join(f"`{name}` (round {', '.join(map(str, rounds))})"
+                         for name, rounds in late.items())  # fmt: skip
+        said += (f" †: the schedule check failed in a trial of {rows}: its p99 from the "
+                 "intended send was over 5% above its p99 from the actual send, so the "
+                 "sender's lateness, not only the server, shaped that tail.")  # fmt: skip
+    if slowed:
+        found = (summary.get("checks") or {})["sensitivity"]
+        said += (f" ‡: the sensitivity check failed on `{next(iter(slowed))}`: with the "
+                 f"generator's CPU per answer raised {found['slowdown']:.2f}x its throughput "
+                 f"fell to {found['ratio']:.3f}x, beyond the run's noise "
+                 f"({found['noise'] * 100:.1f}%), so the generator may have set part of that "
+                 "row's pace (appendix 96).")  # fmt: skip
+    return said
 
 
 def generator_bound(metrics: dict) -> bool:

@@ -47,12 +47,6 @@ def fixture_summary() -> dict:
     return json.loads((FIXTURE_RUN.results / "summary.json").read_text(encoding="utf-8"))
 
 
-def test_pooled_requests_read_the_latency_section():
-    assert value('pooled_requests("run", "optimized")', FIXTURE_RUN) == "12,000"
-    with pytest.raises(KvbenchError, match="no pooled open-loop latency for 'nginx'"):
-        value('pooled_requests("run", "nginx")', FIXTURE_RUN)
-
-
 def test_paired_values_are_the_median_of_per_round_ratios():
     stored = fixture_summary()["paired"]["optimized"]["metrics"]["http_tps"]
     ratios = Summary.of(stored["values"])
@@ -187,8 +181,6 @@ def test_a_ratio_whose_interval_excludes_1_names_the_change():
     cpu = value('verdict("run", "optimized", "unoptimized", "server_open_cpu_us_per_req")',
                 FIXTURE_RUN)  # fmt: skip
     assert cpu.startswith("cheaper: ")
-    slower = value('verdict_change("run", "unoptimized", "optimized", "http_tps")', FIXTURE_RUN)
-    assert slower.startswith("slower: -") and "unpaired" in slower  # no pairing this way round
 
 
 def test_a_ratio_whose_interval_includes_1_cannot_tell(tmp_path):
@@ -226,13 +218,13 @@ def test_shares_of_the_time_saved_are_ranked_only_where_their_intervals_separate
     write_ladder(tmp_path)  # async 35%, httptools 20%, noaccesslog 10%, uvloop 5% of the saving
     sources = Sources(tmp_path, Path("."))
     said = value('share_order("http_tps", "httptools", "async")', sources)
-    assert said.startswith("`async` 35% (") and said.endswith(
+    assert said.startswith("`async` 35.0% (34.") and said.endswith(
         "separate only `async` above `httptools`"
     )
     summary = json.loads((tmp_path / "ladder" / "summary.json").read_text(encoding="utf-8"))
-    tps = summary["services"]["async"]["http_tps"]
-    tps["values"] = [v * f for v, f in zip(tps["values"], [0.5, 1.5] * 5, strict=True)]
-    tps.pop("ci_low"), tps.pop("ci_high")  # the interval is made again from the wide values
+    # async's rounds disagree (1.2x to 2.4x): its step's interval, read as a share, is wide
+    wide_step = Summary.of([1.2, 2.4] * 5).to_json()
+    summary["paired"]["async"]["metrics"]["http_tps"] = wide_step
     (tmp_path / "ladder" / "summary.json").write_text(json.dumps(summary), encoding="utf-8")
     wide = value('share_order("http_tps", "httptools", "async")', Sources(tmp_path, Path(".")))
     assert wide.endswith("their intervals overlap, so this run does not rank them")
@@ -273,7 +265,7 @@ def test_a_step_clear_alone_is_not_named_when_the_ladder_family_cannot_tell(tmp_
     assert value('verdict("ladder", "orjson", "nolocks", "http_tps")', sources).startswith("faster")
 
 
-def test_cpu_per_request_is_read_at_a_parts_rate_and_the_plot_where_it_will_be(tmp_path):
+def test_cpu_per_request_is_read_at_each_parts_rate_and_the_plot_where_it_will_be(tmp_path):
     from kvbench.services import SERVICES
 
     command = SERVICES["optimized"].command("127.0.0.1", 0)[1:]
@@ -284,9 +276,6 @@ def test_cpu_per_request_is_read_at_a_parts_rate_and_the_plot_where_it_will_be(t
         summary = {"schema": 3, "environment": {"http": http}, "services": services}
         (folder / "summary.json").write_text(json.dumps(summary), encoding="utf-8")
     sources = Sources(tmp_path, tmp_path)
-    assert value('cpu_per_request("run")', sources) == "100 µs (100 to 100) at 1,700 req/s"
-    assert value('cpu_per_request("peers")', sources) == "120 µs (120 to 120) at 1,200 req/s"
-    assert "run `make bench-stores`" in value('cpu_per_request("stores")', sources)
     assert value("cpu_rate_span()", sources) == (
         "120 µs (120 to 120) at 1,200 req/s (peers) and "
         "100 µs (100 to 100) at 1,700 req/s (main), 2 parts in all"

@@ -9,6 +9,7 @@ from kvbench import KvbenchError
 from kvbench.docgen import ladder as rungs
 from kvbench.docgen.generate import value
 from kvbench.docgen.sources import NotMeasured, Sources
+from kvbench.results.summary import Summary
 from kvbench.services import LADDER
 
 RUNGS = [service.name for service, _ in LADDER]
@@ -117,7 +118,9 @@ def test_instructions_as_the_valgrind_layer_records_them_render(sources, tmp_pat
     assert row(text, "async")[-2][:6] == "69,000" and row(text, "async")[-1].startswith("79%")
     assert row(text, "optimized")[-2:] == ["same code", "same code"]
     said = rungs.rung(Sources(tmp_path, tmp_path), "async")
-    assert "| asgi_instructions_per_op | instr/op ↓ | 300.0k ± ∞ ² | 69.00k ± ∞ ² |" in said
+    assert "| asgi_instructions_per_op | instr/op ↓ | 300.0k ± ∞ ³ | 69.00k ± ∞ ³ |" in said
+    # the throughput row's word is the ladder's step rule, and says so
+    assert "+85.14% (p=0.000 n=10) better ¹ |" in said and "¹ the word is the ladder's" in said
 
 
 def test_a_rung_says_its_paired_ratio_beside_the_unpaired_test(tmp_path, write_ladder):
@@ -153,3 +156,15 @@ def test_story_has_a_row_per_step_and_says_when_a_rung_was_not_profiled(sources)
     profiled = [r for r in rows if "no frame:" not in r]
     assert profiled and all("| not profiled | — |" in r for r in profiled)
     assert "GIL-held" in text
+
+
+def test_a_step_from_too_few_rounds_for_the_family_interval_says_so(tmp_path, write_ladder):
+    # Nine rounds cannot bound a median at 1 - 0.05/14 by order statistics: no interval,
+    # so no step is named, and the cell says why instead of "not paired".
+    path = write_ladder(tmp_path)
+    summary = json.loads(path.read_text())
+    summary["paired"]["async"]["metrics"]["http_tps"] = Summary.of([2.0] * 9).to_json()
+    path.write_text(json.dumps(summary))
+    text = rungs.overview(Sources(tmp_path, tmp_path))
+    assert row(text, "async")[3].startswith("~ (no 99.6% interval from n=9)")
+    assert row(text, "async")[4] == "~"  # and no share is claimed for it

@@ -79,3 +79,19 @@ def test_a_row_where_the_generator_used_its_core_is_a_lower_bound_and_says_so():
     rows = {line.split(" | ")[0]: line for line in peers_table(summary).splitlines()}
     assert " | ≥ 82.00k" in rows["| raw-protocol"] and "≥" not in rows["| optimized"]
     assert "the load generator used over 90% of its core on `raw-protocol`" in peers_table(summary)
+
+
+def test_rows_a_check_of_the_run_flagged_are_marked_and_the_note_says_why():
+    summary = fake_summary()
+    summary["checks"] = {
+        "schedule": {"status": "failed", "trials_late": [{"round": 3, "service": "bare-asgi"}]},
+        "sensitivity": {"status": "failed", "service": "optimized", "slowdown": 1.7,
+                        "ratio": 0.9, "noise": 0.05},
+    }  # fmt: skip
+    table = peers_table(summary)
+    rows = {line.split(" | ")[0]: line.split(" | ") for line in table.splitlines()}
+    assert rows["| bare-asgi"][3].endswith(" †") and not rows["| optimized"][3].endswith("†")
+    assert rows["| optimized"][2].endswith(" ‡") and not rows["| bare-asgi"][2].endswith("‡")
+    assert "schedule check failed in a trial of `bare-asgi` (round 3)" in table
+    assert "throughput fell to 0.900x" in table
+    assert "†" not in peers_table(fake_summary())  # a run whose checks passed has no marks

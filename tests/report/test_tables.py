@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 
+from kvbench.report.formatting import pct
 from kvbench.report.tables import FORMATS, centre, context_for, render
 from kvbench.results.compare import compare_sets, geomean
 from kvbench.results.gate import gate
@@ -81,3 +82,9 @@ def test_a_diagnostic_shows_its_change_with_no_verdict_geomean_or_gate():
     named = gate(rows, 5.0, names=["http_tps", "http_closed_p99_ms"])
     assert named.refusals == ["http_closed_p99_ms: a diagnostic (shown, never judged), not a "
                               "metric to gate on"]  # fmt: skip
+
+
+def test_a_shares_bounds_get_digits_until_they_read_apart():
+    assert pct(4.3, (4.1, 4.5)) == "4.3% (4.1 to 4.5%)"
+    assert pct(24.1, (23.6, 24.4)) == "24.1% (23.6 to 24.4%)"  # "24 to 24%" says nothing
+    assert pct(38.0) == "38%"
