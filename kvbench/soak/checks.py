@@ -6,12 +6,12 @@ the check is not enforced) and the numbers it decided on, so summary.json shows 
 
 import math
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
 from kvbench.results.resample import t975
-from kvbench.soak.client import Put
+from kvbench.soak.client import PutColumns, Puts, put_value
 from kvbench.soak.faults import RECOVERY_S, Fault
 
 HOUR_S = 3600.0
@@ -161,35 +161,33 @@ def p99_trend(minutes: list[tuple[int, float]], excluded: set[int]) -> dict:
 
 
 def allowed_values(
-    puts: Iterable[Put], start: float = math.inf, end: float = math.inf
+    puts: PutColumns, start: float = math.inf, end: float = math.inf
 ) -> tuple[set[str], bool]:
-    """The values a key may read as, read by a request sent at `start` and answered by `end`
-    (monotonic seconds; the defaults: after every PUT), and whether it may be absent.
+    """The values a key may read as (`puts`: that key's), read by a request sent at `start`
+    and answered by `end` (monotonic seconds; the defaults: after every PUT), and whether it
+    may be absent.
 
     A PUT sent before `end` may be the one read, unless an acknowledged PUT known done
     before `start` was sent after it was known done; an unknown PUT (503, timeout, lost
     connection) is never known done.
     """
-    puts = [p for p in puts if p.sent < end]
-    acked = [p.sent for p in puts if p.acknowledged and p.done < start]
-    last_sent = max(acked, default=-math.inf)
-    values = {p.value for p in puts if not p.acknowledged or p.done >= last_sent}
-    return values, not acked
+    puts = puts.where(puts.sent < end)
+    acked = puts.sent[puts.acknowledged & (puts.done < start)]
+    last_sent = acked.max() if acked.size else -math.inf
+    kept = ~puts.acknowledged | (puts.done >= last_sent)
+    return {put_value(int(v)) for v in np.unique(puts.sequence[kept])}, not acked.size
 
 
 def lost_writes(
-    puts: Iterable[Put],
+    puts: Puts,
     reads: dict[str, list[str | None]],
     start: float = math.inf,
     end: float = math.inf,
 ) -> list[dict]:
     """Keys whose reads (a value, or None for absent, per connection) break the rule; the
     reads were sent at `start` and answered by `end` (the defaults: after every PUT)."""
-    by_key: dict[str, list[Put]] = defaultdict(list)
-    for put in puts:
-        by_key[put.key].append(put)
     lost = []
-    for key, key_puts in sorted(by_key.items()):
+    for key, key_puts in puts.columns().by_key():
         values, may_be_absent = allowed_values(key_puts, start, end)
         for read in reads.get(key, [None]):
             if not (read in values or (read is None and may_be_absent)):
@@ -198,9 +196,10 @@ def lost_writes(
     return lost
 
 
-def _last(puts: list[Put], before: float = math.inf) -> str | None:
-    acked = [p for p in puts if p.acknowledged and p.done < before]
-    return max(acked, key=lambda p: p.sent).value if acked else None
+def _last(puts: PutColumns, before: float = math.inf) -> str | None:
+    """The value of the acknowledged PUT known done before `before` that was sent last."""
+    acked = puts.where(puts.acknowledged & (puts.done < before))
+    return put_value(int(acked.sequence[acked.sent.argmax()])) if acked.sent.size else None
 
 
 def stray_errors(

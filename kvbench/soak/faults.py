@@ -44,7 +44,7 @@ class Fault:
 @dataclass
 class Snapshot:
     """Every PUT key's value as a restarted Redis held it, read in one MGET sent at `start`
-    and answered by `end` (monotonic seconds, as a Put's times), as the service began
+    and answered by `end` (monotonic seconds, as a PUT's sent and done), as the service began
     writing to it again."""
 
     at_s: float  # seconds since the load started

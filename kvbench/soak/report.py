@@ -34,7 +34,7 @@ def recoveries(outcome: Outcome) -> list[dict]:
 
 
 def summary(outcome: Outcome, found: dict) -> dict:
-    acked = sum(1 for p in outcome.puts if p.acknowledged)
+    acked = outcome.puts.acknowledged_before()
     return provenance.header() | {
         "soak": {
             "setup": SETUP,

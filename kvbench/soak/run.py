@@ -19,7 +19,7 @@ from kvbench import KvbenchError, redis_server
 from kvbench.load.http1 import ResponseParser
 from kvbench.measure import progress
 from kvbench.soak import faults
-from kvbench.soak.client import Client, Second
+from kvbench.soak.client import Client, Puts, Second
 from kvbench.soak.faults import Snapshot
 from kvbench.soak.series import sample
 from kvbench.soak.stack import HOST, DurableRedis, Keeper, soak_service
@@ -51,7 +51,7 @@ class Outcome:
     minutes: list[tuple[int, float]]
     faults: list[faults.Fault]
     ticks: dict[int, list[int]]
-    puts: list
+    puts: Puts  # every PUT's outcome, in columns
     reads: dict[str, list[str | None]]
     restarts: list[tuple[float, float, int | None]]
     store: str
@@ -183,7 +183,7 @@ class Soak:
             injector = await self.open_loop(client, keeper, redis, rate, watcher)
             cpu = time.process_time() - cpu
             await client.drain()
-            keys = sorted({put.key for put in client.puts})
+            keys = client.puts.keys()
             before = await asyncio.to_thread(keeper.debug_vars)
 
             async def every_worker() -> bool:

@@ -80,7 +80,7 @@ def row_window(row: dict) -> tuple[float, float]:
 def restart_check(outcome: Outcome, snapshot: faults.Snapshot) -> dict:
     """What a restarted Redis held, against every PUT acknowledged before it was read."""
     lost = checks.lost_writes(outcome.puts, snapshot.reads, snapshot.start, snapshot.end)
-    acked = sum(1 for p in outcome.puts if p.acknowledged and p.done < snapshot.start)
+    acked = outcome.puts.acknowledged_before(snapshot.start)
     return {"at_s": round(snapshot.at_s, 1), "keys": len(snapshot.reads),
             "acknowledged_before": acked, "lost": len(lost), "examples": lost[:5]}  # fmt: skip
 

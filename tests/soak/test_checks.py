@@ -6,7 +6,7 @@ import pytest
 
 from kvbench.results.resample import t975
 from kvbench.soak import checks
-from kvbench.soak.client import Put
+from kvbench.soak.client import Puts
 from kvbench.soak.faults import RECOVERY_S, Fault, calm_tail, schedule
 
 
@@ -86,31 +86,39 @@ def test_flat_skips_each_process_warmup():
 
 
 def put(value, sent, done, acknowledged=True, key="soak-0001"):
-    return Put(key, value, sent, done, acknowledged)
+    return key, value, sent, done, acknowledged
+
+
+def kept(*rows) -> Puts:
+    """PUT outcomes as the client keeps them, from (key, value, sent, done, acknowledged)."""
+    puts = Puts()
+    for row in rows:
+        puts.add(*row)
+    return puts
 
 
 def test_the_last_acknowledged_value_reads_back():
-    puts = [put("v1", 1, 2), put("v2", 3, 4)]
+    puts = kept(put("v1", 1, 2), put("v2", 3, 4))
     assert checks.lost_writes(puts, {"soak-0001": ["v2", "v2"]}) == []
     lost = checks.lost_writes(puts, {"soak-0001": ["v2", "v1"]})
     assert lost == [{"key": "soak-0001", "read": "v1", "acknowledged_last": "v2"}]
 
 
 def test_an_unknown_write_may_or_may_not_have_landed():
-    puts = [put("v1", 1, 2), put("v2", 3, 4, acknowledged=False)]
+    puts = kept(put("v1", 1, 2), put("v2", 3, 4, acknowledged=False))
     assert checks.lost_writes(puts, {"soak-0001": ["v1", "v2"]}) == []
 
 
 def test_concurrent_acknowledged_writes_may_land_in_either_order():
-    puts = [put("v1", 1, 3), put("v2", 2, 2.5)]  # v1 was sent first, answered last
+    puts = kept(put("v1", 1, 3), put("v2", 2, 2.5))  # v1 was sent first, answered last
     assert checks.lost_writes(puts, {"soak-0001": ["v1"]}) == []
     assert checks.lost_writes(puts, {"soak-0001": ["v2"]}) == []
 
 
 def test_an_absent_key_is_lost_only_when_a_write_was_acknowledged():
-    unknown = [put("v1", 1, 2, acknowledged=False)]
+    unknown = kept(put("v1", 1, 2, acknowledged=False))
     assert checks.lost_writes(unknown, {"soak-0001": [None]}) == []
-    acked = [put("v1", 1, 2)]
+    acked = kept(put("v1", 1, 2))
     assert checks.lost_writes(acked, {"soak-0001": [None]})[0]["read"] is None
     assert checks.lost_writes(acked, {})[0]["key"] == "soak-0001"  # never read: lost
 
@@ -118,7 +126,7 @@ def test_an_absent_key_is_lost_only_when_a_write_was_acknowledged():
 def test_a_read_mid_run_judges_only_the_writes_known_before_it():
     # A restarted Redis read at 10 s (answered at 10.1 s): v2, acknowledged at 6 s, must be
     # there; v3 was sent during the read and may have landed or not; v4 came after it.
-    puts = [put("v1", 1, 2), put("v2", 5, 6), put("v3", 10.05, 10.2), put("v4", 11, 12)]
+    puts = kept(put("v1", 1, 2), put("v2", 5, 6), put("v3", 10.05, 10.2), put("v4", 11, 12))
     assert checks.lost_writes(puts, {"soak-0001": ["v2"]}, 10.0, 10.1) == []
     assert checks.lost_writes(puts, {"soak-0001": ["v3"]}, 10.0, 10.1) == []
     lost = checks.lost_writes(puts, {"soak-0001": ["v1"]}, 10.0, 10.1)

@@ -1,7 +1,7 @@
 from types import SimpleNamespace
 
 from kvbench.soak import verdict
-from kvbench.soak.client import STALE, Put
+from kvbench.soak.client import STALE, Puts
 from kvbench.soak.faults import Fault, Snapshot
 
 
@@ -48,8 +48,9 @@ def test_a_row_whose_processes_were_read_after_a_fault_began_is_not_a_steady_sta
 
 
 def test_a_write_acknowledged_before_a_redis_kill_and_missing_after_it_is_lost():
-    put = Put("soak-0001", "v1", sent=100.0, done=100.01, acknowledged=True)
-    outcome = SimpleNamespace(puts=[put])
+    puts = Puts()
+    puts.add("soak-0001", "v1", sent=100.0, done=100.01, acknowledged=True)
+    outcome = SimpleNamespace(puts=puts)
     kept = Snapshot(at_s=50.0, start=101.0, end=101.02, reads={"soak-0001": ["v1"]})
     gone = Snapshot(at_s=50.0, start=101.0, end=101.02, reads={"soak-0001": [None]})
     assert verdict.restart_check(outcome, kept)["lost"] == 0
