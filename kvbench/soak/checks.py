@@ -62,6 +62,7 @@ def flat(
     enforce: bool,
     fit_from: float = 0.0,
     least: float = 0.0,
+    diagnostic: bool = False,
 ) -> dict:
     """Whether `name` (a column) stays flat after `warmup` seconds of each process's life,
     its slope fitted on the rows from `fit_from` on (the calm end of the run); the bound is
@@ -70,7 +71,8 @@ def flat(
     A row's "stretch" (how many faults came before it; 0 when absent) starts a segment of
     its own: a level that steps at a fault (a pool that grew for a burst) is not growth
     within a stretch, and the levels of every stretch are listed so that a ratchet, a step
-    up at every fault, shows.
+    up at every fault, shows. A `diagnostic` is fitted the same way and never judged: its
+    "ok" is None whatever it reads, and its "why" says what it read.
     """
     points = [r for r in rows if r.get(name) is not None and r.get(pid_name) is not None]
     born: dict = {}
@@ -86,9 +88,11 @@ def flat(
     check: dict = {"column": name, "samples": len(fit), "bound_pct_per_hour": FLAT_BOUND_PCT}
     check["fitted_from_s"] = round(fit_from, 1)
     check["fitted_points"] = f"{len(values)} means of up to {BIN_S:g} s"
-    check["enforced"] = enforce
+    check["enforced"] = enforce and not diagnostic
+    if diagnostic:
+        check["diagnostic"] = True
     if found is None:
-        return check | {"ok": False if enforce else None, "why": "too few samples"}
+        return settle(check, False, "too few samples")
     level = float(np.mean([r[name] for r, _ in fit]))
     bound = max(level * FLAT_BOUND_PCT / 100, least)
     slope, low, high = found
@@ -99,14 +103,24 @@ def flat(
     if ratchet is not None:  # a step up at every fault: growth the per-stretch fit forgives
         check["stretch_slope_per_hour"] = [round(v, 4) for v in ratchet]
         if ratchet[1] > bound:
-            return check | {"ok": False if enforce else None, "why": "the level steps up from "
-                            "stretch to stretch (a step at each fault)"}  # fmt: skip
+            steps = "the level steps up from stretch to stretch (a step at each fault)"
+            return settle(check, False, steps)
     check["interval_per_hour"] = [round(low, 4), round(high, 4)]
     if high < bound:
+        return settle(check, True, "under the bound")
+    return settle(check, False, "growth above the bound" if low > bound else "interval too wide "
+                  "to decide")  # fmt: skip
+
+
+def settle(check: dict, passed: bool, why: str) -> dict:
+    """A flatness check's verdict from what it read: a diagnostic is shown, not judged; a
+    check not enforced (a run under ENFORCE_FLAT_S) leaves a failure undecided."""
+    if check.get("diagnostic"):
+        return check | {"ok": None, "why": f"{why}; a diagnostic: shown, not judged"}
+    if passed:
         return check | {"ok": True}
-    if enforce:
-        return check | {"ok": False}
-    why = "growth above the bound" if low > bound else "interval too wide to decide"
+    if check["enforced"]:
+        return check | {"ok": False, "why": why}
     return check | {"ok": None, "why": f"{why}; not enforced in a run under {ENFORCE_FLAT_S:g} s"}
 
 

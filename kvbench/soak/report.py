@@ -166,9 +166,9 @@ HOW = (
     "enforced from 30 minutes of load (a shorter run reports it). A level that steps up "
     "from one stretch between faults to the next fails too (the stretch levels). p99 per "
     "minute, outside the minutes of faults, must not climb by more than 10% of its median "
-    "per hour. redis_used_mb (INFO used_memory: what Redis's allocator holds, without the "
-    "pages it keeps) is fitted the same way and shown, not judged: it tells Redis's data "
-    "from its allocator's pages."
+    "per hour. redis_used_mb (INFO used_memory: what Redis's allocator has handed out; RSS "
+    "adds the freed pages it keeps) is fitted the same way and shown, not judged: it tells "
+    "Redis's data from its allocator's pages."
 )
 VERDICT = {True: "pass", False: "**FAIL**", None: "undecided (not enforced)"}
 

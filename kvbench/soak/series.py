@@ -3,7 +3,8 @@
 One row a second: answers, errors by kind, latency from the intended send (p50, p99,
 max), the generator's own lateness (sent - intended, p99); RSS, open fds and threads of
 the service (supervisor and workers, summed, and each) and of Redis, what Redis's allocator
-holds (`redis_used_mb`: RSS less the pages the allocator keeps), and their fds net of
+has handed out (`redis_used_mb`: INFO used_memory; RSS adds the allocator's own overhead and
+the freed pages it has not returned), and their fds net of
 established TCP connections (`_fds_net`: the load's and the Redis pool's connections come
 and go with the load and the faults; a leaked socket, a half-closed one in CLOSE_WAIT or a
 forgotten file stays); the service's GC collections from /debug/vars. `pid` columns say

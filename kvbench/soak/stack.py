@@ -65,8 +65,9 @@ class DurableRedis:
         )
 
     def used_mb(self) -> float | None:
-        """What Redis's allocator holds for it (INFO used_memory), apart from what RSS adds
-        (pages the allocator keeps); None when Redis does not answer in time."""
+        """What Redis's allocator has handed out (INFO used_memory, in MB): RSS adds the
+        allocator's overhead and the freed pages it keeps; None when Redis does not answer
+        in time."""
         with suppress(OSError, redis_server.redis_py().RedisError), self._client() as client:
             return round(client.info("memory")["used_memory"] / (1024 * 1024), 3)
         return None

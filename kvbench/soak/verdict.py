@@ -12,7 +12,8 @@ FLAT_COLUMNS = [
     ("redis_rss_mb", "redis_pid", 0.0),
     ("redis_fds_net", "redis_pid", checks.FD_LEAST_PER_HOUR),
 ]
-# Shown, not enforced: what Redis's allocator holds, to tell its data from the pages kept.
+# Shown, not judged: what Redis's allocator has handed out (INFO used_memory), to tell its
+# data from the freed pages its allocator keeps.
 DIAGNOSTIC_COLUMNS = [("redis_used_mb", "redis_pid", 0.0)]
 SETTLE_S = 60.0  # after the last fault's recovery, before the flatness fit begins
 
@@ -60,8 +61,9 @@ def verdicts(outcome: Outcome) -> dict:
             for column, pid, least in FLAT_COLUMNS
         },
         **{
-            f"{column}_flat": checks.flat(calm, column, pid, warmup, False, fit_from, least)
-            | {"diagnostic": True}
+            f"{column}_flat": checks.flat(
+                calm, column, pid, warmup, enforce, fit_from, least, diagnostic=True
+            )
             for column, pid, least in DIAGNOSTIC_COLUMNS
         },
         "p99_per_minute_not_rising": checks.p99_trend(outcome.minutes, excluded),

@@ -205,3 +205,18 @@ def test_a_long_run_keeps_its_last_half_free_of_faults_and_a_short_one_its_warmu
     plan = schedule(1800.0, rounds=3, warmup=60.0, tail=calm_tail(1800.0, 60.0))
     assert len(plan) == 12 and max(at for at, _ in plan) < 900.0
     assert calm_tail(90.0, warmup=13.5) == 13.5
+
+
+def test_a_diagnostic_is_shown_not_judged_whatever_the_runs_length():
+    # redis_used_mb's fit in an 1,800 s run said "not enforced in a run under 1800 s".
+    growing = rows([100.0 + i * 0.5 for i in range(60)])
+    for enforce in (True, False):
+        found = checks.flat(growing, "rss", "pid", warmup=0, enforce=enforce, diagnostic=True)
+        assert found["ok"] is None and found["diagnostic"] is True
+        assert found["why"] == "growth above the bound; a diagnostic: shown, not judged"
+        assert found["enforced"] is False
+    flat_rows = rows([100.0 + (i % 2) * 0.01 for i in range(60)])
+    found = checks.flat(flat_rows, "rss", "pid", warmup=0, enforce=True, diagnostic=True)
+    assert found["ok"] is None and found["why"].startswith("under the bound")
+    judged = checks.flat(growing, "rss", "pid", warmup=0, enforce=False)
+    assert judged["why"] == "growth above the bound; not enforced in a run under 1800 s"
