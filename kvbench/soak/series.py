@@ -4,14 +4,15 @@ One row a second: answers, errors by kind, latency from the intended send (p50, 
 max), the generator's own lateness (sent - intended, p99); RSS, open fds and threads of
 the service (supervisor and workers, summed, and each) and of Redis, what Redis's allocator
 has handed out (`redis_used_mb`: INFO used_memory; RSS adds the allocator's own overhead and
-the freed pages it has not returned), and their fds net of
-established TCP connections (`_fds_net`: the load's and the Redis pool's connections come
-and go with the load and the faults; a leaked socket, a half-closed one in CLOSE_WAIT or a
-forgotten file stays); the service's GC collections from /debug/vars. `pid` columns say
-which process a row measured: a restart starts a new segment of the series, and the
-flatness checks compare within segments. `sampled_s` is when the processes were read: a
-row counts the second before `t_s`, and its processes are read just after, later under a
-fault (a row must be clear of every fault over both to show a steady state).
+the freed pages it has not returned), and their fds net of established TCP connections
+(`_fds_net`: the load's and the Redis pool's connections come and go with the load and the
+faults; a leaked socket, a half-closed one in CLOSE_WAIT or a forgotten file stays); the
+service's GC collections from /debug/vars. `pid` columns say which process a row measured:
+a restart starts a new segment of the series, and the flatness checks compare within
+segments. `sampled_s` is when the processes were read (Redis's memory with them, from the
+Redis whose pid the row names): a row counts the second before `t_s`, and its processes
+are read just after, later under a fault (a row must be clear of every fault over both to
+show a steady state).
 """
 
 import asyncio
@@ -60,7 +61,6 @@ def usage(process: psutil.Process) -> tuple[float, int, int, int] | None:
 
 def process_columns(keeper: Keeper, redis: DurableRedis) -> dict:
     row: dict = {}
-    used = None
     service = keeper.processes()
     measured = [(p, usage(p)) for p in service]
     alive = [(p, u) for p, u in measured if u is not None]
@@ -70,16 +70,28 @@ def process_columns(keeper: Keeper, redis: DurableRedis) -> dict:
         row["service_fds"] = sum(u[1] for _, u in alive)
         row["service_fds_net"] = row["service_fds"] - sum(u[3] for _, u in alive)
         row["service_threads"] = sum(u[2] for _, u in alive)
-    for index, (_, used) in enumerate(measured[1:3]):
-        if used is not None:
-            row[f"worker{index}_rss_mb"], row[f"worker{index}_fds"] = round(used[0], 2), used[1]
+    for index, (_, worker) in enumerate(measured[1:3]):
+        if worker is not None:
+            row[f"worker{index}_rss_mb"], row[f"worker{index}_fds"] = round(worker[0], 2), worker[1]
+    pid, used = redis.pid, None  # a Redis gone before it is read is not read
     with suppress(psutil.Error):
-        used = usage(psutil.Process(redis.pid)) if redis.pid is not None else None
+        used = usage(psutil.Process(pid)) if pid is not None else None
     if used is not None:
-        row["redis_pid"] = redis.pid
+        row["redis_pid"] = pid
         row["redis_rss_mb"], row["redis_fds"], row["redis_threads"] = round(used[0], 2), *used[1:3]
         row["redis_fds_net"] = used[1] - used[3]
+        row |= redis_memory(redis, pid)
     return row
+
+
+def redis_memory(redis: DurableRedis, pid: int | None) -> dict:
+    """Redis's own memory figures, read just after its process (`pid`): kept only when the
+    Redis that answered is that one (a kill -9 and a restart in between would pair the old
+    Redis's pid with the new one's memory)."""
+    found = redis.memory()
+    if found.get("pid") != pid:
+        return {}
+    return {"redis_used_mb": found["used_mb"]}
 
 
 def gc_columns(debug_vars: dict | None) -> dict:
@@ -91,10 +103,12 @@ def gc_columns(debug_vars: dict | None) -> dict:
 async def sample(
     t: float, second: Second, keeper: Keeper, redis: DurableRedis, now: Callable[[], float]
 ) -> dict:
-    row = load_row(t, second) | {"sampled_s": round(now(), 3)} | process_columns(keeper, redis)
+    """One row: the second's load, then the processes and Redis's memory read together in a
+    thread (Redis's INFO waits up to PEEK_TIMEOUT_S for a paused Redis: not in the loop that
+    sends the load), then the service's GC counts."""
+    row = load_row(t, second) | {"sampled_s": round(now(), 3)}
+    row |= await asyncio.to_thread(process_columns, keeper, redis)
     row |= gc_columns(await asyncio.to_thread(keeper.debug_vars))
-    if row.get("redis_pid") is not None:
-        row["redis_used_mb"] = await asyncio.to_thread(redis.used_mb)
     return row
 
 

@@ -23,6 +23,7 @@ from kvbench.services import SERVICES, Service, with_store
 
 WORKERS = 2
 HOST = "127.0.0.1"
+MB = 1024 * 1024
 PEEK_TIMEOUT_S = 0.25  # the soak's own reads of Redis: a paused Redis reads as None, soon
 
 
@@ -64,13 +65,14 @@ class DurableRedis:
             self.url, socket_timeout=PEEK_TIMEOUT_S, socket_connect_timeout=PEEK_TIMEOUT_S
         )
 
-    def used_mb(self) -> float | None:
-        """What Redis's allocator has handed out (INFO used_memory, in MB): RSS adds the
-        allocator's overhead and the freed pages it keeps; None when Redis does not answer
-        in time."""
+    def memory(self) -> dict:
+        """What Redis's allocator has handed out (INFO used_memory, in MB: RSS adds the
+        allocator's overhead and the freed pages it keeps), with the pid of the Redis that
+        answered (INFO process_id); {} when Redis does not answer in time."""
         with suppress(OSError, redis_server.redis_py().RedisError), self._client() as client:
-            return round(client.info("memory")["used_memory"] / (1024 * 1024), 3)
-        return None
+            info = client.info()
+            return {"pid": info["process_id"], "used_mb": round(info["used_memory"] / MB, 3)}
+        return {}
 
     def values(self, keys: list[str]) -> dict[str, str | None]:
         """Each key's value as Redis holds it now, in one MGET (one instant of Redis's

@@ -1,0 +1,29 @@
+"""kvbench/soak/series.py: what a row pairs with what."""
+
+import os
+from types import SimpleNamespace
+
+from kvbench.soak import series
+
+
+class Redis:
+    """A stand-in DurableRedis: this process plays Redis's process; INFO comes from `answers`."""
+
+    def __init__(self, *answers: dict) -> None:
+        self.pid, self.answers = os.getpid(), list(answers)
+
+    def memory(self) -> dict:
+        return self.answers.pop(0)
+
+
+def columns(redis: Redis) -> dict:
+    return series.process_columns(SimpleNamespace(processes=list), redis)
+
+
+def test_redis_memory_is_read_with_its_process_and_only_from_that_redis():
+    row = columns(Redis({"pid": os.getpid(), "used_mb": 2.5}))
+    assert row["redis_pid"] == os.getpid() and row["redis_used_mb"] == 2.5
+    # Killed and restarted between the two reads: the new Redis's memory is not this row's.
+    row = columns(Redis({"pid": os.getpid() + 1, "used_mb": 9.0}))
+    assert row["redis_pid"] == os.getpid() and "redis_used_mb" not in row
+    assert "redis_used_mb" not in columns(Redis({}))  # no answer in time
