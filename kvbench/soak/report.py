@@ -82,7 +82,7 @@ def plot(rows: list[dict], log: list[dict], stem: Path) -> list[Path]:
     axes = fig.subplots(4, 1, sharex=True)
     t = column(rows, "t_s")
     panels = [
-        (["service_rss_mb", "redis_rss_mb", "redis_used_mb"], "RSS (MB)"),
+        (["service_rss_mb", "redis_rss_mb", "redis_used_mb", "redis_used_peak_mb"], "RSS (MB)"),
         (
             ["service_fds", "service_fds_net", "redis_fds", "redis_fds_net"],
             "open fds (net: less live connections)",

@@ -1,18 +1,19 @@
 """The soak's per-second series: the load's answers and errors, the processes' resources.
 
-One row a second: answers, errors by kind, latency from the intended send (p50, p99,
-max), the generator's own lateness (sent - intended, p99); RSS, open fds and threads of
-the service (supervisor and workers, summed, and each) and of Redis, what Redis's allocator
-has handed out (`redis_used_mb`: INFO used_memory; RSS adds the allocator's own overhead and
-the freed pages it has not returned), and their fds net of established TCP connections
-(`_fds_net`: the load's and the Redis pool's connections come and go with the load and the
-faults; a leaked socket, a half-closed one in CLOSE_WAIT or a forgotten file stays); the
-service's GC collections from /debug/vars. `pid` columns say which process a row measured:
-a restart starts a new segment of the series, and the flatness checks compare within
-segments. `sampled_s` is when the processes were read (Redis's memory with them, from the
-Redis whose pid the row names): a row counts the second before `t_s`, and its processes
-are read just after, later under a fault (a row must be clear of every fault over both to
-show a steady state).
+One row a second: answers, errors by kind, latency from the intended send (p50, p99, max),
+the generator's own lateness (sent - intended, p99); RSS, open fds and threads of the
+service (supervisor and workers, summed, and each) and of Redis, what Redis's allocator
+has handed out (`redis_used_mb`: INFO used_memory; RSS adds the allocator's own overhead
+and the freed pages it has not returned) and the most it has since it started
+(`redis_used_peak_mb`: INFO used_memory_peak, so a burst between two samples shows), and
+their fds net of established TCP connections (`_fds_net`: the load's and the Redis pool's
+connections come and go with the load and the faults; a leaked socket, a half-closed one
+in CLOSE_WAIT or a forgotten file stays); the service's GC collections from /debug/vars.
+`pid` columns say which process a row measured: a restart starts a new segment of the
+series, and the flatness checks compare within segments. `sampled_s` is when the processes
+were read (Redis's memory with them, from the Redis whose pid the row names): a row counts
+the second before `t_s`, and its processes are read just after, later under a fault (a row
+must be clear of every fault over both to show a steady state).
 """
 
 import asyncio
@@ -33,7 +34,7 @@ COLUMNS = (
     "service_pid", "service_rss_mb", "service_fds", "service_fds_net", "service_threads",
     "worker0_rss_mb", "worker1_rss_mb", "worker0_fds", "worker1_fds",
     "redis_pid", "redis_rss_mb", "redis_fds", "redis_fds_net", "redis_threads",
-    "redis_used_mb", "gc_gen0", "gc_gen1", "gc_gen2",
+    "redis_used_mb", "redis_used_peak_mb", "gc_gen0", "gc_gen1", "gc_gen2",
 )  # fmt: skip
 MB = 1024 * 1024
 
@@ -91,7 +92,7 @@ def redis_memory(redis: DurableRedis, pid: int | None) -> dict:
     found = redis.memory()
     if found.get("pid") != pid:
         return {}
-    return {"redis_used_mb": found["used_mb"]}
+    return {"redis_used_mb": found["used_mb"], "redis_used_peak_mb": found["used_peak_mb"]}
 
 
 def gc_columns(debug_vars: dict | None) -> dict:

@@ -25,6 +25,8 @@ def killed_and_restarted(tmp_path, monkeypatch, durable: bool) -> dict:
             client.set(redis_server.KEY_PREFIX + b"soak-0001", answer_body("soak-0001", "v7"))
         redis.kill()
         asyncio.run(redis.start())
+        memory = redis.memory()  # the restarted Redis's own figures
+        assert memory["pid"] == redis.pid and 0 < memory["used_mb"] <= memory["used_peak_mb"]
         return redis.values(["soak-0001", "soak-0002"])
     finally:
         redis.stop()
