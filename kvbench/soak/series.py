@@ -10,10 +10,11 @@ their fds net of established TCP connections (`_fds_net`: the load's and the Red
 connections come and go with the load and the faults; a leaked socket, a half-closed one
 in CLOSE_WAIT or a forgotten file stays); the service's GC collections from /debug/vars.
 `pid` columns say which process a row measured: a restart starts a new segment of the
-series, and the flatness checks compare within segments. `sampled_s` is when the processes
-were read (Redis's memory with them, from the Redis whose pid the row names): a row counts
-the second before `t_s`, and its processes are read just after, later under a fault (a row
-must be clear of every fault over both to show a steady state).
+series, and the flatness checks compare within segments. `sampled_s` to `sampled_end_s` is
+when the processes were read (Redis's memory with them, from the Redis whose pid the row
+names): a row's answers and errors are those of the second before `t_s`, and its processes
+are read just after, later under a fault (its errors are judged by its second, its process
+columns by when they were read).
 """
 
 import asyncio
@@ -29,7 +30,7 @@ from kvbench.soak.client import KINDS, Second
 from kvbench.soak.stack import DurableRedis, Keeper
 
 COLUMNS = (
-    "t_s", "sampled_s", "ok", "errors", *(f"err_{kind}" for kind in KINDS),
+    "t_s", "sampled_s", "sampled_end_s", "ok", "errors", *(f"err_{kind}" for kind in KINDS),
     "p50_ms", "p99_ms", "max_ms", "lateness_p99_ms",
     "service_pid", "service_rss_mb", "service_fds", "service_fds_net", "service_threads",
     "worker0_rss_mb", "worker1_rss_mb", "worker0_fds", "worker1_fds",
@@ -109,6 +110,7 @@ async def sample(
     sends the load), then the service's GC counts."""
     row = load_row(t, second) | {"sampled_s": round(now(), 3)}
     row |= await asyncio.to_thread(process_columns, keeper, redis)
+    row["sampled_end_s"] = round(now(), 3)
     row |= gc_columns(await asyncio.to_thread(keeper.debug_vars))
     return row
 

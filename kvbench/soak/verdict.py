@@ -29,7 +29,7 @@ def verdicts(outcome: Outcome) -> dict:
     calm = [
         r | {"stretch": sum(1 for f in outcome.faults if f.start <= r["t_s"])}
         for r in outcome.rows
-        if not any(f.meets(*row_window(r)) for f in outcome.faults)
+        if not any(f.meets(*sampling_window(r)) for f in outcome.faults)
     ]
     # Growth is fitted in the calm end of the run, where the processes live longest (the
     # faults come in its first part, `faults.calm_tail`); steps from fault to fault are
@@ -73,10 +73,16 @@ def verdicts(outcome: Outcome) -> dict:
     return found
 
 
-def row_window(row: dict) -> tuple[float, float]:
-    """What a row measured: its second's answers, [t_s - 1, t_s), and its processes, read
-    at `sampled_s` (just after t_s; later when a fault holds the sampler up)."""
-    return row["t_s"] - 1, max(row["t_s"], row.get("sampled_s") or row["t_s"])
+def load_window(row: dict) -> tuple[float, float]:
+    """When a row's answers and errors happened: its second, [t_s - 1, t_s)."""
+    return row["t_s"] - 1, row["t_s"]
+
+
+def sampling_window(row: dict) -> tuple[float, float]:
+    """When a row's process columns were read: from `sampled_s` (just after t_s; later when
+    a fault holds the sampler up) to `sampled_end_s` (rows without them: at t_s)."""
+    start = row.get("sampled_s") or row["t_s"]
+    return start, max(start, row.get("sampled_end_s") or start)
 
 
 def restart_check(outcome: Outcome, snapshot: faults.Snapshot) -> dict:
@@ -95,7 +101,7 @@ def _every_fault(log: list[faults.Fault]) -> dict:
 def stray_kinds(outcome: Outcome) -> dict:
     """Errors by kind in the seconds no fault's window covers (timeouts there: the service,
     or the machine it shares, gave less than the offered rate)."""
-    outside = [r for r in outcome.rows if not any(f.meets(*row_window(r)) for f in outcome.faults)]
+    outside = [r for r in outcome.rows if not any(f.meets(*load_window(r)) for f in outcome.faults)]
     return {
         kind: n
         for kind in KINDS

@@ -1,7 +1,7 @@
 from types import SimpleNamespace
 
 from kvbench.soak import verdict
-from kvbench.soak.client import STALE, Puts
+from kvbench.soak.client import KINDS, STALE, Puts
 from kvbench.soak.faults import Fault, Snapshot
 
 
@@ -41,10 +41,28 @@ def test_a_row_whose_processes_were_read_after_a_fault_began_is_not_a_steady_sta
     # The committed run's "ratchet" in Redis's fds was three such rows: counted the second
     # before a kill at 165.0008 s, but read Redis while it was being killed.
     kill = Fault("kill_redis", start=165.0008, end=166.4)
-    assert kill.meets(*verdict.row_window({"t_s": 165.0, "sampled_s": 165.004}))
-    assert not kill.meets(*verdict.row_window({"t_s": 165.0, "sampled_s": 165.0002}))
-    assert kill.meets(*verdict.row_window({"t_s": 172.0}))  # within its recovery allowance
-    assert not kill.meets(*verdict.row_window({"t_s": 173.0}))
+    assert kill.meets(*verdict.sampling_window({"t_s": 165.0, "sampled_s": 165.004}))
+    assert not kill.meets(*verdict.sampling_window({"t_s": 165.0, "sampled_s": 165.0002}))
+    # Read from just before the kill to after it began: not steady either.
+    read = {"t_s": 165.0, "sampled_s": 165.0002, "sampled_end_s": 165.012}
+    assert kill.meets(*verdict.sampling_window(read))
+    assert kill.meets(*verdict.sampling_window({"t_s": 171.0}))  # within its recovery allowance
+    assert not kill.meets(*verdict.sampling_window({"t_s": 172.0}))
+
+
+def row(t_s: float, sampled_s: float, timeouts: int) -> dict:
+    errors = {f"err_{kind}": 0 for kind in KINDS} | {"err_timeout": timeouts}
+    return {"t_s": t_s, "sampled_s": sampled_s, "sampled_end_s": sampled_s + 0.01} | errors
+
+
+def test_a_rows_errors_are_judged_by_its_second_not_by_when_its_processes_were_read():
+    # Timeouts in [199, 200) s, before a fault at 200.1 s that held the sampler up until
+    # 200.4 s: they are stray. Errors in [212, 213) s, read at 213.0 s: inside the
+    # fault's window with its allowance (until 212.5 s), not stray.
+    pause = Fault("pause_redis", start=200.1, end=207.5)
+    rows = [row(200.0, 200.4, 3), row(213.0, 213.0, 5), row(230.0, 230.0, 0)]
+    outcome = SimpleNamespace(rows=rows, faults=[pause])
+    assert verdict.stray_kinds(outcome) == {"timeout": 3}
 
 
 def test_a_write_acknowledged_before_a_redis_kill_and_missing_after_it_is_lost():
