@@ -45,12 +45,14 @@ class Fault:
 class Snapshot:
     """Every PUT key's value as a restarted Redis held it, read in one MGET sent at `start`
     and answered by `end` (monotonic seconds, as a PUT's sent and done), as the service began
-    writing to it again."""
+    writing to it again; or, with `error`, why it could not be read."""
 
     at_s: float  # seconds since the load started
     start: float
     end: float
     reads: dict[str, list[str | None]]
+    after_ping_s: float | None = None  # from the restarted Redis's PONG to the MGET's send
+    error: str | None = None
 
 
 def schedule(seconds: float, rounds: int, warmup: float, tail: float) -> list[tuple[float, str]]:
@@ -127,15 +129,23 @@ class Injector:
         fault.detail["redis_load_s"] = round(time.monotonic() - started, 3)
         # At once, from Redis itself: later PUTs overwrite most keys within seconds, so the
         # read-back at the end cannot see a write this kill lost.
+        # The service writes to the restarted Redis from its first PONG on, so how long the
+        # MGET came after it is recorded: writes in between may hide a lost one.
         keys = [put_key(i) for i in range(PUT_KEYS)]
         start = time.monotonic()
+        # Unreachable, or a value that does not decode: the check fails on it, and says so.
+        unread = (OSError, ValueError, KeyError, TypeError, redis_server.redis_py().RedisError)
         try:
-            values = await asyncio.to_thread(self.redis.values, keys)
-        except (OSError, redis_server.redis_py().RedisError) as exc:  # the check fails on it
-            fault.detail["snapshot_error"] = str(exc)[:200]
+            sent, values = await asyncio.to_thread(self.redis.values, keys)
+        except unread as exc:
+            error = fault.detail["snapshot_error"] = f"{type(exc).__name__}: {exc}"[:200]
+            at = start - self.start
+            self.snapshots.append(Snapshot(at, start, time.monotonic(), {}, error=error))
             return
         reads = {key: [value] for key, value in values.items()}
-        self.snapshots.append(Snapshot(start - self.start, start, time.monotonic(), reads))
+        after = sent - self.redis.answered_ping
+        fault.detail["mget_after_ping_ms"] = round(after * 1000, 1)
+        self.snapshots.append(Snapshot(sent - self.start, sent, time.monotonic(), reads, after))
 
     async def pause_redis(self, fault: Fault) -> None:
         pid = self.redis.pid

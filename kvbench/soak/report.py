@@ -156,7 +156,9 @@ HOW = (
     "lost connection) that may have landed after it; and at once after each Redis kill, "
     "every PUT acknowledged before it must be in the restarted Redis, read in one MGET "
     "(later PUTs overwrite most keys within seconds, so the end alone cannot see a write a "
-    "kill lost). Flatness of RSS and of open fds net of "
+    "kill lost; the service writes to the restarted Redis from its first PONG on, and how "
+    "long after that PONG each MGET was sent is given with its restart). Flatness of RSS "
+    "and of open fds net of "
     "established connections (the load's and the Redis pool's come and go; a leaked socket "
     "or file stays): a least-squares slope per hour with its 95% interval, fitted in the "
     "calm end of the run (a long run's faults all come in its first half; the fit starts a "
@@ -193,10 +195,20 @@ def explain(check: dict) -> str:
         return (f"median p99 {check['median_p99_ms']:.3g} ms, slope {slope:+.3g} ms/h, "
                 f"95% interval [{low:+.3g}, {high:+.3g}], {check['minutes']} minutes")  # fmt: skip
     if "at_redis_restarts" in check:
-        said = [f"{r['lost']} lost at {r['at_s']:g} s" for r in check["at_redis_restarts"]]
+        said = [restart_said(r) for r in check["at_redis_restarts"]]
         check = check | {"at_redis_restarts": said}
     shown = {k: v for k, v in check.items() if k not in ("ok", "lost", "stray_ticks", "ticks")}
     return ", ".join(f"{k}: {v}" for k, v in shown.items())
+
+
+def restart_said(restart: dict) -> str:
+    """One restarted Redis's read: what it lost, or why it was not read."""
+    if restart.get("error"):
+        return f"not read at {restart['at_s']:g} s: {restart['error']}"
+    said = f"{restart['lost']} lost at {restart['at_s']:g} s"
+    if restart.get("after_ping_ms") is not None:
+        said += f" (read {restart['after_ping_ms']:g} ms after its first PONG)"
+    return said
 
 
 def write(outcome: Outcome, found: dict, folder: Path) -> dict:

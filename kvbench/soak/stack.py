@@ -34,6 +34,7 @@ class DurableRedis:
         self.datadir = datadir
         self.port = redis_server.free_port()
         self.process: subprocess.Popen | None = None
+        self.answered_ping = float("nan")  # monotonic: when the last start answered PING
 
     @property
     def url(self) -> str:
@@ -47,8 +48,11 @@ class DurableRedis:
         # Started from the loop's thread: redis_server's children die with the thread
         # that started them, and a pool thread may end before the soak does.
         self.process = redis_server.launch(self.port, self.datadir, durable=True)
-        process = self.process
-        await asyncio.to_thread(redis_server.wait_until_ready, process, self.port, self.datadir)
+        await asyncio.to_thread(self._wait_until_ready, self.process)
+
+    def _wait_until_ready(self, process: subprocess.Popen) -> None:
+        redis_server.wait_until_ready(process, self.port, self.datadir)
+        self.answered_ping = time.monotonic()
 
     def kill(self) -> None:
         """kill -9: no shutdown, no last write; what is on disk is all there is."""
@@ -76,12 +80,18 @@ class DurableRedis:
             return found | {"used_peak_mb": round(info["used_memory_peak"] / MB, 3)}
         return {}
 
-    def values(self, keys: list[str]) -> dict[str, str | None]:
+    def values(self, keys: list[str]) -> tuple[float, dict[str, str | None]]:
         """Each key's value as Redis holds it now, in one MGET (one instant of Redis's
-        single thread); None: absent. The stored value is the encoded GET answer body."""
+        single thread), and when the MGET was sent (monotonic, just before it connects);
+        None: absent. The stored value is the encoded GET answer body: one that does not
+        decode raises ValueError, KeyError or TypeError."""
         with self._client() as client:
+            sent = time.monotonic()
             found = client.mget([redis_server.KEY_PREFIX + key.encode() for key in keys])
-        return {k: json.loads(v)["value"] if v else None for k, v in zip(keys, found, strict=True)}
+        values = {
+            k: json.loads(v)["value"] if v else None for k, v in zip(keys, found, strict=True)
+        }
+        return sent, values
 
 
 def soak_service(store_url: str, workers: int = WORKERS) -> Service:

@@ -45,11 +45,11 @@ def verdicts(outcome: Outcome) -> dict:
     found: dict = {
         "no_acknowledged_write_lost": {
             "ok": not lost and per_worker is not None and all(per_worker)
-            and len(restarts) == kills and not any(r["lost"] for r in restarts),
+            and len(restarts) == kills and not any(r["lost"] or r.get("error") for r in restarts),
             "lost": lost[:20], "count": len(lost), "keys": len(outcome.reads),
             "connections": READBACK_CONNECTIONS, "gets_per_worker": per_worker,
             "at_redis_restarts": restarts, "redis_kills": kills,
-        },
+        } | unread(restarts, kills),
         "no_error_outside_faults": {
             "ok": not stray, "allowance_s": faults.RECOVERY_S, "count": sum(n for _, n in stray),
             "by_kind": stray_kinds(outcome), "stray_ticks": stray[:50],
@@ -86,11 +86,25 @@ def sampling_window(row: dict) -> tuple[float, float]:
 
 
 def restart_check(outcome: Outcome, snapshot: faults.Snapshot) -> dict:
-    """What a restarted Redis held, against every PUT acknowledged before it was read."""
+    """What a restarted Redis held, against every PUT acknowledged before it was read, and
+    how long after its first PONG it was read (the service writes to it meanwhile)."""
+    if snapshot.error is not None:
+        return {"at_s": round(snapshot.at_s, 1), "lost": 0, "error": snapshot.error}
     lost = checks.lost_writes(outcome.puts, snapshot.reads, snapshot.start, snapshot.end)
     acked = outcome.puts.acknowledged_before(snapshot.start)
+    after = snapshot.after_ping_s
     return {"at_s": round(snapshot.at_s, 1), "keys": len(snapshot.reads),
-            "acknowledged_before": acked, "lost": len(lost), "examples": lost[:5]}  # fmt: skip
+            "acknowledged_before": acked, "lost": len(lost), "examples": lost[:5],
+            "after_ping_ms": round(after * 1000, 1) if after is not None else None}  # fmt: skip
+
+
+def unread(restarts: list[dict], kills: int) -> dict:
+    """Why the check cannot say nothing was lost at a restart: which was not read, and why."""
+    said = [f"the restart read at {r['at_s']:g} s failed ({r['error']})" for r in restarts
+            if r.get("error")]  # fmt: skip
+    if len(restarts) < kills:
+        said.append(f"{kills - len(restarts)} of {kills} Redis kills have no read of the restart")
+    return {"why": "; ".join(said)} if said else {}
 
 
 def _every_fault(log: list[faults.Fault]) -> dict:

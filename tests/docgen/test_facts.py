@@ -2,11 +2,13 @@
 
 import json
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
 from kvbench import KvbenchError
 from kvbench.docgen.facts import FACTS
+from kvbench.docgen.facts.soak import soak_restarts
 from kvbench.docgen.generate import value
 from kvbench.docgen.sources import Sources
 from kvbench.measure import benchargs as bench
@@ -308,3 +310,12 @@ def test_checks_of_a_part_say_what_passed_and_each_failure_with_its_trials(tmp_p
     (tmp_path / "summary.json").write_text(json.dumps(fixture_summary() | {"checks": checks}))
     said = value('checks_of("run")', Sources(tmp_path, Path(".")))
     assert said == "saturation, sensitivity passed; schedule failed in 1 trial"
+
+
+def test_a_restart_the_soak_could_not_read_is_not_counted_as_one_that_lost_nothing():
+    restarts = [{"at_s": 50.0, "lost": 0, "acknowledged_before": 900, "after_ping_ms": 27.0},
+                {"at_s": 90.0, "lost": 0, "error": "KeyError: 'value'"}]  # fmt: skip
+    check = {"at_redis_restarts": restarts, "redis_kills": 2}
+    data = {"checks": {"no_acknowledged_write_lost": check}}
+    said = soak_restarts(SimpleNamespace(part_json=lambda part: data))
+    assert said.startswith("none lost at 1 of 2 Redis restarts")

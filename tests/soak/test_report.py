@@ -49,3 +49,14 @@ def test_a_check_decided_by_its_stretches_alone_is_explained_not_a_crash(tmp_pat
     text = report.rewrite(tmp_path).read_text()
     assert "| redis_rss_flat | **FAIL** | slope +1.3/h, bound 0.13/h" in text
     assert "their slope +35/h [+25.2, +44.9]; the level steps up" in text
+
+
+def test_each_restarts_read_says_when_it_came_after_the_pong_or_why_it_failed():
+    check = {"ok": False, "count": 0, "why": "the restart read at 90 s failed (OSError: x)"}
+    check["at_redis_restarts"] = [
+        {"at_s": 50.0, "lost": 0, "after_ping_ms": 27.4},
+        {"at_s": 90.0, "lost": 0, "error": "OSError: x"},
+    ]
+    said = report.explain(check)
+    assert "0 lost at 50 s (read 27.4 ms after its first PONG)" in said
+    assert "not read at 90 s: OSError: x" in said

@@ -74,3 +74,17 @@ def test_a_write_acknowledged_before_a_redis_kill_and_missing_after_it_is_lost()
     assert verdict.restart_check(outcome, kept)["lost"] == 0
     found = verdict.restart_check(outcome, gone)
     assert found["lost"] == 1 and found["acknowledged_before"] == 1
+
+
+def test_a_restart_that_could_not_be_read_fails_the_check_and_says_which_and_why():
+    read = Snapshot(at_s=50.0, start=101.0, end=101.02, reads={}, after_ping_s=0.027)
+    unread = Snapshot(at_s=90.0, start=141.0, end=141.3, reads={}, error="KeyError: 'value'")
+    outcome = SimpleNamespace(puts=Puts())
+    restarts = [verdict.restart_check(outcome, s) for s in (read, unread)]
+    assert restarts[0]["after_ping_ms"] == 27.0 and restarts[1]["error"] == "KeyError: 'value'"
+    found = verdict.unread(restarts, kills=3)
+    assert found["why"] == (
+        "the restart read at 90 s failed (KeyError: 'value'); "
+        "1 of 3 Redis kills have no read of the restart"
+    )
+    assert verdict.unread(restarts[:1], kills=1) == {}

@@ -54,10 +54,13 @@ def soak_restarts(sources: Sources) -> str:
     found = check.get("at_redis_restarts")
     if not found:
         raise KvbenchError("the soak's summary reads no restarted Redis (at_redis_restarts)")
-    lost = sum(r["lost"] for r in found)
-    before = max(r["acknowledged_before"] for r in found)
+    read = [r for r in found if not r.get("error")]  # one not read is not among the "of"
+    if not read:
+        raise KvbenchError("the soak read no restarted Redis: " + found[0]["error"])
+    lost = sum(r["lost"] for r in read)
+    before = max(r["acknowledged_before"] for r in read)
     said = "none" if not lost else f"{lost:,} keys"
-    return (f"{said} lost at {len(found)} of {check.get('redis_kills', '?')} Redis restarts, "
+    return (f"{said} lost at {len(read)} of {check.get('redis_kills', '?')} Redis restarts, "
             f"each against every PUT acknowledged before it ({before:,} by the last)")  # fmt: skip
 
 
