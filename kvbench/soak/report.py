@@ -64,6 +64,7 @@ def summary(outcome: Outcome, found: dict) -> dict:
             "last_processes": outcome.last,
             "elapsed_s": round(outcome.elapsed_s, 1),
             "generator_cpu_s": round(outcome.generator_cpu_s, 1),
+            "generator_gc": outcome.generator_gc,
         },
         "checks": found,
     }
@@ -117,12 +118,22 @@ def markdown(data: dict) -> str:
         f"({soak['settings']['fraction']:g} of the {load['capacity_rps']:,.0f}/s measured "
         f"closed-loop first) over {load['connections']} connections for {load['load_s']} s; "
         f"{load['answered_ok']:,} right answers, {load['errors']:,} errors, "
-        f"{load['puts_acknowledged']:,} PUTs acknowledged, {load['puts_unknown']:,} unknown.",
+        f"{load['puts_acknowledged']:,} PUTs acknowledged, {load['puts_unknown']:,} unknown."
+        + generator_said(soak.get("generator_gc")),
         "", f"Verdict: **{'pass' if found['ok'] else 'FAIL'}**", "", "![soak](plots/soak.png)",
         "", "## Faults and recovery", "", recovery_table(data), "", "## Checks", "",
         checks_table(data),
     ]  # fmt: skip
     return "\n".join(lines)
+
+
+def generator_said(found: dict | None) -> str:
+    """The soak's own full collections: its sender and sampler stop for each."""
+    if not found:
+        return ""
+    full, longest = found["collections"][2], found["max_ms"][2]
+    return (f" The soak's own process ran {full} full GC collections, the longest {longest:g} "
+            "ms (its sender and sampler stop for each).")  # fmt: skip
 
 
 def recovery_table(data: dict) -> str:

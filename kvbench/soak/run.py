@@ -2,6 +2,7 @@
 the read-back, the checks; everything started is stopped on the way out, Ctrl-C too."""
 
 import asyncio
+import gc
 import json
 import shutil
 import tempfile
@@ -9,7 +10,8 @@ import time
 from array import array
 from asyncio import FIRST_COMPLETED
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -60,6 +62,33 @@ class Outcome:
     reasons: Counter  # the body of each wrong or 503 answer, counted
     last: dict  # the service's and Redis's last processes, and Redis's data directory
     snapshots: list[Snapshot]  # what each restarted Redis held, read at once
+    generator_gc: dict  # the soak process's own GC collections during the load, timed
+
+
+@contextmanager
+def gc_timed() -> Iterator[dict]:
+    """The collections of this process's cyclic GC while in the block, per generation, and
+    how long the longest stopped it: the sender and the sampler stop with it (a full
+    collection over millions of tracked objects stalled both for about a second)."""
+    found: dict = {"collections": [0, 0, 0], "total_ms": 0.0, "max_ms": [0.0, 0.0, 0.0]}
+    began = [0.0]
+
+    def timed(phase: str, info: dict) -> None:
+        if phase == "start":
+            began[0] = time.perf_counter()
+            return
+        ms, generation = (time.perf_counter() - began[0]) * 1000, info["generation"]
+        found["collections"][generation] += 1
+        found["total_ms"] += ms
+        found["max_ms"][generation] = max(found["max_ms"][generation], ms)
+
+    gc.callbacks.append(timed)
+    try:
+        yield found
+    finally:
+        gc.callbacks.remove(timed)
+        found["total_ms"] = round(found["total_ms"], 1)
+        found["max_ms"] = [round(ms, 1) for ms in found["max_ms"]]
 
 
 def estimate_s(settings: Settings) -> float:
@@ -180,7 +209,8 @@ class Soak:
             say(f"capacity {capacity:,.0f} requests/s (closed loop, {settings.capacity_window:g} s)"
                 f"; open loop at {rate:,.0f}/s for {settings.duration:g} s")  # fmt: skip
             cpu = time.process_time()
-            injector = await self.open_loop(client, keeper, redis, rate, watcher)
+            with gc_timed() as generator_gc:
+                injector = await self.open_loop(client, keeper, redis, rate, watcher)
             cpu = time.process_time() - cpu
             await client.drain()
             keys = client.puts.keys()
@@ -202,6 +232,7 @@ class Soak:
             settings, capacity, rate, self.rows, self.minutes, injector.log,
             client.ticks, client.puts, reads, restarts, redis.url, time.monotonic() - started, cpu,
             client.reasons, last | {"redis_datadir": str(redis.datadir)}, injector.snapshots,
+            generator_gc,
         )  # fmt: skip
 
     async def open_loop(

@@ -18,6 +18,7 @@ def summary() -> dict:
     checks = {"no_acknowledged_write_lost": {"ok": True, "count": 0}, "rss_flat": flat}
     soak = {"setup": "a test", "settings": {"fraction": 0.8}, "load": load}
     soak |= {"faults": [fault], "recovery": [recovery]}
+    soak["generator_gc"] = {"collections": [90, 8, 2], "total_ms": 9.0, "max_ms": [0.1, 0.4, 3.5]}
     return {"soak": soak, "checks": checks | {"ok": True}}
 
 
@@ -31,6 +32,7 @@ def test_rewrite_makes_the_report_and_plot_from_the_files(tmp_path):
     assert "| kill_redis | 1.0 | 0.5 | 12 | 0.1 | 0.9 | 0.9 | - |" in text
     assert "| rss_flat | undecided (not enforced) | slope +3/h, 95% interval [-1, +7]" in text
     assert "Verdict: **pass**" in text
+    assert "The soak's own process ran 2 full GC collections, the longest 3.5 ms" in text
     assert (tmp_path / "plots" / "soak.png").stat().st_size > 0
 
 

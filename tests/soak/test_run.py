@@ -1,6 +1,7 @@
 """kvbench/soak/run.py's read-back against a tiny stand-in server."""
 
 import asyncio
+import gc
 import socket
 import time
 
@@ -85,3 +86,13 @@ def test_fds_net_leaves_out_established_connections_and_counts_the_rest():
     finally:
         accepted.close()
         listener.close()
+
+
+def test_the_soak_times_its_own_processes_collections():
+    with run.gc_timed() as found:
+        gc.collect()
+    assert found["collections"][2] >= 1 and found["max_ms"][2] > 0
+    assert found["total_ms"] >= found["max_ms"][2]
+    before = found["collections"][2]
+    gc.collect()  # outside the block: not counted
+    assert found["collections"][2] == before
