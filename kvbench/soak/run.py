@@ -91,6 +91,20 @@ def gc_timed() -> Iterator[dict]:
         found["max_ms"] = [round(ms, 1) for ms in found["max_ms"]]
 
 
+@contextmanager
+def frozen_gc() -> Iterator[None]:
+    """What exists when the load starts (the modules, the preloaded answers, the
+    connections) is moved out of the GC's sight until the block ends: a full collection
+    then walks only what the load made (with ~84,000 objects of the soak's imports in
+    sight, each took 17-32 ms at rest, 85 ms in a short soak; frozen, under 0.1 ms)."""
+    gc.collect()
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+
+
 def estimate_s(settings: Settings) -> float:
     return 15 + CAPACITY_WARMUP_S + settings.capacity_window + settings.duration + 20
 
@@ -209,7 +223,7 @@ class Soak:
             say(f"capacity {capacity:,.0f} requests/s (closed loop, {settings.capacity_window:g} s)"
                 f"; open loop at {rate:,.0f}/s for {settings.duration:g} s")  # fmt: skip
             cpu = time.process_time()
-            with gc_timed() as generator_gc:
+            with frozen_gc(), gc_timed() as generator_gc:
                 injector = await self.open_loop(client, keeper, redis, rate, watcher)
             cpu = time.process_time() - cpu
             await client.drain()

@@ -96,3 +96,9 @@ def test_the_soak_times_its_own_processes_collections():
     before = found["collections"][2]
     gc.collect()  # outside the block: not counted
     assert found["collections"][2] == before
+
+
+def test_what_exists_before_the_load_is_out_of_the_gcs_sight_during_it():
+    with run.frozen_gc():
+        assert gc.get_freeze_count() > 1_000  # the modules' objects, at least
+    assert gc.get_freeze_count() == 0
