@@ -4,20 +4,18 @@ A GET is one round trip that returns the body bytes as stored, no encoding; conc
 GETs of one event-loop turn share one MGET (`GetBatcher`). A PUT is one SET of the body
 encoded at PUT time, acknowledged before the 204. Every call is bounded: no hidden
 retries, short socket timeouts, a short wait for a pooled connection and one overall
-deadline; any failure is a StoreUnavailable (503, one line of reason), never a hang. A
-lost connection drops the pool's idle ones too: after a Redis restart only the requests
-already holding an old connection fail, not the next request of every pooled one.
+deadline; any failure is a StoreUnavailable (503, one line of reason), never a hang.
 """
 
 import asyncio
-from contextlib import suppress
 from urllib.parse import urlsplit
 
 import redis.asyncio as aioredis
 from redis.asyncio import BlockingConnectionPool
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
-from redis.exceptions import AuthenticationError, AuthorizationError, BusyLoadingError, RedisError
+from redis.exceptions import RedisError
+from redis.maint_notifications import MaintNotificationsConfig
 
 from kvbench.runtime.contract import STORE_FULL, STORE_UNAVAILABLE, ContractError, preload_items
 from optimized.store import encode
@@ -67,30 +65,6 @@ class StoreUnavailable(ContractError):
 
 
 FAILURES = (RedisError, OSError, TimeoutError)
-# Answers of a live Redis that redis-py files under ConnectionError: the socket is fine.
-REPLIES = (AuthenticationError, AuthorizationError, BusyLoadingError)
-
-
-def connection_lost(exc: BaseException) -> bool:
-    """Whether the socket itself failed: not a timeout (a hung Redis, a full pool), not a reply."""
-    if isinstance(exc, (TimeoutError, *REPLIES)) or isinstance(exc.__cause__, TimeoutError):
-        return False  # the pool's "No connection available." is a timeout, raised from one
-    return isinstance(exc, (aioredis.ConnectionError, OSError))
-
-
-async def unavailable(redis: aioredis.Redis, exc: BaseException) -> StoreUnavailable:
-    """The 503 of a failed call; a lost connection first drops the pool's idle connections.
-
-    They went to the same Redis: after a restart each is closed at the other end, and the
-    pool hands them out unchecked (redis-py 8 skips its check of a pooled connection while
-    maintenance notifications are "auto", the default), so each would fail one request,
-    minutes later maybe. Dropped, the next requests open fresh ones. Nothing is retried.
-    """
-    if connection_lost(exc):
-        with suppress(*FAILURES):
-            async with asyncio.timeout(CONNECT_TIMEOUT_S):
-                await redis.connection_pool.disconnect(inuse_connections=False)
-    return StoreUnavailable(exc)
 
 
 # region client
@@ -102,6 +76,12 @@ def client(url: str, pool_size: int = POOL_SIZE) -> aioredis.Redis:
         socket_connect_timeout=CONNECT_TIMEOUT_S,
         socket_timeout=READ_TIMEOUT_S,
         retry=Retry(NoBackoff(), 0),  # a retry would double the wait of a 503
+        # Off, so the pool checks a connection as it hands it out (a socket read ahead of
+        # any request, or at EOF, is reconnected first): redis-py skips that check while
+        # maintenance notifications are on ("auto", the default), and after a Redis
+        # restart every pooled connection the old Redis closed would fail one request.
+        # Not a retry: the check runs before a command is sent, within the deadline.
+        maint_notifications_config=MaintNotificationsConfig(enabled=False),
     )
     # from_pool: the client owns the pool, so aclose() closes its connections too
     # (Redis(connection_pool=pool) leaves them open: a ResourceWarning at exit).
@@ -147,7 +127,7 @@ class GetBatcher:
             async with asyncio.timeout(DEADLINE_S):
                 values = await self.redis.execute_command("MGET", *keys)
         except FAILURES as exc:
-            error = await unavailable(self.redis, exc)
+            error = StoreUnavailable(exc)
             for waiter in waiters:
                 if not waiter.done():
                     waiter.set_exception(error)
@@ -183,7 +163,7 @@ class RedisStore:
             async with asyncio.timeout(DEADLINE_S):
                 return await self.redis.execute_command("GET", name)
         except FAILURES as exc:
-            raise await unavailable(self.redis, exc) from None
+            raise StoreUnavailable(exc) from None
 
     async def put(self, key: str, value: str) -> None:
         """Store the encoded answer; returns once Redis acknowledged it: a 204 means stored."""
@@ -195,7 +175,7 @@ class RedisStore:
                 else:
                     stored = await self.bounded_put([name, KEY_COUNT], [body, self.max_keys])
         except FAILURES as exc:
-            raise await unavailable(self.redis, exc) from None
+            raise StoreUnavailable(exc) from None
         if not stored:
             raise ContractError(507, STORE_FULL)
 
@@ -209,7 +189,7 @@ class RedisStore:
                     added = sum(map(bool, await pipe.execute()))
                 await self.redis.incrby(KEY_COUNT, added)  # each key counted by who set it
         except FAILURES as exc:
-            raise await unavailable(self.redis, exc) from None
+            raise StoreUnavailable(exc) from None
 
     def stats(self) -> dict:
         where = urlsplit(self.url)  # no password in /debug/vars

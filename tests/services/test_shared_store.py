@@ -205,17 +205,15 @@ def test_a_stopped_or_hung_redis_gives_503s_and_the_service_recovers(tmp_path):
 
 
 # region restart
-async def load(port: int, clients: int, stagger: float = 0.0, run_s: float = 0.5) -> Counter:
-    """Keep-alive clients doing PUT k then GET k, client i starting i * stagger seconds in.
+async def load(port: int, clients: int, run_s: float = 0.5) -> Counter:
+    """Keep-alive clients doing PUT k then GET k, all starting together, for run_s.
 
-    They run together for run_s after the last one started: the pools need one connection
-    per request in flight, so each new client takes one more pooled connection.
+    The pools need one connection per request in flight: 32 clients take 32 of them.
     """
     statuses: Counter = Counter()
-    end = time.monotonic() + clients * stagger + run_s
+    end = time.monotonic() + run_s
 
     async def client(index: int) -> None:
-        await asyncio.sleep(index * stagger)
         conn, n = None, 0
         while time.monotonic() < end:
             method, body = ("PUT", b"v") if n % 2 == 0 else ("GET", b"")
@@ -235,28 +233,36 @@ def connected_clients(url: str) -> int:
         return client.info("clients")["connected_clients"] - 1  # not this one
 
 
-def test_a_restarted_redis_costs_each_worker_at_most_one_503(tmp_path):
-    # A 30-minute soak saw 17 503s after 3 restarts: each connection the pool kept from the
-    # old Redis failed the request it was next handed to. A lost connection now drops the
-    # pool's idle ones. (Requests in flight together when the first one fails hold theirs
-    # already and fail too, hence the clients starting one by one.)
-    workers, restarted = 2, []
+def restart_under_load(tmp_path, workers: int, clients: int) -> tuple[Counter, int, Counter]:
+    """Pools warmed by 32 clients, Redis killed (-9) and restarted on its port, then
+    `clients` keep-alive clients all starting together: (warm-up, pooled, after) statuses."""
     with serving(PRIVATE_REDIS, workers=workers, tmp_path=tmp_path) as server:
         redis, port = server.store.process, urlsplit(server.store.url).port
+        restarted = []
         try:
             warmed = asyncio.run(load(server.port, clients=32))
             pooled = connected_clients(server.store.url)
             os.kill(redis.pid, signal.SIGKILL)
             redis.wait()
             restarted.append(redis_server.start(port, tmp_path))
-            after = asyncio.run(load(server.port, clients=8, stagger=0.1))
+            after = asyncio.run(load(server.port, clients=clients))
         finally:
             for process in restarted:
                 redis_server.stop(process)
+    return warmed, pooled, after
+
+
+def test_a_restarted_redis_costs_no_503(tmp_path):
+    # A 30-minute soak saw 17 503s after 3 restarts: the pool handed out the connections
+    # the old Redis closed, unchecked, each failing one request. With maintenance
+    # notifications off, redis-py checks a pooled connection when it is handed out and
+    # reconnects one the old Redis closed. The clients start together, so the burst takes
+    # every pooled connection at once. 503s: 24 to 32 with main's pool (5 runs), 16 to 31
+    # with idle connections dropped on a lost one (5 runs), 0 with the check (20 runs).
+    workers = 2
+    warmed, pooled, after = restart_under_load(tmp_path, workers, clients=32)
     assert set(warmed) == {200, 204} and pooled >= 4 * workers, (warmed, pooled)
-    # 404: the GET after a PUT that failed, on a restarted (empty, not durable) Redis
-    assert set(after) <= {200, 204, 404, 503} and after[200] + after[204] > 100, after
-    assert after[503] <= workers, after
+    assert set(after) <= {200, 204} and after[200] + after[204] > 100, after
 
 
 # endregion restart
