@@ -18,9 +18,10 @@ The check can only pass when it could have failed: the slowed windows' measured 
 answer must have grown by most of the half that was added (`checks.MIN_SLOWDOWN`).
 
 Every window also records the server's side, as the closed window measures it for the
-saturation check (`trials.closed_builtin`): its core's busy share and CPU per answer. A
-throughput that falls while the server stays saturated and pays more CPU per answer is not
-a generator at its limit: the server's own cost depends on how the requests arrive.
+saturation check (`trials.closed_builtin`): its core's busy share and CPU per answer. They
+cannot clear a throughput that fell: CPU per answer is busy over throughput, so a saturated
+server's rises as its throughput falls whatever set the pace. A fall short of the third with
+the server saturated throughout is undecided (`checks.slower`), not passed.
 """
 
 import time
