@@ -219,9 +219,9 @@ def test_shares_of_the_time_saved_are_ranked_only_where_their_intervals_separate
 ):
     write_ladder(tmp_path)  # async 35%, httptools 20%, noaccesslog 10%, uvloop 5% of the saving
     sources = Sources(tmp_path, Path("."))
-    said = value('share_order("http_tps", "httptools", "async")', sources)
+    said = value('share_order("http_tps", "httptools", "async", "noaccesslog")', sources)
     assert said.startswith("`async` 35.0% (34.") and said.endswith(
-        "separate only `async` above `httptools`"
+        "the intervals rank `async` above `httptools` above `noaccesslog`"
     )
     summary = json.loads((tmp_path / "ladder" / "summary.json").read_text(encoding="utf-8"))
     # async's rounds disagree (1.2x to 2.4x): its step's interval, read as a share, is wide
@@ -230,6 +230,12 @@ def test_shares_of_the_time_saved_are_ranked_only_where_their_intervals_separate
     (tmp_path / "ladder" / "summary.json").write_text(json.dumps(summary), encoding="utf-8")
     wide = value('share_order("http_tps", "httptools", "async")', Sources(tmp_path, Path(".")))
     assert wide.endswith("their intervals overlap, so this run does not rank them")
+    # async's wide interval spans httptools' but lies above noaccesslog's: two ranks
+    three = value('share_order("http_tps", "httptools", "async", "noaccesslog")',
+                  Sources(tmp_path, Path(".")))  # fmt: skip
+    assert three.endswith(
+        "rank `async` and `httptools` above `noaccesslog`, not `async` against `httptools`"
+    )
 
 
 def test_a_rung_is_named_faster_only_where_its_paired_interval_excludes_no_change(

@@ -38,8 +38,8 @@ def test_a_read_or_a_write_on_a_connection_the_old_redis_closed_reads_as_stale()
 
 
 def test_a_row_whose_processes_were_read_after_a_fault_began_is_not_a_steady_state():
-    # The committed run's "ratchet" in Redis's fds was three such rows: counted the second
-    # before a kill at 165.0008 s, but read Redis while it was being killed.
+    # A committed run's "ratchet" in Redis's fds was such rows (two past the warm-up): each
+    # counted the second before a Redis kill (here at 165.0008 s) but read Redis after it.
     kill = Fault("kill_redis", start=165.0008, end=166.4)
     assert kill.meets(*verdict.sampling_window({"t_s": 165.0, "sampled_s": 165.004}))
     assert not kill.meets(*verdict.sampling_window({"t_s": 165.0, "sampled_s": 165.0002}))

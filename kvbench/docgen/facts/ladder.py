@@ -94,11 +94,19 @@ def share_order(sources: Sources, metric: str, *names: str) -> str:
               for r in names)  # fmt: skip
     found = sorted(zip(shares, names, strict=True), key=lambda f: -f[0][0])
     said = ", ".join(f"`{r}` {pct(*share)}" for share, r in found)
-    order = [
-        f"`{a}` above `{b}`"
-        for (sa, a), (sb, b) in zip(found, found[1:], strict=False)
-        if sa[1] and sb[1] and sa[1][0] > sb[1][1]
-    ]
-    if not order:
+    # Ranks from the top: a rung joins the rank above unless its whole interval lies below
+    # every interval in that rank (a share without an interval joins it).
+    ranks: list[list[tuple]] = []
+    for share, name in found:
+        below = ranks and share[1] and all(s[1] and share[1][1] < s[1][0] for s, _ in ranks[-1])
+        if ranks and not below:
+            ranks[-1].append((share, name))
+        else:
+            ranks.append([(share, name)])
+    if len(ranks) == 1:
         return f"{said}; their intervals overlap, so this run does not rank them"
-    return f"{said}; the intervals separate only {', '.join(order)}"
+    shown = [" and ".join(f"`{n}`" for _, n in rank) for rank in ranks]
+    tied = [" against ".join(f"`{n}`" for _, n in rank) for rank in ranks if len(rank) > 1]
+    return f"{said}; the intervals rank {' above '.join(shown)}" + "".join(
+        f", not {pair}" for pair in tied
+    )

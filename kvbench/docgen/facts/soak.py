@@ -3,6 +3,8 @@
 from kvbench import KvbenchError
 from kvbench.docgen.sources import Sources
 from kvbench.report.formatting import number
+from kvbench.soak.checks import HOUR_S, binned, p99_trend, slope_interval
+from kvbench.soak.series import read_csv
 
 
 def soak_figure(sources: Sources, path: str) -> str:
@@ -17,7 +19,7 @@ def soak_figure(sources: Sources, path: str) -> str:
             raise KvbenchError(f"the soak's summary has no {path}")
     if isinstance(found, bool) or not isinstance(found, int | float):
         raise KvbenchError(f"the soak's {path} is not a number: {found!r}")
-    return number(found)
+    return f"{found:,}" if isinstance(found, int) else number(found)
 
 
 def soak_outage(sources: Sources, kind: str) -> str:
@@ -72,3 +74,79 @@ def soak_plot(sources: Sources) -> str:
         return f"`{sources.shown(png)}` (drawn by `kvbench promote`)"
     alt = "RSS, file descriptors, p99 and errors per second over the soak, faults marked"
     return f"![{alt}]({sources.link(png, sources.root / 'docs' / 'any.md')})"
+
+
+def _series(sources: Sources) -> list[dict]:
+    sources.part_json("soak")  # NotMeasured when no soak is committed
+    path = sources.results / "soak" / "series.csv"
+    if not path.is_file():
+        raise KvbenchError(f"the soak's {sources.shown(path)} is missing")
+    return read_csv(path)
+
+
+def soak_step(sources: Sources, column: str) -> str:
+    """A process column's largest one-second move in the calm half, with the fits around it."""
+    check = (sources.part_json("soak").get("checks") or {}).get(f"{column}_flat") or {}
+    if "fitted_from_s" not in check:
+        raise KvbenchError(f"the soak's summary has no check of {column}")
+    owner = column.split("_")[0]  # redis_rss_mb: the redis_pid's process
+    rows = [r for r in _series(sources) if r["t_s"] >= check["fitted_from_s"]]
+    rows = [
+        r
+        for r in rows
+        if r.get(column) is not None and r[f"{owner}_pid"] == rows[-1][f"{owner}_pid"]
+    ]
+    if len(rows) < 3:
+        raise KvbenchError(f"the soak's calm half has too few rows of {column}")
+    at = max(range(1, len(rows)), key=lambda i: abs(rows[i][column] - rows[i - 1][column]))
+    moved = rows[at][column] - rows[at - 1][column]
+    threads = [rows[i].get(f"{owner}_threads") for i in (at - 1, at)]
+    fits = [_slope(rows[:at], column), _slope(rows[at:], column)]
+    said = f"{moved:+.2f} MB within one second at {rows[at]['t_s']:,.0f} s"
+    if None not in threads and threads[0] != threads[1]:
+        said += f", as its threads went from {threads[0]:g} to {threads[1]:g}"
+    return said + "; fitted apart, " + " before it and ".join(fits) + " after it"
+
+
+def _slope(rows: list[dict], column: str) -> str:
+    times, values, bins = binned(
+        [r["t_s"] for r in rows], [r[column] for r in rows], [0] * len(rows)
+    )
+    found = slope_interval([t / HOUR_S for t in times], values, bins)
+    if found is None:
+        return "too short to fit"
+    slope, low, high = found
+    return f"{number(slope, 2)} MB/h ({number(low, 2)} to {number(high, 2)})"
+
+
+# The soak's own process reads its processes once a second; later than this, its event loop
+# (the load's sender) was held up.
+HELD_S = 0.25
+
+
+def soak_held(sources: Sources) -> str:
+    """How often the soak's own process (its sender and sampler) was held up, and how long."""
+    late = [(r["t_s"], r["sampled_s"] - r["t_s"]) for r in _series(sources)
+            if r.get("sampled_s") is not None and r["sampled_s"] - r["t_s"] > HELD_S]  # fmt: skip
+    if not late:
+        return f"never held up over {HELD_S:g} s"
+    when = ", ".join(f"{t:,.0f}" for t, _ in late)
+    longest = max(d for _, d in late)
+    times = f"{len(late)} time{'s' if len(late) != 1 else ''}"
+    return f"{times} over {HELD_S:g} s, up to {number(longest, 2)} s (at {when} s)"
+
+
+def soak_p99_calm(sources: Sources) -> str:
+    """The per-minute p99's trend in the calm half alone, with its interval, against the bound."""
+    found = sources.part_json("soak")
+    start = ((found.get("checks") or {}).get("redis_rss_mb_flat") or {}).get("fitted_from_s")
+    minutes = (found.get("soak") or {}).get("p99_per_minute_ms") or []
+    if start is None or not minutes:
+        raise KvbenchError("the soak's summary has no calm half or no per-minute p99")
+    trend = p99_trend([(m, p) for m, p in minutes if m * 60 >= start], set())
+    if "interval_ms_per_hour" not in trend:
+        return f"not fitted ({trend.get('why')})"
+    low, high = trend["interval_ms_per_hour"]
+    bound = trend["median_p99_ms"] * trend["bound_pct_per_hour"] / 100
+    return (f"{number(low, 2)} to {number(high, 2)} ms an hour over its {trend['minutes']} "
+            f"minutes (bound {number(bound, 2)})")  # fmt: skip

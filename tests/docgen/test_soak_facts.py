@@ -1,0 +1,54 @@
+"""The soak's facts that read its per-second series: a one-second step, the sender held up."""
+
+import csv
+import json
+from pathlib import Path
+
+from kvbench.docgen.generate import value
+from kvbench.docgen.sources import Sources
+
+
+def committed_soak(tmp_path: Path) -> Sources:
+    """A soak whose Redis RSS steps +0.5 MB at 200 s (threads 5 to 6), flat either side, and
+    whose own process read its processes 0.6 s late once, at 250 s."""
+    folder = tmp_path / "soak"
+    folder.mkdir()
+    checks = {"redis_rss_mb_flat": {"ok": False, "fitted_from_s": 20.0}}
+    soak = {"load": {"load_s": 1799, "offered_rps": 13319.4}}
+    (folder / "summary.json").write_text(json.dumps({"schema": 3, "soak": soak, "checks": checks}))
+    with open(folder / "series.csv", "w", newline="") as out:
+        writer = csv.writer(out)
+        writer.writerow(["t_s", "sampled_s", "redis_pid", "redis_rss_mb", "redis_threads"])
+        for t in range(1, 301):
+            late = 0.6 if t == 250 else 0.001
+            stepped = t >= 200
+            writer.writerow([t, t + late, 7, 13.0 + 0.5 * stepped, 5 + stepped])
+    return Sources(tmp_path, tmp_path)
+
+
+def test_a_step_in_the_calm_half_is_found_with_its_threads_and_the_level_either_side(tmp_path):
+    said = value('soak_step("redis_rss_mb")', committed_soak(tmp_path))
+    assert said.startswith("+0.50 MB within one second at 200 s, as its threads went from 5 to 6")
+    assert said.endswith("0 MB/h (0 to 0) before it and 0 MB/h (0 to 0) after it")
+
+
+def test_the_soaks_own_process_held_up_is_counted_from_its_late_samples(tmp_path):
+    said = value("soak_held()", committed_soak(tmp_path))
+    assert said == "1 time over 0.25 s, up to 0.60 s (at 250 s)"
+
+
+def test_a_count_reads_as_a_whole_number_and_a_rate_to_three_digits(tmp_path):
+    sources = committed_soak(tmp_path)
+    assert value('soak_figure("soak.load.load_s")', sources) == "1,799"
+    assert value('soak_figure("soak.load.offered_rps")', sources) == "13,300"
+
+
+def test_the_calm_halfs_p99_trend_leaves_the_warm_up_minute_out(tmp_path):
+    sources = committed_soak(tmp_path)
+    path = tmp_path / "soak" / "summary.json"
+    summary = json.loads(path.read_text())
+    # minute 0 (before the faults) is slow; the calm half (from 20 s: minutes 1-5) rises
+    # 1 ms a minute, 60 ms an hour
+    summary["soak"]["p99_per_minute_ms"] = [[0, 50.0]] + [[m, 10.0 + m] for m in range(1, 6)]
+    path.write_text(json.dumps(summary))
+    assert value("soak_p99_calm()", sources) == "60 to 60 ms an hour over its 5 minutes (bound 1.3)"
