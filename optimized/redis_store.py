@@ -15,6 +15,7 @@ from redis.asyncio import BlockingConnectionPool
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
+from redis.maint_notifications import MaintNotificationsConfig
 
 from kvbench.runtime.contract import STORE_FULL, STORE_UNAVAILABLE, ContractError, preload_items
 from optimized.store import encode
@@ -75,6 +76,12 @@ def client(url: str, pool_size: int = POOL_SIZE) -> aioredis.Redis:
         socket_connect_timeout=CONNECT_TIMEOUT_S,
         socket_timeout=READ_TIMEOUT_S,
         retry=Retry(NoBackoff(), 0),  # a retry would double the wait of a 503
+        # Off, so the pool checks a connection as it hands it out (a socket read ahead of
+        # any request, or at EOF, is reconnected first): redis-py skips that check while
+        # maintenance notifications are on ("auto", the default), and after a Redis
+        # restart every pooled connection the old Redis closed would fail one request.
+        # Not a retry: the check runs before a command is sent, within the deadline.
+        maint_notifications_config=MaintNotificationsConfig(enabled=False),
     )
     # from_pool: the client owns the pool, so aclose() closes its connections too
     # (Redis(connection_pool=pool) leaves them open: a ResourceWarning at exit).

@@ -90,9 +90,13 @@ def workload_record(bench: BenchPlan) -> dict:
 
 
 def verdict(checks: dict, strict: bool) -> int:
-    """Say every failed check; under --strict, any of them fails the run (after it is saved)."""
+    """Say every failed and undecided check; under --strict, a failed one fails the run (after
+    it is saved)."""
     for warning in checks.get("warnings", []):
         print(f"warning: {warning}", file=sys.stderr)
+    for name in checks.get("undecided", []):  # neither passed nor failed: --strict lets it be
+        reading = checks[name].get("reading", "")
+        print(f"undecided: {name} (neither passed nor failed): {reading}", file=sys.stderr)
     if strict and checks and not checks.get("ok", True):
         print("error: --strict: the checks above failed (results kept)", file=sys.stderr)
         return 1

@@ -16,6 +16,12 @@ the generator's capacity was the limit. Work per answer takes capacity without s
 
 The check can only pass when it could have failed: the slowed windows' measured CPU per
 answer must have grown by most of the half that was added (`checks.MIN_SLOWDOWN`).
+
+Every window also records the server's side, as the closed window measures it for the
+saturation check (`trials.closed_builtin`): its core's busy share and CPU per answer. They
+cannot clear a throughput that fell: CPU per answer is busy over throughput, so a saturated
+server's rises as its throughput falls whatever set the pace. A fall short of the third with
+the server saturated throughout is undecided (`checks.slower`), not passed.
 """
 
 import time
@@ -37,6 +43,12 @@ def cost_ns(window: dict[str, float]) -> float:
     """The generator's CPU per answer in one closed window, in nanoseconds."""
     tps = window["http_tps"]
     return window["loadgen_cpu_share"] / tps * 1e9 if tps else 0.0
+
+
+def server_cpu_us(window: dict[str, float]) -> float:
+    """The server core's CPU per answer in one closed window (a pinned Redis's too), in µs."""
+    tps = window["http_tps"]
+    return window["server_busy"] / tps * 1e6 if tps else 0.0
 
 
 @contextmanager
@@ -76,15 +88,19 @@ def measure(service: Service, plan: TrialPlan, pairs: int = PAIRS) -> dict:
                     slow.append(closed_window(server, builtin))
             else:
                 normal.append(closed_window(server, builtin))
-    return summarize(service.name, normal, slow, extra_ns)
+    # The campaign measures this only on a pinned server; unpinned, busy is in cores.
+    return summarize(service.name, normal, slow, extra_ns, len(server_cpus or {0}))
 
 
-def summarize(name: str, normal: list[dict], slow: list[dict], extra_ns: float) -> dict:
+def summarize(name: str, normal: list[dict], slow: list[dict], extra_ns: float, cpus: int) -> dict:
     normal_tps = [w["http_tps"] for w in normal]
     slowed_tps = [w["http_tps"] for w in slow]
     centre = Summary.of(normal_tps).median
     normal_cost = Summary.of([cost_ns(w) for w in normal]).median
     slowed_cost = Summary.of([cost_ns(w) for w in slow]).median
+    normal_server = [server_cpu_us(w) for w in normal]
+    slowed_server = [server_cpu_us(w) for w in slow]
+    server_cost = Summary.of(normal_server).median
     return {
         "service": name,
         "normal_tps": normal_tps,
@@ -96,4 +112,10 @@ def summarize(name: str, normal: list[dict], slow: list[dict], extra_ns: float) 
         "slowdown": slowed_cost / normal_cost if normal_cost else 0.0,
         "ratio": Summary.of(slowed_tps).median / centre if centre else 0.0,
         "noise": (max(normal_tps) - min(normal_tps)) / centre if centre else 0.0,
+        # the server's side: its core's busy share (per core pinned to) and CPU per answer
+        "normal_server_busy": [w["server_busy"] / cpus for w in normal],
+        "slowed_server_busy": [w["server_busy"] / cpus for w in slow],
+        "normal_server_cpu_us_per_req": normal_server,
+        "slowed_server_cpu_us_per_req": slowed_server,
+        "server_cpu_rise": Summary.of(slowed_server).median / server_cost if server_cost else 0.0,
     }

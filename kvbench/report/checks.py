@@ -31,6 +31,7 @@ PASSED = {
         f"the noise ({plain(round(c['tolerance'] * 100, 1))}%)"
     ),
 }
+UNDECIDED = "neither passed nor failed"
 
 
 def ceiling_text(summary: dict, ceiling) -> list[str]:
@@ -63,13 +64,23 @@ def checks_section(summary: dict) -> str:
     if not isinstance(checks, dict):
         return ""  # schema 1 runs did not check
     warnings = checks.get("warnings") or []
+    undecided = [f"- {name}: undecided ({UNDECIDED}): {checks[name].get('reading', '')}."
+                 for name in checks.get("undecided") or []]  # fmt: skip
     if not warnings:
-        said = [PASSED[name](checks[name]) for name in PASSED if isinstance(checks.get(name), dict)]
-        return f"## Checks\n\nEvery check passed: {'; '.join(said)}{_exempt(checks)}.\n"
-    lines = [f"- Warning: {w}." for w in warnings]
+        said = [PASSED[name](c) for name in PASSED if _passed(c := checks.get(name))]
+        if not undecided:
+            return f"## Checks\n\nEvery check passed: {'; '.join(said)}{_exempt(checks)}.\n"
+        head = f"No check failed; the others passed: {'; '.join(said) or 'none'}{_exempt(checks)}."
+        return "## Checks\n\n" + "\n".join(undecided) + "\n\n" + head + "\n"
+    lines = [f"- Warning: {w}." for w in warnings] + undecided
     head = (f"{len(warnings)} warning(s): the figures of these rounds may be bounded by the load "
             "generator, not the server (`kvbench bench --strict` fails such a run).")  # fmt: skip
     return "## Checks\n\n" + head + _exempt(checks) + "\n\n" + "\n".join(lines) + "\n"
+
+
+def _passed(check) -> bool:
+    # Without warnings nothing failed; an undecided check is said apart, not as passed.
+    return isinstance(check, dict) and check.get("status") != "undecided"
 
 
 def _exempt(checks: dict) -> str:

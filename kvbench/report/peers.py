@@ -68,7 +68,8 @@ def _failed_checks(summary: dict) -> tuple[dict[str, list], set[str]]:
     for trial in (checks.get("schedule") or {}).get("trials_late") or []:
         late.setdefault(trial["service"], []).append(trial["round"])
     sensitivity = checks.get("sensitivity") or {}
-    slowed = {sensitivity["service"]} if sensitivity.get("status") == "failed" else set()
+    moved = sensitivity.get("status") in ("failed", "undecided")  # the note says which
+    slowed = {sensitivity["service"]} if moved else set()
     return late, slowed
 
 
@@ -80,8 +81,11 @@ def _check_note(summary: dict, late: dict[str, list], slowed: set[str]) -> str:
         said += (f" †: the schedule check failed in a trial of {rows}: its p99 from the "
                  "intended send was over 5% above its p99 from the actual send, so the "
                  "sender's lateness, not only the server, shaped that tail.")  # fmt: skip
-    if slowed:
-        found = (summary.get("checks") or {})["sensitivity"]
+    found = (summary.get("checks") or {}).get("sensitivity") or {}
+    if slowed and found["status"] == "undecided":
+        said += (f" ‡: the sensitivity check on `{next(iter(slowed))}` was undecided, neither "
+                 f"passed nor failed: {found['reading']} (appendix 96).")  # fmt: skip
+    elif slowed:
         said += (f" ‡: the sensitivity check failed on `{next(iter(slowed))}`: with the "
                  f"generator's CPU per answer raised {found['slowdown']:.2f}x its throughput "
                  f"fell to {found['ratio']:.3f}x, beyond the run's noise "

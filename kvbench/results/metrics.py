@@ -38,7 +38,9 @@
       "rounds": [{"order": [...], "ceiling_tps": ..., "fastest": ..., "headroom": ...,
                   "busy": {...}}, ...],
       "checks": {"headroom": {"status": "ok" | "failed" | "not run", ...},
-                 "saturation": {...}, "schedule": {...}, "warnings": [...], "ok": true},
+                 "saturation": {...}, "schedule": {...}, "warnings": [...], "ok": true,
+                 "sensitivity": {"status": "ok" | "failed" | "undecided", ...},
+                 "undecided": [...]},  # checks that neither passed nor failed
       "files": {"micro": "micro.json", "asgi": "asgi.json",
                 "trials": {SERVICE: "trials-SERVICE.json"},     # every trial's every metric
                 "latency": {SERVICE: "requests-SERVICE.npz"}}   # every open-loop request

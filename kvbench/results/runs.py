@@ -6,18 +6,36 @@
 
 A run holds the main files at its top (`kvbench bench`) and a folder for each part
 another command wrote into it (`ladder/`, `peers/`, `profiles/` and the rest of PARTS).
-`promote` makes a run the reference.
+`promote` makes a run the reference. An installed kvbench (no checkout around it) keeps
+them in the current directory's bench-results/, not in site-packages.
 """
 
 import datetime
 import os
 import shutil
+import tomllib
 from pathlib import Path
 
 from kvbench import PROJECT_ROOT, KvbenchError
 from kvbench.catalog import experiments
 
-REFERENCE = PROJECT_ROOT / "bench-results"
+
+def is_checkout(root: Path) -> bool:
+    """Whether `root` is a checkout of this repository: its pyproject.toml names kvbench."""
+    try:
+        project = tomllib.loads((root / "pyproject.toml").read_text()).get("project", {})
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return False
+    return project.get("name") == "kvbench"
+
+
+def reference_folder(root: Path = PROJECT_ROOT, cwd: Path | None = None) -> Path:
+    """The checkout's bench-results/; installed (root is site-packages), the current
+    directory's, so that a reader's runs land where they ran kvbench."""
+    return (root if is_checkout(root) else cwd or Path.cwd()) / "bench-results"
+
+
+REFERENCE = reference_folder()
 NEW, LATEST = "new", "latest"
 # The parts of a results folder beside its main files, and the file that says a part is whole.
 PARTS = experiments.parts()

@@ -244,10 +244,14 @@ def recovery(
         last = min(last, int(until / tick_s))
     counts = {i: ticks.get(i, [0, 0, 0]) for i in range(first, last)}
     window = [(i, c[0], c[1]) for i, c in counts.items()]
-    bad = [i for i, _, errors in window if errors and fault.covers(i * tick_s)]
+    # A tick counts when any of it, [i, i + 1) ticks, meets the window: a fault starts
+    # between two ticks, and testing the tick's start alone dropped its first one.
+    bad = [i for i, _, errors in window if errors and fault.meets(i * tick_s, (i + 1) * tick_s)]
     found: dict = {"kind": fault.kind, "at_s": round(fault.start, 1)}
     found |= {"window_s": round(fault.end - fault.start, 2), "errors": 0}
-    found["stale_errors"] = sum(c[2] for i, c in counts.items() if fault.covers(i * tick_s))
+    found["stale_errors"] = sum(
+        c[2] for i, c in counts.items() if fault.meets(i * tick_s, (i + 1) * tick_s)
+    )
     if not bad:
         return found | {"first_error_s": None, "last_error_s": None, "outage_s": 0.0}
     found["errors"] = sum(counts[i][1] for i in bad)

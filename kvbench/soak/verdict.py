@@ -66,11 +66,21 @@ def verdicts(outcome: Outcome) -> dict:
             )
             for column, pid, least in DIAGNOSTIC_COLUMNS
         },
-        "p99_per_minute_not_rising": checks.p99_trend(outcome.minutes, excluded),
+        "p99_per_minute_not_rising": checks.p99_trend(
+            calm_minutes(outcome.minutes, fit_from), excluded
+        ),
         "every_fault_injected": _every_fault(outcome.faults),
     }  # fmt: skip
     found["ok"] = all(c["ok"] is not False for c in found.values())
     return found
+
+
+def calm_minutes(minutes: list[tuple[int, float]], fit_from: float) -> list[tuple[int, float]]:
+    """The per-minute p99s of the calm half, where RSS and fds are fitted too: minute 0,
+    before any fault, is the warm-up, and its weight alone once made a rise in the calm half
+    read as flat (the committed run: 0.64 to 6.3 ms/h from the calm half, -0.45 to 2.98 with
+    minute 0)."""
+    return [(minute, p99) for minute, p99 in minutes if minute * 60 >= fit_from]
 
 
 def load_window(row: dict) -> tuple[float, float]:

@@ -78,6 +78,13 @@ def test_strict_fails_a_run_whose_checks_failed_and_says_why(capsys):
     assert verdict({"ok": True, "warnings": []}, strict=True) == 0
 
 
+def test_an_undecided_check_is_said_but_does_not_fail_a_strict_run(capsys):
+    undecided = {"ok": True, "warnings": [], "undecided": ["sensitivity"],
+                 "sensitivity": {"status": "undecided", "reading": "it moved"}}  # fmt: skip
+    assert verdict(undecided, strict=True) == 0
+    assert "undecided: sensitivity (neither passed nor failed): it moved" in capsys.readouterr().err
+
+
 def test_ctrl_c_stops_the_run_and_every_server(tmp_path):
     command = [sys.executable, "-m", "kvbench", "bench", "--layers", "http", "--out", str(tmp_path)]
     process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)

@@ -318,6 +318,24 @@ def test_checks_of_a_part_say_what_passed_and_each_failure_with_its_trials(tmp_p
     assert said == "saturation, sensitivity passed; schedule failed in 1 trial"
 
 
+def test_an_undecided_check_is_neither_passed_nor_failed_in_the_facts(tmp_path):
+    ok, undecided = {"status": "ok"}, {"status": "undecided"}
+    checks = {"saturation": ok, "sensitivity": undecided, "undecided": ["sensitivity"], "ok": True}
+    failing = checks | {"schedule": {"status": "failed", "trials_late": [{}]}, "ok": False}
+    for where, found in (("", checks), ("ladder", failing)):
+        (tmp_path / where).mkdir(exist_ok=True)
+        summary = fixture_summary() | {"checks": found}
+        (tmp_path / where / "summary.json").write_text(json.dumps(summary), encoding="utf-8")
+    sources = Sources(tmp_path, Path("."))
+    assert value('checks_of("run")', sources) == (
+        "saturation passed; sensitivity undecided (neither passed nor failed)"
+    )
+    assert value("checks_by_part()", sources) == (
+        "0 of 2 parts passed every check; undecided (neither passed nor failed): main: "
+        "sensitivity undecided; failed: ladder: schedule (1), sensitivity undecided"
+    )
+
+
 def test_a_restart_the_soak_could_not_read_is_not_counted_as_one_that_lost_nothing():
     restarts = [{"at_s": 50.0, "lost": 0, "acknowledged_before": 900, "after_ping_ms": 27.0},
                 {"at_s": 90.0, "lost": 0, "error": "KeyError: 'value'"}]  # fmt: skip

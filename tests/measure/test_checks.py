@@ -1,15 +1,23 @@
+import pytest
+
 from kvbench.load import engine
 from kvbench.measure.checks import checks
 from kvbench.measure.sensitivity import slowed, summarize
 
 
-def windows(tps: list[float], cost_us: float) -> list[dict]:
-    """Closed windows at these rates with the generator spending `cost_us` per answer."""
-    return [{"http_tps": t, "loadgen_cpu_share": t * cost_us / 1e6} for t in tps]
+def windows(tps: list[float], cost_us: float, busy: float = 0.99) -> list[dict]:
+    """Closed windows at these rates, the generator spending `cost_us` per answer and the
+    server's core `busy` (so its CPU per answer is busy / rate)."""
+    return [
+        {"http_tps": t, "loadgen_cpu_share": t * cost_us / 1e6, "server_busy": busy} for t in tps
+    ]
 
 
-def slowed_run(normal: list[float], slow: list[float], slowdown: float = 1.5) -> dict:
-    return summarize("optimized", windows(normal, 8.0), windows(slow, 8.0 * slowdown), 4_000)
+def slowed_run(
+    normal: list[float], slow: list[float], slowdown: float = 1.5, busy=(0.99, 0.99)
+) -> dict:
+    slowed_windows = windows(slow, 8.0 * slowdown, busy[1])
+    return summarize("optimized", windows(normal, 8.0, busy[0]), slowed_windows, 4_000, 1)
 
 
 def record(busy: float = 0.99, share: float = 0.55, p99: float = 1.0, sent: float = 0.98) -> dict:
@@ -48,11 +56,103 @@ def test_a_tail_from_the_schedule_more_than_5_percent_above_the_tail_from_the_se
     assert not found["ok"]
 
 
+NORMAL = [40_000, 40_400, 39_800]  # noise 1.5%: the tolerance is the 2% floor
+
+
 def test_a_throughput_that_drops_with_the_generator_slowed_fails_sensitivity():
-    moved = slowed_run([40_000, 40_400, 39_800], [27_000, 27_500, 26_800])
+    # A record made before the server's side was measured: judged by throughput alone.
+    for slow in ([27_000, 27_500, 26_800], [36_000, 36_400, 35_800]):  # 0.675x, 0.9x
+        moved = slowed_run(NORMAL, slow)
+        for key in ("normal_server_busy", "slowed_server_busy", "server_cpu_rise"):
+            del moved[key]
+        found = checks([record()], frozenset(), 1, moved)
+        assert found["sensitivity"]["status"] == "failed" and not found["ok"]
+        assert "the generator" in found["warnings"][0] and "set the pace" in found["warnings"][0]
+
+
+def test_a_drop_as_deep_as_a_generator_at_its_limit_fails_however_busy_the_server():
+    # 0.50x, worse than the third a generator at its limit loses, with the server saturated
+    # and its CPU per answer doubled (as it must: CPU per answer is busy over throughput).
+    halved = slowed_run(NORMAL, [20_000, 20_300, 19_900], busy=(0.99, 0.99))
+    found = checks([record()], frozenset(), 1, halved)
+    assert found["sensitivity"]["status"] == "failed" and not found["ok"]
+    assert "reading" not in found["sensitivity"] and found["undecided"] == []
+    assert found["warnings"] == [
+        "with the generator slowed (its CPU per answer 1.50x), optimized's throughput moved to "
+        "0.500x, beyond the noise (2.0%), within the noise of the 33% a generator at its limit "
+        "loses, or further: the generator set the pace"
+    ]
+
+
+def test_the_depth_that_fails_whatever_the_server_says_is_the_third_less_the_noise():
+    # 1 - 1/3 + 2% = 0.6867: just under fails, just over is the saturated server's undecided.
+    for rate, status in ((27_400, "failed"), (27_600, "undecided")):
+        run = slowed_run(NORMAL, [rate] * 3, busy=(0.99, 0.99))
+        assert checks([record()], frozenset(), 1, run)["sensitivity"]["status"] == status, rate
+
+
+def test_a_drop_while_the_server_idled_in_the_slowed_windows_is_the_generators():
+    moved = slowed_run(NORMAL, [36_000, 36_400, 35_800], busy=(0.99, 0.70))
     found = checks([record()], frozenset(), 1, moved)
     assert found["sensitivity"]["status"] == "failed" and not found["ok"]
-    assert "the generator, not the server, set the pace" in found["warnings"][0]
+    assert found["warnings"] == [
+        "with the generator slowed (its CPU per answer 1.50x), optimized's throughput moved to "
+        "0.900x, beyond the noise (2.0%), and the server was busy 70.0% of its core in a slowed "
+        "window, under 95%: the generator set the pace"
+    ]
+
+
+def test_a_shallow_drop_while_the_server_stayed_saturated_is_undecided():
+    # 0.90x with the server saturated: its CPU per answer rose 11%, as busy / throughput
+    # must, so that is no evidence that the server, not the generator's pace, set it.
+    found = checks([record()], frozenset(), 1, slowed_run(NORMAL, [36_000, 36_400, 35_800]))
+    sensitivity = found["sensitivity"]
+    assert sensitivity["status"] == "undecided" and found["undecided"] == ["sensitivity"]
+    assert not found["warnings"]  # not a failure
+    assert sensitivity["reading"].endswith(
+        "0.900x, beyond the noise (2.0%); the server stayed saturated (busy at least 99.0% of "
+        "its core in every slowed window, its CPU per answer up 11%), but its throughput moved "
+        "with the generator's pace: the arrival pattern, not the server's capacity, may set it"
+    )
+
+
+def test_the_committed_peers_runs_granian_rates_are_undecided_with_the_server_saturated():
+    # The rates of the committed peers run's granian (0.897x, noise 6.5%); busy made up.
+    dearer = slowed_run(
+        [49_215, 50_868.5, 52_521.5], [44_960.5, 46_043.5, 45_606], busy=(0.99, 0.98)
+    )
+    found = checks([record()], frozenset(), 1, dearer)
+    assert found["sensitivity"]["status"] == "undecided"
+    assert abs(found["sensitivity"]["server_cpu_rise"] - 1.104) < 1e-3
+
+
+def test_a_drop_the_servers_cpu_per_answer_does_not_account_for_is_the_generators():
+    # Busy in the slowed windows, but it was not in the normal ones (0.60): more CPU per
+    # answer than the drop explains, so the normal windows were held back by something else.
+    odd = slowed_run(NORMAL, [36_000, 36_400, 35_800], busy=(0.60, 0.99))
+    found = checks([record()], frozenset(), 1, odd)
+    assert found["sensitivity"]["status"] == "failed" and "reading" not in found["sensitivity"]
+    assert found["warnings"][0].endswith(": the generator, not the server, set the pace")
+
+
+def test_an_undecided_check_is_neither_passed_nor_failed_in_the_whole():
+    undecided = slowed_run(NORMAL, [36_000, 36_400, 35_800])
+    beside_passed = checks([record()], frozenset(), 1, undecided)
+    assert beside_passed["ok"] and beside_passed["undecided"] == ["sensitivity"]
+    beside_failed = checks([record(busy=0.5)], frozenset(), 1, undecided)
+    assert not beside_failed["ok"] and beside_failed["undecided"] == ["sensitivity"]
+    alone = checks([], frozenset(), 1, undecided)  # nothing passed: no evidence
+    assert set(alone) - {"exempt", "warnings", "undecided", "ok"} == {"sensitivity"}
+    assert not alone["ok"] and alone["undecided"] == ["sensitivity"]
+
+
+def test_the_sensitivity_record_holds_the_servers_busy_share_per_core_and_cpu_per_answer():
+    normal = windows([40_000, 50_000], 8.0, busy=1.9)
+    slow = windows([38_000], 12.0, busy=1.8)
+    found = summarize("optimized", normal, slow, 4_000, 2)  # a server pinned to two cores
+    assert found["normal_server_busy"] == [0.95, 0.95] and found["slowed_server_busy"] == [0.9]
+    assert found["normal_server_cpu_us_per_req"] == pytest.approx([47.5, 38.0])
+    assert found["slowed_server_cpu_us_per_req"] == pytest.approx([1.8 / 38_000 * 1e6])
 
 
 def test_the_sensitivity_tolerance_is_the_normal_windows_own_range_with_a_floor():

@@ -95,3 +95,15 @@ def test_rows_a_check_of_the_run_flagged_are_marked_and_the_note_says_why():
     assert "schedule check failed in a trial of `bare-asgi` (round 3)" in table
     assert "throughput fell to 0.900x" in table
     assert "†" not in peers_table(fake_summary())  # a run whose checks passed has no marks
+
+
+def test_a_row_whose_sensitivity_check_was_undecided_is_marked_and_not_called_failed():
+    summary = fake_summary()
+    summary["checks"] = {
+        "sensitivity": {"status": "undecided", "service": "optimized", "reading": "it moved"},
+    }
+    table = peers_table(summary)
+    rows = {line.split(" | ")[0]: line.split(" | ") for line in table.splitlines()}
+    assert rows["| optimized"][2].endswith(" ‡")
+    assert "sensitivity check on `optimized` was undecided, neither passed nor failed: it " in table
+    assert "check failed" not in table

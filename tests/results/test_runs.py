@@ -4,7 +4,7 @@ import datetime
 
 import pytest
 
-from kvbench import KvbenchError
+from kvbench import PROJECT_ROOT, KvbenchError
 from kvbench.results import runs
 
 
@@ -12,6 +12,26 @@ def write(path, text="x"):
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text)
     return path
+
+
+def test_the_reference_is_the_checkouts_bench_results():
+    assert runs.REFERENCE == PROJECT_ROOT / "bench-results" and runs.is_checkout(PROJECT_ROOT)
+
+
+@pytest.mark.parametrize(
+    "pyproject",
+    [None, '[project]\nname = "other"\n', "not toml ["],
+    ids=["site-packages", "another-project", "unreadable"],
+)
+def test_an_installed_kvbench_keeps_results_in_the_current_directory(tmp_path, pyproject):
+    site = tmp_path / "site-packages"  # the parent of an installed (non-editable) kvbench/
+    (site / "kvbench").mkdir(parents=True)
+    if pyproject is not None:
+        write(site / "pyproject.toml", pyproject)
+    here = tmp_path / "work"
+    assert runs.reference_folder(site, here) == here / "bench-results"
+    write(site / "pyproject.toml", '[project]\nname = "kvbench"\n')
+    assert runs.reference_folder(site, here) == site / "bench-results"
 
 
 def test_a_new_run_is_named_by_its_utc_start_and_becomes_latest(tmp_path):

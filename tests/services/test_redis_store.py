@@ -7,7 +7,14 @@ import time
 import pytest
 
 from kvbench.runtime.contract import STORE_UNAVAILABLE, ContractError
-from optimized.redis_store import DEADLINE_S, KEY_PREFIX, GetBatcher, RedisStore, StoreUnavailable
+from optimized.redis_store import (
+    DEADLINE_S,
+    KEY_PREFIX,
+    GetBatcher,
+    RedisStore,
+    StoreUnavailable,
+    client,
+)
 
 
 class FakeRedis:
@@ -60,6 +67,13 @@ def test_a_failed_mget_fails_every_get_in_it_as_a_503():
     assert all(isinstance(e, StoreUnavailable) for e in errors)
     assert errors[0].status == 503
     assert errors[0].message == f"{STORE_UNAVAILABLE}: Connection refused."
+
+
+def test_the_pool_checks_a_connection_as_it_hands_it_out():
+    # redis-py skips the check (a closed or dirty socket is reconnected before use) while
+    # maintenance notifications are on; tests/services/test_shared_store.py restarts Redis.
+    pool = client("redis://127.0.0.1:1/0").connection_pool
+    assert not pool.maint_notifications_enabled()
 
 
 def test_store_unavailable_is_a_contract_error_with_one_line_of_reason():

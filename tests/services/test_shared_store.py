@@ -204,6 +204,70 @@ def test_a_stopped_or_hung_redis_gives_503s_and_the_service_recovers(tmp_path):
 # endregion faults
 
 
+# region restart
+async def load(port: int, clients: int, run_s: float = 0.5) -> Counter:
+    """Keep-alive clients doing PUT k then GET k, all starting together, for run_s.
+
+    The pools need one connection per request in flight: 32 clients take 32 of them.
+    """
+    statuses: Counter = Counter()
+    end = time.monotonic() + run_s
+
+    async def client(index: int) -> None:
+        conn, n = None, 0
+        while time.monotonic() < end:
+            method, body = ("PUT", b"v") if n % 2 == 0 else ("GET", b"")
+            target = f"/{method.lower()}?key=restart-{index}"
+            status, _, _, conn = await request(port, method, target, body, conn)
+            statuses[status] += 1
+            n += 1
+        conn[1].close()
+        await conn[1].wait_closed()
+
+    await asyncio.gather(*(client(i) for i in range(clients)))
+    return statuses
+
+
+def connected_clients(url: str) -> int:
+    with redis_server.client(url) as client:
+        return client.info("clients")["connected_clients"] - 1  # not this one
+
+
+def restart_under_load(tmp_path, workers: int, clients: int) -> tuple[Counter, int, Counter]:
+    """Pools warmed by 32 clients, Redis killed (-9) and restarted on its port, then
+    `clients` keep-alive clients all starting together: (warm-up, pooled, after) statuses."""
+    with serving(PRIVATE_REDIS, workers=workers, tmp_path=tmp_path) as server:
+        redis, port = server.store.process, urlsplit(server.store.url).port
+        restarted = []
+        try:
+            warmed = asyncio.run(load(server.port, clients=32))
+            pooled = connected_clients(server.store.url)
+            os.kill(redis.pid, signal.SIGKILL)
+            redis.wait()
+            restarted.append(redis_server.start(port, tmp_path))
+            after = asyncio.run(load(server.port, clients=clients))
+        finally:
+            for process in restarted:
+                redis_server.stop(process)
+    return warmed, pooled, after
+
+
+def test_a_restarted_redis_costs_no_503(tmp_path):
+    # A 30-minute soak saw 17 503s after 3 restarts: the pool handed out the connections
+    # the old Redis closed, unchecked, each failing one request. With maintenance
+    # notifications off, redis-py checks a pooled connection when it is handed out and
+    # reconnects one the old Redis closed. The clients start together, so the burst takes
+    # every pooled connection at once. 503s: 24 to 32 with main's pool (5 runs), 16 to 31
+    # with idle connections dropped on a lost one (5 runs), 0 with the check (20 runs).
+    workers = 2
+    warmed, pooled, after = restart_under_load(tmp_path, workers, clients=32)
+    assert set(warmed) == {200, 204} and pooled >= 4 * workers, (warmed, pooled)
+    assert set(after) <= {200, 204} and after[200] + after[204] > 100, after
+
+
+# endregion restart
+
+
 def test_a_503_says_why_in_one_line(tmp_path):
     with serving(PRIVATE_REDIS, tmp_path=tmp_path) as server:
         redis_server.stop(server.store.process)

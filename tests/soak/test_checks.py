@@ -162,6 +162,17 @@ def test_recovery_measures_the_errors_from_the_fault_start():
     assert found["answering_s"] == pytest.approx(1.5)
 
 
+def test_recovery_counts_the_tick_a_fault_starts_in():
+    # A fault starts between two ticks (at 165.0004 s); the tick it starts in, [165.0,
+    # 165.1), holds its first errors (an outside read found every kill's first 0.1 s missing).
+    fault = Fault("kill_redis", start=165.0004, end=166.29)
+    ticks = {1650: [0, 1000, 37], 1651: [0, 1000, 0], 1652: [50, 0, 0]}
+    found = checks.recovery(fault, ticks, 0.1)
+    assert found["errors"] == 2000 and found["stale_errors"] == 37
+    assert found["first_error_s"] == pytest.approx(0.0)
+    assert found["outage_s"] == pytest.approx(0.2)
+
+
 def test_recovery_stops_at_the_next_fault():
     fault = Fault("slow_clients", start=10.0, end=11.0)
     ticks = {i: [5, 0, 0] for i in range(100, 200)} | {150: [0, 9, 0], 160: [5, 0, 2]}

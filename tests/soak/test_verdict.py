@@ -88,3 +88,8 @@ def test_a_restart_that_could_not_be_read_fails_the_check_and_says_which_and_why
         "1 of 3 Redis kills have no read of the restart"
     )
     assert verdict.unread(restarts[:1], kills=1) == {}
+
+
+def test_the_p99_trend_reads_the_calm_half_not_the_warm_up_minute():
+    minutes = [(0, 50.0), (5, 9.0), (16, 8.0), (17, 8.5), (18, 9.0)]
+    assert verdict.calm_minutes(minutes, fit_from=933.0) == [(16, 8.0), (17, 8.5), (18, 9.0)]

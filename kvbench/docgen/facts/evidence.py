@@ -94,27 +94,36 @@ def _checks_ran(checks: dict | None) -> dict[str, dict]:
 
 
 def _failures(ran: dict[str, dict]) -> list[tuple[str, int]]:
-    """Each failed check with how many trials (or rounds) it failed in; 0 for a run-wide one."""
+    """Each failed check with how many trials (or rounds) it failed in; 0 for a run-wide one.
+
+    Not an undecided one (`_undecided`): it neither passed nor failed. A headroom check
+    "not run" counts as failed, as it always did."""
     return [(c, len(v.get(FAILED.get(c, ""), []) or [])) for c, v in ran.items()
-            if v["status"] != "ok"]  # fmt: skip
+            if v["status"] not in ("ok", "undecided")]  # fmt: skip
+
+
+def _undecided(ran: dict[str, dict]) -> list[str]:
+    return [c for c, v in ran.items() if v["status"] == "undecided"]
 
 
 def checks_of(sources: Sources, part: str) -> str:
-    """One part's evidence checks: those that passed, and each failure with its trials."""
+    """One part's evidence checks: passed, each failure with its trials, and any undecided."""
     ran = _checks_ran(sources.typed(part).checks)
     if not ran:
         raise KvbenchError(f"{part} recorded no checks")
     passed = [c for c, v in ran.items() if v["status"] == "ok"]
     failed = [f"{c} failed in {n} trial{'s' if n != 1 else ''}" if n else f"{c} failed"
               for c, n in _failures(ran)]  # fmt: skip
+    failed += [f"{c} undecided (neither passed nor failed)" for c in _undecided(ran)]
     said = f"{', '.join(passed)} passed" if passed else "none passed"
     return said + (f"; {'; '.join(failed)}" if failed else "")
 
 
 def checks_by_part(sources: Sources) -> str:
-    """The committed parts with evidence checks: which passed all, and what failed in the rest."""
+    """The parts with evidence checks: which passed all, which were undecided, what failed."""
     passed: list[str] = []
     failed: list[str] = []
+    undecided: list[str] = []  # parts with an undecided check and no failed one
     for name in ("run", *RESULT_SETS):
         try:
             ran = _checks_ran(sources.typed(name).checks)
@@ -124,11 +133,16 @@ def checks_by_part(sources: Sources) -> str:
             continue
         label = "main" if name == "run" else name
         bad = [f"{c} ({n or 'once'})" for c, n in _failures(ran)]
-        (failed if bad else passed).append(f"{label}: {', '.join(bad)}" if bad else label)
-    if not passed and not failed:
+        open_ = [f"{c} undecided" for c in _undecided(ran)]
+        where = failed if bad else undecided if open_ else passed
+        where.append(f"{label}: {', '.join(bad + open_)}" if bad or open_ else label)
+    parts = len(passed) + len(failed) + len(undecided)
+    if not parts:
         raise KvbenchError("no committed part ran the evidence checks")
-    said = f"{len(passed)} of {len(passed) + len(failed)} parts passed every check"
+    said = f"{len(passed)} of {parts} parts passed every check"
     said += f" ({', '.join(passed)})" if passed else ""
+    if undecided:
+        said += f"; undecided (neither passed nor failed): {'; '.join(undecided)}"
     return said + (f"; failed: {'; '.join(failed)}" if failed else "")
 
 

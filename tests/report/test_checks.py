@@ -1,0 +1,39 @@
+from kvbench.measure.checks import checks
+from kvbench.measure.sensitivity import summarize
+from kvbench.report.checks import checks_section
+
+
+def windows(tps: list[float], cost_us: float, busy: float) -> list[dict]:
+    return [
+        {"http_tps": t, "loadgen_cpu_share": t * cost_us / 1e6, "server_busy": busy} for t in tps
+    ]
+
+
+def sensitivity(slow: list[float], busy: float) -> dict:
+    normal = windows([40_000, 40_400, 39_800], 8.0, 0.99)
+    return summarize("optimized", normal, windows(slow, 12.0, busy), 4_000, 1)
+
+
+ROUNDS = [{"busy": {"optimized": 0.99}, "loadgen_share": {"optimized": 0.5}}]
+
+
+def test_a_passed_sensitivity_check_says_within_the_noise():
+    within = checks_section({"checks": checks(ROUNDS, frozenset(), 1, sensitivity([40_000], 0.99))})
+    assert within.startswith("## Checks\n\nEvery check passed: ")
+    assert "optimized's throughput moved to 1.000x, within the noise (2%)" in within
+
+
+def test_an_undecided_check_is_said_apart_neither_passed_nor_failed():
+    said = checks_section({"checks": checks(ROUNDS, frozenset(), 1, sensitivity([36_000], 0.99))})
+    assert "Every check passed" not in said and "warning" not in said
+    assert "- sensitivity: undecided (neither passed nor failed): with the generator" in said
+    assert "0.900x, beyond the noise (2.0%); the server stayed saturated" in said
+    assert "No check failed; the others passed: every pinned server was busy" in said
+    assert "moved to 0.900x, within" not in said  # not said as passed
+
+
+def test_an_undecided_check_beside_a_failed_one_is_listed_with_the_warnings():
+    rounds = [{"busy": {"optimized": 0.5}, "loadgen_share": {"optimized": 0.5}}]
+    said = checks_section({"checks": checks(rounds, frozenset(), 1, sensitivity([36_000], 0.99))})
+    assert said.startswith("## Checks\n\n1 warning(s): ")
+    assert "\n- sensitivity: undecided (neither passed nor failed): " in said
