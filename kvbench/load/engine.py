@@ -53,8 +53,7 @@ class Run:
         self, config: LoadConfig, probes: list[Probe], loop, on_window: WindowHook | None = None
     ) -> None:
         self.config, self.probes, self.loop, self.on_window = config, probes, loop, on_window
-        expected = config.duration_s * (config.rate or 20_000) * 1.1  # grows if need be
-        self.tally = Tally(min(config.max_requests or int(expected), 1_000_000))
+        self.tally = Tally()
         self.connections: set[Connection] = set()
         self.idle: deque[Connection] = deque()
         self.tasks: set[asyncio.Task] = set()

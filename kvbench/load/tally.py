@@ -10,6 +10,7 @@ A wrong answer is named by what differs from the expected one, first the status,
 content-type, then the body, with a sample of the bytes for the first few.
 """
 
+from array import array
 from collections import Counter
 
 import numpy as np
@@ -22,13 +23,17 @@ UNANSWERED = -1
 
 
 class Tally:
-    """Records in preallocated int64 arrays (grown by doubling, rarely), and failures."""
+    """Records in int64 `array.array`s, and failures.
 
-    def __init__(self, capacity: int) -> None:
-        size = max(capacity, 1024)
-        self.intended = np.empty(size, dtype=np.int64)
-        self.sent = np.empty(size, dtype=np.int64)
-        self.answered = np.empty(size, dtype=np.int64)
+    An append to an `array` costs a fraction of an item assignment to a numpy array (which
+    boxes and checks the index), and the arrays become numpy arrays without a copy per item
+    once the run is over.
+    """
+
+    def __init__(self) -> None:
+        self.intended = array("q")
+        self.sent = array("q")
+        self.answered = array("q")
         self.count = 0  # records
         self.answers = 0  # records answered
         self.measuring = False  # failures count as the window's from now on, not the warm-up's
@@ -39,14 +44,10 @@ class Tally:
 
     def record(self, intended_ns: int, sent_ns: int, answered_ns: int = UNANSWERED) -> int:
         """Add a measured request; its index, for `answer` once its answer is in."""
-        if self.count == self.intended.size:
-            self.intended, self.sent, self.answered = (
-                np.concatenate([a, np.empty_like(a)])
-                for a in (self.intended, self.sent, self.answered)
-            )
         index = self.count
-        self.intended[index], self.sent[index], self.answered[index] = (
-            intended_ns, sent_ns, answered_ns)  # fmt: skip
+        self.intended.append(intended_ns)
+        self.sent.append(sent_ns)
+        self.answered.append(answered_ns)
         self.count += 1
         self.answers += answered_ns != UNANSWERED
         return index
@@ -56,9 +57,11 @@ class Tally:
         self.answers += 1
 
     def records(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Copies of the three arrays, cut to the records made."""
-        n = self.count
-        return self.intended[:n].copy(), self.sent[:n].copy(), self.answered[:n].copy()
+        """The three records as numpy arrays (copies)."""
+        intended, sent, answered = (
+            np.frombuffer(a, dtype=np.int64).copy() for a in (self.intended, self.sent, self.answered)
+        )
+        return intended, sent, answered
 
     def fail(self, reason: str, sample: str | None = None) -> None:
         (self.failures if self.measuring else self.warmup_failures)[reason] += 1
