@@ -65,11 +65,12 @@ class Connection(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         # Most reads are one whole answer, byte for byte one already checked for the same
         # request: that comparison is the check, and there is nothing to frame.
-        probe = self.probe
-        if probe is not None and self.run.known.get(data) is probe and self.parser.idle:
+        probe, parser = self.probe, self.parser
+        idle = not parser.buffer and not parser.need
+        if idle and probe is not None and self.run.known.get(data) is probe:
             self.run.completed(self, time.perf_counter_ns())
             return
-        self.read = data if self.parser.idle else b""
+        self.read = data if idle else b""
         try:
             self.parser.feed(data, self.answered)
         except ProtocolError as exc:

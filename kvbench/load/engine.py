@@ -24,6 +24,7 @@ whoever reads the server's CPU over exactly that window.
 
 import asyncio
 import gc
+import itertools
 import time
 from collections import deque
 from collections.abc import Callable
@@ -60,7 +61,7 @@ class Run:
         self, config: LoadConfig, probes: list[Probe], loop, on_window: WindowHook | None = None
     ) -> None:
         self.config, self.probes, self.loop, self.on_window = config, probes, loop, on_window
-        self.tally = Tally()
+        self.tally = Tally(closed=config.mode == "closed")
         self.known: dict[bytes, Probe] = {}  # a right answer's bytes -> the probe it answered
         self.known_limit = KNOWN_PER_PROBE * len(probes) + 64
         self.connections: set[Connection] = set()
@@ -69,7 +70,8 @@ class Run:
         self.handles: list[asyncio.TimerHandle] = []
         self.timer: asyncio.Handle | None = None  # the open loop's wake-up for its next send
         self.watchdog: asyncio.TimerHandle | None = None
-        self.index = self.sent = self.in_flight = 0
+        self.next_probe = itertools.cycle(probes).__next__
+        self.sent = self.in_flight = 0
         self.started = self.measuring = self.closing = self.window_over = False
         self.next_due_ns = 0
         self.start_ns = self.end_ns = FAR_FUTURE_NS  # the window [start, end) once measuring
@@ -137,10 +139,7 @@ class Run:
             record = self.tally.record(intended_ns, sent_ns)
             self.sent += 1
             self.in_flight += 1
-        conn.send(self.probes[self.index], intended_ns, sent_ns, record)
-        self.index += 1
-        if self.index == len(self.probes):
-            self.index = 0
+        conn.send(self.next_probe(), intended_ns, sent_ns, record)
 
     def tick(self) -> None:
         self.timer = None
@@ -179,12 +178,12 @@ class Run:
         conn.probe = None
         if not self.interval_ns:  # closed loop: recorded if it arrived in the window
             if self.start_ns <= now < self.end_ns:
-                self.tally.record(conn.sent_ns, conn.sent_ns, now)  # intended is sent
-                if self.tally.count == self.config.max_requests:
+                if self.tally.closed(conn.sent_ns, now) == self.config.max_requests:
                     self.end_ns = now  # the window ends with this answer: nothing more is sent
                     self.close_window(now)
-            if now < self.end_ns:
-                self.send_next(conn, now)  # straight back to work
+            if now < self.end_ns:  # straight back to work, due when sent
+                sent_ns = time.perf_counter_ns()
+                conn.send(self.next_probe(), sent_ns, sent_ns, UNANSWERED)
             else:
                 self.idle.append(conn)
             return

@@ -108,11 +108,6 @@ class ResponseParser:
         self.partial = b""  # the body bytes of `pending` received so far
         self.pending: tuple[Head, bytes] | None = None
 
-    @property
-    def idle(self) -> bool:
-        """Whether no answer is partly read: the next byte begins a new one."""
-        return not self.buffer and not self.need
-
     def feed(self, data: bytes, on_response) -> None:
         """Call `on_response(parsed_head, head, body)` for each response `data` completes."""
         if self.need:

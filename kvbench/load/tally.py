@@ -30,7 +30,8 @@ class Tally:
     once the run is over.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, closed: bool = False) -> None:
+        self.closed_loop = closed  # intended is sent: not kept apart (see `closed`)
         self.intended = array("q")
         self.sent = array("q")
         self.answered = array("q")
@@ -52,16 +53,24 @@ class Tally:
         self.answers += answered_ns != UNANSWERED
         return index
 
+    def closed(self, sent_ns: int, answered_ns: int) -> int:
+        """Add a closed loop's answered request (due when sent); how many records there are."""
+        self.sent.append(sent_ns)
+        self.answered.append(answered_ns)
+        self.answers += 1
+        self.count += 1
+        return self.count
+
     def answer(self, index: int, answered_ns: int) -> None:
         self.answered[index] = answered_ns
         self.answers += 1
 
     def records(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The three records as numpy arrays (copies)."""
-        intended, sent, answered = (
-            np.frombuffer(a, dtype=np.int64).copy() for a in (self.intended, self.sent, self.answered)
-        )
-        return intended, sent, answered
+        sent, answered = (np.frombuffer(a, dtype=np.int64).copy() for a in (self.sent, self.answered))
+        if self.closed_loop:
+            return sent.copy(), sent, answered
+        return np.frombuffer(self.intended, dtype=np.int64).copy(), sent, answered
 
     def fail(self, reason: str, sample: str | None = None) -> None:
         (self.failures if self.measuring else self.warmup_failures)[reason] += 1
