@@ -235,6 +235,25 @@ def test_a_wrong_answer_after_right_ones_of_the_same_bytes_length_still_fails():
     assert result.errors >= 0.85 * result.requests
 
 
+class Split(Scripted):
+    """Every answer in two writes, the second a millisecond later: two reads to frame."""
+
+    def reply(self, n: int, target: bytes) -> None:
+        answer = self.answer(n, target)
+        if not self.transport.is_closing():
+            self.transport.write(answer[:20])
+            asyncio.get_running_loop().call_later(0.001, self.transport.write, answer[20:])
+
+
+def test_answers_split_over_reads_are_framed_and_checked():
+    with serve(type("Server", (Split,), {"served": 0})) as port:
+        result = canned_load(port, connections=2, duration_s=0.3)
+    assert result.requests > 0 and result.errors == 0
+    with serve(type("Server", (Split,), {"served": 0, "answer": stale})) as port:
+        result = canned_load(port, connections=2, duration_s=0.3)
+    assert result.requests > 0 and result.bad_body == result.errors > 0
+
+
 def test_the_wrong_keys_body_of_the_right_length_fails_naming_the_key_and_the_bytes():
     with serve(scripted(answer=stale)) as port:
         result = canned_load(port, connections=1, duration_s=0.3)
