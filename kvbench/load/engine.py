@@ -158,13 +158,13 @@ class Run:
         self, conn: Connection, probe: Probe, parsed: Head, head: bytes, body: bytes, now: int
     ) -> bool:
         """Check a framed answer, then carry on; whether it was the right one."""
-        right = (parsed == probe.head and body == probe.body) or not (
-            problem := probe.mismatch(parsed, head, body)
-        )
-        if not right:
-            self.wrong_answer(probe, parsed, head, body, problem)
+        problem = None
+        if parsed != probe.head or body != probe.body:
+            problem = probe.mismatch(parsed, head, body)
+            if problem:
+                self.wrong_answer(probe, parsed, head, body, problem)
         self.completed(conn, now)
-        return right
+        return not problem
 
     def learn(self, answer: bytes, probe: Probe) -> None:
         """Remember the whole bytes of a right answer to `probe`: the same bytes again are right."""
@@ -177,10 +177,10 @@ class Run:
         """An answer to `conn`'s request is in (and checked): record it, send what is next."""
         conn.probe = None
         if not self.interval_ns:  # closed loop: recorded if it arrived in the window
-            if self.start_ns <= now < self.end_ns:
-                if self.tally.closed(conn.sent_ns, now) == self.config.max_requests:
-                    self.end_ns = now  # the window ends with this answer: nothing more is sent
-                    self.close_window(now)
+            in_window = self.start_ns <= now < self.end_ns
+            if in_window and self.tally.closed(conn.sent_ns, now) == self.config.max_requests:
+                self.end_ns = now  # the window ends with this answer: nothing more is sent
+                self.close_window(now)
             if now < self.end_ns:  # straight back to work, due when sent
                 sent_ns = time.perf_counter_ns()
                 conn.send(self.next_probe(), sent_ns, sent_ns, UNANSWERED)

@@ -22,6 +22,10 @@ MAX_SAMPLES = 5
 UNANSWERED = -1
 
 
+def numpy_copy(records: array) -> np.ndarray:
+    return np.frombuffer(records, dtype=np.int64).copy()
+
+
 class Tally:
     """Records in int64 `array.array`s, and failures.
 
@@ -67,10 +71,10 @@ class Tally:
 
     def records(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The three records as numpy arrays (copies)."""
-        sent, answered = (np.frombuffer(a, dtype=np.int64).copy() for a in (self.sent, self.answered))
+        sent, answered = numpy_copy(self.sent), numpy_copy(self.answered)
         if self.closed_loop:
             return sent.copy(), sent, answered
-        return np.frombuffer(self.intended, dtype=np.int64).copy(), sent, answered
+        return numpy_copy(self.intended), sent, answered
 
     def fail(self, reason: str, sample: str | None = None) -> None:
         (self.failures if self.measuring else self.warmup_failures)[reason] += 1
