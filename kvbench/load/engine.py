@@ -64,7 +64,9 @@ class Run:
         self, config: LoadConfig, probes: list[Probe], loop, on_window: WindowHook | None = None
     ) -> None:
         self.config, self.probes, self.loop, self.on_window = config, probes, loop, on_window
-        self.tally = Tally(closed=config.mode == "closed")
+        expected = config.duration_s * (config.rate or 20_000) * 1.1  # grows if need be
+        capacity = min(config.max_requests or int(expected), 1_000_000)
+        self.tally = Tally(capacity, closed=config.mode == "closed")
         self.known: dict[bytes, Probe] = {}  # a right answer's bytes -> the probe it answered
         self.known_limit = min(KNOWN_PER_PROBE * len(probes) + 64, MAX_KNOWN)
         self.connections: set[Connection] = set()

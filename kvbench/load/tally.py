@@ -22,23 +22,24 @@ MAX_SAMPLES = 5
 UNANSWERED = -1
 
 
-def numpy_copy(records: array) -> np.ndarray:
-    return np.frombuffer(records, dtype=np.int64).copy()
+def numpy_copy(records: array, n: int) -> np.ndarray:
+    return np.frombuffer(records, dtype=np.int64, count=n).copy()
 
 
 class Tally:
     """Records in int64 `array.array`s, and failures.
 
-    An append to an `array` costs a fraction of an item assignment to a numpy array (which
-    boxes and checks the index), and the arrays become numpy arrays without a copy per item
-    once the run is over.
+    Storing into an `array` costs a fraction of an item assignment to a numpy array (which
+    boxes and checks the index), and the arrays become numpy arrays in one copy once the run
+    is over. The open loop's are preallocated for the run (and grown by doubling, rarely):
+    growing them in the window would copy them between two sends, a late send. The closed
+    loop's are appended to, as only its throughput counts.
     """
 
-    def __init__(self, closed: bool = False) -> None:
+    def __init__(self, capacity: int = 0, closed: bool = False) -> None:
         self.closed_loop = closed  # intended is sent: not kept apart (see `closed`)
-        self.intended = array("q")
-        self.sent = array("q")
-        self.answered = array("q")
+        size = 0 if closed else capacity
+        self.intended, self.sent, self.answered = (array("q", bytes(8 * size)) for _ in range(3))
         self.count = 0  # records
         self.answers = 0  # records answered
         self.measuring = False  # failures count as the window's from now on, not the warm-up's
@@ -50,9 +51,11 @@ class Tally:
     def record(self, intended_ns: int, sent_ns: int, answered_ns: int = UNANSWERED) -> int:
         """Add a measured request; its index, for `answer` once its answer is in."""
         index = self.count
-        self.intended.append(intended_ns)
-        self.sent.append(sent_ns)
-        self.answered.append(answered_ns)
+        if index == len(self.sent):
+            for records in (self.intended, self.sent, self.answered):
+                records.frombytes(bytes(8 * max(index, 1024)))
+        self.intended[index], self.sent[index], self.answered[index] = (
+            intended_ns, sent_ns, answered_ns)  # fmt: skip
         self.count += 1
         self.answers += answered_ns != UNANSWERED
         return index
@@ -70,11 +73,12 @@ class Tally:
         self.answers += 1
 
     def records(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """The three records as numpy arrays (copies)."""
-        sent, answered = numpy_copy(self.sent), numpy_copy(self.answered)
+        """The three records as numpy arrays (copies), cut to the records made."""
+        n = self.count
+        sent, answered = numpy_copy(self.sent, n), numpy_copy(self.answered, n)
         if self.closed_loop:
             return sent.copy(), sent, answered
-        return numpy_copy(self.intended), sent, answered
+        return numpy_copy(self.intended, n), sent, answered
 
     def fail(self, reason: str, sample: str | None = None) -> None:
         (self.failures if self.measuring else self.warmup_failures)[reason] += 1
