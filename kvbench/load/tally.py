@@ -10,6 +10,7 @@ A wrong answer is named by what differs from the expected one, first the status,
 content-type, then the body, with a sample of the bytes for the first few.
 """
 
+from array import array
 from collections import Counter
 
 import numpy as np
@@ -21,14 +22,24 @@ MAX_SAMPLES = 5
 UNANSWERED = -1
 
 
-class Tally:
-    """Records in preallocated int64 arrays (grown by doubling, rarely), and failures."""
+def numpy_copy(records: array, n: int) -> np.ndarray:
+    return np.frombuffer(records, dtype=np.int64, count=n).copy()
 
-    def __init__(self, capacity: int) -> None:
-        size = max(capacity, 1024)
-        self.intended = np.empty(size, dtype=np.int64)
-        self.sent = np.empty(size, dtype=np.int64)
-        self.answered = np.empty(size, dtype=np.int64)
+
+class Tally:
+    """Records in int64 `array.array`s, and failures.
+
+    Storing into an `array` costs a fraction of an item assignment to a numpy array (which
+    boxes and checks the index), and the arrays become numpy arrays in one copy once the run
+    is over. The open loop's are preallocated for the run (and grown by doubling, rarely):
+    growing them in the window would copy them between two sends, a late send. The closed
+    loop's are appended to, as only its throughput counts.
+    """
+
+    def __init__(self, capacity: int = 0, closed: bool = False) -> None:
+        self.closed_loop = closed  # intended is sent: not kept apart (see `closed`)
+        size = 0 if closed else capacity
+        self.intended, self.sent, self.answered = (array("q", bytes(8 * size)) for _ in range(3))
         self.count = 0  # records
         self.answers = 0  # records answered
         self.measuring = False  # failures count as the window's from now on, not the warm-up's
@@ -39,26 +50,35 @@ class Tally:
 
     def record(self, intended_ns: int, sent_ns: int, answered_ns: int = UNANSWERED) -> int:
         """Add a measured request; its index, for `answer` once its answer is in."""
-        if self.count == self.intended.size:
-            self.intended, self.sent, self.answered = (
-                np.concatenate([a, np.empty_like(a)])
-                for a in (self.intended, self.sent, self.answered)
-            )
         index = self.count
+        if index == len(self.sent):
+            for records in (self.intended, self.sent, self.answered):
+                records.frombytes(bytes(8 * max(index, 1024)))
         self.intended[index], self.sent[index], self.answered[index] = (
             intended_ns, sent_ns, answered_ns)  # fmt: skip
         self.count += 1
         self.answers += answered_ns != UNANSWERED
         return index
 
+    def closed(self, sent_ns: int, answered_ns: int) -> int:
+        """Add a closed loop's answered request (due when sent); how many records there are."""
+        self.sent.append(sent_ns)
+        self.answered.append(answered_ns)
+        self.answers += 1
+        self.count += 1
+        return self.count
+
     def answer(self, index: int, answered_ns: int) -> None:
         self.answered[index] = answered_ns
         self.answers += 1
 
     def records(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Copies of the three arrays, cut to the records made."""
+        """The three records as numpy arrays (copies), cut to the records made."""
         n = self.count
-        return self.intended[:n].copy(), self.sent[:n].copy(), self.answered[:n].copy()
+        sent, answered = numpy_copy(self.sent, n), numpy_copy(self.answered, n)
+        if self.closed_loop:
+            return sent.copy(), sent, answered
+        return numpy_copy(self.intended, n), sent, answered
 
     def fail(self, reason: str, sample: str | None = None) -> None:
         (self.failures if self.measuring else self.warmup_failures)[reason] += 1

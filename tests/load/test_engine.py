@@ -220,6 +220,40 @@ def stale(self, n: int, target: bytes) -> bytes:
     return RESPONSES[b"/get?key=key-0000"]
 
 
+def turns_stale(self, n: int, target: bytes) -> bytes:
+    """Right answers first, then key-0000's body (the right length) for every key."""
+    return RESPONSES[target] if n < 200 else stale(self, n, target)
+
+
+def test_a_wrong_answer_after_right_ones_of_the_same_bytes_length_still_fails():
+    # the right answers' bytes are remembered; the wrong ones must not pass as known
+    with serve(scripted(answer=turns_stale)) as port:
+        probes = key_workload("127.0.0.1", port, keys=10)
+        result = canned_load(port, probes, connections=4, duration_s=0.3, warmup_s=0.2)
+    # every answer in the window is key-0000's, right only for one request in ten
+    assert result.requests > 0 and result.bad_body == result.errors
+    assert result.errors >= 0.85 * result.requests
+
+
+class Split(Scripted):
+    """Every answer in two writes, the second a millisecond later: two reads to frame."""
+
+    def reply(self, n: int, target: bytes) -> None:
+        answer = self.answer(n, target)
+        if not self.transport.is_closing():
+            self.transport.write(answer[:20])
+            asyncio.get_running_loop().call_later(0.001, self.transport.write, answer[20:])
+
+
+def test_answers_split_over_reads_are_framed_and_checked():
+    with serve(type("Server", (Split,), {"served": 0})) as port:
+        result = canned_load(port, connections=2, duration_s=0.3)
+    assert result.requests > 0 and result.errors == 0
+    with serve(type("Server", (Split,), {"served": 0, "answer": stale})) as port:
+        result = canned_load(port, connections=2, duration_s=0.3)
+    assert result.requests > 0 and result.bad_body == result.errors > 0
+
+
 def test_the_wrong_keys_body_of_the_right_length_fails_naming_the_key_and_the_bytes():
     with serve(scripted(answer=stale)) as port:
         result = canned_load(port, connections=1, duration_s=0.3)
