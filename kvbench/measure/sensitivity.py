@@ -55,21 +55,23 @@ def server_cpu_us(window: dict[str, float]) -> float:
 def slowed(extra_ns: int) -> Iterator[None]:
     """Every answer the generator reads costs it `extra_ns` more, busy, before it goes on.
 
-    The engine looks `Run.answered` up on every answer, so replacing it for the window slows
-    exactly the loop under test and nothing else; the original is back on exit."""
-    original = engine.Run.answered
+    Every answer, framed and checked or known by its bytes (`Run.known`), ends in
+    `Run.completed`, which the engine looks up each time: replacing it for the window slows
+    exactly the loop under test and nothing else; the original is back on exit. (Hooking
+    `Run.answered` instead missed every known answer: nothing was slowed.)"""
+    original = engine.Run.completed
 
-    def answered(run, *args) -> None:
+    def completed(run, *args) -> None:
         until = time.perf_counter_ns() + extra_ns
         while time.perf_counter_ns() < until:
             pass
-        original(run, *args)
+        return original(run, *args)
 
-    engine.Run.answered = answered  # type: ignore[method-assign,assignment]
+    engine.Run.completed = completed  # type: ignore[method-assign]
     try:
         yield
     finally:
-        engine.Run.answered = original  # type: ignore[method-assign]
+        engine.Run.completed = original  # type: ignore[method-assign]
 
 
 def measure(service: Service, plan: TrialPlan, pairs: int = PAIRS) -> dict:

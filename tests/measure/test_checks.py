@@ -2,6 +2,10 @@ import pytest
 
 from kvbench.load import engine
 from kvbench.measure.checks import checks
+from kvbench.load.canned import serve_in_thread
+from kvbench.load.config import LoadConfig
+from kvbench.load.engine import run_load
+from kvbench.load.workload import key_workload
 from kvbench.measure.sensitivity import slowed, summarize
 
 
@@ -196,10 +200,32 @@ def test_a_sensitivity_run_that_could_not_have_failed_fails():
 def test_the_slowdown_is_measured_from_the_windows_and_the_engine_is_restored():
     found = slowed_run([40_000, 40_000, 40_000], [40_000, 40_000, 40_000], slowdown=1.5)
     assert abs(found["slowdown"] - 1.5) < 1e-9 and found["extra_us_per_answer"] == 4.0
-    original = engine.Run.answered
+    original = engine.Run.completed
     with slowed(1_000):
-        assert engine.Run.answered is not original
-    assert engine.Run.answered is original
+        assert engine.Run.completed is not original
+    assert engine.Run.completed is original
+
+
+def test_the_slowdown_lands_on_every_answer_and_leaves_the_fast_path_in_use(monkeypatch):
+    # 200 answers on one connection to 4 keys: after the first of each, the rest are known
+    # by their bytes and never framed (the fast path). Slowed by 2 ms an answer they take at
+    # least 0.4 s, where the canned server alone answers them in a few milliseconds; and the
+    # slowed loop takes the same path as the normal one (a hook that hid `answered`'s result
+    # turned learning off, so every answer was framed: a different loop, not a slowed one).
+    framed = []
+    answered = engine.Run.answered
+
+    def counted(run, *args):
+        framed.append(1)
+        return answered(run, *args)
+
+    monkeypatch.setattr(engine.Run, "answered", counted)
+    with serve_in_thread() as port:
+        config = LoadConfig(port=port, connections=1, duration_s=10, max_requests=200)
+        with slowed(2_000_000):
+            result = run_load(config, key_workload("127.0.0.1", port, keys=4))
+    assert result.requests == 200 and result.errors == 0
+    assert result.duration_s >= 0.4 and len(framed) < 20
 
 
 def test_a_server_that_answers_faster_with_the_generator_slowed_passes():
