@@ -1,11 +1,11 @@
 import pytest
 
 from kvbench.load import engine
-from kvbench.measure.checks import checks
 from kvbench.load.canned import serve_in_thread
 from kvbench.load.config import LoadConfig
 from kvbench.load.engine import run_load
 from kvbench.load.workload import key_workload
+from kvbench.measure.checks import checks
 from kvbench.measure.sensitivity import slowed, summarize
 
 
