@@ -67,7 +67,7 @@ def slowed(extra_ns: int) -> Iterator[None]:
             pass
         return original(run, *args)
 
-    engine.Run.completed = completed  # type: ignore[method-assign]
+    engine.Run.completed = completed  # type: ignore[method-assign,assignment]
     try:
         yield
     finally:
