@@ -6,6 +6,8 @@ from pathlib import Path
 
 from kvbench.docgen.generate import value
 from kvbench.docgen.sources import Sources
+from kvbench.soak.checks import p99_trend
+from kvbench.soak.verdict import calm_minutes
 
 
 def committed_soak(tmp_path: Path) -> Sources:
@@ -43,12 +45,14 @@ def test_a_count_reads_as_a_whole_number_and_a_rate_to_three_digits(tmp_path):
     assert value('soak_figure("soak.load.offered_rps")', sources) == "13,300"
 
 
-def test_the_calm_halfs_p99_trend_leaves_the_warm_up_minute_out(tmp_path):
+def test_the_p99_trend_is_the_checks_own_fit_of_the_calm_half(tmp_path):
+    # The check fits the calm half's minutes (soak/verdict.calm_minutes): a warm-up minute
+    # at 50 ms, then a rise of 1 ms a minute (60 ms an hour) from minute 1 on.
+    minutes = [(0, 50.0)] + [(m, 10.0 + m) for m in range(1, 6)]
+    trend = p99_trend(calm_minutes(minutes, fit_from=20.0), set())
     sources = committed_soak(tmp_path)
     path = tmp_path / "soak" / "summary.json"
     summary = json.loads(path.read_text())
-    # minute 0 (before the faults) is slow; the calm half (from 20 s: minutes 1-5) rises
-    # 1 ms a minute, 60 ms an hour
-    summary["soak"]["p99_per_minute_ms"] = [[0, 50.0]] + [[m, 10.0 + m] for m in range(1, 6)]
+    summary["checks"]["p99_per_minute_not_rising"] = trend
     path.write_text(json.dumps(summary))
     assert value("soak_p99_calm()", sources) == "60 to 60 ms an hour over its 5 minutes (bound 1.3)"

@@ -3,7 +3,7 @@
 from kvbench import KvbenchError
 from kvbench.docgen.sources import Sources
 from kvbench.report.formatting import number
-from kvbench.soak.checks import HOUR_S, binned, p99_trend, slope_interval
+from kvbench.soak.checks import HOUR_S, binned, slope_interval
 from kvbench.soak.series import read_csv
 
 
@@ -143,12 +143,12 @@ def soak_held(sources: Sources) -> str:
 
 
 def soak_p99_calm(sources: Sources) -> str:
-    """The per-minute p99's trend in the calm half alone, with its interval, against the bound."""
-    start = _calm_from(sources)
-    minutes = (sources.part_json("soak").get("soak") or {}).get("p99_per_minute_ms") or []
-    if not minutes:
-        raise KvbenchError("the soak's summary has no per-minute p99")
-    trend = p99_trend([(m, p) for m, p in minutes if m * 60 >= start], set())
+    """The per-minute p99's trend as the check fitted it (the calm half's minutes), with its
+    interval, against the bound."""
+    checks = sources.part_json("soak").get("checks") or {}
+    trend = checks.get("p99_per_minute_not_rising")
+    if not trend:
+        raise KvbenchError("the soak's summary has no p99_per_minute_not_rising check")
     if "interval_ms_per_hour" not in trend:
         return f"not fitted ({trend.get('why')})"
     low, high = trend["interval_ms_per_hour"]
