@@ -1,4 +1,5 @@
-"""`kvbench compare`: benchstat for this project (medians, 95% intervals, Mann-Whitney U).
+"""`kvbench compare`: benchstat for this project (medians, 95% intervals, Mann-Whitney U; the
+words from the change's interval, `kvbench.report.verdicts`).
 
 With no RESULTS, your run (`--run`, default the latest in bench-results/runs/): its two
 services compared, then the run beside the committed reference, ratio by ratio. With

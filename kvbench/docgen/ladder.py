@@ -5,12 +5,12 @@ import dataclasses
 
 from kvbench import KvbenchError
 from kvbench.docgen.sources import NotMeasured, Sources
-from kvbench.docgen.verdicts import ALPHA, Verdict, family_verdict
 from kvbench.profiling import samples
 from kvbench.profiling.targets import ADDED, TARGETS, frames
 from kvbench.report.formatting import number, pct, percent, quantity, with_range
 from kvbench.report.tables import context_for, md_row, render
-from kvbench.results.compare import Comparison, compare_sets
+from kvbench.report.verdicts import ALPHA, Verdict, paired
+from kvbench.results.compare import compare_sets
 from kvbench.results.ladder import INSTRUCTIONS, Ladder, MissingRungs
 from kvbench.services import why_same_in_process
 
@@ -42,7 +42,7 @@ def step(ladder: Ladder, rung: str) -> Verdict | None:
     """A rung's throughput against the rung before, judged as one of the ladder's steps (the
     paired interval widened for the family: docs/05's rule); None where the run did not pair."""
     found = ladder.run.paired_ratios(rung, ladder.previous(rung)).get("http_tps")
-    return None if found is None else family_verdict(found, "http_tps", steps(ladder))
+    return None if found is None else paired(found, "http_tps", steps(ladder))
 
 
 def unresolved(ladder: Ladder, rung: str, name: str = "http_tps") -> bool:
@@ -226,8 +226,8 @@ def rung(sources: Sources, name: str) -> str:
     prev = ladder.previous(name)
     shown = [m for m in ladder.metrics if not ladder.same_code(name, m)]
     old, new = ({m: ladder.stat(r, m) for m in shown} for r in (prev, name))
-    rows = [_as_step(ladder, name, row) for row in compare_sets(old, new)]
-    text = render(rows, "md", (prev, name), context_for(ladder.run, prev, name)).strip()
+    family = dataclasses.replace(context_for(ladder.run, prev, name), family=steps(ladder))
+    text = render(compare_sets(old, new), "md", (prev, name), family).strip()
     if len(shown) < len(ladder.metrics):
         before, this = (s for s, _ in (ladder.services[prev], ladder.services[name]))
         text += f"\n\nIn-process: the same code as `{prev}` ({why_same_in_process(before, this)})."
@@ -235,18 +235,6 @@ def rung(sources: Sources, name: str) -> str:
         return text + "\n\n" + frames_table(sources, prev, name)
     except NotMeasured as missing:  # the table above stands without the profiles
         return text + f"\n\n_Target frames: {missing}._"
-
-
-def _as_step(ladder: Ladder, rung: str, row: Comparison) -> Comparison:
-    """The throughput row's word by the ladder's step rule, so that the page says one thing:
-    `kvbench compare` judges one comparison by its rank test, the ladder judges 14 at once."""
-    found = step(ladder, rung)
-    if row.metric != "http_tps" or found is None or not row.verdict:
-        return row
-    word = "same" if unresolved(ladder, rung) else "better" if found.value > 1 else "worse"
-    why = (f"the word is the ladder's step rule (docs/05): its paired interval at "
-           f"{_level(ladder)}%, not this p-value")  # fmt: skip
-    return dataclasses.replace(row, verdict=word, warnings=(*row.warnings, why))
 
 
 def cpu(sources: Sources, service: str) -> dict:

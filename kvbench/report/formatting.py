@@ -84,9 +84,20 @@ def pct(value: float, bounds: tuple[float, float] | None = None) -> str:
 
 
 def percent(change: float) -> str:
-    """A change in percent with its sign: +969%, -3.4%."""
-    digits = 0 if abs(change) >= 10 else 1
+    """A change in percent with its sign: +969%, -3.4% (-9.97 reads -10%, not -10.0%)."""
+    digits = 0 if abs(round(change, 1)) >= 10 else 1
     return f"{change:+.{digits}f}%"
+
+
+def change_span(low: float, high: float) -> str:
+    """An interval of changes in percent, one decimal below 100% (+686% to +749%, -81.9% to
+    -80.3%), one more (up to two) while the two ends would read alike."""
+    digits = 0 if max(abs(low), abs(high)) >= 100 else 1
+    ends = (f"{low:+.{digits}f}%", f"{high:+.{digits}f}%")
+    while ends[0] == ends[1] and digits < 2:
+        digits += 1
+        ends = (f"{low:+.{digits}f}%", f"{high:+.{digits}f}%")
+    return f"{ends[0]} to {ends[1]}"
 
 
 def change(new: float, old: float) -> float:

@@ -12,7 +12,9 @@ from kvbench.report.formatting import (
     benchstat_change,
     benchstat_number,
     benchstat_spread,
+    change_span,
 )
+from kvbench.report.verdicts import judged
 from kvbench.results.compare import ARTICLE_METRICS, Comparison, geomean
 from kvbench.results.latency import PERCENTILES
 from kvbench.results.metrics import metric
@@ -27,17 +29,22 @@ MIXED_GEOMEAN = (
 )
 HELP_EPILOG = """\
 Each row: median ± the 95% confidence interval of the median (as a percentage of it), the
-change of the medians in percent, the two-sided Mann-Whitney U p-value and n. The change
-reads `~` when p > alpha: no difference shown. `better`/`worse` follow each metric's
-direction (↑ higher is better, ↓ lower is better). `geomean` closes the table. A
-diagnostic (how the run went, or a figure that follows from another: the server's busy
-share, the generator's CPU, the closed-loop p99, the answered rate) shows its change with
-no verdict and stays out of the geomean and the gate.
+change of the medians in percent, the 95% interval of that change, the two-sided
+Mann-Whitney U p-value and n. The word follows the interval (docs/05's one rule): `better`
+or `worse` (by each metric's direction: ↑ higher is better, ↓ lower is better) only when
+the interval excludes no change, else `~`; the interval is the per-round paired ratios'
+where one run paired the two services, else each side's trials resampled on its own. The
+p-value is shown, not deciding (--alpha sets the gate's test). A latency percentile within
+2x of the run's measured floor reads `~`: the machine, not the service, may set it.
+`geomean` closes the table. A diagnostic (how the run went, or a figure that follows from
+another: the server's busy share, the generator's CPU, the closed-loop p99, the answered
+rate) shows its change with no verdict and stays out of the geomean and the gate.
 
 --format article prints the article's table (Metric | old | new | Delta): for higher-better
 metrics the delta is the ratio new/old (`5.46x` = 5.46 times the throughput; below 1x is
 worse); for lower-better metrics it is the change in percent (`-97%`), plus `(33.0x less)`
-when the new value is at most half the old. `~` marks a change that is not significant.
+when the new value is at most half the old. `~` marks a change whose interval holds no
+change.
 
 --fail-on-regression PCT gates the --metric metrics (by default throughput, the open-loop
 p50 and p99, server CPU per request, instructions and allocations) and gives one of three
@@ -70,6 +77,7 @@ class Context:
     # "p99" -> new's pooled percentile over old's, its interval from resampling whole rounds
     latency_ratios: dict[str, LatencyRatio] = field(default_factory=dict)
     floor: dict | None = None  # the run's measured floor (kvbench/measure/floor.py), if any
+    family: int = 1  # comparisons read together (the ladder's steps): each interval widened
 
     def __bool__(self) -> bool:
         return bool(self.latency or self.paired)
@@ -95,14 +103,18 @@ def render(
 ) -> str:
     """The rows as text (aligned), md, csv, json or article; ends with a newline.
 
-    With a `context` (two services of one run), text and md add the pooled latency and the
-    paired ratios after the rows, json adds them as keys, and the article shows the pooled
-    percentiles and the paired throughput ratio.
+    Every row's word is the one rule's (`kvbench.report.verdicts`): paired where the
+    `context` holds the run's per-round ratios, else unpaired. With a `context` (two services
+    of one run), text and md add the pooled latency and the paired ratios after the rows,
+    json adds them as keys, and the article shows the pooled percentiles and the paired
+    throughput ratio.
     """
     renderers = {"text": _text, "md": _markdown, "csv": _csv, "json": _json, "article": _article}
     if fmt not in renderers:
         raise ValueError(f"unknown format {fmt!r}; one of {', '.join(FORMATS)}")
-    text = renderers[fmt](rows, labels, context or Context())
+    context = context or Context()
+    rows = [judged(r, context.paired.get(r.metric), context.floor, context.family) for r in rows]
+    text = renderers[fmt](rows, labels, context)
     if context and fmt in ("text", "md"):
         text += "".join("\n" + _table(lines, fmt) for lines in _extras(context, labels))
     return text
@@ -151,11 +163,19 @@ def _delta(r: Comparison, notes: list[str]) -> str:
     marks = "".join(f" {_mark(w, notes)}" for w in (*r.warnings, r.basis) if w)
     if metric(r.metric).diagnostic:  # how the run went, not a result: no verdict, no test
         return f"{benchstat_change(r.delta_pct or 0.0)} (diagnostic {n}){marks}"
-    test = f"({r.evidence} {n})"
+    test = f"({_span(r)}{r.evidence} {n})"
     if r.verdict == "same":
         return f"~ {test}{marks}"
     moved = "from 0" if r.from_zero else benchstat_change(r.delta_pct or 0.0)
     return f"{moved} {test} {r.verdict}{marks}"
+
+
+def _span(r: Comparison) -> str:
+    """`+1.0 to +46%, `: the interval of the change the row's word comes from, if any."""
+    if r.exact or r.change_ci is None:
+        return ""
+    low, high = ((end - 1) * 100 for end in r.change_ci)
+    return f"{change_span(low, high)}, "
 
 
 def _geomean_cells(rows: list[Comparison], summary: tuple[float, float, float], notes: list[str]):
@@ -212,7 +232,7 @@ CSV_FIELDS = [
     "group", "metric", "unit", "better",
     "old_median", "old_ci_low", "old_ci_high", "old_n",
     "new_median", "new_ci_low", "new_ci_high", "new_n",
-    "delta_pct", "p", "verdict", "note",
+    "delta_pct", "delta_low_pct", "delta_high_pct", "p", "verdict", "note",
 ]  # fmt: skip
 
 
@@ -225,7 +245,9 @@ def _record(r: Comparison) -> dict:
         record[f"{prefix}_ci_low"], record[f"{prefix}_ci_high"] = ci
         record[f"{prefix}_n"] = side.n if side else 0
     verdict = "diagnostic" if metric(r.metric).diagnostic and r.verdict else r.verdict
-    record.update(delta_pct=r.delta_pct, p=r.p, verdict=verdict, note=r.note)
+    low, high = ((end - 1) * 100 for end in r.change_ci) if r.change_ci else (None, None)
+    record.update(delta_pct=r.delta_pct, delta_low_pct=low, delta_high_pct=high, p=r.p,
+                  verdict=verdict, note=r.note)  # fmt: skip
     return record
 
 

@@ -118,9 +118,10 @@ def test_instructions_as_the_valgrind_layer_records_them_render(sources, tmp_pat
     assert row(text, "async")[-2][:6] == "69,000" and row(text, "async")[-1].startswith("79%")
     assert row(text, "optimized")[-2:] == ["same code", "same code"]
     said = rungs.rung(Sources(tmp_path, tmp_path), "async")
-    assert "| asgi_instructions_per_op | instr/op ↓ | 300.0k ± ∞ ³ | 69.00k ± ∞ ³ |" in said
-    # the throughput row's word is the ladder's step rule, and says so
-    assert "+85.14% (p=0.000 n=10) better ¹ |" in said and "¹ the word is the ladder's" in said
+    assert "| asgi_instructions_per_op | instr/op ↓ | 300.0k ± ∞ ⁴ | 69.00k ± ∞ ⁴ |" in said
+    # a paired row's word is the ladder's step rule (its family interval), and says so
+    assert "+85.14% (+84.4% to +85.9%, p=0.000 n=10) better ¹ |" in said
+    assert "¹ the word: the change's 99.6% interval (paired, one of 14 comparisons" in said
 
 
 def test_a_rung_says_its_paired_ratio_beside_the_unpaired_test(tmp_path, write_ladder):
@@ -145,8 +146,9 @@ def test_a_rung_says_its_paired_ratio_beside_the_unpaired_test(tmp_path, write_l
     said = rungs.rung(Sources(tmp_path, tmp_path), "uvloop")
     assert "| paired, uvloop / noaccesslog per round |" in said
     assert "| http_tps | 1.04 |" in said
-    # a rung without stored pairs shows only the test
-    assert "paired" not in rungs.rung(Sources(tmp_path, tmp_path), "async")
+    # a rung without stored pairs has no paired table, and its words come from unpaired ones
+    alone = rungs.rung(Sources(tmp_path, tmp_path), "async")
+    assert "| paired," not in alone and "interval (unpaired)" in alone
 
 
 def test_story_has_a_row_per_step_and_says_when_a_rung_was_not_profiled(sources):

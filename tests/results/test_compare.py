@@ -53,7 +53,7 @@ def test_identical_samples_read_as_no_difference():
     (row,) = compare_sets(ns(OLD), ns(OLD))
     assert row.verdict == "same"
     assert row.p == pytest.approx(1.0)
-    assert "~ (p=1.000 n=10)" in render([row])
+    assert "~ (-3.8% to +3.6%, p=1.000 n=10)" in render([row])
 
 
 def test_lower_throughput_is_worse_and_lower_latency_is_better():
@@ -69,7 +69,7 @@ def test_text_row_looks_like_benchstat():
     assert header.split() == ["metric", "unit", "base", "head", "vs", "base"]
     # Interval [9.8, 10.4] around 10.05 is at most 0.35 away: 3% of the median.
     assert "10.05 ± 3%" in line and "ns/op ↓" in line
-    assert "-18.91% (p=0.000 n=10) better" in line
+    assert "-18.91% (-22.3% to -15.2%, p=0.000 n=10) better" in line
 
 
 def test_unequal_sizes_show_both_counts():

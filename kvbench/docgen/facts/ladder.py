@@ -3,8 +3,8 @@
 from kvbench import KvbenchError
 from kvbench.catalog.ladder import RUNGS
 from kvbench.docgen import ladder as rungs
-from kvbench.docgen import verdicts
 from kvbench.docgen.sources import NotMeasured, Sources
+from kvbench.report import verdicts
 from kvbench.report.formatting import pct, percent
 
 

@@ -8,6 +8,7 @@ from kvbench.docgen.sources import Sources
 from kvbench.measure import benchargs  # benchargs: the command's own estimate
 from kvbench.measure.progress import minutes
 from kvbench.report import cpu_curve
+from kvbench.report import verdicts as rule
 from kvbench.report.bench import recorded
 from kvbench.report.formatting import change, number, percent, quantity, ratio, setting
 from kvbench.results.summary import Summary
@@ -57,18 +58,18 @@ def _paired(sources: Sources, part: str, service: str, metric: str) -> Summary:
     return paired.metrics[metric].ratios
 
 
-# The verdict rule of docs/05-compare.md#one-rule-for-the-words (kvbench/docgen/verdicts.py):
+# The verdict rule of docs/05-compare.md#one-rule-for-the-words (kvbench/report/verdicts.py):
 # the words come with the ratio and its interval that earn them, never alone.
 
 
 def verdict(sources: Sources, part: str, new: str, old: str, metric: str) -> str:
     """The words for new against old with the ratio, its 95% interval and n (docs/05's rule)."""
-    return verdicts.as_ratio(verdicts.ratio_of(sources, part, new, old, metric))
+    return rule.as_ratio(verdicts.ratio_of(sources, part, new, old, metric))
 
 
 def tail_verdict(sources: Sources, part: str, new: str, old: str, percentile: str) -> str:
     """The words for a pooled latency percentile (`p99`), whole rounds resampled."""
-    return verdicts.as_ratio(verdicts.tail_of(sources, part, new, old, percentile))
+    return rule.as_ratio(verdicts.tail_of(sources, part, new, old, percentile))
 
 
 def trial_spread(sources: Sources, part: str, service: str, metric: str) -> str:
