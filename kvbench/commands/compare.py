@@ -14,6 +14,7 @@ purpose with --map, metrics measured under load at different rates or connection
 """
 
 import argparse
+import dataclasses
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,7 +53,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--service", action="append", help="with two runs: compare only this")
     parser.add_argument("--metric", action="append", help="compare only this metric (repeatable)")
-    parser.add_argument("--alpha", type=float, default=0.05, help="significance level (0.05)")
+    parser.add_argument("--alpha", type=float, default=0.05,
+                        help="the regression gate's significance level (0.05); the table's "
+                        "words always come from 95%% intervals")  # fmt: skip
     parser.add_argument("--format", choices=FORMATS, default="text", help="output (text)")
     parser.add_argument(
         "--relative-to",
@@ -126,7 +129,8 @@ def your_run(args: argparse.Namespace) -> int:
     old_metrics, new_metrics = (only(run.service(s), args.metric) for s in (old, new))
     rows = compare_sets(old_metrics, new_metrics, args.alpha)
     print(f"your run: {runs.shown(folder)}\n\n{old} vs {new} in your run")
-    print(render(rows, "text", (old, new)))
+    judging = dataclasses.replace(context_for(run, old, new), extras=False)  # paired words
+    print(render(rows, "text", (old, new), judging))
     print(f"your run against the committed reference ({runs.shown(args.reference)})")
     print(carryover.render(reference, run, old, new, args.metric), end="")
     return 0
@@ -174,8 +178,9 @@ def within(args: argparse.Namespace, results: ResultSet) -> Selection:
     pairs = [(f"{new} vs {old}" if len(chosen) > 1 else "", old, new) for old, new in chosen]
     labels = chosen[0] if len(chosen) == 1 else ("base", "service")
     context = Context()
-    if not args.metric and len(chosen) == 1:  # the whole comparison: latency, paired too
+    if len(chosen) == 1:  # paired words; the latency and paired tables for the whole of it
         context = context_for(results, *chosen[0])
+        context = dataclasses.replace(context, extras=not args.metric)
     rows = rows_of(args, [(g, results.service(a), results.service(b)) for g, a, b in pairs])
     return Selection(rows, labels, context, (results, results), pairs)
 

@@ -220,8 +220,9 @@ def _paired(ladder: Ladder, rung: str) -> str:
 
 
 def rung(sources: Sources, name: str) -> str:
-    """`ladder rung NAME`: what `kvbench compare` prints for the rung against the one before,
-    in-process code measured once, then its target frames before and after."""
+    """`ladder rung NAME`: the rung against the one before as `kvbench compare` prints it,
+    but with its paired rows worded as one of the ladder's steps (their intervals widened for
+    the family), in-process code measured once; then its target frames before and after."""
     ladder = measured(sources)
     prev = ladder.previous(name)
     shown = [m for m in ladder.metrics if not ladder.same_code(name, m)]

@@ -1,6 +1,7 @@
 """Result tables for the docs that are no report's section: the article's table, compare
 output, the plots and scaling curves."""
 
+import dataclasses
 from pathlib import Path
 
 from kvbench import KvbenchError
@@ -39,7 +40,8 @@ def compare(sources: Sources, words: list[str]) -> str:
         raise KvbenchError("compare takes: text|md SET OLD NEW [METRIC,...]")
     fmt, set_name, old, new = words[:4]
     metrics = words[4].split(",") if len(words) == 5 else None
-    context = None if metrics else context_for(sources.results_set(set_name), old, new)
+    context = context_for(sources.results_set(set_name), old, new)  # paired words, always
+    context = dataclasses.replace(context, extras=not metrics)
     text = render(rows_for(sources, set_name, old, new, metrics), fmt, (old, new), context)
     return fence(text, "text") if fmt == "text" else text
 

@@ -6,9 +6,7 @@ import dataclasses
 
 from kvbench import KvbenchError
 from kvbench.docgen.sources import Sources
-from kvbench.measure.floor import at_floor
-from kvbench.report.article import floor_said
-from kvbench.report.verdicts import PERCENTILE, WORDS, Verdict, paired, unpaired, words
+from kvbench.report.verdicts import PERCENTILE, WORDS, Verdict, floor_word, paired, unpaired, words
 from kvbench.results.compare import compare_samples
 from kvbench.results.metrics import metric
 
@@ -47,7 +45,7 @@ def _exact(sources: Sources, part: str, new: str, old: str, name: str) -> Verdic
 
 
 def _floor(sources: Sources, part: str, new: str, old: str, percentile, name) -> str:
-    """ "at the floor" when either side's percentile is at the run's floor; "" otherwise."""
+    """The floor's words when either side's percentile is at the run's floor; "" otherwise."""
     floor = sources.typed(part).extra.get("floor")
     if not percentile or not floor:
         return ""
@@ -56,6 +54,4 @@ def _floor(sources: Sources, part: str, new: str, old: str, percentile, name) ->
     else:
         latency = sources.results_set(part).latency
         sides = [latency[s][percentile]["ms"] for s in (new, old)]
-    if any(at_floor(ms, floor, percentile) for ms in sides):
-        return floor_said(floor, percentile)
-    return ""
+    return floor_word(sides, floor, percentile)

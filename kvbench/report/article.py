@@ -7,7 +7,7 @@ pooled, labelled with the offered rate it was measured at, with no verdict at th
 """
 
 from kvbench.measure.floor import at_floor
-from kvbench.report.formatting import change, exact, number, percent, plain, ratio
+from kvbench.report.formatting import change, change_span, exact, number, percent, plain, ratio
 from kvbench.results.compare import Comparison
 from kvbench.results.latency import label
 from kvbench.results.metrics import metric
@@ -96,8 +96,9 @@ def article_delta(r: Comparison) -> str:
         text = ratio(r.new.median / r.old.median) if r.old.median else "n/a"
     else:
         text = percent(r.delta_pct) if r.delta_pct is not None else "n/a"
-    if r.verdict == "same":
-        return f"~ ({text}, {r.evidence})"
+    if r.verdict == "same":  # with the interval the `~` comes from, where there is one
+        span = f", {change_span(*((e - 1) * 100 for e in r.change_ci))}" if r.change_ci else ""
+        return f"~ ({text}{span}, {r.evidence})"
     if r.better == "lower" and r.new.median > 0 and r.old.median / r.new.median >= 2:
         text += f" ({ratio(r.old.median / r.new.median)} less)"
     return text

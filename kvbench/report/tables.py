@@ -34,8 +34,10 @@ Mann-Whitney U p-value and n. The word follows the interval (docs/05's one rule)
 or `worse` (by each metric's direction: ↑ higher is better, ↓ lower is better) only when
 the interval excludes no change, else `~`; the interval is the per-round paired ratios'
 where one run paired the two services, else each side's trials resampled on its own. The
-p-value is shown, not deciding (--alpha sets the gate's test). A latency percentile within
-2x of the run's measured floor reads `~`: the machine, not the service, may set it.
+p-value is shown, not deciding; --alpha sets the gate's test, not the words (always 95%).
+Where a value is 0 (no ratio), the interval is of the difference of the medians. A p50 or
+p99 row within 2x of the run's measured floor reads `~`: the machine, not the service, may
+set it.
 `geomean` closes the table. A diagnostic (how the run went, or a figure that follows from
 another: the server's busy share, the generator's CPU, the closed-loop p99, the answered
 rate) shows its change with no verdict and stays out of the geomean and the gate.
@@ -78,6 +80,7 @@ class Context:
     latency_ratios: dict[str, LatencyRatio] = field(default_factory=dict)
     floor: dict | None = None  # the run's measured floor (kvbench/measure/floor.py), if any
     family: int = 1  # comparisons read together (the ladder's steps): each interval widened
+    extras: bool = True  # print the latency and paired tables after the rows (text, md)
 
     def __bool__(self) -> bool:
         return bool(self.latency or self.paired)
@@ -115,7 +118,7 @@ def render(
     context = context or Context()
     rows = [judged(r, context.paired.get(r.metric), context.floor, context.family) for r in rows]
     text = renderers[fmt](rows, labels, context)
-    if context and fmt in ("text", "md"):
+    if context and context.extras and fmt in ("text", "md"):
         text += "".join("\n" + _table(lines, fmt) for lines in _extras(context, labels))
     return text
 
@@ -171,7 +174,7 @@ def _delta(r: Comparison, notes: list[str]) -> str:
 
 
 def _span(r: Comparison) -> str:
-    """`+1.0 to +46%, `: the interval of the change the row's word comes from, if any."""
+    """`-81.9% to -80.3%, `: the interval of the change the row's word comes from, if any."""
     if r.exact or r.change_ci is None:
         return ""
     low, high = ((end - 1) * 100 for end in r.change_ci)

@@ -20,19 +20,21 @@ interval. The word itself follows the interval alone.
 """
 
 import dataclasses
+from collections.abc import Iterable
 from dataclasses import dataclass
+
+import numpy as np
 
 from kvbench.measure.floor import at_floor
 from kvbench.report.article import floor_said
 from kvbench.report.formatting import number, percent
 from kvbench.results.compare import Comparison
 from kvbench.results.metrics import metric
-from kvbench.results.resample import unpaired_ratio
-from kvbench.results.stats import median_ci
+from kvbench.results.resample import SEED, median_draws, tail_level, unpaired_ratio
+from kvbench.results.stats import MIN_CI_SAMPLES, median_ci
 from kvbench.results.summary import Summary
 
 ALPHA = 0.05  # the chance, for one comparison or a whole family, of naming a change not there
-RESAMPLES = 10_000  # as compare's bootstrap of a ratio of medians
 # The words for (better, worse) by the metric's unit; any other unit says lower/higher.
 WORDS = {"req/s": ("faster", "slower"), "ns/op": ("faster", "slower"),
          "us/req": ("cheaper", "costlier"), "ms": ("lower", "higher"),
@@ -86,10 +88,31 @@ def paired(ratios: Summary, name: str, family: int = 1) -> Verdict:
 
 
 def unpaired(new: Summary, old: Summary, name: str) -> Verdict:
-    """The ratio of medians; its interval from each side's trials resampled on its own."""
-    value, ci = unpaired_ratio(new.values, old.values, resamples=RESAMPLES)
+    """The ratio of medians; its interval from each side's trials resampled on its own (as
+    the regression gate's: `resample.unpaired_ratio`)."""
+    value, ci = unpaired_ratio(new.values, old.values)
     n = min(new.n, old.n)
     return Verdict(value, ci, "unpaired", n, words(name, value, ci, n))
+
+
+def difference(new: Summary, old: Summary) -> tuple[float, float] | None:
+    """The 95% interval of new's median minus old's, each side's trials resampled on its own:
+    the rule's interval where a value of 0 leaves no ratio (a count that can be 0)."""
+    n = min(new.n, old.n)
+    if n < MIN_CI_SAMPLES:
+        return None
+    rng = np.random.default_rng(SEED)
+    draws = median_draws(new.values, rng) - median_draws(old.values, rng)
+    tail = tail_level(n)
+    low, high = np.quantile(draws, [tail, 1 - tail], method="inverted_cdf")
+    return float(low), float(high)
+
+
+def floor_word(sides_ms: Iterable[float], floor: dict | None, percentile: str | None) -> str:
+    """The floor's words where either side's percentile is at the run's floor, else ""."""
+    if not floor or not percentile or not any(at_floor(ms, floor, percentile) for ms in sides_ms):
+        return ""
+    return floor_said(floor, percentile)
 
 
 def judged(
@@ -98,22 +121,29 @@ def judged(
     floor: dict | None = None,
     family: int = 1,
 ) -> Comparison:
-    """The row with its word by the rule: from `ratios` (the run's per-round new / old) where
-    the run paired the two, else from its own interval of the change (a relative row's
-    bootstrap), else unpaired. Rows the rule does not judge come back as they were: one side
-    missing, a diagnostic, an exact count, a zero median (no ratio)."""
+    """The row with its word by the rule, and the change it shows made the one the word
+    judges: the per-round ratios' median and interval where the run paired the two
+    (`ratios`, new / old), else the row's own interval of the change (a relative row's
+    bootstrap), else unpaired; where a value is 0 (no ratio), the difference of the medians.
+    Rows the rule does not judge come back as they were: a side missing, a diagnostic, an
+    exact count (judged against its repeats)."""
     old, new = row.old, row.new
-    if old is None or new is None or not row.verdict or row.exact:
+    if old is None or new is None or not row.verdict or row.exact or metric(row.metric).diagnostic:
         return row
-    if metric(row.metric).diagnostic or old.median <= 0 or new.median <= 0:
-        return row
-    percentile = PERCENTILE.get(row.metric)
-    if floor and percentile and any(at_floor(s.median, floor, percentile) for s in (old, new)):
-        said = floor_said(floor, percentile)
+    warnings = tuple(w for w in row.warnings if "to detect a difference" not in w)  # the U test's
+    floor_said_ = floor_word((old.median, new.median), floor, PERCENTILE.get(row.metric))
+    if floor_said_:
         return dataclasses.replace(row, verdict="same", change_ci=None,
-                                   warnings=(*row.warnings, said))  # fmt: skip
+                                   warnings=(*warnings, floor_said_))  # fmt: skip
+    if min(old.values) <= 0 or min(new.values) <= 0:
+        span = difference(new, old)
+        moved = span is not None and not span[0] <= 0 <= span[1]
+        basis = ("the word: the 95% interval of the difference of the medians (a value of 0 "
+                 "leaves no ratio) excludes 0, else ~")  # fmt: skip
+        return _worded(row, moved, new.median > old.median, None, warnings, basis)
     if ratios is not None:
         found = paired(ratios, row.metric, family)
+        row = dataclasses.replace(row, delta_pct=(found.value - 1) * 100)  # the paired change
     elif row.change_ci is not None:
         n = min(old.n, new.n)
         value = new.median / old.median
@@ -121,17 +151,23 @@ def judged(
         found = Verdict(value, row.change_ci, "bootstrap of each run against its base", n, said)
     else:
         found = unpaired(new, old, row.metric)
-    improved = (found.value > 1) == (row.better == "higher")
-    verdict = "same" if not found.named else "better" if improved else "worse"
-    kept = (*row.warnings, row.basis) if row.basis else row.warnings  # a relative row's basis
-    return dataclasses.replace(row, verdict=verdict, change_ci=found.ci, warnings=kept,
-                               basis=rule(found))  # fmt: skip
+    kept = (*warnings, row.basis) if row.basis else warnings  # a relative row's basis
+    return _worded(row, found.named, found.value > 1, found.ci, kept, rule(found))
+
+
+def _worded(row: Comparison, moved: bool, higher: bool, ci, warnings: tuple, basis: str):
+    improved = higher == (row.better == "higher")
+    verdict = "same" if not moved else "better" if improved else "worse"
+    return dataclasses.replace(row, verdict=verdict, change_ci=ci, warnings=warnings, basis=basis)
 
 
 def rule(found: Verdict) -> str:
     """The footnote a judged row cites: which interval its word comes from."""
+    if found.ci is None:
+        return (f"no interval of the change below {MIN_CI_SAMPLES} values a side, so no "
+                "word: ~")  # fmt: skip
     return (f"the word: the change's {found.level * 100:.3g}% interval ({found.basis}) "
-            "excludes no change, else ~; p (Mann-Whitney U) is shown, not deciding")  # fmt: skip
+            "excludes 1 (no change), else ~; p, beside it, decides nothing")  # fmt: skip
 
 
 def as_ratio(found: Verdict) -> str:

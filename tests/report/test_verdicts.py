@@ -1,9 +1,11 @@
 """The one verdict rule: a row's word comes from the interval of its change, not the U test."""
 
+import dataclasses
+
 from kvbench.report.formatting import change_span
 from kvbench.report.tables import Context, render
 from kvbench.report.verdicts import judged
-from kvbench.results.compare import compare_samples
+from kvbench.results.compare import BOOTSTRAP, compare_samples
 from kvbench.results.summary import Summary
 
 FLOOR = {"round_trip_ms": {"p50": 0.1, "p99": 0.5}, "at_floor_factor": 2.0}
@@ -27,7 +29,7 @@ def test_paired_ratios_that_all_agree_name_a_change_the_rank_test_cannot():
     ratios = Summary.of([1.04, 1.05, 1.06, 1.05, 1.04, 1.06, 1.05, 1.05, 1.04, 1.06], "x")
     found = judged(plain, ratios)
     assert found.verdict == "better" and found.change_ci[0] > 1
-    assert "paired" in found.basis and "not deciding" in found.basis
+    assert "(paired)" in found.basis and "decides nothing" in found.basis
 
 
 def test_paired_ratios_that_straddle_one_say_can_not_tell_whatever_p_says():
@@ -70,6 +72,52 @@ def test_exact_counts_and_diagnostics_keep_their_own_rules():
     counts = row(Summary.of([160, 160, 160], "allocs/op"), Summary.of([200, 200, 200], "allocs/op"),
                  "asgi_allocs_per_op")  # fmt: skip
     assert judged(counts) is counts
+    busy = row(Summary.of([0.99] * 6, "cores"), Summary.of([0.5] * 6, "cores"), "server_busy")
+    assert judged(busy) is busy
+
+
+def test_a_paired_lower_better_metric_reads_by_its_direction_and_shows_the_paired_change():
+    old = Summary.of([10.0 + i / 10 for i in range(10)], "us/req")
+    new = Summary.of([8.0 + i / 10 for i in range(10)], "us/req")
+    ratios = Summary.of([0.79, 0.8, 0.81, 0.8, 0.79, 0.8, 0.81, 0.8, 0.8, 0.8], "x")
+    found = judged(row(old, new, "server_open_cpu_us_per_req"), ratios)
+    assert found.verdict == "better" and round(found.delta_pct, 9) == -20.0  # ratios: -20%
+
+
+def test_a_zero_among_the_trials_is_judged_by_the_difference_not_refused():
+    old = Summary.of([0, 3, 4, 2, 3, 5, 4, 3, 2, 4], "count")
+    many = Summary.of([800, 810, 790, 805, 795, 800, 802, 798, 801, 799], "count")
+    found = judged(row(old, many, "gc_collections"))
+    assert found.verdict == "worse" and "difference of the medians" in found.basis
+    same = Summary.of([3, 0, 4, 2, 3, 4, 5, 3, 2, 4], "count")
+    assert judged(row(old, same, "gc_collections")).verdict == "same"
+
+
+def test_below_six_trials_there_is_no_interval_so_no_word():
+    old, new = tps(100, 101, 102, 103, 104), tps(200, 201, 202, 203, 204)
+    plain = row(old, new)
+    assert plain.verdict == "better"  # the U test's word at n=5: p=0.008
+    found = judged(plain)
+    assert found.verdict == "same" and found.change_ci is None and "below 6" in found.basis
+
+
+def test_a_relative_row_keeps_its_bootstrap_interval_and_footnote():
+    old = tps(*[1.0 + i / 100 for i in range(10)]).with_unit("x base")
+    new = tps(*[1.2 + i / 100 for i in range(10)]).with_unit("x base")
+    relative = dataclasses.replace(row(old, new), basis=BOOTSTRAP, change_ci=(1.15, 1.25))
+    found = judged(relative)
+    assert found.verdict == "better" and found.change_ci == (1.15, 1.25)
+    assert BOOTSTRAP in found.warnings and "bootstrap of each run" in found.basis
+    text = render([relative], "text", ("a", "b"))
+    assert "(+15.0% to +25.0%, " in text and BOOTSTRAP in text
+
+
+def test_rendering_leaves_the_rows_the_gate_reads_as_they_were():
+    old = tps(100, 101, 102, 103, 104, 105, 106, 107, 108, 109)
+    rows = [row(old, tps(110, 111, 112, 113, 114, 115, 116, 117, 118, 119))]
+    ratios = Context(paired={"http_tps": Summary.of([0.9, 1.1] * 5, "x")})
+    render(rows, "text", ("a", "b"), ratios)
+    assert rows[0].verdict == "better" and rows[0].change_ci is None and rows[0].basis == ""
 
 
 def test_the_table_shows_the_interval_the_word_comes_from():
