@@ -29,11 +29,12 @@ MIXED_GEOMEAN = (
 )
 HELP_EPILOG = """\
 Each row: median ± the 95% confidence interval of the median (as a percentage of it), the
-change of the medians in percent, the 95% interval of that change, the two-sided
-Mann-Whitney U p-value and n. The word follows the interval (docs/05's one rule): `better`
-or `worse` (by each metric's direction: ↑ higher is better, ↓ lower is better) only when
-the interval excludes no change, else `~`; the interval is the per-round paired ratios'
-where one run paired the two services, else each side's trials resampled on its own. The
+change in percent (of the medians; where paired, the median per-round change), its 95%
+interval, the two-sided Mann-Whitney U p-value and n. The word follows the interval
+(docs/05's one rule): `better` or `worse` (by each metric's direction: ↑ higher is better,
+↓ lower is better) only when the interval excludes no change, else `~`; the interval is
+the per-round paired ratios' where one run paired the two services, else each side's
+trials resampled on its own. The
 p-value is shown, not deciding; --alpha sets the gate's test, not the words (always 95%).
 Where a value is 0 (no ratio), the interval is of the difference of the medians. A p50 or
 p99 row within 2x of the run's measured floor reads `~`: the machine, not the service, may

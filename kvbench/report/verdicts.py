@@ -140,7 +140,8 @@ def judged(
         moved = span is not None and not span[0] <= 0 <= span[1]
         basis = ("the word: the 95% interval of the difference of the medians (a value of 0 "
                  "leaves no ratio) excludes 0, else ~")  # fmt: skip
-        return _worded(row, moved, new.median > old.median, None, warnings, basis)
+        kept = (*warnings, row.basis) if row.basis else warnings  # a relative row's basis
+        return _worded(row, moved, new.median > old.median, None, kept, basis)
     if ratios is not None:
         found = paired(ratios, row.metric, family)
         row = dataclasses.replace(row, delta_pct=(found.value - 1) * 100)  # the paired change
@@ -163,9 +164,9 @@ def _worded(row: Comparison, moved: bool, higher: bool, ci, warnings: tuple, bas
 
 def rule(found: Verdict) -> str:
     """The footnote a judged row cites: which interval its word comes from."""
-    if found.ci is None:
-        return (f"no interval of the change below {MIN_CI_SAMPLES} values a side, so no "
-                "word: ~")  # fmt: skip
+    if found.ci is None:  # too few values (under 6), or too few for a family's level
+        return (f"no {found.level * 100:.3g}% interval of the change from n={found.n}, "
+                "so no word: ~")  # fmt: skip
     return (f"the word: the change's {found.level * 100:.3g}% interval ({found.basis}) "
             "excludes 1 (no change), else ~; p, beside it, decides nothing")  # fmt: skip
 
