@@ -87,6 +87,13 @@ class Context:
         return bool(self.latency or self.paired)
 
 
+def words_context(run: ResultSet, old: str, new: str) -> Context:
+    """What the words of new against old need from their run, and no more: the per-round
+    paired ratios and the floor (no pooled latencies, no resampled tails), no extra tables."""
+    floor = run.run.extra.get("floor") if run.run else None
+    return Context(paired=run.paired_ratios(new, old), floor=floor, extras=False)
+
+
 def context_for(run: ResultSet, old: str, new: str) -> Context:
     """The pooled latencies of both services and new's paired ratios to old, where recorded."""
     latency = run.latency
