@@ -14,14 +14,20 @@ purpose with --map, metrics measured under load at different rates or connection
 """
 
 import argparse
-import dataclasses
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 from kvbench import KvbenchError, UsageError
 from kvbench.report import carryover
-from kvbench.report.tables import FORMATS, HELP_EPILOG, Context, context_for, render
+from kvbench.report.tables import (
+    FORMATS,
+    HELP_EPILOG,
+    Context,
+    context_for,
+    render,
+    words_context,
+)
 from kvbench.results import gate, runs
 from kvbench.results.compare import Comparison, compare_sets, relative_rows
 from kvbench.results.resultset import Metrics, ResultSet, read_results
@@ -129,8 +135,7 @@ def your_run(args: argparse.Namespace) -> int:
     old_metrics, new_metrics = (only(run.service(s), args.metric) for s in (old, new))
     rows = compare_sets(old_metrics, new_metrics, args.alpha)
     print(f"your run: {runs.shown(folder)}\n\n{old} vs {new} in your run")
-    judging = dataclasses.replace(context_for(run, old, new), extras=False)  # paired words
-    print(render(rows, "text", (old, new), judging))
+    print(render(rows, "text", (old, new), words_context(run, old, new)))
     print(f"your run against the committed reference ({runs.shown(args.reference)})")
     print(carryover.render(reference, run, old, new, args.metric), end="")
     return 0
@@ -179,8 +184,7 @@ def within(args: argparse.Namespace, results: ResultSet) -> Selection:
     labels = chosen[0] if len(chosen) == 1 else ("base", "service")
     context = Context()
     if len(chosen) == 1:  # paired words; the latency and paired tables for the whole of it
-        context = context_for(results, *chosen[0])
-        context = dataclasses.replace(context, extras=not args.metric)
+        context = (words_context if args.metric else context_for)(results, *chosen[0])
     rows = rows_of(args, [(g, results.service(a), results.service(b)) for g, a, b in pairs])
     return Selection(rows, labels, context, (results, results), pairs)
 

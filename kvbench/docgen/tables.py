@@ -1,7 +1,6 @@
 """Result tables for the docs that are no report's section: the article's table, compare
 output, the plots and scaling curves."""
 
-import dataclasses
 from pathlib import Path
 
 from kvbench import KvbenchError
@@ -9,7 +8,7 @@ from kvbench.docgen.snippets import fence
 from kvbench.docgen.sources import Sources, missing
 from kvbench.report.bench import cross_check_table
 from kvbench.report.peers import CURVE_COLUMNS, CURVE_POINTS, curve_table
-from kvbench.report.tables import context_for, render
+from kvbench.report.tables import context_for, render, words_context
 from kvbench.results import gate as gates
 from kvbench.results.compare import compare_sets
 
@@ -40,8 +39,7 @@ def compare(sources: Sources, words: list[str]) -> str:
         raise KvbenchError("compare takes: text|md SET OLD NEW [METRIC,...]")
     fmt, set_name, old, new = words[:4]
     metrics = words[4].split(",") if len(words) == 5 else None
-    context = context_for(sources.results_set(set_name), old, new)  # paired words, always
-    context = dataclasses.replace(context, extras=not metrics)
+    context = (words_context if metrics else context_for)(sources.results_set(set_name), old, new)
     text = render(rows_for(sources, set_name, old, new, metrics), fmt, (old, new), context)
     return fence(text, "text") if fmt == "text" else text
 

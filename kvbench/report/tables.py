@@ -29,11 +29,12 @@ MIXED_GEOMEAN = (
 )
 HELP_EPILOG = """\
 Each row: median ± the 95% confidence interval of the median (as a percentage of it), the
-change of the medians in percent, the 95% interval of that change, the two-sided
-Mann-Whitney U p-value and n. The word follows the interval (docs/05's one rule): `better`
-or `worse` (by each metric's direction: ↑ higher is better, ↓ lower is better) only when
-the interval excludes no change, else `~`; the interval is the per-round paired ratios'
-where one run paired the two services, else each side's trials resampled on its own. The
+change in percent (of the medians; where paired, the median per-round change), its 95%
+interval, the two-sided Mann-Whitney U p-value and n. The word follows the interval
+(docs/05's one rule): `better` or `worse` (by each metric's direction: ↑ higher is better,
+↓ lower is better) only when the interval excludes no change, else `~`; the interval is
+the per-round paired ratios' where one run paired the two services, else each side's
+trials resampled on its own. The
 p-value is shown, not deciding; --alpha sets the gate's test, not the words (always 95%).
 Where a value is 0 (no ratio), the interval is of the difference of the medians. A p50 or
 p99 row within 2x of the run's measured floor reads `~`: the machine, not the service, may
@@ -84,6 +85,13 @@ class Context:
 
     def __bool__(self) -> bool:
         return bool(self.latency or self.paired)
+
+
+def words_context(run: ResultSet, old: str, new: str) -> Context:
+    """What the words of new against old need from their run, and no more: the per-round
+    paired ratios and the floor (no pooled latencies, no resampled tails), no extra tables."""
+    floor = run.run.extra.get("floor") if run.run else None
+    return Context(paired=run.paired_ratios(new, old), floor=floor, extras=False)
 
 
 def context_for(run: ResultSet, old: str, new: str) -> Context:

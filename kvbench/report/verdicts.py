@@ -131,6 +131,7 @@ def judged(
     if old is None or new is None or not row.verdict or row.exact or metric(row.metric).diagnostic:
         return row
     warnings = tuple(w for w in row.warnings if "to detect a difference" not in w)  # the U test's
+    kept = (*warnings, row.basis) if row.basis else warnings  # a relative row's basis
     floor_said_ = floor_word((old.median, new.median), floor, PERCENTILE.get(row.metric))
     if floor_said_:
         return dataclasses.replace(row, verdict="same", change_ci=None,
@@ -140,7 +141,7 @@ def judged(
         moved = span is not None and not span[0] <= 0 <= span[1]
         basis = ("the word: the 95% interval of the difference of the medians (a value of 0 "
                  "leaves no ratio) excludes 0, else ~")  # fmt: skip
-        return _worded(row, moved, new.median > old.median, None, warnings, basis)
+        return _worded(row, moved, new.median > old.median, None, kept, basis)
     if ratios is not None:
         found = paired(ratios, row.metric, family)
         row = dataclasses.replace(row, delta_pct=(found.value - 1) * 100)  # the paired change
@@ -151,7 +152,6 @@ def judged(
         found = Verdict(value, row.change_ci, "bootstrap of each run against its base", n, said)
     else:
         found = unpaired(new, old, row.metric)
-    kept = (*warnings, row.basis) if row.basis else warnings  # a relative row's basis
     return _worded(row, found.named, found.value > 1, found.ci, kept, rule(found))
 
 
@@ -163,9 +163,9 @@ def _worded(row: Comparison, moved: bool, higher: bool, ci, warnings: tuple, bas
 
 def rule(found: Verdict) -> str:
     """The footnote a judged row cites: which interval its word comes from."""
-    if found.ci is None:
-        return (f"no interval of the change below {MIN_CI_SAMPLES} values a side, so no "
-                "word: ~")  # fmt: skip
+    if found.ci is None:  # too few values (under 6), or too few for a family's level
+        return (f"no {found.level * 100:.3g}% interval of the change from n={found.n}, "
+                "so no word: ~")  # fmt: skip
     return (f"the word: the change's {found.level * 100:.3g}% interval ({found.basis}) "
             "excludes 1 (no change), else ~; p, beside it, decides nothing")  # fmt: skip
 

@@ -7,6 +7,7 @@ from types import SimpleNamespace
 import pytest
 
 from kvbench import KvbenchError
+from kvbench.catalog.ladder import NAMES
 from kvbench.docgen.facts import FACTS
 from kvbench.docgen.facts.soak import soak_restarts
 from kvbench.docgen.generate import value
@@ -244,10 +245,11 @@ def test_a_rung_is_named_faster_only_where_its_paired_interval_excludes_no_chang
     path = write_ladder(tmp_path)
     summary = json.loads(path.read_text(encoding="utf-8"))
     resolved, straddling = [1.5, 1.6] * 5, [0.9, 1.1] * 5
-    previous = {"async": "noserverheader", "nolocks": "async"}
+    after = NAMES[NAMES.index("async") + 1]  # the rung after async
+    previous = {"async": NAMES[NAMES.index("async") - 1], after: "async"}
     summary["paired"] = {
         rung: {"vs": previous[rung], "metrics": {"http_tps": Summary.of(values).to_json()}}
-        for rung, values in (("async", resolved), ("nolocks", straddling))
+        for rung, values in (("async", resolved), (after, straddling))
     }
     path.write_text(json.dumps(summary), encoding="utf-8")
     sources = Sources(tmp_path, Path("."))
@@ -255,7 +257,7 @@ def test_a_rung_is_named_faster_only_where_its_paired_interval_excludes_no_chang
     steps = len(json.loads(path.read_text())["services"]) - 1
     level = f"{(1 - 0.05 / steps) * 100:.3g}% CI"  # one of the ladder's steps: Bonferroni
     assert said.startswith(f"time per request -35% ({level} ") and said.endswith("n=10): faster")
-    assert value('against_prediction("nolocks")', sources).endswith("can't tell at n=10")
+    assert value(f'against_prediction("{after}")', sources).endswith("can't tell at n=10")
 
 
 def test_a_step_clear_alone_is_not_named_when_the_ladder_family_cannot_tell(tmp_path, write_ladder):
@@ -266,11 +268,14 @@ def test_a_step_clear_alone_is_not_named_when_the_ladder_family_cannot_tell(tmp_
     values = [0.99] + [1.05] * 9
     entry = Summary.of(values).to_json()
     assert entry["ci_low"] > 1  # alone, this step would be named
-    summary["paired"]["orjson"] = {"vs": "nolocks", "metrics": {"http_tps": entry}}
+    before = NAMES[NAMES.index("orjson") - 1]
+    summary["paired"]["orjson"] = {"vs": before, "metrics": {"http_tps": entry}}
     path.write_text(json.dumps(summary), encoding="utf-8")
     sources = Sources(tmp_path, Path("."))
     assert value('step_verdict("orjson")', sources).startswith("can't tell at n=10: +5.0% (")
-    assert value('verdict("ladder", "orjson", "nolocks", "http_tps")', sources).startswith("faster")
+    assert value(f'verdict("ladder", "orjson", "{before}", "http_tps")', sources).startswith(
+        "faster"
+    )
 
 
 def test_cpu_per_request_is_read_at_each_parts_rate_and_the_plot_where_it_will_be(tmp_path):

@@ -2,6 +2,7 @@ import pytest
 
 from kvbench.measure import syscalls
 from kvbench.measure.syscalls import READS, WRITES, Counts, parse
+from kvbench.processes import ServerError
 
 # strace -f -y's log, as strace 6.1 writes it: a call split by another thread's resumes.
 TRACE = """\
@@ -34,7 +35,20 @@ def test_writes_per_answer_adds_every_write_call():
 
 
 @pytest.mark.slow
+def writes_per_answer(service: str) -> float:
+    """One retry when the server lost its port before binding it: `processes.free_port`
+    picks a port that a parallel test's client may take as its own first (a fresh clone's
+    `make test` once met it). Handing the server a bound socket ends the race; it touches
+    files the committed results hash, so it waits for the next re-measurement."""
+    try:
+        return syscalls.writes_per_answer(service, requests=300)
+    except ServerError as exc:
+        if "address already in use" not in str(exc):
+            raise
+        return syscalls.writes_per_answer(service, requests=300)
+
+
 @pytest.mark.skipif(syscalls.strace() is None, reason=syscalls.INSTALL_HINT)
 def test_uvicorn_writes_twice_per_answer_and_the_optimized_service_once():
-    assert syscalls.writes_per_answer("gcfreeze", requests=300) == 2.0
-    assert syscalls.writes_per_answer("optimized", requests=300) == 1.0
+    assert writes_per_answer("gcfreeze") == 2.0
+    assert writes_per_answer("optimized") == 1.0

@@ -84,7 +84,7 @@ def test_small_samples_get_footnotes_as_benchstat_prints_them():
     assert "¹ need >= 6 values for a 95% confidence interval" in text
     # benchstat's footnote there says the test cannot reach alpha; the words follow the
     # interval of the change, which needs 6 a side, and say so instead
-    assert "² no interval of the change below 6 values a side, so no word: ~" in text
+    assert "² no 95% interval of the change from n=3, so no word: ~" in text
 
 
 def test_a_zero_baseline_is_reported_and_gated_not_called_the_same():
