@@ -143,8 +143,7 @@ def soak_held(sources: Sources) -> str:
 
 
 def soak_p99_calm(sources: Sources) -> str:
-    """The per-minute p99's trend as the check fitted it (the calm half's minutes), with its
-    interval, against the bound."""
+    """The calm half's per-minute p99 trend, as the check fitted it, with interval and bound."""
     checks = sources.part_json("soak").get("checks") or {}
     trend = checks.get("p99_per_minute_not_rising")
     if not trend:
