@@ -5,7 +5,7 @@ Runs measured before the evidence checks (`measure/checks.py`) hold a "headroom"
 """
 
 from kvbench.measure.floor import PERCENTILES
-from kvbench.report.formatting import number, plain, ratio
+from kvbench.report.formatting import number, pct, plain, ratio
 
 # The sentence each passed check adds, from its own record.
 PASSED = {
@@ -119,3 +119,40 @@ def floor_section(floor: dict | None) -> str:
 
 def _ms(value: float | None) -> str:
     return "-" if value is None else f"{number(value)} ms"
+
+
+def flagged(checks: dict) -> tuple[dict[str, list], set[str]]:
+    """The rows a run's own checks flagged, for a table to mark: the trials whose tail the
+    sender's lateness shaped (schedule: †), and the row whose throughput moved when the
+    generator was slowed (sensitivity failed or undecided: ‡)."""
+    late: dict[str, list] = {}
+    for trial in (checks.get("schedule") or {}).get("trials_late") or []:
+        late.setdefault(trial["service"], []).append(trial["round"])
+    sensitivity = checks.get("sensitivity") or {}
+    moved = sensitivity.get("status") in ("failed", "undecided")  # the note says which
+    return late, {sensitivity["service"]} if moved else set()
+
+
+def flag_notes(checks: dict, late: dict[str, list], slowed: set[str]) -> str:
+    """The footnotes of `flagged`'s marks, each from its check's own record."""
+    said = ""
+    if late:
+        rows = ", ".join(f"`{name}` (round {', '.join(map(str, rounds))})"
+                         for name, rounds in late.items())  # fmt: skip
+        excess = plain((checks.get("schedule") or {}).get("max_excess", 0.05) * 100)
+        said += (f" †: the schedule check failed in a trial of {rows}: the sender's lateness "
+                 f"lifted its p99 from the intended send over {excess}% above the p99 from the "
+                 "actual send, so that tail is partly the sender's.")  # fmt: skip
+    found = checks.get("sensitivity") or {}
+    if slowed and found["status"] == "undecided":
+        said += (f" ‡: the sensitivity check on `{next(iter(slowed))}` was undecided: with the "
+                 f"generator slowed, its throughput moved to {found['ratio']:.3f}x, beyond the "
+                 f"noise ({pct(found['noise'] * 100)}), while the server stayed saturated: the "
+                 "arrival pattern, not only its capacity, set that row (appendix 96).")  # fmt: skip
+    elif slowed:
+        said += (f" ‡: the sensitivity check failed on `{next(iter(slowed))}`: with the "
+                 f"generator's CPU per answer raised {found['slowdown']:.2f}x its throughput "
+                 f"fell to {found['ratio']:.3f}x, beyond the run's noise "
+                 f"({found['noise'] * 100:.1f}%), so the generator may have set part of that "
+                 "row's pace (appendix 96).")  # fmt: skip
+    return said

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from kvbench.measure.checks import MAX_LOADGEN_SHARE
 from kvbench.report import plots
-from kvbench.report.checks import checks_section
+from kvbench.report.checks import checks_section, flag_notes, flagged
 from kvbench.report.formatting import number, pct, plain, ratio
 from kvbench.report.tables import centre
 from kvbench.results.files import load_latencies
@@ -41,7 +41,8 @@ def peers_table(summary: dict) -> str:
         "ceiling |",
         "| --- | --- | ---: | ---: | ---: | ---: |",
     ]
-    late, slowed = _failed_checks(summary)
+    checks = summary.get("checks") or {}
+    late, slowed = flagged(checks)
     for name, metrics in services.items():
         bound = "≥ " if generator_bound(metrics) else ""
         cells = [
@@ -56,42 +57,8 @@ def peers_table(summary: dict) -> str:
         lines.append(f"| {name} | {what.get(name, '')} | " + " | ".join(cells) + " |")
     for name, note in (summary.get("skipped") or {}).items():
         lines.append(f"| {name} | {note} | | | | |")
-    notes = _counts_note(services) + _bound_note(services) + _check_note(summary, late, slowed)
+    notes = _counts_note(services) + _bound_note(services) + flag_notes(checks, late, slowed)
     return "\n".join(lines) + "\n\n" + notes + "\n"
-
-
-def _failed_checks(summary: dict) -> tuple[dict[str, list], set[str]]:
-    """The rows the run's own checks flagged: trials whose tail the sender's lateness shaped
-    (schedule), and the row whose throughput moved when the generator was slowed."""
-    checks = summary.get("checks") or {}
-    late: dict[str, list] = {}
-    for trial in (checks.get("schedule") or {}).get("trials_late") or []:
-        late.setdefault(trial["service"], []).append(trial["round"])
-    sensitivity = checks.get("sensitivity") or {}
-    moved = sensitivity.get("status") in ("failed", "undecided")  # the note says which
-    slowed = {sensitivity["service"]} if moved else set()
-    return late, slowed
-
-
-def _check_note(summary: dict, late: dict[str, list], slowed: set[str]) -> str:
-    said = ""
-    if late:
-        rows = ", ".join(f"`{name}` (round {', '.join(map(str, rounds))})"
-                         for name, rounds in late.items())  # fmt: skip
-        said += (f" †: the schedule check failed in a trial of {rows}: its p99 from the "
-                 "intended send was over 5% above its p99 from the actual send, so the "
-                 "sender's lateness, not only the server, shaped that tail.")  # fmt: skip
-    found = (summary.get("checks") or {}).get("sensitivity") or {}
-    if slowed and found["status"] == "undecided":
-        said += (f" ‡: the sensitivity check on `{next(iter(slowed))}` was undecided, neither "
-                 f"passed nor failed: {found['reading']} (appendix 96).")  # fmt: skip
-    elif slowed:
-        said += (f" ‡: the sensitivity check failed on `{next(iter(slowed))}`: with the "
-                 f"generator's CPU per answer raised {found['slowdown']:.2f}x its throughput "
-                 f"fell to {found['ratio']:.3f}x, beyond the run's noise "
-                 f"({found['noise'] * 100:.1f}%), so the generator may have set part of that "
-                 "row's pace (appendix 96).")  # fmt: skip
-    return said
 
 
 def generator_bound(metrics: dict) -> bool:

@@ -10,6 +10,7 @@ import math
 from pathlib import Path
 
 from kvbench import KvbenchError
+from kvbench.report.checks import flag_notes, flagged
 from kvbench.report.formatting import number, quantity, with_range
 from kvbench.report.tables import md_row
 from kvbench.results.resultset import ResultSet
@@ -60,6 +61,8 @@ def stores(run: ResultSet) -> str:
                     "server CPU per request", "Redis CPU per request",
                     "Redis commands per request", "least-loaded worker's requests"]),
              md_row(["---"] * 2 + ["---:"] * 7)]  # fmt: skip
+    checks = run.run.checks if run.run else {}
+    late, slowed = flagged(checks)
     for service, what in STORES:
         if service.name not in run.services:
             continue
@@ -67,15 +70,17 @@ def stores(run: ResultSet) -> str:
         p99 = quantity(pooled["ms"], "ms") if pooled else _cell(_stat(run, service.name,
                                                                       "http_p99_ms"))  # fmt: skip
         cells = [
-            _cell(_stat(run, service.name, "http_tps"), with_range),
-            p99,
+            _cell(_stat(run, service.name, "http_tps"), with_range)
+            + (" ‡" if service.name in slowed else ""),
+            p99 + (" †" if service.name in late else ""),
             with_range(server_cpu(run, service.name)),
             _cell(_stat(run, service.name, "redis_cpu_us_per_req")),
             _cell(_stat(run, service.name, "redis_cmds_per_req"), lambda s: number(s.median)),
             _cell(_stat(run, service.name, "worker_request_share_min"), lambda s: number(s.median)),
         ]
         lines.append(md_row([f"`{service.name}`", what, str(service.workers), *cells]))
-    return "\n".join(lines)
+    notes = flag_notes(checks, late, slowed).strip()
+    return "\n".join(lines) + (f"\n\n{notes}" if notes else "")
 
 
 def replicas(run: ResultSet, target: float = TARGET_RPS, planned: float = PLANNED_UTILIZATION):

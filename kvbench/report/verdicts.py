@@ -11,7 +11,8 @@ paired interval is taken at 1 - 0.05/k (Bonferroni), so that all k together name
 that is not there at most one time in twenty. A latency percentile at the floor the run
 measured (`kvbench/measure/floor.py`) on either side is named by neither word; a run
 without a floor makes no floor claim. An exact count (instructions, allocations) has no
-interval: it is judged against its repeats' spread (`kvbench.results.compare`).
+interval: it is judged against its repeats' spread (`kvbench.results.compare`); one counted
+once on either side has no repeats, and no word.
 
 `kvbench.results.compare` keeps benchstat's own verdict (the Mann-Whitney U test), which
 `tests/results/test_stats.py` checks against benchstat's tables; its p-value is shown
@@ -43,6 +44,8 @@ WORDS = {"req/s": ("faster", "slower"), "ns/op": ("faster", "slower"),
 # A latency metric's percentile, for its floor: the per-trial and the pooled ones.
 PERCENTILE = {"http_trial_p50_ms": "p50", "http_trial_p99_ms": "p99", "http_service_p50_ms": "p50",
               "http_service_p99_ms": "p99"}  # fmt: skip
+
+ONCE = "counted once: no repeat shows whether the count repeats, so no word"
 
 
 @dataclass(frozen=True)
@@ -128,6 +131,8 @@ def judged(
     Rows the rule does not judge come back as they were: a side missing, a diagnostic, an
     exact count (judged against its repeats)."""
     old, new = row.old, row.new
+    if row.exact and old is not None and new is not None and min(old.n, new.n) < 2:
+        return dataclasses.replace(row, verdict="same", basis=ONCE)
     if old is None or new is None or not row.verdict or row.exact or metric(row.metric).diagnostic:
         return row
     warnings = tuple(w for w in row.warnings if "to detect a difference" not in w)  # the U test's

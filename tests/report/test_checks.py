@@ -1,3 +1,5 @@
+import json
+
 from kvbench.measure.checks import checks
 from kvbench.measure.sensitivity import summarize
 from kvbench.report.checks import checks_section
@@ -37,3 +39,21 @@ def test_an_undecided_check_beside_a_failed_one_is_listed_with_the_warnings():
     said = checks_section({"checks": checks(rounds, frozenset(), 1, sensitivity([36_000], 0.99))})
     assert said.startswith("## Checks\n\n1 warning(s): ")
     assert "\n- sensitivity: undecided (neither passed nor failed): " in said
+
+
+def test_the_stores_table_marks_the_tail_a_late_sender_shaped(tmp_path):
+    from kvbench.report import sizing
+    from kvbench.results.resultset import read_results
+    from kvbench.results.summary import Summary
+
+    stat = Summary.of([1000.0, 1010.0, 990.0, 1005.0, 995.0, 1000.0]).to_json()
+    metrics = {"http_tps": stat, "http_p99_ms": stat, "server_cpu_us_per_req": stat}
+    services = {name: metrics for name in ("memory-1", "redis-1")}
+    late = {"status": "failed", "max_excess": 0.05,
+            "trials_late": [{"service": "redis-1", "round": 1}]}  # fmt: skip
+    summary = {"schema": 1, "services": services, "checks": {"schedule": late, "ok": False}}
+    (tmp_path / "summary.json").write_text(json.dumps(summary))
+    table = sizing.stores(read_results(tmp_path / "summary.json"))
+    rows = {line.split(" | ")[0]: line for line in table.splitlines() if line.startswith("| `")}
+    assert " †" in rows["| `redis-1`"] and "†" not in rows["| `memory-1`"]
+    assert "†: the schedule check failed in a trial of `redis-1` (round 1)" in table

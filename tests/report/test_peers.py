@@ -100,10 +100,14 @@ def test_rows_a_check_of_the_run_flagged_are_marked_and_the_note_says_why():
 def test_a_row_whose_sensitivity_check_was_undecided_is_marked_and_not_called_failed():
     summary = fake_summary()
     summary["checks"] = {
-        "sensitivity": {"status": "undecided", "service": "optimized", "reading": "it moved"},
-    }
+        "sensitivity": {"status": "undecided", "service": "optimized", "ratio": 0.91,
+                        "noise": 0.02, "reading": "it moved"},
+    }  # fmt: skip
     table = peers_table(summary)
     rows = {line.split(" | ")[0]: line.split(" | ") for line in table.splitlines()}
     assert rows["| optimized"][2].endswith(" ‡")
-    assert "sensitivity check on `optimized` was undecided, neither passed nor failed: it " in table
+    assert (
+        "sensitivity check on `optimized` was undecided: with the generator slowed, its "
+        "throughput moved to 0.910x, beyond the noise (2.0%), while the server stayed " in table
+    )
     assert "check failed" not in table

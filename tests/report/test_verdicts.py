@@ -76,6 +76,19 @@ def test_exact_counts_and_diagnostics_keep_their_own_rules():
     assert judged(busy) is busy
 
 
+def test_an_exact_count_counted_once_shows_its_change_and_no_word():
+    once = row(Summary.of([5.5], "per 1k req"), Summary.of([0.5], "per 1k req"),
+               "gc_collections_per_kreq")  # fmt: skip
+    assert once.verdict == "better"  # the spread rule alone: no repeats, no spread
+    assert judged(once).verdict == "same"
+    line = next(ln for ln in render([once], "text", ("a", "b")).splitlines()
+                if ln.startswith("gc_collections_per_kreq"))  # fmt: skip
+    assert "-90.91% (exact n=1)" in line and "better" not in line and "~" not in line
+    repeated = row(Summary.of([5.5, 5.5], "per 1k req"), Summary.of([0.5, 0.5], "per 1k req"),
+                   "gc_collections_per_kreq")  # fmt: skip
+    assert judged(repeated).verdict == "better"
+
+
 def test_a_paired_lower_better_metric_reads_by_its_direction_and_shows_the_paired_change():
     old = Summary.of([10.0 + i / 10 for i in range(10)], "us/req")
     new = Summary.of([8.0 + i / 10 for i in range(10)], "us/req")

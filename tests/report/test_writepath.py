@@ -22,3 +22,18 @@ def test_no_gap_is_closed_when_granians_interval_includes_no_change():
     summary = {"paired": {"optimized": paired(*[1.06] * 10),
                           "granian": paired(*[0.99] * 5 + [1.05] * 5)}}  # fmt: skip
     assert gap_closed(summary).startswith("granian's interval against gcfreeze includes no change")
+
+
+def test_no_share_is_told_when_the_rungs_own_interval_includes_no_change():
+    summary = {"paired": {"optimized": paired(*[0.98] * 3 + [1.01] * 4 + [1.12] * 3),
+                          "granian": paired(*[1.16] * 10)}}  # fmt: skip
+    assert gap_closed(summary).startswith("The one-write rung's own interval against gcfreeze")
+
+
+def test_a_row_the_runs_own_sensitivity_check_flagged_is_marked_with_its_note():
+    summary = {"paired": {"optimized": paired(*[1.2] * 10), "granian": paired(*[1.5] * 10)},
+               "checks": {"sensitivity": {"status": "undecided", "service": "granian",
+                                          "ratio": 0.878, "noise": 0.02}}}  # fmt: skip
+    text = table(summary, None)
+    assert "| granian | - | - | 1.50x (1.50 to 1.50), n=10 ‡ |" in text
+    assert "‡: the sensitivity check on `granian` was undecided" in text and "†" not in text
