@@ -20,6 +20,14 @@ def recorded(env: dict, path: str) -> object:
     return found
 
 
+def recorded_number(env: dict, path: str) -> float:
+    """A numeric setting by dotted path (`http.duration_s`); KvbenchError if absent or not one."""
+    found = recorded(env, path)
+    if isinstance(found, bool) or not isinstance(found, int | float):
+        raise KvbenchError(f"the run's environment records {path!r} as {found!r}, not a number")
+    return found
+
+
 def http(env: dict) -> dict:
     """The HTTP layer's settings (trials, connections, windows, rate); {} without one."""
     return env.get("http") or {}

@@ -29,6 +29,12 @@ def test_a_nested_setting_is_read_by_its_dotted_path():
         fields.recorded({"http": 6}, "http.trials")
 
 
+def test_a_numeric_setting_that_is_not_a_number_says_so():
+    assert fields.recorded_number({"http": {"duration_s": 3.0}}, "http.duration_s") == 3.0
+    with pytest.raises(KvbenchError, match="records 'http.trials' as '6', not a number"):
+        fields.recorded_number({"http": {"trials": "6"}}, "http.trials")
+
+
 def test_http_settings_are_none_or_empty_without_an_http_layer():
     assert fields.offered_rate({}) is None and fields.connections({}) is None
     assert fields.server_commands({"http": {"commands": None}}) == {}
