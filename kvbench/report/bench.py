@@ -9,12 +9,14 @@ from pathlib import Path
 import numpy as np
 
 from kvbench import KvbenchError
-from kvbench.report import plots
+from kvbench.report import fields, plots
 from kvbench.report.checks import ceiling_text, checks_section, floor_section
+from kvbench.report.fields import recorded
 from kvbench.report.formatting import ratio, setting
 from kvbench.report.tables import context_for, render
 from kvbench.results.compare import compare_sets
 from kvbench.results.files import load_latencies
+from kvbench.results.model import Run
 from kvbench.results.resultset import ResultSet, read_results
 
 BASELINE = "unoptimized"
@@ -129,20 +131,20 @@ BESIDE = (
 def write_report(results: Path, out: Path | None = None) -> Path:
     """Render REPORT.md (and plots/*.png, *.svg) for the run in `results`; returns its path."""
     run = read_results(results)
-    if not run.summary:
+    if run.run is None:
         raise KvbenchError(f"{results}: the report needs a results folder with summary.json")
     out = out or run.path.parent
     out.mkdir(parents=True, exist_ok=True)
-    env = run.summary.get("environment") or {}
+    env = run.environment
     sections = [
         _header(run),
         _environment(env),
-        _method(run, env),
-        checks_section(run.summary),
-        floor_section(run.summary.get("floor")),
+        _method(run.run),
+        checks_section(run.run),
+        floor_section(fields.floor(run.run)),
         _results(run),
-        _cross_check(run.summary.get("cross_check") or {}),
-        _figures(run, out, settings(env)),
+        _cross_check(fields.cross_check(run.run)),
+        _figures(run, out),
     ]
     report = out / "REPORT.md"
     report.write_text("\n".join(s for s in sections if s), encoding="utf-8")
@@ -159,17 +161,7 @@ def _header(run: ResultSet) -> str:
 
 def settings(env: dict) -> dict:
     """The environment with its nested "http" settings lifted to the top, as `bench` nests them."""
-    return {**env, **(env.get("http") or {})}
-
-
-def recorded(env: dict, path: str) -> object:
-    """A setting of the environment by dotted path (`http.trials`); KvbenchError if absent."""
-    found: object = env
-    for key in path.split("."):
-        if not isinstance(found, dict) or key not in found:
-            raise KvbenchError(f"the run's environment records no {path!r}")
-        found = found[key]
-    return found
+    return {**env, **fields.http(env)}
 
 
 def environment_table(env: dict) -> str:
@@ -180,7 +172,7 @@ def environment_table(env: dict) -> str:
             lines.append(f"| {label} | {setting(recorded(env, path))} |")
         except KvbenchError:
             continue  # a run that did not record it (say, no HTTP layer) skips the line
-    packages = setting(env.get("packages") or {})  # a package not installed says so
+    packages = setting(fields.packages(env))  # a package not installed says so
     return "\n".join(lines + ([f"| packages | {packages} |"] if packages else []))
 
 
@@ -191,7 +183,7 @@ def _environment(env: dict) -> str:
     rest = [f"| {_label(k)} | {setting(v)} |" for k, v in flat.items()
             if k not in shown and k not in ("http", "commands")]  # fmt: skip
     lines = ["## Environment\n", environment_table(env), *rest]
-    commands = flat.get("commands") or {}
+    commands = fields.server_commands(env)
     if commands:
         lines += ["", "Server commands, exactly as run:", ""]
         lines += [f"- {name}: `{_command(cmd)}`" for name, cmd in commands.items()]
@@ -208,26 +200,22 @@ def _command(cmd) -> str:
     return " ".join(["python", *words] if words[:1] == ["-m"] else words)
 
 
-def _method(run: ResultSet, env: dict) -> str:
+def _method(run: Run) -> str:
     """The methodology paragraph, stating only what the run's environment records."""
-    flat = settings(env)
+    flat = settings(run.environment)
     if "order" in flat:
         flat.pop("interleaved", None)  # the order says it, and more exactly
     values = {k: setting(v) for k, v in flat.items()}
     said = [text.format(**values) for keys, text in METHOD if all(k in flat for k in keys)]
-    said += ceiling_text(run.summary, flat.get("loadgen_ceiling"))
-    said += [STATISTICS] + ([PAIRED] if run.summary.get("paired") else [])
-    said += [BESIDE] if _has_unpaired(run.summary.get("paired") or {}) else []
+    said += ceiling_text(run, fields.loadgen_ceiling(run.environment))
+    said += [STATISTICS] + ([PAIRED] if run.paired else [])
+    said += [BESIDE] if _has_unpaired(run) else []
     return "## Method\n\n" + " ".join(said) + "\n"
 
 
-def _has_unpaired(paired: dict) -> bool:
+def _has_unpaired(run: Run) -> bool:
     """Whether the run stored the unpaired ratios beside the paired ones (runs before did not)."""
-    return any(
-        isinstance(m, dict) and "unpaired" in m
-        for entry in paired.values() if isinstance(entry, dict)
-        for m in (entry.get("metrics") or {}).values()
-    )  # fmt: skip
+    return any("unpaired" in m.other for p in run.paired.values() for m in p.metrics.values())
 
 
 def _results(run: ResultSet) -> str:
@@ -265,32 +253,27 @@ def cross_check_table(found: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _figures(run: ResultSet, out: Path, env: dict) -> str:
+def _figures(run: ResultSet, out: Path) -> str:
     folder = out / "plots"
     parts = ["## Plots\n"]
-    parts.append(_throughput_plot(run, folder, env))
-    parts.append(_latency_plot(run, folder, env))
+    parts.append(_throughput_plot(run, folder))
+    parts.append(_latency_plot(run, folder))
     return "\n".join(parts)
 
 
-def _throughput_plot(run: ResultSet, folder: Path, env: dict) -> str:
-    services = run.summary["services"]
-    tps = {
-        name: m["http_tps"]
-        for name, m in services.items()
-        if isinstance(m, dict)
-        and isinstance(m.get("http_tps"), dict)
-        and m["http_tps"].get("median")
-    }
+def _throughput_plot(run: ResultSet, folder: Path) -> str:
+    tps = {name: m["http_tps"] for name, m in run.services.items()
+           if "http_tps" in m and m["http_tps"].median}  # fmt: skip
     if not tps:
         return _skipped("Throughput", "this run recorded no http_tps")
-    paths = plots.throughput(tps, folder / "throughput", env.get("concurrency"))
+    connections = fields.connections(run.environment)
+    paths = plots.throughput(tps, folder / "throughput", connections)
     return "### Throughput\n\n" + plots.link("Throughput per service", paths, folder.parent)
 
 
-def _latency_plot(run: ResultSet, folder: Path, env: dict) -> str:
-    files = (run.summary.get("files") or {}).get("latency") or {}
+def _latency_plot(run: ResultSet, folder: Path) -> str:
     curves, problems = {}, []
+    files = fields.latency_files(run.run) if run.run else {}
     for name, rel in files.items():
         try:
             curves[name] = _latencies_ns(run.path.parent / rel)
@@ -301,7 +284,8 @@ def _latency_plot(run: ResultSet, folder: Path, env: dict) -> str:
         print(f"warning: {problem}", file=sys.stderr)
     if not curves:
         return _skipped("Latency", "no raw latency files in this run") + notes
-    paths = plots.latency(curves, folder / "latency", env.get("offered_rate"), run.latency)
+    rate = fields.offered_rate(run.environment)
+    paths = plots.latency(curves, folder / "latency", rate, run.latency)
     text = "### Latency percentiles\n\n" + plots.link("Latency by percentile", paths, folder.parent)
     return text + notes
 

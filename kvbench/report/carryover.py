@@ -5,7 +5,7 @@ from the reference's. Absolute figures belong to a machine; the ratio of two ser
 measured in the same run is what should carry over.
 """
 
-from kvbench.report import formatting
+from kvbench.report import fields, formatting
 from kvbench.report.tables import ARROWS
 from kvbench.results.metrics import METRICS, metric
 from kvbench.results.ratios import Ratio, ratio
@@ -86,7 +86,7 @@ def _groups(widths: list[int]) -> str:
 def describe(results: ResultSet) -> str:
     """Where a result set is and what it was measured on, in one line."""
     env = results.environment
-    trials = (env.get("http") or {}).get("trials")
+    trials = fields.http(env).get("trials")
     facts = [
         env.get("cpu_model"),
         env.get("cores") and f"{env['cores']} cores",
@@ -100,8 +100,8 @@ def describe(results: ResultSet) -> str:
 
 def differences(old_set: ResultSet, new_set: ResultSet, labels: tuple[str, str]) -> list[str]:
     """A warning per measured package whose version differs between two runs."""
-    old = old_set.environment.get("packages") or {}
-    new = new_set.environment.get("packages") or {}
+    old = fields.packages(old_set.environment)
+    new = fields.packages(new_set.environment)
     return [
         f"warning: {name} {old.get(name) or 'absent'} in {labels[0]}, "
         f"{new.get(name) or 'absent'} in {labels[1]}: not the same code was measured"

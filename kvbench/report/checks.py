@@ -6,6 +6,7 @@ Runs measured before the evidence checks (`measure/checks.py`) hold a "headroom"
 
 from kvbench.measure.floor import PERCENTILES
 from kvbench.report.formatting import number, pct, plain, ratio
+from kvbench.results.model import Run
 
 # The sentence each passed check adds, from its own record.
 PASSED = {
@@ -34,16 +35,15 @@ PASSED = {
 UNDECIDED = "neither passed nor failed"
 
 
-def ceiling_text(summary: dict, ceiling) -> list[str]:
+def ceiling_text(run: Run, ceiling: dict) -> list[str]:
     """How far the load generator alone outruns the fastest service (a diagnostic)."""
-    if not isinstance(ceiling, dict) or not ceiling.get("tps"):
+    if not ceiling.get("tps"):
         return []
-    services = summary.get("services") or {}
-    tps = [m["http_tps"]["median"] for m in services.values() if "http_tps" in m]
+    tps = [m["http_tps"].median for m in run.services.values() if "http_tps" in m]
     bound = "at least " if ceiling.get("lower_bound") else ""
     text = f"The load generator alone reached {bound}{number(ceiling['tps'])} requests/s "
     text += "against a canned server"
-    headroom = [r["headroom"] for r in summary.get("rounds") or [] if "headroom" in r]
+    headroom = [r["headroom"] for r in run.rounds if "headroom" in r]
     if headroom:  # measured after every round, next to that round's fastest service
         text += (
             f" ({ceiling.get('workload', 'the same workload')}), measured after every round: "
@@ -58,10 +58,10 @@ def ceiling_text(summary: dict, ceiling) -> list[str]:
     return [text + "."]
 
 
-def checks_section(summary: dict) -> str:
+def checks_section(run: Run) -> str:
     """Was the server, not the load generator, the limit? Said per round and per trial."""
-    checks = summary.get("checks")
-    if not isinstance(checks, dict):
+    checks = run.checks
+    if not checks:
         return ""  # schema 1 runs did not check
     warnings = checks.get("warnings") or []
     undecided = [f"- {name}: undecided ({UNDECIDED}): {checks[name].get('reading', '')}."

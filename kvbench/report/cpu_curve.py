@@ -15,7 +15,7 @@ from matplotlib.figure import Figure
 
 from kvbench import KvbenchError
 from kvbench.catalog.experiments import EXPERIMENTS
-from kvbench.report import plots
+from kvbench.report import fields, plots
 from kvbench.report.formatting import number, with_range
 from kvbench.results.resultset import ResultSet, read_results
 from kvbench.results.summary import Summary
@@ -55,11 +55,10 @@ def points(results: Path) -> list[Point]:
 
 def measured(run: ResultSet) -> list[tuple[str, float, Summary]]:
     """(service, offered rate, CPU per request) for each of the run's optimized services."""
-    http = run.environment.get("http") or {}
-    rate = http.get("offered_rate")
+    rate = fields.offered_rate(run.environment)
     if not rate:
         return []  # no open loop: CPU per request was not read below saturation
-    commands = http.get("commands") or {}
+    commands = fields.server_commands(run.environment)
     return [
         (name, float(rate), metrics[METRIC])
         for name, metrics in run.services.items()

@@ -6,12 +6,13 @@
 from pathlib import Path
 
 from kvbench.measure.checks import MAX_LOADGEN_SHARE
-from kvbench.report import plots
+from kvbench.report import fields, plots
 from kvbench.report.checks import checks_section, flag_notes, flagged
 from kvbench.report.formatting import number, pct, plain, ratio
 from kvbench.report.tables import centre
 from kvbench.results.files import load_latencies
 from kvbench.results.latency import current_summary
+from kvbench.results.model import Latency, Run
 from kvbench.results.summary import Summary
 from kvbench.services import FRAMEWORK_FLOOR, PYTHON_CEILING
 
@@ -29,20 +30,19 @@ METHOD = (
 )
 
 
-def peers_table(summary: dict) -> str:
+def peers_table(summary: dict | Run) -> str:
     """The rows as a markdown table: throughput, p99 at the common rate, CPU, vs the ceiling."""
-    services, ratios = summary.get("services") or {}, summary.get("ratio_to_ceiling") or {}
-    rate = (summary.get("environment") or {}).get("http", {}).get("offered_rate")
+    run = summary if isinstance(summary, Run) else Run.from_json(summary)
+    services, ratios = run.services, fields.ratio_to_ceiling(run)
+    rate = fields.offered_rate(run.environment)
     at = f" at {number(rate)} req/s" if rate else ""
-    latency = summary.get("latency") or {}
-    what = summary.get("rows") or {}
+    latency, what = run.latency, fields.rows(run)
     lines = [
         f"| row | what it is | throughput (req/s) | p99{at} (ms) | server CPU (µs/req) | vs "
         "ceiling |",
         "| --- | --- | ---: | ---: | ---: | ---: |",
     ]
-    checks = summary.get("checks") or {}
-    late, slowed = flagged(checks)
+    late, slowed = flagged(run.checks)
     for name, metrics in services.items():
         bound = "≥ " if generator_bound(metrics) else ""
         cells = [
@@ -55,20 +55,20 @@ def peers_table(summary: dict) -> str:
             "—" if ratios.get(name) is None else ratio(ratios[name]),
         ]
         lines.append(f"| {name} | {what.get(name, '')} | " + " | ".join(cells) + " |")
-    for name, note in (summary.get("skipped") or {}).items():
+    for name, note in fields.skipped(run).items():
         lines.append(f"| {name} | {note} | | | | |")
-    notes = _counts_note(services) + _bound_note(services) + flag_notes(checks, late, slowed)
+    notes = _counts_note(services) + _bound_note(services) + flag_notes(run.checks, late, slowed)
     return "\n".join(lines) + "\n\n" + notes + "\n"
 
 
-def generator_bound(metrics: dict) -> bool:
+def generator_bound(metrics: dict[str, Summary]) -> bool:
     """Did the load generator use (nearly) its whole core on this row? Then the row's
     throughput is the generator's, a lower bound of the server's, and it leaves the ranking."""
-    values = (metrics.get("loadgen_cpu_share") or {}).get("values") or []
-    return bool(values) and Summary.of(values).median > MAX_LOADGEN_SHARE
+    share = metrics.get("loadgen_cpu_share")
+    return share is not None and share.median > MAX_LOADGEN_SHARE
 
 
-def _bound_note(services: dict) -> str:
+def _bound_note(services: dict[str, dict[str, Summary]]) -> str:
     bound = [name for name, metrics in services.items() if generator_bound(metrics)]
     if not bound:
         return ""
@@ -80,8 +80,8 @@ def _bound_note(services: dict) -> str:
     )
 
 
-def _counts_note(services: dict) -> str:
-    counts = sorted({m["http_tps"]["n"] for m in services.values() if m.get("http_tps")})
+def _counts_note(services: dict[str, dict[str, Summary]]) -> str:
+    counts = sorted({m["http_tps"].n for m in services.values() if "http_tps" in m})
     n = "/".join(str(c) for c in counts) or "?"
     ci = (
         "± is the wider side of the 95% CI of the median"
@@ -91,21 +91,27 @@ def _counts_note(services: dict) -> str:
     return f"Medians of n = {n} trials per row; {ci}."
 
 
-def _centre(entry: dict | None) -> str:
-    """One stored metric as every table prints it: `12.35k ± 2%`."""
-    if not entry or not entry.get("values"):
+def _centre(found: Summary | None) -> str:
+    """One metric as every table prints it: `12.35k ± 2%`, the interval from its values (as
+    the table has always shown it, whatever interval the run stored)."""
+    if found is None:
         return "—"
-    return centre(Summary.from_json(entry))
+    return centre(Summary.of(found.values, method=found.method))
 
 
-def _pooled_p99(entry: dict | None) -> str:
+def _stored(entry: dict | None) -> Summary | None:
+    """A curve point's stored metric (the curves are not in the typed model yet)."""
+    return Summary.from_json(entry) if entry and entry.get("values") else None
+
+
+def _pooled_p99(latency: Latency | None) -> str:
     """p99 of all of a row's requests, with its 95% interval (schema 2)."""
-    if not entry or "p99" not in entry:
+    p99 = latency.percentiles.get("p99") if latency else None
+    if p99 is None:
         return "—"
-    p99 = entry["p99"]
-    low, high = p99.get("ci_low"), p99.get("ci_high")
+    low, high = p99.ci_low, p99.ci_high
     bounds = f" ({number(low)} to {number(high)})" if low is not None and high is not None else ""
-    return f"{number(p99['ms'])}{bounds}"
+    return f"{number(p99.ms)}{bounds}"
 
 
 def curve_table(curve: dict, point: str, columns: list[tuple[str, str]]) -> str:
@@ -122,7 +128,7 @@ def curve_table(curve: dict, point: str, columns: list[tuple[str, str]]) -> str:
     for p in points:
         for service, by_point in curve.items():
             metrics = by_point.get(str(p), {})
-            cells = [_centre(metrics.get(name)) for name, _ in columns]
+            cells = [_centre(_stored(metrics.get(name))) for name, _ in columns]
             lines.append(f"| {p:,} | {service} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n\n" + _curve_counts(curve) + "\n"
 
@@ -163,26 +169,27 @@ CURVE_POINTS = {"concurrency": "connections", "keys": "keys", "workers": "worker
 
 def write_report(out: Path, summary: dict) -> Path:
     """Write out/REPORT.md and out/plots/*.png|svg from a peers summary; returns the path."""
-    summary = current_summary(summary, out)  # intervals by today's method, from the records
+    current = current_summary(summary, out)  # intervals by today's method, from the records
+    run = Run.from_json(current, str(out / "summary.json"))
     sections = [
         "# Peers, ceilings and scaling curves\n\n"
         "Generated by `make bench-peers` (`python -m kvbench peers`) from `summary.json`; "
         "every number below is in that file, and the one command reproduces them all.\n",
-        "## Method\n\n" + METHOD + "\n\n" + _settings(summary) + "\n",
-        checks_section(summary),
-        "## Rows\n\n" + peers_table(summary) + "\n" + _headline(summary) + "\n",
-        "## What each row runs\n\n" + _rows(summary) + "\n",
-        _row_plots(summary, out),
-        "## Scaling curves\n\n" + _curves(summary, out),
+        "## Method\n\n" + METHOD + "\n\n" + _settings(run) + "\n",
+        checks_section(run),
+        "## Rows\n\n" + peers_table(run) + "\n" + _headline(run) + "\n",
+        "## What each row runs\n\n" + _rows(run) + "\n",
+        _row_plots(run, current.get("latency"), out),
+        "## Scaling curves\n\n" + _curves(run, out),
     ]
     report = out / "REPORT.md"
     report.write_text("\n".join(s for s in sections if s), encoding="utf-8")
     return report
 
 
-def _settings(summary: dict) -> str:
-    env = summary.get("environment") or {}
-    http, ceiling = env.get("http") or {}, env.get("loadgen_ceiling") or {}
+def _settings(run: Run) -> str:
+    env = run.environment
+    http, ceiling = fields.http(env), fields.loadgen_ceiling(env)
     said = [
         f"Machine: {env.get('cpu_model', '?')}, {env.get('cores', '?')} cores, "
         f"Python {env.get('python', '?')}, {env.get('os', '?')}; run {env.get('date', '?')}.",
@@ -200,19 +207,19 @@ def _settings(summary: dict) -> str:
     return " ".join(said)
 
 
-def _headline(summary: dict) -> str:
+def _headline(run: Run) -> str:
     """Where the optimized service stands against the floor and the ceiling, said plainly."""
     said = []
-    check = summary.get("floor_check") or {}
+    check = fields.floor_check(run)
     if check.get("ratio") is not None:
         verdict = "within" if check["within"] else "NOT within"
         said.append(
             f"The optimized service reaches {pct(check['ratio'] * 100)} of the framework floor's "
             f"throughput on the same server: {verdict} {plain(check['tolerance'] * 100)}% of it."
         )
-    ratios = summary.get("ratio_to_ceiling") or {}
+    ratios = fields.ratio_to_ceiling(run)
     if ratios.get("optimized") is not None:
-        ceiling = (summary.get("services") or {}).get(PYTHON_CEILING) or {}
+        ceiling = run.services.get(PYTHON_CEILING) or {}
         most = "at most " if generator_bound(ceiling) else ""  # the ceiling is a lower bound
         said.append(
             f"Against the Python ceiling (`{PYTHON_CEILING}`), the optimized service's "
@@ -222,13 +229,13 @@ def _headline(summary: dict) -> str:
     return " ".join(said) + "\n" if said else ""
 
 
-def _rows(summary: dict) -> str:
-    commands = ((summary.get("environment") or {}).get("http") or {}).get("commands") or {}
+def _rows(run: Run) -> str:
+    commands = fields.server_commands(run.environment)
     lines = []
-    for name, what in (summary.get("rows") or {}).items():
+    for name, what in fields.rows(run).items():
         command = " ".join(commands.get(name, [])).replace("--port 0", "--port PORT")
         lines.append(f"- `{name}`: {what}.\n  `python {command}`")
-    lines += [f"- `{name}`: {note}." for name, note in (summary.get("skipped") or {}).items()]
+    lines += [f"- `{name}`: {note}." for name, note in fields.skipped(run).items()]
     lines.append(
         "\nServer CPU counts every process of a server (granian's and uvicorn's workers "
         "included); RSS and GC figures are those of the process that answers /debug/vars "
@@ -239,25 +246,23 @@ def _rows(summary: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _row_plots(summary: dict, out: Path) -> str:
+def _row_plots(run: Run, stored: dict | None, out: Path) -> str:
+    """The rows' throughput and latency plots (`stored`: the summary's latency section)."""
     folder = out / "plots"
-    services = summary.get("services") or {}
-    tps = {n: m["http_tps"] for n, m in services.items() if m.get("http_tps")}
-    env = summary.get("environment") or {}
-    http = env.get("http") or {}
+    tps = {n: m["http_tps"] for n, m in run.services.items() if "http_tps" in m}
     parts = ["## Plots of the rows\n"]
     if tps:
-        paths = plots.throughput(tps, folder / "peers-throughput", http.get("concurrency"))
+        connections = fields.connections(run.environment)
+        paths = plots.throughput(tps, folder / "peers-throughput", connections)
         parts.append(plots.link("Throughput per row", paths, out))
     curves = {}
-    for name, rel in ((summary.get("files") or {}).get("latency") or {}).items():
+    for name, rel in fields.latency_files(run).items():
         values = load_latencies(out / rel)
         if values.size:
             curves[name] = values
     if curves:
-        paths = plots.latency(
-            curves, folder / "peers-latency", http.get("offered_rate"), summary.get("latency")
-        )
+        rate = fields.offered_rate(run.environment)
+        paths = plots.latency(curves, folder / "peers-latency", rate, stored)
         parts.append(plots.link("Latency by percentile per row", paths, out))
     return "\n".join(parts)
 
@@ -297,8 +302,8 @@ CURVE_PANELS = {
 }  # fmt: skip
 
 
-def _curves(summary: dict, out: Path) -> str:
-    measured, env = summary.get("curves") or {}, summary.get("environment") or {}
+def _curves(run: Run, out: Path) -> str:
+    measured, env = fields.curves(run), run.environment
     described = env.get("curves") or {}
     if not measured:
         return "No curve was measured in this run.\n"

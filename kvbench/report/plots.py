@@ -10,6 +10,7 @@ from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter, NullLoca
 
 from kvbench.report.formatting import number, plain
 from kvbench.results.latency import MIN_BEYOND, PERCENTILES, percentile_ms, qualifies
+from kvbench.results.summary import Summary
 
 # Percentiles on the latency plots' x-axis; the axis itself is in "nines", -log10(1 - p).
 COLORS = ["#4c72b0", "#dd8452", "#55a868", "#c44e52", "#8172b3", "#937860", "#da8bc3"]
@@ -41,17 +42,18 @@ def color(index: int) -> str:
     return COLORS[index % len(COLORS)]
 
 
-def throughput(services: dict[str, dict], stem: Path, concurrency=None) -> list[Path]:
+def throughput(services: dict[str, Summary], stem: Path, concurrency=None) -> list[Path]:
     """Median requests/s per service as bars, with the 95% CI of the median as whiskers."""
     fig = _figure()
     ax = fig.add_subplot()
     names = list(services)
-    medians = np.array([services[n]["median"] for n in names])
+    medians = np.array([services[n].median for n in names])
     bars = ax.bar(names, medians, color=[color(i) for i in range(len(names))], label="median")
-    with_ci = [i for i, n in enumerate(names) if services[n].get("ci_low") is not None]
+    cis = {i: ci for i, n in enumerate(names) if (ci := services[n].ci) is not None}
+    with_ci = list(cis)
     if with_ci:
-        low = [medians[i] - services[names[i]]["ci_low"] for i in with_ci]
-        high = [services[names[i]]["ci_high"] - medians[i] for i in with_ci]
+        low = [medians[i] - cis[i][0] for i in with_ci]
+        high = [cis[i][1] - medians[i] for i in with_ci]
         xs = [names[i] for i in with_ci]
         ax.errorbar(xs, medians[with_ci], yerr=[low, high], fmt="none", ecolor="black", capsize=6,
                     label="95% CI of the median")  # fmt: skip
@@ -61,7 +63,7 @@ def throughput(services: dict[str, dict], stem: Path, concurrency=None) -> list[
     ax.set_title(f"HTTP throughput per service{where}")
     ax.set_ylabel("requests per second (median of trials)")
     ax.set_xlabel("service")
-    tops = [services[n].get("ci_high") or services[n]["median"] for n in names]
+    tops = [(s.ci[1] if s.ci else 0) or s.median for s in services.values()]
     ax.set_ylim(0, max(tops) * 1.18)
     ax.legend(loc="upper left")
     ax.grid(axis="y", alpha=0.3)
@@ -69,10 +71,10 @@ def throughput(services: dict[str, dict], stem: Path, concurrency=None) -> list[
     return save(fig, stem)
 
 
-def _bar_label(value: float, summary: dict, has_ci: bool) -> str:
+def _bar_label(value: float, summary: Summary, has_ci: bool) -> str:
     """The median, and why a bar has no whisker: too few trials for an interval."""
     text = number(value)
-    return text if has_ci else f"{text}\n(no CI: n={summary.get('n', '?')})"
+    return text if has_ci else f"{text}\n(no CI: n={summary.n})"
 
 
 def latency(

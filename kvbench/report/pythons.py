@@ -4,7 +4,9 @@ from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 
-from kvbench.report import formatting, plots
+from kvbench.report import fields, formatting, plots
+from kvbench.results.model import Run
+from kvbench.results.summary import Summary
 
 ROWS: tuple[tuple[str, str, Callable[[float], str]], ...] = (
     ("asgi_instructions_per_op", "instructions / request (exact)", formatting.exact),
@@ -14,53 +16,61 @@ ROWS: tuple[tuple[str, str, Callable[[float], str]], ...] = (
 )
 
 
-def minors(summary: dict) -> list[str]:
-    return list(summary["environment"]["pythons"])
+def minors(run: Run) -> list[str]:
+    return list(fields.pythons(run.environment))
 
 
-def bases(summary: dict) -> list[str]:
-    return list(dict.fromkeys(name.partition("@")[0] for name in summary["services"]))
+def bases(run: Run) -> list[str]:
+    return list(dict.fromkeys(name.partition("@")[0] for name in run.services))
 
 
-def cell(summary: dict, service: str, metric: str, said: Callable[[float], str]) -> str:
-    found = summary["services"].get(service, {}).get(metric)
-    return said(found["median"]) if found else "-"
+def cell(run: Run, service: str, metric: str, said: Callable[[float], str]) -> str:
+    found = run.services.get(service, {}).get(metric)
+    return said(found.median) if found else "-"
 
 
-def ratio(summary: dict, service: str) -> str:
+def paired_tps(run: Run, service: str) -> Summary | None:
+    """The per-round throughput ratios to the same service under the base Python."""
+    paired = run.paired.get(service)
+    found = paired.metrics.get("http_tps") if paired else None
+    return found.ratios if found else None
+
+
+def ratio(run: Run, service: str) -> str:
     """The per-round throughput ratio to the same service under the base Python."""
-    paired = summary.get("paired", {}).get(service, {}).get("metrics", {}).get("http_tps")
-    if not paired:
-        return "1 (base)" if service in summary["services"] else "-"
-    low, high = paired.get("ci_low"), paired.get("ci_high")
-    return formatting.ratio(paired["median"], (low, high) if low is not None else None)
+    paired = paired_tps(run, service)
+    if paired is None:
+        return "1 (base)" if service in run.services else "-"
+    return formatting.ratio(paired.median, paired.ci)
 
 
-def p99(summary: dict, service: str) -> str:
-    """The pooled open-loop p99 (summary.json's latency section: `{"ms": ..., ...}`)."""
-    found = summary.get("latency", {}).get(service, {}).get("p99")
-    return formatting.quantity(found["ms"], "ms") if found else "-"
+def p99(run: Run, service: str) -> str:
+    """The pooled open-loop p99 of the service's requests."""
+    latency = run.latency.get(service)
+    found = latency.percentiles.get("p99") if latency else None
+    return formatting.quantity(found.ms, "ms") if found else "-"
 
 
-def table(summary: dict) -> str:
+def table(summary: dict | Run) -> str:
     """One Markdown table: a row per measure and service, a column per interpreter."""
-    versions = minors(summary)
+    run = summary if isinstance(summary, Run) else Run.from_json(summary)
+    versions = minors(run)
     lines = ["| service | measure | " + " | ".join(versions) + " |",
              "| --- | --- | " + " | ".join("---:" for _ in versions) + " |"]  # fmt: skip
-    for base in bases(summary):
+    for base in bases(run):
         named = [f"{base}@{v}" for v in versions]
-        rows = [(title, [cell(summary, n, metric, said) for n in named])
+        rows = [(title, [cell(run, n, metric, said) for n in named])
                 for metric, title, said in ROWS]  # fmt: skip
-        rows.append(("HTTP paired ratio to the base Python", [ratio(summary, n) for n in named]))
-        rows.append(("open-loop p99 latency", [p99(summary, n) for n in named]))
+        rows.append(("HTTP paired ratio to the base Python", [ratio(run, n) for n in named]))
+        rows.append(("open-loop p99 latency", [p99(run, n) for n in named]))
         for title, cells in rows:
             lines.append(f"| {base} | {title} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
-def builds(summary: dict) -> str:
+def builds(run: Run) -> str:
     lines = []
-    for minor, said in summary["environment"]["pythons"].items():
+    for minor, said in fields.pythons(run.environment).items():
         build = " ".join(said["build"])
         gil = "free-threaded" if said["gil_disabled"] else "with the GIL"
         shared = ", libpython shared" if said.get("shared_libpython") else ""
@@ -68,14 +78,15 @@ def builds(summary: dict) -> str:
     return "\n".join(lines)
 
 
-def plot(ratios: dict[str, dict], stem: Path) -> list[Path]:
+def plot(ratios: dict[str, Summary], stem: Path) -> list[Path]:
     """Each service's paired throughput ratio to the base Python, with its 95% interval."""
     fig = plots._figure()
     ax = fig.add_subplot()
     names = list(ratios)
-    medians = [ratios[n]["median"] for n in names]
-    low = [m - (ratios[n].get("ci_low") or m) for n, m in zip(names, medians, strict=True)]
-    high = [(ratios[n].get("ci_high") or m) - m for n, m in zip(names, medians, strict=True)]
+    medians = [ratios[n].median for n in names]
+    cis = [ratios[n].ci or (m, m) for n, m in zip(names, medians, strict=True)]
+    low = [m - (ci[0] or m) for m, ci in zip(medians, cis, strict=True)]
+    high = [(ci[1] or m) - m for m, ci in zip(medians, cis, strict=True)]
     ax.bar(names, medians, color=[plots.color(i) for i in range(len(names))])
     ax.errorbar(names, medians, yerr=[low, high], fmt="none", ecolor="black", capsize=6)
     ax.axhline(1.0, color="black", linewidth=0.8)
@@ -88,26 +99,26 @@ def plot(ratios: dict[str, dict], stem: Path) -> list[Path]:
 
 def write_report(folder: Path, summary: dict) -> Path:
     """REPORT.md and plots/pythons.png from the part's summary."""
-    http = summary["environment"]["http"]
-    window = formatting.plain(http["duration_s"])
+    run = Run.from_json(summary, str(folder / "summary.json"))
+    env = run.environment
+    trials, connections, window = (fields.recorded_number(env, f"http.{key}")
+                                   for key in ("trials", "concurrency", "duration_s"))  # fmt: skip
     stem = folder / "plots" / "pythons"
     stem.parent.mkdir(exist_ok=True)
-    ratios = {name: summary["paired"][name]["metrics"]["http_tps"]
-              for name in summary.get("paired", {})
-              if "http_tps" in summary["paired"][name]["metrics"]}  # fmt: skip
+    ratios = {name: found for name in run.paired if (found := paired_tps(run, name))}
     pictures = plot(ratios, stem) if ratios else []
     text = [
         "# The services under each Python",
         "",
-        f"Interpreters (base: {summary['environment']['base_python']}):",
-        builds(summary),
+        f"Interpreters (base: {fields.base_python(env)}):",
+        builds(run),
         "",
-        f"HTTP: {http['trials']} interleaved trials per service, {http['concurrency']} "
-        f"connections, {window} s closed-loop windows, paired ratios per round "
+        f"HTTP: {trials} interleaved trials per service, {connections} "
+        f"connections, {formatting.plain(window)} s closed-loop windows, paired ratios per round "
         "against the same service under the base Python; in-process counts from each "
         "interpreter's own venv.",
         "",
-        table(summary),
+        table(run),
         "",
     ]
     if pictures:

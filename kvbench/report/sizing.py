@@ -10,6 +10,7 @@ import math
 from pathlib import Path
 
 from kvbench import KvbenchError
+from kvbench.report import fields
 from kvbench.report.checks import flag_notes, flagged
 from kvbench.report.formatting import number, quantity, with_range
 from kvbench.report.tables import md_row
@@ -55,7 +56,7 @@ def _cell(stat: Summary | None, shown=lambda s: quantity(s.median, s.unit)) -> s
 
 def stores(run: ResultSet) -> str:
     """Every variant's throughput, p99 at the common rate and costs per request."""
-    rate = ((run.summary.get("environment") or {}).get("http") or {}).get("offered_rate")
+    rate = fields.offered_rate(run.environment)
     lines = [md_row(["variant", "what it is", "workers", "throughput, req/s (95% CI)",
                     f"p99{f' at {number(rate)} req/s' if rate else ''}",
                     "server CPU per request", "Redis CPU per request",

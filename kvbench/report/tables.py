@@ -6,6 +6,7 @@ import json
 from dataclasses import dataclass, field
 from itertools import groupby
 
+from kvbench.report import fields
 from kvbench.report.article import article_cells, article_latency
 from kvbench.report.beside import latency_lines, paired_lines
 from kvbench.report.formatting import (
@@ -90,7 +91,7 @@ class Context:
 def words_context(run: ResultSet, old: str, new: str) -> Context:
     """What the words of new against old need from their run, and no more: the per-round
     paired ratios and the floor (no pooled latencies, no resampled tails), no extra tables."""
-    floor = run.run.extra.get("floor") if run.run else None
+    floor = fields.floor(run.run) if run.run else None
     return Context(paired=run.paired_ratios(new, old), floor=floor, extras=False)
 
 
@@ -102,7 +103,7 @@ def context_for(run: ResultSet, old: str, new: str) -> Context:
     stored = paired.metrics if paired is not None and paired.vs == old else {}
     beside = {name: m.other for name, m in stored.items() if "unpaired" in m.other}
     ratios = run.latency_ratios(old, new, tuple(PERCENTILES)) if both else {}
-    floor = run.run.extra.get("floor") if run.run else None
+    floor = fields.floor(run.run) if run.run else None
     return Context(both, run.paired_ratios(new, old), beside, ratios, floor)
 
 

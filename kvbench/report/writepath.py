@@ -2,14 +2,18 @@
 
 from kvbench.report import formatting
 from kvbench.report.checks import flag_notes, flagged
+from kvbench.results.model import Run
 from kvbench.results.summary import Summary
 
 BEFORE, AFTER, SERVER = "gcfreeze", "optimized", "granian"
 
 
-def ratio(summary: dict, service: str) -> Summary | None:
-    found = summary.get("paired", {}).get(service, {}).get("metrics", {}).get("http_tps")
-    return Summary.of(found["values"]) if found else None
+def ratio(run: Run, service: str) -> Summary | None:
+    """The service's per-round throughput ratios to the rung before, the interval made from
+    them (as this table has always shown it, whatever interval the run stored)."""
+    paired = run.paired.get(service)
+    found = paired.metrics.get("http_tps") if paired else None
+    return Summary.of(found.ratios.values) if found else None
 
 
 def said(found: Summary | None) -> str:
@@ -18,10 +22,10 @@ def said(found: Summary | None) -> str:
     return f"{formatting.ratio(found.median, found.ci)}, n={len(found.values)}"
 
 
-def gap_closed(summary: dict) -> str:
+def gap_closed(run: Run) -> str:
     """How much of the way from the rung before to granian the one-write rung went: only
     where both paired intervals exclude no change (docs/05's verdict rule)."""
-    rung, server = ratio(summary, AFTER), ratio(summary, SERVER)
+    rung, server = ratio(run, AFTER), ratio(run, SERVER)
     if rung is None or server is None:
         return "Without both paired ratios there is no gap to speak of."
     low = server.ci[0] if server.ci else server.median
@@ -36,18 +40,20 @@ def gap_closed(summary: dict) -> str:
     return f"The one-write rung closes {closed} of the gap to granian (paired medians)."
 
 
-def table(summary: dict, syscalls: dict | None) -> str:
+def table(summary: dict | Run, syscalls: dict | None) -> str:
+    """The table from the part's summary and its strace counts (`syscalls.json`)."""
+    run = summary if isinstance(summary, Run) else Run.from_json(summary)
     counted = (syscalls or {}).get("services", {})
     head = (f"| service | write calls per answer | on the socket (strace) "
             f"| requests/s, paired ratio to {BEFORE} |")  # fmt: skip
     lines = [head, "| --- | ---: | ---: | ---: |"]
-    checks = summary.get("checks") or {}
-    late, slowed = flagged(checks)
+    checks = run.checks
+    _, slowed = flagged(checks)
     for name in (BEFORE, AFTER, SERVER):
         found = counted.get(name, {})
         shown = [found.get(k) for k in ("writes_per_answer", "socket_writes_per_answer")]
         cells = " | ".join(formatting.number(v) if v is not None else "-" for v in shown)
         mark = " ‡" if name in slowed else ""
-        lines.append(f"| {name} | {cells} | {said(ratio(summary, name))}{mark} |")
+        lines.append(f"| {name} | {cells} | {said(ratio(run, name))}{mark} |")
     notes = flag_notes(checks, {}, slowed).strip()  # the table shows no tail: no †
-    return "\n".join(lines) + "\n\n" + gap_closed(summary) + (f" {notes}" if notes else "")
+    return "\n".join(lines) + "\n\n" + gap_closed(run) + (f" {notes}" if notes else "")

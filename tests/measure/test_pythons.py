@@ -67,8 +67,8 @@ def test_the_table_has_a_column_per_python_and_the_paired_ratio():
     summary = {
         "environment": {"pythons": {"3.11": {}, "3.13": {}}},
         "services": {
-            "optimized@3.11": {"asgi_instructions_per_op": {**median, "median": 22900}},
-            "optimized@3.13": {"asgi_instructions_per_op": {**median, "median": 21000}},
+            "optimized@3.11": {"asgi_instructions_per_op": {**median, "values": [22900]}},
+            "optimized@3.13": {"asgi_instructions_per_op": {**median, "values": [21000]}},
         },
         "paired": {"optimized@3.13": {"vs": "optimized@3.11", "metrics": {"http_tps": median}}},
     }
