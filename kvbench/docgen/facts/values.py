@@ -157,7 +157,4 @@ def cpu_rate_span(sources: Sources) -> str:
 def cpu_curve_plot(sources: Sources) -> str:
     """The plot of CPU per request against the rate, as an image for docs/, or where it goes."""
     png = sources.results / f"{cpu_curve.STEM}.png"
-    if not png.is_file():
-        return f"`{sources.shown(png)}` (drawn by `kvbench promote`)"
-    link = sources.link(png, sources.root / "docs" / "any.md")
-    return f"![Server CPU per request against the offered rate]({link})"
+    return sources.image(png, "Server CPU per request against the offered rate")
