@@ -84,14 +84,9 @@ def overview(sources: Sources) -> str:
     """`ladder overview`: every rung: throughput, its step and share, GC, instructions."""
     ladder = measured(sources)
     counted = INSTRUCTIONS in ladder.metrics
-    head = [
-        "rung",
-        "what changed",
-        "throughput (95% CI)",
-        "vs previous rung",
-        "share of the time saved per request",
-        f"GC collections per {ladder.window()}",
-    ]
+    head = ["rung", "what changed", "throughput (95% CI)", "vs previous rung",
+            "share of the time saved per request",
+            f"GC collections per {ladder.window()}"]  # fmt: skip
     head += ["instructions per request", "share of the instructions saved"] if counted else []
     lines = [md_row(head), md_row(["---"] * 2 + ["---:"] * (len(head) - 2))]  # fmt: skip
     for rung in ladder.names:

@@ -97,12 +97,8 @@ def soak_step(sources: Sources, column: str) -> str:
     """A process column's largest one-second move in the calm half, with the fits around it."""
     start = _calm_from(sources, column)
     owner = column.split("_")[0]  # redis_rss_mb: the redis_pid's process
-    rows = [r for r in _series(sources) if r["t_s"] >= start]
-    rows = [
-        r
-        for r in rows
-        if r.get(column) is not None and r[f"{owner}_pid"] == rows[-1][f"{owner}_pid"]
-    ]
+    calm, pid = [r for r in _series(sources) if r["t_s"] >= start], f"{owner}_pid"
+    rows = [r for r in calm if r.get(column) is not None and r[pid] == calm[-1][pid]]
     if len(rows) < 3:
         raise KvbenchError(f"the soak's calm half has too few rows of {column}")
     at = max(range(1, len(rows)), key=lambda i: abs(rows[i][column] - rows[i - 1][column]))
