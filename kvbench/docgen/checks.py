@@ -11,7 +11,7 @@ from itertools import count
 from pathlib import Path
 
 from kvbench.docgen.markers import outside
-from kvbench.docgen.sources import PARTS
+from kvbench.docgen.sources import PARTS, shown
 
 LINK = re.compile(r"\]\((?P<target>[^)\s]+)(?:\s+\"[^\"]*\")?\)")
 CHAPTER = re.compile(r"^\d\d-[\w-]+\.md$")
@@ -65,7 +65,7 @@ def check_links(doc: Path, text: str, root: Path, results: Path) -> list[str]:
             page = path.read_text(encoding="utf-8") if file else text
             problem = None if anchor in anchors(page) else f"no heading with the anchor #{anchor}"
         if problem:
-            problems.append(f"{_shown(doc, root)}:{number}: link {target}: {problem}")
+            problems.append(f"{shown(doc, root)}:{number}: link {target}: {problem}")
     return problems
 
 
@@ -139,7 +139,7 @@ def check_chapter_order(root: Path) -> list[str]:
                 if wanted
                 else "ends with a `Next:`, though it is the last chapter"
             )
-            problems.append(f"{_shown(doc, root)}: {what}")
+            problems.append(f"{shown(doc, root)}: {what}")
     readme = (root / "README.md").read_text(encoding="utf-8")
     for doc in docs:
         if f"](docs/{doc.name})" not in readme:
@@ -151,7 +151,7 @@ def check_hand_typed(doc: Path, text: str, root: Path) -> list[str]:
     """No measured number and no Python or diff snippet outside the generated blocks, except a
     figure marked `(not measured here)`."""
     problems = []
-    where = _shown(doc, root)
+    where = shown(doc, root)
     for number, line, language in unfenced(outside(text)):
         if language in ("python", "py", "diff"):
             problems.append(f"{where}:{number}: hand-typed {language} {SNIPPET}")
@@ -166,10 +166,3 @@ def _noted(rest: str) -> bool:
     """`(not measured here)` after a figure, before its sentence ends."""
     note = NOT_MEASURED.search(rest)
     return note is not None and ". " not in rest[: note.start()]
-
-
-def _shown(doc: Path, root: Path) -> str:
-    try:
-        return doc.resolve().relative_to(root.resolve()).as_posix()
-    except ValueError:
-        return str(doc)

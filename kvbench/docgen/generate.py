@@ -11,7 +11,7 @@ sentence, on its line (kvbench/docgen/checks.py). Nothing is measured here.
 """
 
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from kvbench import KvbenchError
@@ -19,9 +19,8 @@ from kvbench.docgen import checks, ladder, profiles, snippets, tables
 from kvbench.docgen.facts import FACTS
 from kvbench.docgen.markers import Marked, call_of, regions, replace
 from kvbench.docgen.sources import NotMeasured, Sources
-from kvbench.report import bench, hostile, peers, pythons, sizing, writepath
+from kvbench.report import bench, hostile, peers, sizing, writepath
 from kvbench.results.latency import current_summary
-from kvbench.soak import report as soak
 
 # Eight kinds of block, each with its forms: `<!-- begin: KIND FORM ARGS... -->`. A form is a
 # function of (sources, doc, *words); its signature says which words it takes.
@@ -31,9 +30,9 @@ KINDS: dict[str, dict[str, Form]] = {
     "diff": {"": lambda s, doc, old, new: snippets.diff(s.root, old, new)},
     "commands": {"": lambda s, doc, *names: snippets.commands(list(names))},
     "compare": {
-        "article": lambda s, doc, *words: tables.article(s, list(words)),
-        "text": lambda s, doc, *words: tables.compare(s, ["text", *words]),
-        "md": lambda s, doc, *words: tables.compare(s, ["md", *words]),
+        "article": lambda s, doc, *words: tables.compare(s, "article", list(words)),
+        "text": lambda s, doc, *words: tables.compare(s, "text", list(words)),
+        "md": lambda s, doc, *words: tables.compare(s, "md", list(words)),
     },
     "gate": {"": lambda s, doc, *words: tables.gate(s, list(words))},
     "ladder": {
@@ -56,7 +55,7 @@ KINDS: dict[str, dict[str, Form]] = {
         ),
         "capacity": lambda s, doc: sizing.capacity(s.run),
         "stores": lambda s, doc: sizing.stores(s.results_set("stores")),
-        "replicas": lambda s, doc, *words: replicas(s, numbers(words)),
+        "replicas": lambda s, doc, *words: replicas(s, *words),
         "curve": lambda s, doc, name: tables.curve(s, doc, name),
         "plots": lambda s, doc: tables.plots(s, doc),
         "peers": lambda s, doc: peers.peers_table(
@@ -64,9 +63,6 @@ KINDS: dict[str, dict[str, Form]] = {
         ),
         "cross-check": lambda s, doc: tables.cross_check(s),
         "hostile": lambda s, doc: hostile.table(s.part_json("hostile")),
-        "pythons": lambda s, doc: pythons.table(s.part_json("pythons")),
-        "soak-recovery": lambda s, doc: soak.recovery_table(s.part_json("soak")),
-        "soak-checks": lambda s, doc: soak.checks_table(s.part_json("soak")),
         "writepath": lambda s, doc: writepath.table(
             s.part_json("writepath"), s.optional_json("writepath/syscalls.json")
         ),
@@ -74,20 +70,16 @@ KINDS: dict[str, dict[str, Form]] = {
 }
 
 
-def replicas(sources: Sources, sized: list[float]) -> str:
-    """The words are checked first: a bad one is an error even before the part is measured."""
-    return sizing.replicas(sources.results_set("stores"), *sized)
-
-
-def numbers(words: tuple[str, ...]) -> list[float]:
-    """At most two numbers (a target rate and a utilization)."""
+def replicas(sources: Sources, *words: str) -> str:
+    """`replicas [RATE [UTILIZATION]]`; the words are checked first: a bad one is an error
+    even before the part is measured."""
     try:
-        found = [float(word) for word in words]
+        sized = [float(word) for word in words]
     except ValueError:
-        found = []
-    if len(found) != len(words) or len(words) > 2:
+        sized = []
+    if len(sized) != len(words) or len(words) > 2:
         raise KvbenchError(f"expected up to two numbers, not {' '.join(words)!r}")
-    return found
+    return sizing.replicas(sources.results_set("stores"), *sized)
 
 
 def documents(root: Path) -> list[Path]:
@@ -151,12 +143,26 @@ def render(text: str, sources: Sources, doc: Path, problems: list[str]) -> str:
     return replace(text, one, name)
 
 
+def rendered(sources: Sources, problems: list[str]) -> Iterator[tuple[Path, str, str]]:
+    """Each document's text and its text re-rendered; one unreadable, or with a broken
+    marker, is a problem and left out."""
+    for doc in documents(sources.root):
+        try:
+            text = doc.read_text(encoding="utf-8")
+            new = render(text, sources, doc, problems)
+        except OSError as exc:
+            problems.append(f"{sources.shown(doc)}: unreadable ({exc.strerror})")
+            continue
+        except KvbenchError as exc:  # a broken marker: nothing of the file is rewritten
+            problems.append(str(exc))
+            continue
+        yield doc, text, new
+
+
 def write(sources: Sources) -> list[str]:
     problems: list[str] = []
-    for doc in documents(sources.root):
-        text = _read(doc, problems, sources)
-        new = render(text, sources, doc, problems) if text is not None else None
-        if new is not None and new != text:
+    for doc, text, new in rendered(sources, problems):
+        if new != text:
             doc.write_text(new, encoding="utf-8")
             print(f"updated {sources.shown(doc)}")
     return problems
@@ -165,11 +171,7 @@ def write(sources: Sources) -> list[str]:
 def check(sources: Sources) -> list[str]:
     problems: list[str] = []
     results = sources.shown(sources.results)
-    for doc in documents(sources.root):
-        text = _read(doc, problems, sources)
-        if text is None:
-            continue
-        new = render(text, sources, doc, problems)
+    for doc, text, new in rendered(sources, problems):
         for old, fresh in zip(regions(text), regions(new), strict=True):
             if old.text != fresh.text:
                 problems.append(f"{sources.shown(doc)}:{old.line}: {drift(old, fresh, results)}")
@@ -183,15 +185,3 @@ def drift(old: Marked, fresh: Marked, results: str) -> str:
     if old.kind == "block":
         return f"{old.label} differs from what {results}/ and the sources produce; run `make docs`"
     return f"{old.label} reads {old.text!r}, the results say {fresh.text!r}; run `make docs`"
-
-
-def _read(doc: Path, problems: list[str], sources: Sources) -> str | None:
-    try:
-        text = doc.read_text(encoding="utf-8")
-        regions(text, sources.shown(doc))
-        return text
-    except OSError as exc:
-        problems.append(f"{sources.shown(doc)}: unreadable ({exc.strerror})")
-    except KvbenchError as exc:
-        problems.append(str(exc))
-    return None

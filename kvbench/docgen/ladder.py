@@ -3,10 +3,9 @@ the figures of kvbench/results/ladder.py."""
 
 import dataclasses
 
-from kvbench import KvbenchError
 from kvbench.docgen.sources import NotMeasured, Sources
 from kvbench.profiling import samples
-from kvbench.profiling.targets import ADDED, TARGETS, frames
+from kvbench.profiling.targets import ADDED, TARGETS
 from kvbench.report.formatting import number, pct, percent, quantity, with_range
 from kvbench.report.tables import context_for, md_row, render
 from kvbench.report.verdicts import ALPHA, Verdict, paired
@@ -51,7 +50,7 @@ def unresolved(ladder: Ladder, rung: str, name: str = "http_tps") -> bool:
     if name != "http_tps":
         return ladder.noise(rung, name)
     found = step(ladder, rung)
-    return found is None or found.words.startswith("can't tell")
+    return found is None or not found.named
 
 
 def step_share(ladder: Ladder, rung: str) -> tuple[float, tuple[float, float] | None]:
@@ -76,7 +75,7 @@ def _versus(ladder: Ladder, rung: str) -> str:
         return "? (not paired)"
     if found.ci is None:  # order statistics give no interval this wide from so few rounds
         return f"~ (no {_level(ladder)}% interval from n={found.n})"
-    change = "~" if unresolved(ladder, rung) else percent((found.value - 1) * 100)
+    change = percent((found.value - 1) * 100) if found.named else "~"
     low, high = (percent((bound - 1) * 100) for bound in found.ci)
     return f"{change} ({low} to {high}, n={found.n})"
 
@@ -85,14 +84,9 @@ def overview(sources: Sources) -> str:
     """`ladder overview`: every rung: throughput, its step and share, GC, instructions."""
     ladder = measured(sources)
     counted = INSTRUCTIONS in ladder.metrics
-    head = [
-        "rung",
-        "what changed",
-        "throughput (95% CI)",
-        "vs previous rung",
-        "share of the time saved per request",
-        f"GC collections per {ladder.window()}",
-    ]
+    head = ["rung", "what changed", "throughput (95% CI)", "vs previous rung",
+            "share of the time saved per request",
+            f"GC collections per {ladder.window()}"]  # fmt: skip
     head += ["instructions per request", "share of the instructions saved"] if counted else []
     lines = [md_row(head), md_row(["---"] * 2 + ["---:"] * (len(head) - 2))]  # fmt: skip
     for rung in ladder.names:
@@ -166,15 +160,6 @@ def removed_targets(rung: str) -> tuple:
     return () if isinstance(wanted, str) else tuple(t for t in wanted if t.key not in ADDED)
 
 
-def prediction(sources: Sources, ladder: Ladder, rung: str) -> float | None:
-    """The share (%) of the rung before's samples with a removed frame on them: the predicted
-    fall in time per request; None for a rung with no frame to target."""
-    removed = removed_targets(rung)
-    if not removed:
-        return None
-    return samples.any_share(cpu(sources, ladder.previous(rung)), removed)
-
-
 # A rung whose target frames still hold this part of their former share after it trimmed
 # them rather than removed them (noserverheader still writes a head, optimized still
 # writes): their share before predicts nothing (neither what it saves nor a bound on it,
@@ -183,12 +168,15 @@ TRIMMED = 0.25
 
 
 def predicted_share(sources: Sources, ladder: Ladder, rung: str) -> tuple[float | None, bool]:
-    """The prediction and whether the rung only trimmed its frames (they survive it)."""
-    before = prediction(sources, ladder, rung)
-    if before is None:
+    """The share (%) of the rung before's samples with a removed frame on them, the predicted
+    fall in time per request (None for a rung with no frame to target), and whether the rung
+    only trimmed its frames (they survive it)."""
+    removed = removed_targets(rung)
+    if not removed:
         return None, False
+    before = samples.any_share(cpu(sources, ladder.previous(rung)), removed)
     try:
-        after = samples.any_share(cpu(sources, rung), removed_targets(rung))
+        after = samples.any_share(cpu(sources, rung), removed)
     except NotMeasured:  # no profile of the rung itself: its frames' fate is unknown
         return before, False
     return before, after >= TRIMMED * before
@@ -258,11 +246,3 @@ def frames_table(sources: Sources, prev: str, name: str) -> str:
                             f"{change:+.1f}"]))  # fmt: skip
     said = f"{n_before:,} of `{prev}`, {n_after:,} of `{name}`"
     return "\n".join(lines) + f"\n\nShares of each profile's GIL-held samples ({said})."
-
-
-def frame_share(sources: Sources, service: str, key: str) -> str:
-    """One target's share of a service's GIL-held samples (`profile SERVICE frames KEY`)."""
-    found = frames(key)
-    if found is None:
-        raise KvbenchError(f"no frames {key!r} in kvbench/profiling/targets.py")
-    return pct(samples.frame_shares(cpu(sources, service), (found,))[0][key])

@@ -36,12 +36,7 @@ class Marked:
 
     @property
     def label(self) -> str:
-        return f"{'block' if self.kind == 'block' else 'value'} `{self.spec}`"
-
-
-def wrap_block(spec: str, body: str) -> str:
-    """The lines of a block: markers around the body, a blank line on either side of it."""
-    return f"<!-- begin: {spec} -->\n\n{body.strip(chr(10))}\n\n{END}"
+        return f"{self.kind} `{self.spec}`"
 
 
 def regions(text: str, name: str = "<text>") -> list[Marked]:
@@ -70,10 +65,9 @@ def _rewrite(text: str, render: Callable[[Marked], str], name: str) -> str:
         begin = BEGIN.match(lines[i])
         if begin:
             end = _closing(lines, i, name)
-            body = "\n".join(lines[i + 1 : end])
-            out.append(
-                wrap_block(begin["spec"], render(Marked("block", begin["spec"], i + 1, body)))
-            )
+            body = render(Marked("block", begin["spec"], i + 1, "\n".join(lines[i + 1 : end])))
+            # the generated body stands between blank lines, so markdown reads it on its own
+            out.append(f"{lines[i]}\n\n{body.strip(chr(10))}\n\n{END}")
             i = end + 1
             continue
         if ANY_MARKER.search(VALUE.sub("", lines[i])):

@@ -33,16 +33,12 @@ def source(root: Path, ref: str) -> tuple[str, list[str]]:
 
 
 def _region(lines: list[str], name: str, path: str) -> list[str]:
-    starts = [i for i, line in enumerate(lines) if _marker(line) == ("", name)]
-    ends = [i for i, line in enumerate(lines) if _marker(line) == ("end", name)]
+    marks = [(i, m) for i, line in enumerate(lines) if (m := REGION.match(line))]
+    starts = [i for i, m in marks if m["name"] == name and not m[1]]
+    ends = [i for i, m in marks if m["name"] == name and m[1]]
     if len(starts) != 1 or len(ends) != 1 or ends[0] < starts[0]:
         raise KvbenchError(f"{path}: no single `# region {name}` ... `# endregion {name}`")
     return lines[starts[0] + 1 : ends[0]]
-
-
-def _marker(line: str) -> tuple[str, str] | None:
-    found = REGION.match(line)
-    return (found[1] or "", found["name"]) if found else None
 
 
 def fence(text: str, language: str = "") -> str:

@@ -49,10 +49,7 @@ class Sources:
             )
 
     def shown(self, path: Path) -> str:
-        try:
-            return path.resolve().relative_to(self.root.resolve()).as_posix()
-        except ValueError:
-            return str(path)
+        return shown(path, self.root)
 
     @cached_property
     def run(self) -> ResultSet:
@@ -128,6 +125,20 @@ class Sources:
         """`target` relative to the folder of the document that links to it."""
         relative = os.path.relpath(os.path.abspath(target), os.path.abspath(doc.parent))
         return Path(relative).as_posix()
+
+    def image(self, png: Path, alt: str) -> str:
+        """A plot as an image for docs/, or where `kvbench promote` will draw it."""
+        if not png.is_file():
+            return f"`{self.shown(png)}` (drawn by `kvbench promote`)"
+        return f"![{alt}]({self.link(png, self.root / 'docs' / 'any.md')})"
+
+
+def shown(path: Path, root: Path) -> str:
+    """`path` as the messages name it: relative to the repository where it is inside it."""
+    try:
+        return path.resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return str(path)
 
 
 def missing(set_name: str, service: str) -> KvbenchError:

@@ -24,21 +24,17 @@ def rows_for(sources: Sources, set_name: str, old: str, new: str, metrics: list[
     return compare_sets(pick(services[old]), pick(services[new]))
 
 
-def article(sources: Sources, words: list[str]) -> str:
-    """`article [SET OLD NEW]`: the article's delta table (default: run unoptimized optimized)."""
-    if len(words) not in (0, 3):
-        raise KvbenchError("compare article takes nothing or SET OLD NEW")
-    set_name, old, new = words or ["run", "unoptimized", "optimized"]
-    context = context_for(sources.results_set(set_name), old, new)
-    return render(rows_for(sources, set_name, old, new, None), "article", (old, new), context)
-
-
-def compare(sources: Sources, words: list[str]) -> str:
-    """`compare FORMAT SET OLD NEW [METRIC,...]`: what `python -m kvbench compare` prints."""
-    if len(words) not in (4, 5) or words[0] not in ("text", "md"):
-        raise KvbenchError("compare takes: text|md SET OLD NEW [METRIC,...]")
-    fmt, set_name, old, new = words[:4]
-    metrics = words[4].split(",") if len(words) == 5 else None
+def compare(sources: Sources, fmt: str, words: list[str]) -> str:
+    """`compare text|md SET OLD NEW [METRIC,...]`: what `kvbench compare` prints; `compare
+    article [SET OLD NEW]`: the article's delta table (default: run unoptimized optimized)."""
+    if fmt == "article":
+        if len(words) not in (0, 3):
+            raise KvbenchError("compare article takes nothing or SET OLD NEW")
+        words = words or ["run", "unoptimized", "optimized"]
+    elif len(words) not in (3, 4):
+        raise KvbenchError(f"compare {fmt} takes SET OLD NEW [METRIC,...]")
+    set_name, old, new = words[:3]
+    metrics = words[3].split(",") if len(words) == 4 else None
     context = (words_context if metrics else context_for)(sources.results_set(set_name), old, new)
     text = render(rows_for(sources, set_name, old, new, metrics), fmt, (old, new), context)
     return fence(text, "text") if fmt == "text" else text

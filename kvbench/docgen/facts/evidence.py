@@ -88,35 +88,29 @@ def _sensitivity(sources: Sources, part: str) -> dict:
     return found
 
 
-def _checks_ran(checks: dict | None) -> dict[str, dict]:
-    """The checks a summary's "checks" holds (each with a status), without its ok and lists."""
-    return {c: v for c, v in (checks or {}).items() if isinstance(v, dict) and "status" in v}
-
-
-def _failures(ran: dict[str, dict]) -> list[tuple[str, int]]:
-    """Each failed check with how many trials (or rounds) it failed in; 0 for a run-wide one.
-
-    Not an undecided one (`_undecided`): it neither passed nor failed. A headroom check
-    "not run" counts as failed, as it always did."""
-    return [(c, len(v.get(FAILED.get(c, ""), []) or [])) for c, v in ran.items()
-            if v["status"] not in ("ok", "undecided")]  # fmt: skip
-
-
-def _undecided(ran: dict[str, dict]) -> list[str]:
-    return [c for c, v in ran.items() if v["status"] == "undecided"]
+def _outcomes(sources: Sources, part: str) -> tuple[list[str], list[tuple[str, int]], list[str]]:
+    """A part's evidence checks (those with a status): the passed ones; each failed one with
+    how many trials (or rounds) it failed in, 0 for a run-wide one (a headroom check "not
+    run" counts as failed, as it always did); the undecided ones, neither passed nor failed."""
+    found = sources.typed(part).checks or {}
+    ran = {c: v["status"] for c, v in found.items() if isinstance(v, dict) and "status" in v}
+    passed = [c for c, status in ran.items() if status == "ok"]
+    undecided = [c for c, status in ran.items() if status == "undecided"]
+    failed = [(c, len(found[c].get(FAILED.get(c, ""), []) or [])) for c in ran
+              if c not in passed + undecided]  # fmt: skip
+    return passed, failed, undecided
 
 
 def checks_of(sources: Sources, part: str) -> str:
     """One part's evidence checks: passed, each failure with its trials, and any undecided."""
-    ran = _checks_ran(sources.typed(part).checks)
-    if not ran:
+    passed, failed, undecided = _outcomes(sources, part)
+    if not (passed or failed or undecided):
         raise KvbenchError(f"{part} recorded no checks")
-    passed = [c for c, v in ran.items() if v["status"] == "ok"]
-    failed = [f"{c} failed in {n} trial{'s' if n != 1 else ''}" if n else f"{c} failed"
-              for c, n in _failures(ran)]  # fmt: skip
-    failed += [f"{c} undecided (neither passed nor failed)" for c in _undecided(ran)]
-    said = f"{', '.join(passed)} passed" if passed else "none passed"
-    return said + (f"; {'; '.join(failed)}" if failed else "")
+    said = [f"{c} failed in {n} trial{'s' if n != 1 else ''}" if n else f"{c} failed"
+            for c, n in failed]  # fmt: skip
+    said += [f"{c} undecided (neither passed nor failed)" for c in undecided]
+    head = f"{', '.join(passed)} passed" if passed else "none passed"
+    return head + (f"; {'; '.join(said)}" if said else "")
 
 
 def checks_by_part(sources: Sources) -> str:
@@ -126,16 +120,16 @@ def checks_by_part(sources: Sources) -> str:
     undecided: list[str] = []  # parts with an undecided check and no failed one
     for name in ("run", *RESULT_SETS):
         try:
-            ran = _checks_ran(sources.typed(name).checks)
+            ok, bad, open_ = _outcomes(sources, name)
         except KvbenchError:  # not committed (NotMeasured), or a part without a summary
             continue
+        ran = ok + open_ + [c for c, _ in bad]
         if not ran or "headroom" in ran:  # measured before the evidence checks
             continue
         label = "main" if name == "run" else name
-        bad = [f"{c} ({n or 'once'})" for c, n in _failures(ran)]
-        open_ = [f"{c} undecided" for c in _undecided(ran)]
+        named = [f"{c} ({n or 'once'})" for c, n in bad] + [f"{c} undecided" for c in open_]
         where = failed if bad else undecided if open_ else passed
-        where.append(f"{label}: {', '.join(bad + open_)}" if bad or open_ else label)
+        where.append(f"{label}: {', '.join(named)}" if named else label)
     parts = len(passed) + len(failed) + len(undecided)
     if not parts:
         raise KvbenchError("no committed part ran the evidence checks")

@@ -61,7 +61,7 @@ def against_prediction(sources: Sources, rung: str) -> str:
     if found is None or step is None:
         raise KvbenchError(f"the ladder run recorded no paired throughput for {rung!r}")
     change, ci = found
-    span = f"{step.level * 100:.3g}% CI {_span(ci)}, " if ci else ""
+    span = f"{step.level * 100:.3g}% CI {percent(ci[0])} to {percent(ci[1])}, " if ci else ""
     said = f"time per request {percent(change)} ({span}paired"  # the level says the family
     if rungs.unresolved(ladder, rung):
         said += f"): can't tell at n={step.n}"
@@ -81,10 +81,6 @@ def against_prediction(sources: Sources, rung: str) -> str:
     if -ci[0] < predicted:
         return f"{said}, short of the predicted {pct(predicted)}"
     return f"{said}, its interval holds the predicted {pct(predicted)}"
-
-
-def _span(ci: tuple[float, float] | None) -> str:
-    return f"{percent(ci[0])} to {percent(ci[1])}" if ci else ""
 
 
 def share_order(sources: Sources, metric: str, *names: str) -> str:

@@ -5,13 +5,17 @@ from kvbench.docgen import ladder as rungs
 from kvbench.docgen import profiles
 from kvbench.docgen.sources import Sources
 from kvbench.profiling import samples
+from kvbench.profiling.targets import frames
 from kvbench.report import profiles as views
 from kvbench.report.formatting import number, pct
 
 
-def frame_share(sources: Sources, service: str, frames: str) -> str:
+def frame_share(sources: Sources, service: str, key: str) -> str:
     """The share of a service's GIL-held samples with a target's frames on them."""
-    return rungs.frame_share(sources, service, frames)
+    found = frames(key)
+    if found is None:
+        raise KvbenchError(f"no frames {key!r} in kvbench/profiling/targets.py")
+    return pct(samples.frame_shares(rungs.cpu(sources, service), (found,))[0][key])
 
 
 def component_share(sources: Sources, service: str, component: str) -> str:

@@ -35,7 +35,7 @@ def soak_outage(sources: Sources, kind: str) -> str:
 
 def soak_checks(sources: Sources) -> str:
     """The committed soak's verdict and its checks: passed, failed, undecided."""
-    found = sources.part_json("soak").get("checks") or {}
+    found = _checks(sources)
     judged = {n: c for n, c in found.items() if isinstance(c, dict) and not c.get("diagnostic")}
     ran = {name: check.get("ok") for name, check in judged.items()}
     if not ran:
@@ -52,7 +52,7 @@ def soak_checks(sources: Sources) -> str:
 
 def soak_restarts(sources: Sources) -> str:
     """What each restarted Redis held: acknowledged PUTs lost, read from Redis at once."""
-    check = (sources.part_json("soak").get("checks") or {}).get("no_acknowledged_write_lost", {})
+    check = _checks(sources).get("no_acknowledged_write_lost", {})
     found = check.get("at_redis_restarts")
     if not found:
         raise KvbenchError("the soak's summary reads no restarted Redis (at_redis_restarts)")
@@ -68,12 +68,13 @@ def soak_restarts(sources: Sources) -> str:
 
 def soak_plot(sources: Sources) -> str:
     """The committed soak's plot as an image for docs/, or where it will be."""
-    png = sources.results / "soak" / "plots" / "soak.png"
     sources.part_json("soak")  # NotMeasured when no soak is committed
-    if not png.is_file():
-        return f"`{sources.shown(png)}` (drawn by `kvbench promote`)"
     alt = "RSS, file descriptors, p99 and errors per second over the soak, faults marked"
-    return f"![{alt}]({sources.link(png, sources.root / 'docs' / 'any.md')})"
+    return sources.image(sources.results / "soak" / "plots" / "soak.png", alt)
+
+
+def _checks(sources: Sources) -> dict:
+    return sources.part_json("soak").get("checks") or {}
 
 
 def _series(sources: Sources) -> list[dict]:
@@ -86,7 +87,7 @@ def _series(sources: Sources) -> list[dict]:
 
 def _calm_from(sources: Sources, column: str = "redis_rss_mb") -> float:
     """Where the soak's calm half begins: where its flatness check of `column` was fitted."""
-    check = (sources.part_json("soak").get("checks") or {}).get(f"{column}_flat") or {}
+    check = _checks(sources).get(f"{column}_flat") or {}
     if "fitted_from_s" not in check:
         raise KvbenchError(f"the soak's summary has no flatness check of {column}")
     return check["fitted_from_s"]
@@ -96,12 +97,8 @@ def soak_step(sources: Sources, column: str) -> str:
     """A process column's largest one-second move in the calm half, with the fits around it."""
     start = _calm_from(sources, column)
     owner = column.split("_")[0]  # redis_rss_mb: the redis_pid's process
-    rows = [r for r in _series(sources) if r["t_s"] >= start]
-    rows = [
-        r
-        for r in rows
-        if r.get(column) is not None and r[f"{owner}_pid"] == rows[-1][f"{owner}_pid"]
-    ]
+    calm, pid = [r for r in _series(sources) if r["t_s"] >= start], f"{owner}_pid"
+    rows = [r for r in calm if r.get(column) is not None and r[pid] == calm[-1][pid]]
     if len(rows) < 3:
         raise KvbenchError(f"the soak's calm half has too few rows of {column}")
     at = max(range(1, len(rows)), key=lambda i: abs(rows[i][column] - rows[i - 1][column]))
@@ -144,8 +141,7 @@ def soak_held(sources: Sources) -> str:
 
 def soak_p99_calm(sources: Sources) -> str:
     """The calm half's per-minute p99 trend, as the check fitted it, with interval and bound."""
-    checks = sources.part_json("soak").get("checks") or {}
-    trend = checks.get("p99_per_minute_not_rising")
+    trend = _checks(sources).get("p99_per_minute_not_rising")
     if not trend:
         raise KvbenchError("the soak's summary has no p99_per_minute_not_rising check")
     if "interval_ms_per_hour" not in trend:

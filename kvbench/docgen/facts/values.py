@@ -1,9 +1,9 @@
 """Values, ratios and verdicts of the committed parts, their settings, the CPU curve."""
 
+import dataclasses
 import json
 
 from kvbench import KvbenchError
-from kvbench.docgen import verdicts
 from kvbench.docgen.sources import Sources
 from kvbench.measure import benchargs  # benchargs: the command's own estimate
 from kvbench.measure.progress import minutes
@@ -11,6 +11,8 @@ from kvbench.report import cpu_curve
 from kvbench.report import verdicts as rule
 from kvbench.report.bench import recorded
 from kvbench.report.formatting import change, number, percent, quantity, ratio, setting
+from kvbench.results import metrics
+from kvbench.results.compare import compare_samples
 from kvbench.results.summary import Summary
 
 
@@ -64,12 +66,44 @@ def _paired(sources: Sources, part: str, service: str, metric: str) -> Summary:
 
 def verdict(sources: Sources, part: str, new: str, old: str, metric: str) -> str:
     """The words for new against old with the ratio, its 95% interval and n (docs/05's rule)."""
-    return rule.as_ratio(verdicts.ratio_of(sources, part, new, old, metric))
+    if metrics.metric(metric).exact:
+        return rule.as_ratio(_exact(sources, part, new, old, metric))
+    found = sources.typed(part).ratio(new, old, metric)
+    if found is not None:
+        judged = rule.paired(found.ratios, metric)
+    else:
+        top, bottom = (sources.stat(part, s, metric) for s in (new, old))
+        judged = rule.unpaired(top, bottom, metric)
+    medians = (sources.stat(part, s, metric).median for s in (new, old))  # read at a floor only
+    floor = rule.floor_word(medians, _floor(sources, part), rule.PERCENTILE.get(metric))
+    return rule.as_ratio(dataclasses.replace(judged, words=floor) if floor else judged)
 
 
 def tail_verdict(sources: Sources, part: str, new: str, old: str, percentile: str) -> str:
     """The words for a pooled latency percentile (`p99`), whole rounds resampled."""
-    return rule.as_ratio(verdicts.tail_of(sources, part, new, old, percentile))
+    found = sources.results_set(part)
+    pair = found.latency_ratios(old, new, (percentile,)).get(percentile)
+    if pair is None:
+        raise KvbenchError(f"{part} holds no pooled {percentile} of both {new!r} and {old!r}")
+    value, ci = pair
+    n = len(found.trial_latencies(new) or [])
+    pooled = (found.latency[s][percentile]["ms"] for s in (new, old))  # read at a floor only
+    said = rule.floor_word(pooled, _floor(sources, part), percentile)
+    said = said or rule.words("ms", value, ci, n, unit="ms")
+    return rule.as_ratio(rule.Verdict(value, ci, "rounds resampled", n, said))
+
+
+def _exact(sources: Sources, part: str, new: str, old: str, name: str) -> rule.Verdict:
+    """An exact count, judged against its repeats (`kvbench compare`'s rule): no interval."""
+    top, bottom = sources.stat(part, new, name), sources.stat(part, old, name)
+    row = compare_samples(bottom, top, 0.05, "", name)
+    better, worse = rule.WORDS.get(metrics.metric(name).unit, ("lower", "higher"))
+    said = {"better": better, "worse": worse}.get(row.verdict, "no change beyond its repeats")
+    return rule.Verdict(top.median / bottom.median, None, "exact", min(top.n, bottom.n), said)
+
+
+def _floor(sources: Sources, part: str) -> dict | None:
+    return sources.typed(part).extra.get("floor")
 
 
 def trial_spread(sources: Sources, part: str, service: str, metric: str) -> str:
@@ -123,7 +157,4 @@ def cpu_rate_span(sources: Sources) -> str:
 def cpu_curve_plot(sources: Sources) -> str:
     """The plot of CPU per request against the rate, as an image for docs/, or where it goes."""
     png = sources.results / f"{cpu_curve.STEM}.png"
-    if not png.is_file():
-        return f"`{sources.shown(png)}` (drawn by `kvbench promote`)"
-    link = sources.link(png, sources.root / "docs" / "any.md")
-    return f"![Server CPU per request against the offered rate]({link})"
+    return sources.image(png, "Server CPU per request against the offered rate")
