@@ -155,7 +155,7 @@ def checks_table(data: dict) -> str:
     """How each check reads, then each one's verdict and the numbers it decided on."""
     lines = [HOW, "", "| check | verdict | on what |", "|---|---|---|"]
     for name, check in data["checks"].items():
-        if name != "ok":
+        if isinstance(check, dict):
             said = VERDICT[check["ok"]] if not check.get("diagnostic") else "shown, not judged"
             lines.append(f"| {name} | {said} | {explain(check)} |")
     return "\n".join(lines) + "\n"
@@ -208,7 +208,8 @@ def explain(check: dict) -> str:
     if "at_redis_restarts" in check:
         said = [restart_said(r) for r in check["at_redis_restarts"]]
         check = check | {"at_redis_restarts": said}
-    shown = {k: v for k, v in check.items() if k not in ("ok", "lost", "stray_ticks", "ticks")}
+    hidden = ("ok", "status", "lost", "stray_ticks", "ticks")
+    shown = {k: v for k, v in check.items() if k not in hidden}
     return ", ".join(f"{k}: {v}" for k, v in shown.items())
 
 

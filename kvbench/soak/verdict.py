@@ -15,6 +15,7 @@ FLAT_COLUMNS = [
 # Shown, not judged: what Redis's allocator has handed out (INFO used_memory), to tell its
 # data from the freed pages its allocator keeps.
 DIAGNOSTIC_COLUMNS = [("redis_used_mb", "redis_pid", 0.0)]
+STATUS = {True: "ok", False: "failed", None: "undecided"}
 SETTLE_S = 60.0  # after the last fault's recovery, before the flatness fit begins
 
 
@@ -71,6 +72,9 @@ def verdicts(outcome: Outcome) -> dict:
         ),
         "every_fault_injected": _every_fault(outcome.faults),
     }  # fmt: skip
+    # A status per check, in a benchmark's words (kvbench/measure/checks.py); ok when none failed.
+    for check in found.values():
+        check["status"] = "diagnostic" if check.get("diagnostic") else STATUS[check["ok"]]
     found["ok"] = all(c["ok"] is not False for c in found.values())
     return found
 
