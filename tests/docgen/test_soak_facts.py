@@ -28,12 +28,6 @@ def committed_soak(tmp_path: Path) -> Sources:
     return Sources(tmp_path, tmp_path)
 
 
-def test_a_step_in_the_calm_half_is_found_with_its_threads_and_the_level_either_side(tmp_path):
-    said = value('soak_step("redis_rss_mb")', committed_soak(tmp_path))
-    assert said.startswith("+0.50 MB within one second at 200 s, as its threads went from 5 to 6")
-    assert said.endswith("0 MB/h (0 to 0) before it and 0 MB/h (0 to 0) after it")
-
-
 def test_the_soaks_own_process_held_up_is_counted_from_its_late_samples(tmp_path):
     said = value("soak_held()", committed_soak(tmp_path))
     assert said == "1 time over 0.25 s, up to 0.60 s (at 250 s)"

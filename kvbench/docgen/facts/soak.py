@@ -3,7 +3,6 @@
 from kvbench import KvbenchError
 from kvbench.docgen.sources import Sources
 from kvbench.report.formatting import number
-from kvbench.soak.checks import HOUR_S, binned, slope_interval
 from kvbench.soak.series import read_csv
 
 
@@ -83,43 +82,6 @@ def _series(sources: Sources) -> list[dict]:
     if not path.is_file():
         raise KvbenchError(f"the soak's {sources.shown(path)} is missing")
     return read_csv(path)
-
-
-def _calm_from(sources: Sources, column: str = "redis_rss_mb") -> float:
-    """Where the soak's calm half begins: where its flatness check of `column` was fitted."""
-    check = _checks(sources).get(f"{column}_flat") or {}
-    if "fitted_from_s" not in check:
-        raise KvbenchError(f"the soak's summary has no flatness check of {column}")
-    return check["fitted_from_s"]
-
-
-def soak_step(sources: Sources, column: str) -> str:
-    """A process column's largest one-second move in the calm half, with the fits around it."""
-    start = _calm_from(sources, column)
-    owner = column.split("_")[0]  # redis_rss_mb: the redis_pid's process
-    calm, pid = [r for r in _series(sources) if r["t_s"] >= start], f"{owner}_pid"
-    rows = [r for r in calm if r.get(column) is not None and r[pid] == calm[-1][pid]]
-    if len(rows) < 3:
-        raise KvbenchError(f"the soak's calm half has too few rows of {column}")
-    at = max(range(1, len(rows)), key=lambda i: abs(rows[i][column] - rows[i - 1][column]))
-    moved = rows[at][column] - rows[at - 1][column]
-    threads = [rows[i].get(f"{owner}_threads") for i in (at - 1, at)]
-    fits = [_slope(rows[:at], column), _slope(rows[at:], column)]
-    said = f"{moved:+.2f} MB within one second at {rows[at]['t_s']:,.0f} s"
-    if None not in threads and threads[0] != threads[1]:
-        said += f", as its threads went from {threads[0]:g} to {threads[1]:g}"
-    return said + "; fitted apart, " + " before it and ".join(fits) + " after it"
-
-
-def _slope(rows: list[dict], column: str) -> str:
-    times, values, bins = binned(
-        [r["t_s"] for r in rows], [r[column] for r in rows], [0] * len(rows)
-    )
-    found = slope_interval([t / HOUR_S for t in times], values, bins)
-    if found is None:
-        return "too short to fit"
-    slope, low, high = found
-    return f"{number(slope, 2)} MB/h ({number(low, 2)} to {number(high, 2)})"
 
 
 # The soak's own process reads its processes once a second; later than this, its event loop
