@@ -96,6 +96,8 @@ def article_delta(r: Comparison) -> str:
         text = ratio(r.new.median / r.old.median) if r.old.median else "n/a"
     else:
         text = percent(r.delta_pct) if r.delta_pct is not None else "n/a"
+    if r.verdict == "once":  # an exact count without repeats (report.verdicts.COUNTED_ONCE)
+        return f"{text} (counted once, no word)"
     if r.verdict == "same":  # with the interval the `~` comes from, where there is one
         span = f", {change_span(*((e - 1) * 100 for e in r.change_ci))}" if r.change_ci else ""
         return f"~ ({text}{span}, {r.evidence})"

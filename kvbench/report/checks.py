@@ -144,15 +144,24 @@ def flag_notes(checks: dict, late: dict[str, list], slowed: set[str]) -> str:
                  f"lifted its p99 from the intended send over {excess}% above the p99 from the "
                  "actual send, so that tail is partly the sender's.")  # fmt: skip
     found = checks.get("sensitivity") or {}
-    if slowed and found["status"] == "undecided":
-        said += (f" ‡: the sensitivity check on `{next(iter(slowed))}` was undecided: with the "
-                 f"generator slowed, its throughput moved to {found['ratio']:.3f}x, beyond the "
-                 f"noise ({pct(found['noise'] * 100)}), while the server stayed saturated: the "
-                 "arrival pattern, not only its capacity, set that row (appendix 96).")  # fmt: skip
-    elif slowed:
-        said += (f" ‡: the sensitivity check failed on `{next(iter(slowed))}`: with the "
-                 f"generator's CPU per answer raised {found['slowdown']:.2f}x its throughput "
-                 f"fell to {found['ratio']:.3f}x, beyond the run's noise "
-                 f"({found['noise'] * 100:.1f}%), so the generator may have set part of that "
-                 "row's pace (appendix 96).")  # fmt: skip
+    if slowed:
+        said += " ‡: " + _sensitivity_note(next(iter(slowed)), found)
     return said
+
+
+def _sensitivity_note(name: str, found: dict) -> str:
+    """What a failed or undecided sensitivity check says of its row, in the check's terms:
+    the noise it judged against (its tolerance), a fall only where there was one."""
+    noise = found.get("tolerance", found.get("noise", 0.0))
+    moved = (f"with the generator slowed, its throughput moved to {found['ratio']:.3f}x, "
+             f"beyond the noise ({pct(noise * 100)})")  # fmt: skip
+    if found["status"] == "undecided":
+        return (f"the sensitivity check on `{name}` was undecided: {moved}, while the server "
+                "stayed saturated: the arrival pattern, not only its capacity, may have set "
+                "that row (appendix 96).")  # fmt: skip
+    if found["ratio"] < 1 - noise:
+        return (f"the sensitivity check failed on `{name}`: {moved}, so the generator may "
+                "have set part of that row's pace (appendix 96).")  # fmt: skip
+    return (f"the sensitivity check on `{name}` could not test the generator (the run's "
+            "warnings say why), so nothing shows the server set that row's pace "
+            "(appendix 96).")  # fmt: skip

@@ -15,7 +15,7 @@ from kvbench.report.formatting import (
     benchstat_spread,
     change_span,
 )
-from kvbench.report.verdicts import ONCE, judged
+from kvbench.report.verdicts import COUNTED_ONCE, judged
 from kvbench.results.compare import ARTICLE_METRICS, Comparison, geomean
 from kvbench.results.latency import PERCENTILES
 from kvbench.results.metrics import metric
@@ -175,7 +175,7 @@ def _delta(r: Comparison, notes: list[str]) -> str:
     marks = "".join(f" {_mark(w, notes)}" for w in (*r.warnings, r.basis) if w)
     if metric(r.metric).diagnostic:  # how the run went, not a result: no verdict, no test
         return f"{benchstat_change(r.delta_pct or 0.0)} (diagnostic {n}){marks}"
-    if r.basis == ONCE:  # an exact count without repeats: its change, no word
+    if r.verdict == COUNTED_ONCE:  # an exact count without repeats: its change, no word
         moved = "from 0" if r.from_zero else benchstat_change(r.delta_pct or 0.0)
         return f"{moved} (exact {n}){marks}"
     test = f"({_span(r)}{r.evidence} {n})"

@@ -46,6 +46,7 @@ PERCENTILE = {"http_trial_p50_ms": "p50", "http_trial_p99_ms": "p99", "http_serv
               "http_service_p99_ms": "p99"}  # fmt: skip
 
 ONCE = "counted once: no repeat shows whether the count repeats, so no word"
+COUNTED_ONCE = "once"  # the verdict of such a row: neither a word nor `~`
 
 
 @dataclass(frozen=True)
@@ -132,7 +133,7 @@ def judged(
     exact count (judged against its repeats)."""
     old, new = row.old, row.new
     if row.exact and old is not None and new is not None and min(old.n, new.n) < 2:
-        return dataclasses.replace(row, verdict="same", basis=ONCE)
+        return dataclasses.replace(row, verdict=COUNTED_ONCE, basis=ONCE)
     if old is None or new is None or not row.verdict or row.exact or metric(row.metric).diagnostic:
         return row
     warnings = tuple(w for w in row.warnings if "to detect a difference" not in w)  # the U test's

@@ -32,9 +32,10 @@ def gap_closed(run: Run) -> str:
     if low <= 1:
         return (f"granian's interval against {BEFORE} includes no change: this run shows no "
                 "gap between them, so none to close.")  # fmt: skip
-    if rung.ci and rung.ci[0] <= 1 <= rung.ci[1]:
-        return (f"The one-write rung's own interval against {BEFORE} includes no change: how "
-                "much of the gap to granian it closes, this run cannot tell.")  # fmt: skip
+    if not rung.ci or rung.ci[0] <= 1:
+        return (f"The one-write rung's own interval against {BEFORE} does not exclude no "
+                "change: how much of the gap to granian it closes, this run cannot "
+                "tell.")  # fmt: skip
     share = (rung.median - 1) / (server.median - 1)
     closed = formatting.pct(share * 100)
     return f"The one-write rung closes {closed} of the gap to granian (paired medians)."

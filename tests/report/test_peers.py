@@ -93,15 +93,28 @@ def test_rows_a_check_of_the_run_flagged_are_marked_and_the_note_says_why():
     assert rows["| bare-asgi"][3].endswith(" †") and not rows["| optimized"][3].endswith("†")
     assert rows["| optimized"][2].endswith(" ‡") and not rows["| bare-asgi"][2].endswith("‡")
     assert "schedule check failed in a trial of `bare-asgi` (round 3)" in table
-    assert "throughput fell to 0.900x" in table
+    assert (
+        "sensitivity check failed on `optimized`: with the generator slowed, its "
+        "throughput moved to 0.900x, beyond the noise (5.0%)" in table
+    )
     assert "†" not in peers_table(fake_summary())  # a run whose checks passed has no marks
+
+
+def test_a_sensitivity_check_that_failed_without_a_fall_is_not_told_as_one():
+    summary = fake_summary()
+    summary["checks"] = {
+        "sensitivity": {"status": "failed", "service": "optimized", "slowdown": 1.1,
+                        "ratio": 1.02, "noise": 0.01, "tolerance": 0.02},
+    }  # fmt: skip
+    table = peers_table(summary)
+    assert "could not test the generator" in table and "moved to" not in table
 
 
 def test_a_row_whose_sensitivity_check_was_undecided_is_marked_and_not_called_failed():
     summary = fake_summary()
     summary["checks"] = {
         "sensitivity": {"status": "undecided", "service": "optimized", "ratio": 0.91,
-                        "noise": 0.02, "reading": "it moved"},
+                        "noise": 0.012, "tolerance": 0.02, "reading": "it moved"},
     }  # fmt: skip
     table = peers_table(summary)
     rows = {line.split(" | ")[0]: line.split(" | ") for line in table.splitlines()}

@@ -1,7 +1,9 @@
 """The one verdict rule: a row's word comes from the interval of its change, not the U test."""
 
 import dataclasses
+import json
 
+from kvbench.report.article import article_delta
 from kvbench.report.formatting import change_span
 from kvbench.report.tables import Context, render
 from kvbench.report.verdicts import judged
@@ -80,10 +82,15 @@ def test_an_exact_count_counted_once_shows_its_change_and_no_word():
     once = row(Summary.of([5.5], "per 1k req"), Summary.of([0.5], "per 1k req"),
                "gc_collections_per_kreq")  # fmt: skip
     assert once.verdict == "better"  # the spread rule alone: no repeats, no spread
-    assert judged(once).verdict == "same"
+    assert judged(once).verdict == "once"
     line = next(ln for ln in render([once], "text", ("a", "b")).splitlines()
                 if ln.startswith("gc_collections_per_kreq"))  # fmt: skip
     assert "-90.91% (exact n=1)" in line and "better" not in line and "~" not in line
+    record = json.loads(render([once], "json", ("a", "b")))
+    assert [r["verdict"] for r in record["rows"] if r["metric"] == "gc_collections_per_kreq"] == [
+        "once"
+    ]
+    assert article_delta(judged(once)) == "-91% (counted once, no word)"
     repeated = row(Summary.of([5.5, 5.5], "per 1k req"), Summary.of([0.5, 0.5], "per 1k req"),
                    "gc_collections_per_kreq")  # fmt: skip
     assert judged(repeated).verdict == "better"

@@ -32,6 +32,10 @@ def test_no_share_is_told_when_the_rungs_own_interval_includes_no_change():
     summary = run(optimized=paired(*[0.98] * 3 + [1.01] * 4 + [1.12] * 3),
                   granian=paired(*[1.16] * 10))  # fmt: skip
     assert gap_closed(summary).startswith("The one-write rung's own interval against gcfreeze")
+    slower = run(optimized=paired(*[0.9] * 10), granian=paired(*[1.16] * 10))
+    assert "cannot tell" in gap_closed(slower)  # a rung that lost ground closes no share
+    few = run(optimized=paired(*[1.1] * 5), granian=paired(*[1.16] * 10))
+    assert "cannot tell" in gap_closed(few)  # no interval below 6 values: no share
 
 
 def test_a_row_the_runs_own_sensitivity_check_flagged_is_marked_with_its_note():

@@ -99,6 +99,8 @@ def _exact(sources: Sources, part: str, new: str, old: str, name: str) -> rule.V
     row = compare_samples(bottom, top, 0.05, "", name)
     better, worse = rule.WORDS.get(metrics.metric(name).unit, ("lower", "higher"))
     said = {"better": better, "worse": worse}.get(row.verdict, "no change beyond its repeats")
+    if min(top.n, bottom.n) < 2:
+        said = "counted once, no word"
     return rule.Verdict(top.median / bottom.median, None, "exact", min(top.n, bottom.n), said)
 
 
@@ -115,8 +117,17 @@ def trial_spread(sources: Sources, part: str, service: str, metric: str) -> str:
 
 def floor_latency(sources: Sources, part: str, percentile: str) -> str:
     """The run's measured latency floor at a percentile, or that the run measured none."""
+    return _floor_figure(sources, part, "round_trip_ms", percentile)
+
+
+def floor_lateness(sources: Sources, part: str, percentile: str) -> str:
+    """How late the run's floor measurement found its sender where requests arrive."""
+    return _floor_figure(sources, part, "lateness_at_server_ms", percentile)
+
+
+def _floor_figure(sources: Sources, part: str, figure: str, percentile: str) -> str:
     floor = sources.typed(part).extra.get("floor") or {}
-    found = (floor.get("round_trip_ms") or {}).get(percentile)
+    found = (floor.get(figure) or {}).get(percentile)
     return quantity(found, "ms") if found is not None else "not measured in this run"
 
 
