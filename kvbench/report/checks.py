@@ -133,19 +133,20 @@ def flagged(checks: dict) -> tuple[dict[str, list], set[str]]:
     return late, {sensitivity["service"]} if moved else set()
 
 
-def flag_notes(checks: dict, late: dict[str, list], slowed: set[str]) -> str:
-    """The footnotes of `flagged`'s marks, each from its check's own record."""
+def flag_notes(checks: dict, tails: bool = True) -> str:
+    """The footnotes of `flagged`'s marks, each from its check's own record (the † ones only
+    for a table that shows a tail)."""
+    late, slowed = flagged(checks)
     said = ""
-    if late:
+    if late and tails:
         rows = ", ".join(f"`{name}` (round {', '.join(map(str, rounds))})"
                          for name, rounds in late.items())  # fmt: skip
         excess = plain((checks.get("schedule") or {}).get("max_excess", 0.05) * 100)
         said += (f" †: the schedule check failed in a trial of {rows}: the sender's lateness "
                  f"lifted its p99 from the intended send over {excess}% above the p99 from the "
                  "actual send, so that tail is partly the sender's.")  # fmt: skip
-    found = checks.get("sensitivity") or {}
     if slowed:
-        said += " ‡: " + _sensitivity_note(next(iter(slowed)), found)
+        said += " ‡: " + _sensitivity_note(next(iter(slowed)), checks["sensitivity"])
     return said
 
 

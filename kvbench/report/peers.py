@@ -57,7 +57,7 @@ def peers_table(summary: dict | Run) -> str:
         lines.append(f"| {name} | {what.get(name, '')} | " + " | ".join(cells) + " |")
     for name, note in fields.skipped(run).items():
         lines.append(f"| {name} | {note} | | | | |")
-    notes = _counts_note(services) + _bound_note(services) + flag_notes(run.checks, late, slowed)
+    notes = _counts_note(services) + _bound_note(services) + flag_notes(run.checks)
     return "\n".join(lines) + "\n\n" + notes + "\n"
 
 

@@ -80,7 +80,7 @@ def stores(run: ResultSet) -> str:
             _cell(_stat(run, service.name, "worker_request_share_min"), lambda s: number(s.median)),
         ]
         lines.append(md_row([f"`{service.name}`", what, str(service.workers), *cells]))
-    notes = flag_notes(checks, late, slowed).strip()
+    notes = flag_notes(checks).strip()
     return "\n".join(lines) + (f"\n\n{notes}" if notes else "")
 
 

@@ -56,5 +56,5 @@ def table(summary: dict | Run, syscalls: dict | None) -> str:
         cells = " | ".join(formatting.number(v) if v is not None else "-" for v in shown)
         mark = " ‡" if name in slowed else ""
         lines.append(f"| {name} | {cells} | {said(ratio(run, name))}{mark} |")
-    notes = flag_notes(checks, {}, slowed).strip()  # the table shows no tail: no †
+    notes = flag_notes(checks, tails=False).strip()  # the table shows no tail: no †
     return "\n".join(lines) + "\n\n" + gap_closed(run) + (f" {notes}" if notes else "")
