@@ -63,6 +63,7 @@ def flat(
     fit_from: float = 0.0,
     least: float = 0.0,
     diagnostic: bool = False,
+    held: str | None = None,
 ) -> dict:
     """Whether `name` (a column) stays flat after `warmup` seconds of each process's life,
     its slope fitted on the rows from `fit_from` on (the calm end of the run); the bound is
@@ -73,6 +74,12 @@ def flat(
     within a stretch, and the levels of every stretch are listed so that a ratchet, a step
     up at every fault, shows. A `diagnostic` is fitted the same way and never judged: its
     "ok" is None whatever it reads, and its "why" says what it read.
+
+    `held` names a column whose every change also starts a segment of the fit (not of the
+    ratchet): Redis's connected clients, each a client struct and buffers in Redis (8 to
+    22 KB of RSS each, measured here), which the service's pools open as requests in flight
+    reach a new high and then keep, up to their size. The slope is then growth at a fixed
+    number of connections; the connections' range is recorded beside it.
     """
     points = [r for r in rows if r.get(name) is not None and r.get(pid_name) is not None]
     born: dict = {}
@@ -80,7 +87,10 @@ def flat(
         born.setdefault(row[pid_name], row["t_s"])
     kept = [r for r in points if r["t_s"] - born[r[pid_name]] >= warmup]
     labels = [(r[pid_name], r.get("stretch", 0)) for r in kept]
-    fit = [(r, label) for r, label in zip(kept, labels, strict=True) if r["t_s"] >= fit_from]
+    pairs = zip(kept, labels, strict=True)
+    fit = [
+        (r, label + ((r.get(held),) if held else ())) for r, label in pairs if r["t_s"] >= fit_from
+    ]
     times, values, bins = binned(
         [r["t_s"] for r, _ in fit], [r[name] for r, _ in fit], [label for _, label in fit]
     )
@@ -89,6 +99,11 @@ def flat(
     check["fitted_from_s"] = round(fit_from, 1)
     check["fitted_points"] = f"{len(values)} means of up to {BIN_S:g} s"
     check["enforced"] = enforce and not diagnostic
+    if held:
+        found_held = [r[held] for r, _ in fit if r.get(held) is not None]
+        check["held"] = held
+        check["held_range"] = [min(found_held), max(found_held)] if found_held else None
+        check["segments"] = len(set(bins))
     if diagnostic:
         check["diagnostic"] = True
     if found is None:

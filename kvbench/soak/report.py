@@ -9,7 +9,7 @@ from matplotlib.patches import Patch
 
 from kvbench.report.plots import _figure, color, save
 from kvbench.results import files, provenance
-from kvbench.soak import checks, faults
+from kvbench.soak import checks, faults, verdict
 from kvbench.soak.checks import recovery
 from kvbench.soak.client import CONNECTIONS, PUT_KEYS, PUT_SHARE, TICK_S
 from kvbench.soak.run import Outcome
@@ -85,8 +85,8 @@ def plot(rows: list[dict], log: list[dict], stem: Path) -> list[Path]:
     panels = [
         (["service_rss_mb", "redis_rss_mb", "redis_used_mb", "redis_used_peak_mb"], "RSS (MB)"),
         (
-            ["service_fds", "service_fds_net", "redis_fds", "redis_fds_net"],
-            "open fds (net: less live connections)",
+            ["service_fds", "service_fds_net", "redis_fds", "redis_fds_net", "redis_clients"],
+            "open fds (net: less live connections); Redis's clients",
         ),
         (["p99_ms"], "p99 latency (ms), per second"),
         (["errors"], "errors per second"),
@@ -156,7 +156,7 @@ def checks_table(data: dict) -> str:
     lines = [HOW, "", "| check | verdict | on what |", "|---|---|---|"]
     for name, check in data["checks"].items():
         if isinstance(check, dict):
-            said = VERDICT[check["ok"]] if not check.get("diagnostic") else "shown, not judged"
+            said = VERDICT[check.get("status") or verdict.status(check)]
             lines.append(f"| {name} | {said} | {explain(check)} |")
     return "\n".join(lines) + "\n"
 
@@ -174,7 +174,9 @@ HOW = (
     "or file stays): a least-squares slope per hour with its 95% interval, fitted in the "
     "calm end of the run (a long run's faults all come in its first half; the fit starts a "
     "minute after the last fault's recovery), each process life with its own intercept, "
-    "after each process's warm-up; the upper end must be under 1% of the level per hour "
+    "after each process's warm-up, Redis's at a fixed number of connected clients (each "
+    "pooled connection the service opens, and keeps, costs Redis its buffers); the upper "
+    "end must be under 1% of the level per hour "
     f"(for fds at least {checks.FD_LEAST_PER_HOUR:g} per hour), "
     "enforced from 30 minutes of load (a shorter run reports it). A level that steps up "
     "from one stretch between faults to the next fails too (the stretch levels). p99 per "
@@ -183,7 +185,10 @@ HOW = (
     "adds the freed pages it keeps) is fitted the same way and shown, not judged: it tells "
     "Redis's data from its allocator's pages."
 )
-VERDICT = {True: "pass", False: "**FAIL**", None: "undecided (not enforced)"}
+# The check's status (kvbench/soak/verdict.py); "undecided" says why in its own words (the
+# run too short to enforce, or an interval that straddles the bound), not one reason for all.
+VERDICT = {"ok": "pass", "failed": "**FAIL**", "undecided": "undecided",
+           "diagnostic": "shown, not judged"}  # fmt: skip
 
 
 def explain(check: dict) -> str:
@@ -196,6 +201,10 @@ def explain(check: dict) -> str:
         text += (f", bound {check['bound_per_hour']:.3g}/h (level {check['level']:.4g}); "
                  f"{check['samples']} samples from {check.get('fitted_from_s', 0):g} s; stretch "
                  f"levels {check.get('stretch_levels')}")  # fmt: skip
+        if check.get("held_range"):
+            low, high = check["held_range"]
+            text += (f"; fitted at a fixed {check['held']} ({low:g} to {high:g}: "
+                     f"{check['segments']} segments)")  # fmt: skip
         if "stretch_slope_per_hour" in check:
             slope, low, high = check["stretch_slope_per_hour"]
             text += f", their slope {slope:+.3g}/h [{low:+.3g}, {high:+.3g}]"
@@ -203,8 +212,9 @@ def explain(check: dict) -> str:
     if "slope_ms_per_hour" in check:
         low, high = check["interval_ms_per_hour"]
         slope = check["slope_ms_per_hour"]
-        return (f"median p99 {check['median_p99_ms']:.3g} ms, slope {slope:+.3g} ms/h, "
+        said = (f"median p99 {check['median_p99_ms']:.3g} ms, slope {slope:+.3g} ms/h, "
                 f"95% interval [{low:+.3g}, {high:+.3g}], {check['minutes']} minutes")  # fmt: skip
+        return said + (f"; {check['why']}" if "why" in check else "")
     if "at_redis_restarts" in check:
         said = [restart_said(r) for r in check["at_redis_restarts"]]
         check = check | {"at_redis_restarts": said}

@@ -231,3 +231,19 @@ def test_a_diagnostic_is_shown_not_judged_whatever_the_runs_length():
     assert found["ok"] is None and found["why"].startswith("under the bound")
     judged = checks.flat(growing, "rss", "pid", warmup=0, enforce=False)
     assert judged["why"] == "growth above the bound; not enforced in a run under 1800 s"
+
+
+def test_growth_is_judged_at_a_fixed_number_of_clients_when_told_which_column_holds_them():
+    # A pool that opens a connection every 5 minutes, each 0.5 MB in Redis: steps, not a
+    # slope within any step. Redis leaking 5 MB an hour at a fixed count is still growth.
+    def series(leak_per_s: float) -> list[dict]:
+        return [{"t_s": float(t), "pid": 1, "clients": 30 + t // 300,
+                 "rss": 13.0 + 0.5 * (t // 300) + leak_per_s * t + (t % 2) * 0.001}
+                for t in range(0, 3600, 5)]  # fmt: skip
+
+    stepping = series(0.0)
+    assert checks.flat(stepping, "rss", "pid", warmup=0, enforce=True)["ok"] is False
+    found = checks.flat(stepping, "rss", "pid", warmup=0, enforce=True, held="clients")
+    assert found["ok"] is True and found["held_range"] == [30, 41] and found["segments"] == 12
+    leaking = checks.flat(series(5 / 3600), "rss", "pid", warmup=0, enforce=True, held="clients")
+    assert leaking["ok"] is False and leaking["why"] == "growth above the bound"

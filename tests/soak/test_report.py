@@ -15,7 +15,10 @@ def summary() -> dict:
     recovery |= {"first_error_s": 0.1, "last_error_s": 0.9, "answering_s": 0.9}
     flat = {"ok": None, "slope_per_hour": 3.0, "interval_per_hour": [-1.0, 7.0]}
     flat |= {"bound_per_hour": 1.0, "level": 100.0, "samples": 3, "why": "too short"}
+    trend = {"ok": None, "status": "undecided", "median_p99_ms": 11.0, "slope_ms_per_hour": 2.4}
+    trend |= {"interval_ms_per_hour": [0.6, 4.2], "minutes": 28, "why": "the interval straddles"}
     checks = {"no_acknowledged_write_lost": {"ok": True, "count": 0}, "rss_flat": flat}
+    checks["p99_per_minute_not_rising"] = trend
     soak = {"setup": "a test", "settings": {"fraction": 0.8}, "load": load}
     soak |= {"faults": [fault], "recovery": [recovery]}
     soak["generator_gc"] = {"collections": [90, 8, 2], "total_ms": 9.0, "max_ms": [0.1, 0.4, 3.5]}
@@ -30,7 +33,13 @@ def test_rewrite_makes_the_report_and_plot_from_the_files(tmp_path):
     (tmp_path / "summary.json").write_text(json.dumps(summary()))
     text = report.rewrite(tmp_path).read_text()
     assert "| kill_redis | 1.0 | 0.5 | 12 | 0.1 | 0.9 | 0.9 | - |" in text
-    assert "| rss_flat | undecided (not enforced) | slope +3/h, 95% interval [-1, +7]" in text
+    assert "| rss_flat | undecided | slope +3/h, 95% interval [-1, +7]" in text
+    assert "too short |" in text
+    # Undecided in a run long enough to enforce: the check's own reason, not "not enforced".
+    assert (
+        "| p99_per_minute_not_rising | undecided | median p99 11 ms, slope +2.4 ms/h, "
+        "95% interval [+0.6, +4.2], 28 minutes; the interval straddles |"
+    ) in text
     assert "Verdict: **pass**" in text
     assert "The soak's own process ran 2 full GC collections, the longest 3.5 ms" in text
     assert (tmp_path / "plots" / "soak.png").stat().st_size > 0

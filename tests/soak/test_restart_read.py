@@ -27,6 +27,7 @@ def killed_and_restarted(tmp_path, monkeypatch, durable: bool) -> dict:
         asyncio.run(redis.start())
         memory = redis.memory()  # the restarted Redis's own figures
         assert memory["pid"] == redis.pid and 0 < memory["used_mb"] <= memory["used_peak_mb"]
+        assert memory["clients"] >= 1  # the connection that asked counts itself
         sent, found = redis.values(["soak-0001", "soak-0002"])
         assert redis.answered_ping < sent  # the read came after the restarted Redis's PONG
         return found
