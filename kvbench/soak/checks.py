@@ -26,6 +26,7 @@ ENFORCE_FLAT_S = 1800.0  # shorter runs report their interval; from 30 minutes i
 P99_BOUND_PCT = 10.0  # per hour, of the median per-minute p99
 MIN_MINUTES = 3
 BIN_S = 60.0  # RSS and fds are fitted on means over this long, not on every second
+MIN_HELD_BIN = 10  # seconds in a mean at a fixed client count, or it is left out
 
 
 def slope_interval(x: Sequence[float], y: Sequence[float], segments: Sequence | None = None):
@@ -75,24 +76,33 @@ def flat(
     up at every fault, shows. A `diagnostic` is fitted the same way and never judged: its
     "ok" is None whatever it reads, and its "why" says what it read.
 
-    `held` names a column whose every change also starts a segment of the fit (not of the
-    ratchet): Redis's connected clients, each a client struct and buffers in Redis (8 to
+    `held` names a column each of whose values is a segment of the fit of its own (not of
+    the ratchet): Redis's connected clients, each a client struct and buffers in Redis (8 to
     22 KB of RSS each, measured here), which the service's pools open as requests in flight
-    reach a new high and then keep, up to their size. The slope is then growth at a fixed
-    number of connections; the connections' range is recorded beside it.
+    reach a new high and then keep, up to their size (their bound is a check of its own,
+    `clients_bounded`). A count that comes back to a value shares that value's intercept,
+    so growth at one count still shows. The slope is then growth at a fixed number of
+    connections; rows without the count are left out (`held_missing`), and so are means
+    of fewer than MIN_HELD_BIN seconds (a count that flips within a minute would make many
+    short, correlated means, each weighed as a minute's).
     """
     points = [r for r in rows if r.get(name) is not None and r.get(pid_name) is not None]
     born: dict = {}
     for row in points:
         born.setdefault(row[pid_name], row["t_s"])
     kept = [r for r in points if r["t_s"] - born[r[pid_name]] >= warmup]
+    missing = sum(1 for r in kept if held and r.get(held) is None)
+    kept = [r for r in kept if not held or r.get(held) is not None]
     labels = [(r[pid_name], r.get("stretch", 0)) for r in kept]
     pairs = zip(kept, labels, strict=True)
     fit = [
         (r, label + ((r.get(held),) if held else ())) for r, label in pairs if r["t_s"] >= fit_from
     ]
     times, values, bins = binned(
-        [r["t_s"] for r, _ in fit], [r[name] for r, _ in fit], [label for _, label in fit]
+        [r["t_s"] for r, _ in fit],
+        [r[name] for r, _ in fit],
+        [label for _, label in fit],
+        least=MIN_HELD_BIN if held else 1,
     )
     found = slope_interval([t / HOUR_S for t in times], values, bins)
     check: dict = {"column": name, "samples": len(fit), "bound_pct_per_hour": FLAT_BOUND_PCT}
@@ -100,10 +110,9 @@ def flat(
     check["fitted_points"] = f"{len(values)} means of up to {BIN_S:g} s"
     check["enforced"] = enforce and not diagnostic
     if held:
-        found_held = [r[held] for r, _ in fit if r.get(held) is not None]
-        check["held"] = held
+        found_held = [r[held] for r, _ in fit]
+        check |= {"held": held, "held_missing": missing, "segments": len(set(bins))}
         check["held_range"] = [min(found_held), max(found_held)] if found_held else None
-        check["segments"] = len(set(bins))
     if diagnostic:
         check["diagnostic"] = True
     if found is None:
@@ -139,15 +148,16 @@ def settle(check: dict, passed: bool, why: str) -> dict:
     return check | {"ok": None, "why": f"{why}; not enforced in a run under {ENFORCE_FLAT_S:g} s"}
 
 
-def binned(times: Sequence[float], values: Sequence[float], labels: Sequence):
-    """Means over BIN_S windows within each segment: one-second samples of RSS or fds hang
-    together (each is most of the one before), and a line fitted through them claims an
-    interval several times too narrow; minute means are closer to independent."""
+def binned(times: Sequence[float], values: Sequence[float], labels: Sequence, least: int = 1):
+    """Means over BIN_S windows within each segment, of at least `least` samples: one-second
+    samples of RSS or fds hang together (each is most of the one before), and a line fitted
+    through them claims an interval several times too narrow; minute means are closer to
+    independent."""
     groups: dict = defaultdict(list)
     for t, value, label in zip(times, values, labels, strict=True):
         groups[(label, int(t // BIN_S))].append((t, value))
     means = [(float(np.mean([t for t, _ in g])), float(np.mean([v for _, v in g])), key[0])
-             for key, g in groups.items()]  # fmt: skip
+             for key, g in groups.items() if len(g) >= least]  # fmt: skip
     return [m[0] for m in means], [m[1] for m in means], [m[2] for m in means]
 
 
@@ -168,6 +178,17 @@ def segment_means(values: Sequence[float], labels: Sequence) -> list[float]:
     for value, label in zip(values, labels, strict=True):
         segments[label].append(value)
     return [round(float(np.mean(found)), 3) for found in segments.values()]
+
+
+def clients_bounded(rows: list[dict], name: str, bound: int) -> dict:
+    """The most connected clients any second saw, against the most the pools may open:
+    the flatness fit forgives each new count its own level, so the count itself is judged
+    here (a connection opened outside a pool and never closed would climb past it)."""
+    found = [r[name] for r in rows if r.get(name) is not None]
+    check: dict = {"column": name, "bound": bound, "samples": len(found)}
+    if not found:
+        return check | {"ok": None, "why": "no second recorded the count"}
+    return check | {"ok": max(found) <= bound, "most": max(found), "least": min(found)}
 
 
 def p99_trend(minutes: list[tuple[int, float]], excluded: set[int]) -> dict:

@@ -174,8 +174,9 @@ HOW = (
     "or file stays): a least-squares slope per hour with its 95% interval, fitted in the "
     "calm end of the run (a long run's faults all come in its first half; the fit starts a "
     "minute after the last fault's recovery), each process life with its own intercept, "
-    "after each process's warm-up, Redis's at a fixed number of connected clients (each "
-    "pooled connection the service opens, and keeps, costs Redis its buffers); the upper "
+    "after each process's warm-up (where a check names a `held` column, at each of its "
+    "values: Redis's connected clients, each pooled connection the service opens and keeps "
+    "costing Redis its buffers; their count must stay within the pools' bound); the upper "
     "end must be under 1% of the level per hour "
     f"(for fds at least {checks.FD_LEAST_PER_HOUR:g} per hour), "
     "enforced from 30 minutes of load (a shorter run reports it). A level that steps up "
@@ -201,13 +202,13 @@ def explain(check: dict) -> str:
         text += (f", bound {check['bound_per_hour']:.3g}/h (level {check['level']:.4g}); "
                  f"{check['samples']} samples from {check.get('fitted_from_s', 0):g} s; stretch "
                  f"levels {check.get('stretch_levels')}")  # fmt: skip
+        if "stretch_slope_per_hour" in check:
+            slope, low, high = check["stretch_slope_per_hour"]
+            text += f", their slope {slope:+.3g}/h [{low:+.3g}, {high:+.3g}]"
         if check.get("held_range"):
             low, high = check["held_range"]
             text += (f"; fitted at a fixed {check['held']} ({low:g} to {high:g}: "
                      f"{check['segments']} segments)")  # fmt: skip
-        if "stretch_slope_per_hour" in check:
-            slope, low, high = check["stretch_slope_per_hour"]
-            text += f", their slope {slope:+.3g}/h [{low:+.3g}, {high:+.3g}]"
         return text + (f"; {check['why']}" if "why" in check else "")
     if "slope_ms_per_hour" in check:
         low, high = check["interval_ms_per_hour"]

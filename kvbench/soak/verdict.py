@@ -3,6 +3,8 @@
 from kvbench.soak import checks, faults
 from kvbench.soak.client import KINDS, TICK_S
 from kvbench.soak.run import READBACK_CONNECTIONS, Outcome
+from kvbench.soak.stack import WORKERS
+from optimized.redis_store import POOL_SIZE
 
 # fds net of established connections: a pool that holds one more connection after a burst
 # is a step, not a leak, and one step of one fd is already over 1% of the level per hour.
@@ -20,6 +22,9 @@ FLAT_COLUMNS = [
 # data from the freed pages its allocator keeps.
 DIAGNOSTIC_COLUMNS = [("redis_used_mb", "redis_pid", 0.0)]
 STATUS = {True: "ok", False: "failed", None: "undecided"}
+# The most clients Redis may see: every worker's pool full, and the soak's own two (the
+# per-second INFO, and a restarted Redis's read).
+CLIENTS_BOUND = WORKERS * POOL_SIZE + 2
 SETTLE_S = 60.0  # after the last fault's recovery, before the flatness fit begins
 
 
@@ -73,6 +78,9 @@ def verdicts(outcome: Outcome) -> dict:
             )
             for column, pid, least in DIAGNOSTIC_COLUMNS
         },
+        "redis_clients_bounded": checks.clients_bounded(
+            outcome.rows, "redis_clients", CLIENTS_BOUND
+        ),
         "p99_per_minute_not_rising": checks.p99_trend(
             calm_minutes(outcome.minutes, fit_from), excluded
         ),

@@ -247,3 +247,27 @@ def test_growth_is_judged_at_a_fixed_number_of_clients_when_told_which_column_ho
     assert found["ok"] is True and found["held_range"] == [30, 41] and found["segments"] == 12
     leaking = checks.flat(series(5 / 3600), "rss", "pid", warmup=0, enforce=True, held="clients")
     assert leaking["ok"] is False and leaking["why"] == "growth above the bound"
+
+
+def test_rows_without_the_count_and_short_means_are_left_out_of_a_fixed_count_fit():
+    # Each minute: 50 s at one count, 10 s unread, the count back to where it was: 50 s
+    # means are fitted, rows with no count are not (they would span every count).
+    rows = [{"t_s": float(t), "pid": 1, "rss": 13.0 + (t % 3) * 0.001,
+             "clients": None if t % 60 >= 50 else 30}
+            for t in range(0, 3600)]  # fmt: skip
+    found = checks.flat(rows, "rss", "pid", warmup=0, enforce=True, held="clients")
+    assert found["held_missing"] == 600 and found["held_range"] == [30, 30]
+    assert found["fitted_points"] == "60 means of up to 60 s" and found["ok"] is True
+    # a count that flips every 5 s makes 12 means a minute of 5 s each: none is fitted
+    flipping = [r | {"clients": 30 + (int(r["t_s"]) // 5) % 12} for r in rows]
+    short = checks.flat(flipping, "rss", "pid", warmup=0, enforce=True, held="clients")
+    assert short["ok"] is False and short["why"] == "too few samples"
+
+
+def test_the_client_count_is_judged_against_the_pools_bound():
+    rows = [{"t_s": float(t), "clients": 30 + t // 60} for t in range(600)]
+    assert checks.clients_bounded(rows, "clients", 130) | {"samples": 0} == {
+        "column": "clients", "bound": 130, "samples": 0, "ok": True, "most": 39, "least": 30
+    }  # fmt: skip
+    assert checks.clients_bounded(rows, "clients", 35)["ok"] is False
+    assert checks.clients_bounded([{"t_s": 1.0}], "clients", 35)["ok"] is None
