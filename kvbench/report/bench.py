@@ -238,7 +238,7 @@ def _cross_check(found: dict, checks: dict) -> str:
     return "## Cross-check with wrk\n\n" + cross_check_table(found, checks) if found else ""
 
 
-def cross_check_table(found: dict, checks: dict | None = None) -> str:
+def cross_check_table(found: dict, checks: dict | None = None, pointer: bool = True) -> str:
     """`--loadgen both`: the ratio to the base by wrk and by the built-in generator; a row
     the run's own checks flagged is marked, with the check's note below (no tail shown: no †)."""
     _, slowed = flagged(checks or {})
@@ -253,7 +253,7 @@ def cross_check_table(found: dict, checks: dict | None = None) -> str:
             f"| {ratio(c['wrk_ratio'])} | {ratio(c['wrk_over_builtin'])} "
             f"| {'yes' if c['within_10pct'] else 'no'} |"
         )
-    notes = flag_notes(checks or {}, tails=False).strip()
+    notes = flag_notes(checks or {}, tails=False, pointer=pointer).strip()
     return "\n".join(lines) + "\n" + (f"\n{notes}\n" if notes else "")
 
 

@@ -21,13 +21,13 @@ def _time(stat: Summary) -> str:
     of the values (the interpreters' in-process runs are three)."""
     timed = Summary(stat.values, "ns/op", stat.method)
     if timed.ci is not None:
-        return formatting.with_range(timed) + " 95% CI"
+        return formatting.with_range(timed)[:-1] + f", n={timed.n})"
     factor = formatting.spoken(timed.median, timed.unit)[0]
     ends = (min(timed.values) * factor, max(timed.values) * factor)
     low, high = (formatting.number(v) for v in ends)
     if low == high:  # a range that reads as one value: one digit more
         low, high = (formatting.number(v, 4) for v in ends)
-    return f"{formatting.quantity(timed.median, timed.unit)} (n={timed.n}: {low} to {high})"
+    return f"{formatting.quantity(timed.median, timed.unit)} (n={timed.n}, range {low} to {high})"
 
 
 # The counts are exact (one value per interpreter: no interval to give); a timed figure
@@ -36,7 +36,7 @@ def _time(stat: Summary) -> str:
 ROWS: tuple[tuple[str, str, Callable[[Summary], str]], ...] = (
     ("asgi_instructions_per_op", "instructions / request (exact)", _exact),
     ("asgi_allocs_per_op", "allocations / request (exact)", _exact),
-    ("asgi_ns_per_op", "in-process time / request", _time),
+    ("asgi_ns_per_op", "in-process time / request (95% CI, or the range)", _time),
     ("http_tps", "HTTP requests/s (median)", _median),
 )
 
@@ -66,7 +66,11 @@ def ratio(run: Run, service: str) -> str:
     paired = paired_tps(run, service)
     if paired is None:
         return "1 (base)" if service in run.services else "-"
-    return formatting.ratio(paired.median, paired.ci)
+    text = formatting.ratio(paired.median)
+    if paired.ci is None:
+        return f"{text} (n={paired.n})"
+    low, high = (formatting.number(v) for v in paired.ci)
+    return f"{text} ({low} to {high}, n={paired.n})"
 
 
 def p99(run: Run, service: str) -> str:
@@ -91,7 +95,9 @@ def table(summary: dict | Run) -> str:
         named = [f"{base}@{v}" for v in versions]
         rows = [(title, [cell(run, n, metric, said) for n in named])
                 for metric, title, said in ROWS]  # fmt: skip
-        rows.append(("HTTP paired ratio to the base Python", [ratio(run, n) for n in named]))
+        rows.append(
+            ("HTTP paired ratio to the base Python (95% CI)", [ratio(run, n) for n in named])
+        )
         rows.append(("open-loop p99 latency (95% CI)", [p99(run, n) for n in named]))
         for title, cells in rows:
             lines.append(f"| {base} | {title} | " + " | ".join(cells) + " |")

@@ -117,3 +117,5 @@ def test_the_cross_check_marks_the_row_its_runs_checks_flagged():
     text = cross_check_table(found, {"sensitivity": moved})
     assert "| optimized ‡ | unoptimized | 11.5x | 11.8x | 1.02x | yes |" in text
     assert "‡: the sensitivity check on `optimized` was undecided" in text
+    assert "(appendix 96)" in text  # the main report points there; appendix 96 itself not
+    assert "appendix" not in cross_check_table(found, {"sensitivity": moved}, pointer=False)
