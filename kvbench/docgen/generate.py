@@ -19,7 +19,7 @@ from kvbench.docgen import checks, ladder, profiles, snippets, tables
 from kvbench.docgen.facts import FACTS
 from kvbench.docgen.markers import Marked, call_of, regions, replace
 from kvbench.docgen.sources import NotMeasured, Sources
-from kvbench.report import bench, hostile, peers, sizing, writepath
+from kvbench.report import bench, hostile, peers, pythons, sizing, writepath
 from kvbench.results.latency import current_summary
 
 # Eight kinds of block, each with its forms: `<!-- begin: KIND FORM ARGS... -->`. A form is a
@@ -63,6 +63,7 @@ KINDS: dict[str, dict[str, Form]] = {
         ),
         "cross-check": lambda s, doc: tables.cross_check(s),
         "hostile": lambda s, doc: hostile.table(s.part_json("hostile")),
+        "pythons": lambda s, doc: pythons.table(s.typed("pythons")),
         "writepath": lambda s, doc: writepath.table(
             s.part_json("writepath"), s.optional_json("writepath/syscalls.json")
         ),

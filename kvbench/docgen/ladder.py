@@ -6,6 +6,7 @@ import dataclasses
 from kvbench.docgen.sources import NotMeasured, Sources
 from kvbench.profiling import samples
 from kvbench.profiling.targets import ADDED, TARGETS
+from kvbench.report.checks import flag_notes, flagged
 from kvbench.report.formatting import number, pct, percent, quantity, with_range
 from kvbench.report.tables import context_for, md_row, render
 from kvbench.report.verdicts import ALPHA, Verdict, paired
@@ -89,9 +90,12 @@ def overview(sources: Sources) -> str:
             f"GC collections per {ladder.window()}"]  # fmt: skip
     head += ["instructions per request", "share of the instructions saved"] if counted else []
     lines = [md_row(head), md_row(["---"] * 2 + ["---:"] * (len(head) - 2))]  # fmt: skip
+    checks = sources.typed("ladder").checks
+    _, slowed = flagged(checks)  # the table shows no tail: a ‡ only
     for rung in ladder.names:
         tps = ladder.stat(rung, "http_tps")
-        cells = [f"`{rung}`", ladder.services[rung][1], with_range(tps)]
+        mark = " ‡" if rung in slowed else ""
+        cells = [f"`{rung}`{mark}", ladder.services[rung][1], with_range(tps)]
         if rung == ladder.names[0]:
             cells += ["baseline", "—"]
         else:
@@ -117,6 +121,7 @@ def overview(sources: Sources) -> str:
         "to 100%); its range is the step's interval read as a share, at the same "
         f"{_level(ladder)}%, so a share is shown exactly where its step is named."
         + (SAME_CODE if counted else "")
+        + (f" {notes}" if (notes := flag_notes(checks, tails=False).strip()) else "")
     )
 
 

@@ -10,7 +10,7 @@ import numpy as np
 
 from kvbench import KvbenchError
 from kvbench.report import fields, plots
-from kvbench.report.checks import ceiling_text, checks_section, floor_section
+from kvbench.report.checks import ceiling_text, checks_section, flag_notes, flagged, floor_section
 from kvbench.report.fields import recorded
 from kvbench.report.formatting import ratio, setting
 from kvbench.report.tables import context_for, render
@@ -143,7 +143,7 @@ def write_report(results: Path, out: Path | None = None) -> Path:
         checks_section(run.run),
         floor_section(fields.floor(run.run)),
         _results(run),
-        _cross_check(fields.cross_check(run.run)),
+        _cross_check(fields.cross_check(run.run), run.run.checks if run.run else {}),
         _figures(run, out),
     ]
     report = out / "REPORT.md"
@@ -234,12 +234,14 @@ def _results(run: ResultSet) -> str:
     return "\n".join(parts)
 
 
-def _cross_check(found: dict) -> str:
-    return "## Cross-check with wrk\n\n" + cross_check_table(found) if found else ""
+def _cross_check(found: dict, checks: dict) -> str:
+    return "## Cross-check with wrk\n\n" + cross_check_table(found, checks) if found else ""
 
 
-def cross_check_table(found: dict) -> str:
-    """`--loadgen both`: the ratio to the base by wrk and by the built-in generator."""
+def cross_check_table(found: dict, checks: dict | None = None, pointer: bool = True) -> str:
+    """`--loadgen both`: the ratio to the base by wrk and by the built-in generator; a row
+    the run's own checks flagged is marked, with the check's note below (no tail shown: no †)."""
+    _, slowed = flagged(checks or {})
     lines = ["Each trial measured the same server with the built-in generator and with "
              "`wrk -t1`, one closed window each, their order alternating by round; both ratios "
              "are medians of per-round ratios to the base service.\n",
@@ -247,10 +249,12 @@ def cross_check_table(found: dict) -> str:
              "| --- | --- | ---: | ---: | ---: | --- |"]  # fmt: skip
     for name, c in found.items():
         lines.append(
-            f"| {name} | {c['vs']} | {ratio(c['builtin_ratio'])} | {ratio(c['wrk_ratio'])} | "
-            f"{ratio(c['wrk_over_builtin'])} | {'yes' if c['within_10pct'] else 'no'} |"
+            f"| {name}{' ‡' if name in slowed else ''} | {c['vs']} | {ratio(c['builtin_ratio'])} "
+            f"| {ratio(c['wrk_ratio'])} | {ratio(c['wrk_over_builtin'])} "
+            f"| {'yes' if c['within_10pct'] else 'no'} |"
         )
-    return "\n".join(lines) + "\n"
+    notes = flag_notes(checks or {}, tails=False, pointer=pointer).strip()
+    return "\n".join(lines) + "\n" + (f"\n{notes}\n" if notes else "")
 
 
 def _figures(run: ResultSet, out: Path) -> str:

@@ -133,9 +133,9 @@ def flagged(checks: dict) -> tuple[dict[str, list], set[str]]:
     return late, {sensitivity["service"]} if moved else set()
 
 
-def flag_notes(checks: dict, tails: bool = True) -> str:
+def flag_notes(checks: dict, tails: bool = True, pointer: bool = True) -> str:
     """The footnotes of `flagged`'s marks, each from its check's own record (the † ones only
-    for a table that shows a tail)."""
+    for a table that shows a tail; the pointer to appendix 96 only outside it)."""
     late, slowed = flagged(checks)
     said = ""
     if late and tails:
@@ -147,7 +147,7 @@ def flag_notes(checks: dict, tails: bool = True) -> str:
                  "actual send, so that tail is partly the sender's.")  # fmt: skip
     if slowed:
         said += " ‡: " + _sensitivity_note(next(iter(slowed)), checks["sensitivity"])
-    return said
+    return said if pointer else said.replace(" (appendix 96)", "")
 
 
 def _sensitivity_note(name: str, found: dict) -> str:

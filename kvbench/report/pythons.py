@@ -1,18 +1,43 @@
 """The pythons part's REPORT.md, its plot, and the table docs/07 quotes (`table`)."""
 
 from collections.abc import Callable
-from functools import partial
 from pathlib import Path
 
 from kvbench.report import fields, formatting, plots
 from kvbench.results.model import Run
 from kvbench.results.summary import Summary
 
-ROWS: tuple[tuple[str, str, Callable[[float], str]], ...] = (
-    ("asgi_instructions_per_op", "instructions / request (exact)", formatting.exact),
-    ("asgi_allocs_per_op", "allocations / request (exact)", formatting.exact),
-    ("asgi_ns_per_op", "in-process time / request", partial(formatting.quantity, unit="ns/op")),
-    ("http_tps", "HTTP requests/s (median)", formatting.number),
+
+def _exact(stat: Summary) -> str:
+    return formatting.exact(stat.median)
+
+
+def _median(stat: Summary) -> str:
+    return formatting.number(stat.median)
+
+
+def _time(stat: Summary) -> str:
+    """The median with its 95% interval; under the values an interval needs, n and the range
+    of the values (the interpreters' in-process runs are three)."""
+    timed = Summary(stat.values, "ns/op", stat.method)
+    if timed.ci is not None:
+        return formatting.with_range(timed)[:-1] + f", n={timed.n})"
+    factor = formatting.spoken(timed.median, timed.unit)[0]
+    ends = (min(timed.values) * factor, max(timed.values) * factor)
+    low, high = (formatting.number(v) for v in ends)
+    if low == high:  # a range that reads as one value: one digit more
+        low, high = (formatting.number(v, 4) for v in ends)
+    return f"{formatting.quantity(timed.median, timed.unit)} (n={timed.n}, range {low} to {high})"
+
+
+# The counts are exact (one value per interpreter: no interval to give); a timed figure
+# carries its 95% interval, or n and its range, so a difference between two columns can be
+# read against it.
+ROWS: tuple[tuple[str, str, Callable[[Summary], str]], ...] = (
+    ("asgi_instructions_per_op", "instructions / request (exact)", _exact),
+    ("asgi_allocs_per_op", "allocations / request (exact)", _exact),
+    ("asgi_ns_per_op", "in-process time / request (95% CI, or the range)", _time),
+    ("http_tps", "HTTP requests/s (median)", _median),
 )
 
 
@@ -24,9 +49,9 @@ def bases(run: Run) -> list[str]:
     return list(dict.fromkeys(name.partition("@")[0] for name in run.services))
 
 
-def cell(run: Run, service: str, metric: str, said: Callable[[float], str]) -> str:
+def cell(run: Run, service: str, metric: str, said: Callable[[Summary], str]) -> str:
     found = run.services.get(service, {}).get(metric)
-    return said(found.median) if found else "-"
+    return said(found) if found else "-"
 
 
 def paired_tps(run: Run, service: str) -> Summary | None:
@@ -41,14 +66,23 @@ def ratio(run: Run, service: str) -> str:
     paired = paired_tps(run, service)
     if paired is None:
         return "1 (base)" if service in run.services else "-"
-    return formatting.ratio(paired.median, paired.ci)
+    text = formatting.ratio(paired.median)
+    if paired.ci is None:
+        return f"{text} (n={paired.n})"
+    low, high = (formatting.number(v) for v in paired.ci)
+    return f"{text} ({low} to {high}, n={paired.n})"
 
 
 def p99(run: Run, service: str) -> str:
     """The pooled open-loop p99 of the service's requests."""
     latency = run.latency.get(service)
     found = latency.percentiles.get("p99") if latency else None
-    return formatting.quantity(found.ms, "ms") if found else "-"
+    if found is None:
+        return "-"
+    if found.ci_low is None or found.ci_high is None:
+        return formatting.quantity(found.ms, "ms")
+    bounds = f"{formatting.number(found.ci_low)} to {formatting.number(found.ci_high)}"
+    return f"{formatting.quantity(found.ms, 'ms')} ({bounds})"
 
 
 def table(summary: dict | Run) -> str:
@@ -61,8 +95,10 @@ def table(summary: dict | Run) -> str:
         named = [f"{base}@{v}" for v in versions]
         rows = [(title, [cell(run, n, metric, said) for n in named])
                 for metric, title, said in ROWS]  # fmt: skip
-        rows.append(("HTTP paired ratio to the base Python", [ratio(run, n) for n in named]))
-        rows.append(("open-loop p99 latency", [p99(run, n) for n in named]))
+        rows.append(
+            ("HTTP paired ratio to the base Python (95% CI)", [ratio(run, n) for n in named])
+        )
+        rows.append(("open-loop p99 latency (95% CI)", [p99(run, n) for n in named]))
         for title, cells in rows:
             lines.append(f"| {base} | {title} | " + " | ".join(cells) + " |")
     return "\n".join(lines)

@@ -46,6 +46,7 @@ def in_process() -> dict[str, tuple[int, int]]:
     return found | {code[-1]: LAST_IN_PROCESS}
 
 
+@pytest.fixture
 def quiet_step() -> str:
     """A code rung that saves nothing in throughput and a small step in-process."""
     return next(name for name in code_rungs()[1:-1] if name not in SAVED_IN_PROCESS)

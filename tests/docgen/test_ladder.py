@@ -4,7 +4,6 @@ import json
 
 import pytest
 
-from docgen.conftest import quiet_step
 from kvbench import KvbenchError
 from kvbench.docgen import ladder as rungs
 from kvbench.docgen.generate import value
@@ -46,6 +45,19 @@ def test_overview_shows_gc_counts_and_no_in_process_numbers_for_identical_code(s
     assert "the `~` rungs together 0%" in text
 
 
+def test_a_row_the_runs_own_checks_flagged_is_marked_with_the_checks_note(sources, tmp_path):
+    assert "‡" not in rungs.overview(sources)  # a run whose checks flag nothing marks nothing
+    path = tmp_path / "ladder" / "summary.json"
+    data = json.loads(path.read_text())
+    moved = {"status": "undecided", "service": "granian", "ratio": 0.902, "tolerance": 0.02}
+    path.write_text(json.dumps(data | {"checks": {"sensitivity": moved}}))
+    text = rungs.overview(Sources(tmp_path, tmp_path))
+    assert next(line for line in text.splitlines() if "`granian`" in line).startswith(
+        "| `granian` ‡ |"
+    )
+    assert "‡: the sensitivity check on `granian` was undecided" in text
+
+
 def test_a_rung_is_the_compare_table_with_in_process_code_measured_once(sources):
     server_only = rungs.rung(sources, "gcfreeze")
     assert server_only.startswith("| metric | unit (↑ higher / ↓ lower is better) | hotpath |")
@@ -82,7 +94,9 @@ def test_a_rung_that_is_not_in_the_ladder_is_an_error(sources):
         rungs.rung(sources, "unoptimized")  # the first rung has none before it
 
 
-def test_instructions_get_their_own_share_column_when_the_run_has_them(sources, tmp_path):
+def test_instructions_get_their_own_share_column_when_the_run_has_them(
+    sources, tmp_path, quiet_step
+):
     path = tmp_path / "ladder" / "summary.json"
     summary = json.loads(path.read_text())
     for metrics in summary["services"].values():
@@ -99,7 +113,7 @@ def test_instructions_get_their_own_share_column_when_the_run_has_them(sources, 
     assert row(text, "async")[-1].startswith("79%")  # 100 -> 23 of the 97 µs saved in-process
     # a step that is noise in throughput is not noise in instructions: its share is said
     sources = Sources(tmp_path, tmp_path)
-    quiet = quiet_step()  # 2,000 of the 97,000 ns saved in-process
+    quiet = quiet_step  # 2,000 of the 97,000 ns saved in-process
     assert value(f'rung_share("{quiet}", "http_tps")', sources).startswith("no share")
     assert value(f'rung_share("{quiet}", "asgi_instructions_per_op")', sources) == "2.1%"
 

@@ -68,11 +68,23 @@ def test_the_table_has_a_column_per_python_and_the_paired_ratio():
         "environment": {"pythons": {"3.11": {}, "3.13": {}}},
         "services": {
             "optimized@3.11": {"asgi_instructions_per_op": {**median, "values": [22900]}},
-            "optimized@3.13": {"asgi_instructions_per_op": {**median, "values": [21000]}},
+            "optimized@3.13": {
+                "asgi_instructions_per_op": {**median, "values": [21000]},
+                "asgi_ns_per_op": {"unit": "ns/op", "values": [2400, 2300, 2500, 2600, 2200, 2400]},
+            },
         },
         "paired": {"optimized@3.13": {"vs": "optimized@3.11", "metrics": {"http_tps": median}}},
     }
     text = table(summary)
     assert "| service | measure | 3.11 | 3.13 |" in text
     assert "| optimized | instructions / request (exact) | 22,900 | 21,000 |" in text
-    assert "| optimized | HTTP paired ratio to the base Python | 1 (base) | 2.00x |" in text
+    assert (
+        "| optimized | HTTP paired ratio to the base Python (95% CI) | 1 (base) | 2.00x (n=1) |"
+        in (text)
+    )
+    # A timed figure carries its interval; a count, exact, has none to carry.
+    timed = next(line for line in text.splitlines() if "in-process time" in line)
+    assert timed.endswith("| - | 2.40 µs (2.20 to 2.60, n=6) |")
+    summary["services"]["optimized@3.13"]["asgi_ns_per_op"]["values"] = [2400, 2300, 2500]
+    timed = next(line for line in table(summary).splitlines() if "in-process time" in line)
+    assert timed.endswith("| - | 2.40 µs (n=3, range 2.30 to 2.50) |")  # too few for a CI

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from kvbench import KvbenchError
-from kvbench.report.bench import write_report
+from kvbench.report.bench import cross_check_table, write_report
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "run"
 LINK = re.compile(r"\]\(([^)]+)\)")
@@ -107,3 +107,15 @@ def test_the_floor_measured_in_the_run_stands_beside_its_latencies(tmp_path):
     floor = text.split("## The floor")[1].split("## Results")[0]
     assert "| round trip to a server that answers at once | 0.0800 ms | 1.06 ms | - |" in floor
     assert "| | p50 | p99 | p99.9 |" in floor and "within 2x of the round trip's" in floor
+
+
+def test_the_cross_check_marks_the_row_its_runs_checks_flagged():
+    found = {"optimized": {"vs": "unoptimized", "builtin_ratio": 11.5, "wrk_ratio": 11.8,
+                           "wrk_over_builtin": 1.02, "within_10pct": True}}  # fmt: skip
+    assert "‡" not in cross_check_table(found, {})
+    moved = {"status": "undecided", "service": "optimized", "ratio": 0.955, "tolerance": 0.03}
+    text = cross_check_table(found, {"sensitivity": moved})
+    assert "| optimized ‡ | unoptimized | 11.5x | 11.8x | 1.02x | yes |" in text
+    assert "‡: the sensitivity check on `optimized` was undecided" in text
+    assert "(appendix 96)" in text  # the main report points there; appendix 96 itself not
+    assert "appendix" not in cross_check_table(found, {"sensitivity": moved}, pointer=False)
