@@ -26,33 +26,59 @@ ENFORCE_FLAT_S = 1800.0  # shorter runs report their interval; from 30 minutes i
 P99_BOUND_PCT = 10.0  # per hour, of the median per-minute p99
 MIN_MINUTES = 3
 BIN_S = 60.0  # RSS and fds are fitted on means over this long, not on every second
-MIN_HELD_BIN = 10  # seconds in a mean at a fixed client count, or it is left out
 
 
-def slope_interval(x: Sequence[float], y: Sequence[float], segments: Sequence | None = None):
+def slope_interval(
+    x: Sequence[float],
+    y: Sequence[float],
+    segments: Sequence | None = None,
+    covariate: Sequence[float] | None = None,
+):
     """Least-squares slope of y on x with its 95% interval: (slope, low, high), or None.
 
     With `segments` (a label per point: the process a sample measured) each segment gets
     its own intercept and all share one slope: a restarted process starts from its own
-    level, and only growth within each life counts.
+    level, and only growth within each life counts. With a `covariate` (a value per point:
+    Redis's connected clients) y moves with it too, at one shared rate, and the slope is
+    growth the covariate does not explain.
     """
-    xs, ys = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
-    names = list(segments) if segments is not None else [0] * len(xs)
+    found = coefficients(x, y, segments, covariate)
+    return found[0] if found else None
+
+
+def coefficients(
+    x: Sequence[float],
+    y: Sequence[float],
+    segments: Sequence | None = None,
+    covariate: Sequence[float] | None = None,
+) -> list[tuple[float, float, float]] | None:
+    """(estimate, low, high) at 95% for x's coefficient, then the covariate's if given and
+    it moved within a segment."""
+    columns = [np.asarray(x, dtype=float)]
+    if covariate is not None:
+        columns.append(np.asarray(covariate, dtype=float))
+    ys = np.asarray(y, dtype=float)
+    names = list(segments) if segments is not None else [0] * len(ys)
     codes = {name: code for code, name in enumerate(dict.fromkeys(names))}
     labels = np.array([codes[name] for name in names])
-    for code in codes.values():
+    for code in codes.values():  # each segment its own intercept: centre within it
         mask = labels == code
-        xs[mask] -= xs[mask].mean()
         ys[mask] -= ys[mask].mean()
-    df = len(xs) - len(codes) - 1
-    sxx = float((xs**2).sum())
-    if df < 1 or sxx == 0:
+        for column in columns:
+            column[mask] -= column[mask].mean()
+    if len(columns) > 1 and not np.any(columns[1]):  # a covariate that never moved explains
+        columns.pop()  # nothing, and would leave the fit singular
+    design = np.column_stack(columns)
+    df = len(ys) - len(codes) - design.shape[1]
+    gram = design.T @ design
+    if df < 1 or abs(float(np.linalg.det(gram))) < 1e-12:
         return None
-    slope = float((xs * ys).sum()) / sxx
-    residual = ys - slope * xs
-    stderr = math.sqrt(float((residual**2).sum()) / df / sxx)
-    half = t975(df) * stderr
-    return slope, slope - half, slope + half
+    inverse = np.linalg.inv(gram)
+    beta = inverse @ design.T @ ys
+    residual = ys - design @ beta
+    variance = float((residual**2).sum()) / df
+    half = [t975(df) * math.sqrt(variance * float(inverse[i, i])) for i in range(len(beta))]
+    return [(float(b), float(b) - h, float(b) + h) for b, h in zip(beta, half, strict=True)]
 
 
 def flat(
@@ -76,15 +102,13 @@ def flat(
     up at every fault, shows. A `diagnostic` is fitted the same way and never judged: its
     "ok" is None whatever it reads, and its "why" says what it read.
 
-    `held` names a column each of whose values is a segment of the fit of its own (not of
-    the ratchet): Redis's connected clients, each a client struct and buffers in Redis (8 to
-    22 KB of RSS each, measured here), which the service's pools open as requests in flight
-    reach a new high and then keep, up to their size (their bound is a check of its own,
-    `clients_bounded`). A count that comes back to a value shares that value's intercept,
-    so growth at one count still shows. The slope is then growth at a fixed number of
-    connections; rows without the count are left out (`held_missing`), and so are means
-    of fewer than MIN_HELD_BIN seconds (a count that flips within a minute would make many
-    short, correlated means, each weighed as a minute's).
+    `held` names a column that moves the level at a rate of its own: Redis's connected
+    clients, each a client struct and buffers in Redis (8 to 22 KB of RSS each, measured
+    here), which the service's pools open as requests in flight reach a new high and then
+    keep, up to their size (that bound is a check of its own, `clients_bounded`). The fit
+    and the ratchet take it as a covariate, one cost per client shared by the whole run
+    (recorded, with its interval, as `held_cost_per_unit`): the slope is growth the
+    clients do not explain. Rows without the count are left out (`held_missing`).
     """
     points = [r for r in rows if r.get(name) is not None and r.get(pid_name) is not None]
     born: dict = {}
@@ -94,25 +118,27 @@ def flat(
     missing = sum(1 for r in kept if held and r.get(held) is None)
     kept = [r for r in kept if not held or r.get(held) is not None]
     labels = [(r[pid_name], r.get("stretch", 0)) for r in kept]
-    pairs = zip(kept, labels, strict=True)
-    fit = [
-        (r, label + ((r.get(held),) if held else ())) for r, label in pairs if r["t_s"] >= fit_from
-    ]
+    fit = [(r, label) for r, label in zip(kept, labels, strict=True) if r["t_s"] >= fit_from]
     times, values, bins = binned(
-        [r["t_s"] for r, _ in fit],
-        [r[name] for r, _ in fit],
-        [label for _, label in fit],
-        least=MIN_HELD_BIN if held else 1,
+        [r["t_s"] for r, _ in fit], [r[name] for r, _ in fit], [label for _, label in fit]
     )
-    found = slope_interval([t / HOUR_S for t in times], values, bins)
+    counts = (
+        binned([r["t_s"] for r, _ in fit], [r[held] for r, _ in fit], [b for _, b in fit])[1]
+        if held
+        else None
+    )
+    lines = coefficients([t / HOUR_S for t in times], values, bins, counts)
+    found = lines[0] if lines else None
     check: dict = {"column": name, "samples": len(fit), "bound_pct_per_hour": FLAT_BOUND_PCT}
     check["fitted_from_s"] = round(fit_from, 1)
     check["fitted_points"] = f"{len(values)} means of up to {BIN_S:g} s"
     check["enforced"] = enforce and not diagnostic
     if held:
         found_held = [r[held] for r, _ in fit]
-        check |= {"held": held, "held_missing": missing, "segments": len(set(bins))}
+        check |= {"held": held, "held_missing": missing}
         check["held_range"] = [min(found_held), max(found_held)] if found_held else None
+        if lines and len(lines) > 1:
+            check["held_cost_per_unit"] = [round(v, 5) for v in lines[1]]
     if diagnostic:
         check["diagnostic"] = True
     if found is None:
@@ -123,7 +149,12 @@ def flat(
     check |= {"level": round(level, 3), "slope_per_hour": round(slope, 4)}
     check["stretch_levels"] = segment_means([r[name] for r in kept], labels)
     check["bound_per_hour"] = bound
-    ratchet = stretch_slope([r["t_s"] for r in kept], [r[name] for r in kept], labels)
+    ratchet = stretch_slope(
+        [r["t_s"] for r in kept],
+        [r[name] for r in kept],
+        labels,
+        [r[held] for r in kept] if held else None,
+    )
     if ratchet is not None:  # a step up at every fault: growth the per-stretch fit forgives
         check["stretch_slope_per_hour"] = [round(v, 4) for v in ratchet]
         if ratchet[1] > bound:
@@ -148,28 +179,39 @@ def settle(check: dict, passed: bool, why: str) -> dict:
     return check | {"ok": None, "why": f"{why}; not enforced in a run under {ENFORCE_FLAT_S:g} s"}
 
 
-def binned(times: Sequence[float], values: Sequence[float], labels: Sequence, least: int = 1):
-    """Means over BIN_S windows within each segment, of at least `least` samples: one-second
-    samples of RSS or fds hang together (each is most of the one before), and a line fitted
-    through them claims an interval several times too narrow; minute means are closer to
-    independent."""
+def binned(times: Sequence[float], values: Sequence[float], labels: Sequence):
+    """Means over BIN_S windows within each segment: one-second samples of RSS or fds hang
+    together (each is most of the one before), and a line fitted through them claims an
+    interval several times too narrow; minute means are closer to independent. The same
+    times and labels give the same windows in the same order, whatever the values."""
     groups: dict = defaultdict(list)
     for t, value, label in zip(times, values, labels, strict=True):
         groups[(label, int(t // BIN_S))].append((t, value))
     means = [(float(np.mean([t for t, _ in g])), float(np.mean([v for _, v in g])), key[0])
-             for key, g in groups.items() if len(g) >= least]  # fmt: skip
+             for key, g in groups.items()]  # fmt: skip
     return [m[0] for m in means], [m[1] for m in means], [m[2] for m in means]
 
 
-def stretch_slope(times: Sequence[float], values: Sequence[float], labels: Sequence):
+def stretch_slope(
+    times: Sequence[float],
+    values: Sequence[float],
+    labels: Sequence,
+    covariate: Sequence[float] | None = None,
+):
     """The slope per hour of each stretch's mean level against its mean time, each process
-    its own intercept: (slope, low, high), or None with too few stretches."""
+    its own intercept (and the stretch's mean `covariate` beside it): (slope, low, high),
+    or None with too few stretches."""
     groups: dict = defaultdict(list)
-    for t, value, label in zip(times, values, labels, strict=True):
-        groups[label].append((t, value))
-    points = [(float(np.mean([t for t, _ in g])) / HOUR_S, float(np.mean([v for _, v in g])), k[0])
-              for k, g in groups.items()]  # fmt: skip
-    return slope_interval([p[0] for p in points], [p[1] for p in points], [p[2] for p in points])
+    extra = covariate if covariate is not None else [0.0] * len(times)
+    for t, value, label, c in zip(times, values, labels, extra, strict=True):
+        groups[label].append((t, value, c))
+    means = [[float(np.mean(column)) for column in zip(*g, strict=True)] for g in groups.values()]
+    return slope_interval(
+        [m[0] / HOUR_S for m in means],
+        [m[1] for m in means],
+        [label[0] for label in groups],
+        [m[2] for m in means] if covariate is not None else None,
+    )
 
 
 def segment_means(values: Sequence[float], labels: Sequence) -> list[float]:

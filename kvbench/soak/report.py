@@ -174,10 +174,11 @@ HOW = (
     "or file stays): a least-squares slope per hour with its 95% interval, fitted in the "
     "calm end of the run (a long run's faults all come in its first half; the fit starts a "
     "minute after the last fault's recovery), each process life with its own intercept, "
-    "after each process's warm-up (where a check names a `held` column, at each of its "
-    "values: Redis's connected clients, each pooled connection the service opens and keeps "
-    "costing Redis its buffers; their count must stay within the pools' bound); the upper "
-    "end must be under 1% of the level per hour "
+    "after each process's warm-up (where a check names a `held` column, with it as a "
+    "covariate: Redis's connected clients, each pooled connection the service opens and "
+    "keeps costing Redis its buffers, one cost per client fitted over the run; their count "
+    "must stay within the pools' bound); the upper end must be under 1% of the level per "
+    "hour "
     f"(for fds at least {checks.FD_LEAST_PER_HOUR:g} per hour), "
     "enforced from 30 minutes of load (a shorter run reports it). A level that steps up "
     "from one stretch between faults to the next fails too (the stretch levels). p99 per "
@@ -206,16 +207,18 @@ def explain(check: dict) -> str:
             slope, low, high = check["stretch_slope_per_hour"]
             text += f", their slope {slope:+.3g}/h [{low:+.3g}, {high:+.3g}]"
         if check.get("held_range"):
-            low, high = check["held_range"]
-            text += (f"; fitted at a fixed {check['held']} ({low:g} to {high:g}: "
-                     f"{check['segments']} segments)")  # fmt: skip
+            least, most = check["held_range"]
+            text += f"; with {check['held']} ({least:g} to {most:g}) as a covariate"
+            if "held_cost_per_unit" in check:
+                cost, low, high = check["held_cost_per_unit"]
+                text += f", {cost:+.3g} each [{low:+.3g}, {high:+.3g}]"
         return text + (f"; {check['why']}" if "why" in check else "")
     if "slope_ms_per_hour" in check:
         low, high = check["interval_ms_per_hour"]
         slope = check["slope_ms_per_hour"]
-        said = (f"median p99 {check['median_p99_ms']:.3g} ms, slope {slope:+.3g} ms/h, "
-                f"95% interval [{low:+.3g}, {high:+.3g}], {check['minutes']} minutes")  # fmt: skip
-        return said + (f"; {check['why']}" if "why" in check else "")
+        trend = (f"median p99 {check['median_p99_ms']:.3g} ms, slope {slope:+.3g} ms/h, "
+                 f"95% interval [{low:+.3g}, {high:+.3g}], {check['minutes']} minutes")  # fmt: skip
+        return trend + (f"; {check['why']}" if "why" in check else "")
     if "at_redis_restarts" in check:
         said = [restart_said(r) for r in check["at_redis_restarts"]]
         check = check | {"at_redis_restarts": said}

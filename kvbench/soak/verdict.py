@@ -8,10 +8,10 @@ from optimized.redis_store import POOL_SIZE
 
 # fds net of established connections: a pool that holds one more connection after a burst
 # is a step, not a leak, and one step of one fd is already over 1% of the level per hour.
-# Redis's RSS is fitted at a fixed number of connected clients, for the same reason: each
+# Redis's RSS is fitted with its connected clients as a covariate, for the same reason: each
 # pooled connection costs Redis 8 to 22 KB of RSS, and in an uncommitted 1-hour run the pools
-# grew from 32 to 42 connections in the calm half, all of Redis's RSS slope (+0.34 to
-# +0.65 MB/h; -0.20 to +0.23 at a fixed number of clients).
+# grew from 32 to 42 connections in the calm half: Redis's RSS slope, +0.34 to +0.65 MB/h,
+# was -0.24 to +0.24 with them as a covariate.
 FLAT_COLUMNS = [
     ("service_rss_mb", "service_pid", 0.0, None),
     ("service_fds_net", "service_pid", checks.FD_LEAST_PER_HOUR, None),

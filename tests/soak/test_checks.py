@@ -233,35 +233,45 @@ def test_a_diagnostic_is_shown_not_judged_whatever_the_runs_length():
     assert judged["why"] == "growth above the bound; not enforced in a run under 1800 s"
 
 
-def test_growth_is_judged_at_a_fixed_number_of_clients_when_told_which_column_holds_them():
-    # A pool that opens a connection every 5 minutes, each 0.5 MB in Redis: steps, not a
-    # slope within any step. Redis leaking 5 MB an hour at a fixed count is still growth.
+def test_growth_the_clients_explain_is_not_growth_when_told_which_column_counts_them():
+    # A pool that opens a connection every 5 minutes, each 0.05 MB in Redis: steps that
+    # follow the count. Redis leaking 1 MB an hour besides is still growth.
     def series(leak_per_s: float) -> list[dict]:
         return [{"t_s": float(t), "pid": 1, "clients": 30 + t // 300,
-                 "rss": 13.0 + 0.5 * (t // 300) + leak_per_s * t + (t % 2) * 0.001}
+                 "rss": 13.0 + 0.05 * (t // 300) + leak_per_s * t + (t % 2) * 0.001}
                 for t in range(0, 3600, 5)]  # fmt: skip
 
     stepping = series(0.0)
     assert checks.flat(stepping, "rss", "pid", warmup=0, enforce=True)["ok"] is False
     found = checks.flat(stepping, "rss", "pid", warmup=0, enforce=True, held="clients")
-    assert found["ok"] is True and found["held_range"] == [30, 41] and found["segments"] == 12
-    leaking = checks.flat(series(5 / 3600), "rss", "pid", warmup=0, enforce=True, held="clients")
+    assert found["ok"] is True and found["held_range"] == [30, 41]
+    cost, low, high = found["held_cost_per_unit"]
+    assert low <= 0.05 <= high and cost == pytest.approx(0.05, abs=0.002)
+    leaking = checks.flat(series(1 / 3600), "rss", "pid", warmup=0, enforce=True, held="clients")
     assert leaking["ok"] is False and leaking["why"] == "growth above the bound"
 
 
-def test_rows_without_the_count_and_short_means_are_left_out_of_a_fixed_count_fit():
-    # Each minute: 50 s at one count, 10 s unread, the count back to where it was: 50 s
-    # means are fitted, rows with no count are not (they would span every count).
+def test_rows_without_the_count_are_left_out_and_a_count_that_never_moves_explains_nothing():
+    # Each minute: 50 s with the count, 10 s unread; the count constant: a plain fit.
     rows = [{"t_s": float(t), "pid": 1, "rss": 13.0 + (t % 3) * 0.001,
              "clients": None if t % 60 >= 50 else 30}
             for t in range(0, 3600)]  # fmt: skip
     found = checks.flat(rows, "rss", "pid", warmup=0, enforce=True, held="clients")
     assert found["held_missing"] == 600 and found["held_range"] == [30, 30]
-    assert found["fitted_points"] == "60 means of up to 60 s" and found["ok"] is True
-    # a count that flips every 5 s makes 12 means a minute of 5 s each: none is fitted
-    flipping = [r | {"clients": 30 + (int(r["t_s"]) // 5) % 12} for r in rows]
-    short = checks.flat(flipping, "rss", "pid", warmup=0, enforce=True, held="clients")
-    assert short["ok"] is False and short["why"] == "too few samples"
+    assert found["ok"] is True and "held_cost_per_unit" not in found
+    growing = [r | {"rss": r["rss"] + r["t_s"] / 3600} for r in rows]  # 1 MB an hour
+    assert checks.flat(growing, "rss", "pid", warmup=0, enforce=True, held="clients")["ok"] is False
+
+
+def test_a_covariate_takes_the_part_of_the_slope_it_explains():
+    rng = random.Random(7)
+    x = [i / 60 for i in range(120)]
+    c = [30 + (i // 10) for i in range(120)]  # steps, not a line: the two can be told apart
+    y = [0.02 * v + 0.05 * k + rng.gauss(0, 0.001) for v, k in zip(x, c, strict=True)]
+    (slope, low, high), (cost, c_low, c_high) = checks.coefficients(x, y, covariate=c)
+    assert low < 0.02 < high and c_low < 0.05 < c_high
+    plain = checks.slope_interval(x, y)
+    assert plain is not None and plain[1] > 0.2  # without it, the clients read as growth
 
 
 def test_the_client_count_is_judged_against_the_pools_bound():

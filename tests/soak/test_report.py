@@ -19,6 +19,10 @@ def summary() -> dict:
     trend |= {"interval_ms_per_hour": [0.6, 4.2], "minutes": 28, "why": "the interval straddles"}
     checks = {"no_acknowledged_write_lost": {"ok": True, "count": 0}, "rss_flat": flat}
     checks["p99_per_minute_not_rising"] = trend
+    held = {"ok": True, "slope_per_hour": 0.01, "interval_per_hour": [-0.05, 0.07], "level": 13.0}
+    held |= {"bound_per_hour": 0.13, "samples": 1700, "held": "redis_clients"}
+    held |= {"held_range": [32, 42], "held_cost_per_unit": [0.021, 0.012, 0.031]}
+    checks["redis_rss_mb_flat"] = held
     soak = {"setup": "a test", "settings": {"fraction": 0.8}, "load": load}
     soak |= {"faults": [fault], "recovery": [recovery]}
     soak["generator_gc"] = {"collections": [90, 8, 2], "total_ms": 9.0, "max_ms": [0.1, 0.4, 3.5]}
@@ -35,6 +39,7 @@ def test_rewrite_makes_the_report_and_plot_from_the_files(tmp_path):
     assert "| kill_redis | 1.0 | 0.5 | 12 | 0.1 | 0.9 | 0.9 | - |" in text
     assert "| rss_flat | undecided | slope +3/h, 95% interval [-1, +7]" in text
     assert "too short |" in text
+    assert "with redis_clients (32 to 42) as a covariate, +0.021 each [+0.012, +0.031] |" in text
     # Undecided in a run long enough to enforce: the check's own reason, not "not enforced".
     assert (
         "| p99_per_minute_not_rising | undecided | median p99 11 ms, slope +2.4 ms/h, "
