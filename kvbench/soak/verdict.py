@@ -4,7 +4,6 @@ from kvbench.soak import checks, faults
 from kvbench.soak.client import KINDS, TICK_S
 from kvbench.soak.run import READBACK_CONNECTIONS, Outcome
 from kvbench.soak.stack import WORKERS
-from optimized.redis_store import POOL_SIZE
 
 # fds net of established connections: a pool that holds one more connection after a burst
 # is a step, not a leak, and one step of one fd is already over 1% of the level per hour.
@@ -22,8 +21,10 @@ FLAT_COLUMNS = [
 # data from the freed pages its allocator keeps.
 DIAGNOSTIC_COLUMNS = [("redis_used_mb", "redis_pid", 0.0)]
 STATUS = {True: "ok", False: "failed", None: "undecided"}
-# The most clients Redis may see: every worker's pool full, and the soak's own two (the
-# per-second INFO, and a restarted Redis's read).
+# The most clients Redis may see: every worker's pool full (optimized/redis_store.py's
+# POOL_SIZE, which the harness does not import: tests/soak/test_checks.py checks they
+# agree), and the soak's own two (the per-second INFO, and a restarted Redis's read).
+POOL_SIZE = 64
 CLIENTS_BOUND = WORKERS * POOL_SIZE + 2
 SETTLE_S = 60.0  # after the last fault's recovery, before the flatness fit begins
 

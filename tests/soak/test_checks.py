@@ -281,3 +281,11 @@ def test_the_client_count_is_judged_against_the_pools_bound():
     }  # fmt: skip
     assert checks.clients_bounded(rows, "clients", 35)["ok"] is False
     assert checks.clients_bounded([{"t_s": 1.0}], "clients", 35)["ok"] is None
+
+
+def test_the_client_bound_is_the_services_own_pools_full():
+    from kvbench.soak.stack import WORKERS
+    from kvbench.soak.verdict import CLIENTS_BOUND
+    from optimized.redis_store import POOL_SIZE
+
+    assert CLIENTS_BOUND == WORKERS * POOL_SIZE + 2
