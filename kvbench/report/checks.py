@@ -146,23 +146,25 @@ def flag_notes(checks: dict, tails: bool = True, pointer: bool = True) -> str:
                  f"lifted its p99 from the intended send over {excess}% above the p99 from the "
                  "actual send, so that tail is partly the sender's.")  # fmt: skip
     if slowed:
-        said += " ‡: " + _sensitivity_note(next(iter(slowed)), checks["sensitivity"])
-    return said if pointer else said.replace(" (appendix 96)", "")
+        see = " (appendix 96)" if pointer else ""
+        said += " ‡: " + _sensitivity_note(next(iter(slowed)), checks["sensitivity"], see)
+    return said
 
 
-def _sensitivity_note(name: str, found: dict) -> str:
+def _sensitivity_note(name: str, found: dict, see: str) -> str:
     """What a failed or undecided sensitivity check says of its row, in the check's terms:
-    the noise it judged against (its tolerance), a fall only where there was one."""
+    the noise it judged against (its tolerance), a fall only where there was one; `see`
+    points at where the check is told, or is empty there."""
     noise = found.get("tolerance", found.get("noise", 0.0))
     moved = (f"with the generator slowed, its throughput moved to {found['ratio']:.3f}x, "
              f"beyond the noise ({pct(noise * 100)})")  # fmt: skip
     if found["status"] == "undecided":
         return (f"the sensitivity check on `{name}` was undecided: {moved}, while the server "
                 "stayed saturated: the arrival pattern, not only its capacity, may have set "
-                "that row (appendix 96).")  # fmt: skip
+                f"that row{see}.")  # fmt: skip
     if found["ratio"] < 1 - noise:
         return (f"the sensitivity check failed on `{name}`: {moved}, so the generator may "
-                "have set part of that row's pace (appendix 96).")  # fmt: skip
+                f"have set part of that row's pace{see}.")  # fmt: skip
     return (f"the sensitivity check on `{name}` could not test the generator (the run's "
-            "warnings say why), so nothing shows the server set that row's pace "
-            "(appendix 96).")  # fmt: skip
+            f"warnings say why), so nothing shows the server set that row's "
+            f"pace{see}.")  # fmt: skip

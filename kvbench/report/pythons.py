@@ -20,14 +20,16 @@ def _time(stat: Summary) -> str:
     """The median with its 95% interval; under the values an interval needs, n and the range
     of the values (the interpreters' in-process runs are three)."""
     timed = Summary(stat.values, "ns/op", stat.method)
-    if timed.ci is not None:
-        return formatting.with_range(timed)[:-1] + f", n={timed.n})"
     factor = formatting.spoken(timed.median, timed.unit)[0]
+    text = formatting.quantity(timed.median, timed.unit)
+    if timed.ci is not None:
+        low, high = (formatting.number(v * factor) for v in timed.ci)
+        return f"{text} ({low} to {high}, n={timed.n})"
     ends = (min(timed.values) * factor, max(timed.values) * factor)
     low, high = (formatting.number(v) for v in ends)
     if low == high:  # a range that reads as one value: one digit more
         low, high = (formatting.number(v, 4) for v in ends)
-    return f"{formatting.quantity(timed.median, timed.unit)} (n={timed.n}, range {low} to {high})"
+    return f"{text} (n={timed.n}, range {low} to {high})"
 
 
 # The counts are exact (one value per interpreter: no interval to give); a timed figure
