@@ -26,6 +26,9 @@ ENFORCE_FLAT_S = 1800.0  # shorter runs report their interval; from 30 minutes i
 P99_BOUND_PCT = 10.0  # per hour, of the median per-minute p99
 MIN_MINUTES = 3
 BIN_S = 60.0  # RSS and fds are fitted on means over this long, not on every second
+# A condition number of the unit-scaled design above this: the columns are (nearly) one
+# line, and their coefficients are not told apart.
+COLLINEAR = 1e6
 
 
 def slope_interval(
@@ -53,31 +56,37 @@ def coefficients(
     covariate: Sequence[float] | None = None,
 ) -> list[tuple[float, float, float]] | None:
     """(estimate, low, high) at 95% for x's coefficient, then the covariate's if given and
-    it moved within a segment."""
-    columns = [np.asarray(x, dtype=float)]
-    if covariate is not None:
-        columns.append(np.asarray(covariate, dtype=float))
-    ys = np.asarray(y, dtype=float)
+    it moved within some segment (one that never moved explains nothing and is dropped);
+    None with too few points, or when x and the covariate move together so closely that
+    the fit cannot tell their parts apart."""
+    columns = [np.array(x, dtype=float)]
+    ys = np.array(y, dtype=float)
     names = list(segments) if segments is not None else [0] * len(ys)
     codes = {name: code for code, name in enumerate(dict.fromkeys(names))}
     labels = np.array([codes[name] for name in names])
+    if covariate is not None:
+        held = np.array(covariate, dtype=float)
+        # "Moved" is read off the raw values: centring a constant can leave rounding dust.
+        if any(np.ptp(held[labels == code]) > 0 for code in codes.values()):
+            columns.append(held)
     for code in codes.values():  # each segment its own intercept: centre within it
         mask = labels == code
         ys[mask] -= ys[mask].mean()
         for column in columns:
             column[mask] -= column[mask].mean()
-    if len(columns) > 1 and not np.any(columns[1]):  # a covariate that never moved explains
-        columns.pop()  # nothing, and would leave the fit singular
     design = np.column_stack(columns)
     df = len(ys) - len(codes) - design.shape[1]
-    gram = design.T @ design
-    if df < 1 or abs(float(np.linalg.det(gram))) < 1e-12:
+    # Collinearity judged on columns scaled to unit length, so hours against clients and
+    # seconds against bytes are judged alike (a determinant's size depends on the units).
+    norms = np.linalg.norm(design, axis=0)
+    if df < 1 or not np.all(norms > 0) or np.linalg.cond(design / norms) > COLLINEAR:
         return None
-    inverse = np.linalg.inv(gram)
-    beta = inverse @ design.T @ ys
+    gram = design.T @ design
+    beta = np.linalg.solve(gram, design.T @ ys)
     residual = ys - design @ beta
     variance = float((residual**2).sum()) / df
-    half = [t975(df) * math.sqrt(variance * float(inverse[i, i])) for i in range(len(beta))]
+    spread = np.diag(np.linalg.inv(gram))
+    half = [t975(df) * math.sqrt(variance * float(v)) for v in spread]
     return [(float(b), float(b) - h, float(b) + h) for b, h in zip(beta, half, strict=True)]
 
 
@@ -91,6 +100,7 @@ def flat(
     least: float = 0.0,
     diagnostic: bool = False,
     held: str | None = None,
+    warm_after: str | None = None,
 ) -> dict:
     """Whether `name` (a column) stays flat after `warmup` seconds of each process's life,
     its slope fitted on the rows from `fit_from` on (the calm end of the run); the bound is
@@ -109,13 +119,22 @@ def flat(
     and the ratchet take it as a covariate, one cost per client shared by the whole run
     (recorded, with its interval, as `held_cost_per_unit`): the slope is growth the
     clients do not explain. Rows without the count are left out (`held_missing`).
+
+    `warm_after` names a column that counts, within each process's life, an event whose
+    first time pages in memory once: Redis's AOF rewrites (its first fork and rewrite
+    added 0.14 MB to its RSS here, and six more added nothing). A process that had one is
+    warm from the first row that counts it; before that its rows are its warm-up.
     """
     points = [r for r in rows if r.get(name) is not None and r.get(pid_name) is not None]
     born: dict = {}
     for row in points:
         born.setdefault(row[pid_name], row["t_s"])
-    kept = [r for r in points if r["t_s"] - born[r[pid_name]] >= warmup]
-    missing = sum(1 for r in kept if held and r.get(held) is None)
+    warm = warmed(points, pid_name, warm_after) if warm_after else {}
+    kept = [
+        r for r in points
+        if r["t_s"] - born[r[pid_name]] >= warmup and r["t_s"] >= warm.get(r[pid_name], 0.0)
+    ]  # fmt: skip
+    missing = sum(1 for r in kept if held and r.get(held) is None and r["t_s"] >= fit_from)
     kept = [r for r in kept if not held or r.get(held) is not None]
     labels = [(r[pid_name], r.get("stretch", 0)) for r in kept]
     fit = [(r, label) for r, label in zip(kept, labels, strict=True) if r["t_s"] >= fit_from]
@@ -133,12 +152,17 @@ def flat(
     check["fitted_from_s"] = round(fit_from, 1)
     check["fitted_points"] = f"{len(values)} means of up to {BIN_S:g} s"
     check["enforced"] = enforce and not diagnostic
+    if warm_after:
+        check["warm_after"] = warm_after
+        check["warm_from_s"] = {str(pid): round(t, 1) for pid, t in warm.items()}
     if held:
         found_held = [r[held] for r, _ in fit]
         check |= {"held": held, "held_missing": missing}
         check["held_range"] = [min(found_held), max(found_held)] if found_held else None
         if lines and len(lines) > 1:
             check["held_cost_per_unit"] = [round(v, 5) for v in lines[1]]
+        elif lines:  # it never moved within a process's life: the plain fit
+            check["held_dropped"] = "it did not move within any process's life"
     if diagnostic:
         check["diagnostic"] = True
     if found is None:
@@ -165,6 +189,15 @@ def flat(
         return settle(check, True, "under the bound")
     return settle(check, False, "growth above the bound" if low > bound else "interval too wide "
                   "to decide")  # fmt: skip
+
+
+def warmed(rows: list[dict], pid_name: str, counter: str) -> dict:
+    """When each process first counted one `counter` event: {pid: t_s}, for those that did."""
+    first: dict = {}
+    for row in rows:
+        if (row.get(counter) or 0) > 0:
+            first.setdefault(row[pid_name], row["t_s"])
+    return first
 
 
 def settle(check: dict, passed: bool, why: str) -> dict:

@@ -78,18 +78,20 @@ def mark_faults(ax, log: list[dict]) -> None:
 
 
 def plot(rows: list[dict], log: list[dict], stem: Path) -> list[Path]:
-    """Four panels over time, faults shaded: RSS, fds, p99 and errors per second."""
-    fig = _figure(8.0, 9.0)
-    axes = fig.subplots(4, 1, sharex=True)
+    """Five panels over time, faults shaded: the service's RSS, Redis's memory (its AOF
+    rewrites dotted), fds, p99 and errors per second."""
+    fig = _figure(8.0, 11.0)
+    axes = fig.subplots(5, 1, sharex=True)
     t = column(rows, "t_s")
     panels = [
-        (["service_rss_mb", "redis_rss_mb", "redis_used_mb", "redis_used_peak_mb"], "RSS (MB)"),
+        (["service_rss_mb"], "service RSS (MB)"),
+        (["redis_rss_mb"], "Redis RSS (MB)"),
         (
             ["service_fds", "service_fds_net", "redis_fds", "redis_fds_net", "redis_clients"],
-            "open fds (net: less live connections); Redis's clients",
+            "fds; clients",
         ),
-        (["p99_ms"], "p99 latency (ms), per second"),
-        (["errors"], "errors per second"),
+        (["p99_ms"], "p99 (ms)"),
+        (["errors"], "errors/s"),
     ]
     for ax, (names, label) in zip(axes, panels, strict=True):
         for index, name in enumerate(names):
@@ -99,7 +101,17 @@ def plot(rows: list[dict], log: list[dict], stem: Path) -> list[Path]:
         ax.set_ylabel(label)
         if len(names) > 1:
             ax.legend(loc="upper left", fontsize=7)
-    axes[2].set_yscale("log")
+    # Redis's allocator, two orders below its RSS, on an axis of its own.
+    used = axes[1].twinx()
+    for index, name in enumerate(["redis_used_mb", "redis_used_peak_mb"], start=1):
+        values = [v if v is not None else float("nan") for v in column(rows, name)]
+        used.plot(t, values, color=color(index), lw=1, label=name)
+    used.set_ylabel("allocated (MB)")
+    used.legend(loc="upper right", fontsize=7)
+    for at in rewrites(rows):
+        axes[1].axvline(at, color="0.5", lw=0.6, ls=":")
+    if any(v for v in column(rows, "p99_ms")):  # a log scale needs something above zero
+        axes[3].set_yscale("log")
     patches = [
         Patch(color=color(i + 3), alpha=0.3, label=kind) for i, kind in enumerate(faults.KINDS)
     ]
@@ -107,6 +119,20 @@ def plot(rows: list[dict], log: list[dict], stem: Path) -> list[Path]:
     axes[-1].set_xlabel("seconds of load")
     fig.suptitle("kvbench soak: optimized, 2 workers, durable Redis", fontsize=10)
     return save(fig, stem)
+
+
+def rewrites(rows: list[dict]) -> list[float]:
+    """When Redis's AOF rewrite count went up within one Redis's life (its rows' t_s)."""
+    seen: dict = {}
+    found = []
+    for row in rows:
+        pid, count = row.get("redis_pid"), row.get("redis_aof_rewrites")
+        if pid is None or count is None:
+            continue
+        if count > seen.get(pid, count):
+            found.append(row["t_s"])
+        seen[pid] = count
+    return found
 
 
 def markdown(data: dict) -> str:
@@ -177,7 +203,9 @@ HOW = (
     "after each process's warm-up (where a check names a `held` column, with it as a "
     "covariate: Redis's connected clients, each pooled connection the service opens and "
     "keeps costing Redis its buffers, one cost per client fitted over the run; their count "
-    "must stay within the pools' bound); the upper end must be under 1% of the level per "
+    "must stay within the pools' bound; where it names a `warm_after` column, a process is "
+    "warm from the first row that counts that event: Redis from its first AOF rewrite, whose "
+    "fork and rewrite page in memory once); the upper end must be under 1% of the level per "
     "hour "
     f"(for fds at least {checks.FD_LEAST_PER_HOUR:g} per hour), "
     "enforced from 30 minutes of load (a shorter run reports it). A level that steps up "
@@ -212,6 +240,13 @@ def explain(check: dict) -> str:
             if "held_cost_per_unit" in check:
                 cost, low, high = check["held_cost_per_unit"]
                 text += f", {cost:+.3g} each [{low:+.3g}, {high:+.3g}]"
+            elif "held_dropped" in check:
+                text += f", dropped: {check['held_dropped']}"
+        if "warm_after" in check:
+            warm = check["warm_from_s"]
+            text += f"; warm from its first {check['warm_after']}" + (
+                f" (at {', '.join(f'{t:g}' for t in warm.values())} s)" if warm else ": none came"
+            )
         return text + (f"; {check['why']}" if "why" in check else "")
     if "slope_ms_per_hour" in check:
         low, high = check["interval_ms_per_hour"]

@@ -7,8 +7,10 @@ has handed out (`redis_used_mb`: INFO used_memory; RSS adds the allocator's own 
 and the freed pages it has not returned) and the most it has since it started
 (`redis_used_peak_mb`: INFO used_memory_peak, so a burst between two samples shows), its
 connected clients (`redis_clients`: the service's pooled connections, which a pool opens as
-requests in flight reach a new high and keeps, each with its buffers in Redis), and
-their fds net of established TCP connections (`_fds_net`: the load's and the Redis pool's
+requests in flight reach a new high and keeps, each with its buffers in Redis), the AOF
+rewrites it has done since it started (`redis_aof_rewrites`: Redis forks and rewrites its
+append-only file each time it doubles past 64 MB, and its first one pages in memory once),
+and their fds net of established TCP connections (`_fds_net`: the load's and the Redis pool's
 connections come and go with the load and the faults; a leaked socket, a half-closed one
 in CLOSE_WAIT or a forgotten file stays); the service's GC collections from /debug/vars.
 `pid` columns say which process a row measured: a restart starts a new segment of the
@@ -37,7 +39,8 @@ COLUMNS = (
     "service_pid", "service_rss_mb", "service_fds", "service_fds_net", "service_threads",
     "worker0_rss_mb", "worker1_rss_mb", "worker0_fds", "worker1_fds",
     "redis_pid", "redis_rss_mb", "redis_fds", "redis_fds_net", "redis_threads",
-    "redis_used_mb", "redis_used_peak_mb", "redis_clients", "gc_gen0", "gc_gen1", "gc_gen2",
+    "redis_used_mb", "redis_used_peak_mb", "redis_clients", "redis_aof_rewrites",
+    "gc_gen0", "gc_gen1", "gc_gen2",
 )  # fmt: skip
 MB = 1024 * 1024
 
@@ -96,7 +99,8 @@ def redis_memory(redis: DurableRedis, pid: int | None) -> dict:
     if found.get("pid") != pid:
         return {}
     return {"redis_used_mb": found["used_mb"], "redis_used_peak_mb": found["used_peak_mb"],
-            "redis_clients": found["clients"]}  # fmt: skip
+            "redis_clients": found["clients"],
+            "redis_aof_rewrites": found.get("aof_rewrites")}  # fmt: skip
 
 
 def gc_columns(debug_vars: dict | None) -> dict:

@@ -72,13 +72,14 @@ class DurableRedis:
     def memory(self) -> dict:
         """What Redis's allocator has handed out (INFO used_memory, in MB: RSS adds the
         allocator's overhead and the freed pages it keeps), the most it has since Redis
-        started (used_memory_peak) and its connected clients (this one among them), with the
-        pid of the Redis that answered (INFO process_id); {} when Redis does not answer in
-        time."""
+        started (used_memory_peak), its connected clients (this one among them) and the AOF
+        rewrites it has done since it started, with the pid of the Redis that answered (INFO
+        process_id); {} when Redis does not answer in time."""
         with suppress(OSError, redis_server.redis_py().RedisError), self._client() as client:
             info = client.info()
             found = {"pid": info["process_id"], "used_mb": round(info["used_memory"] / MB, 3)}
             found["used_peak_mb"] = round(info["used_memory_peak"] / MB, 3)
+            found["aof_rewrites"] = info.get("aof_rewrites")  # Redis 7 on; None before
             return found | {"clients": info["connected_clients"]}
         return {}
 

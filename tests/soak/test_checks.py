@@ -258,7 +258,9 @@ def test_rows_without_the_count_are_left_out_and_a_count_that_never_moves_explai
             for t in range(0, 3600)]  # fmt: skip
     found = checks.flat(rows, "rss", "pid", warmup=0, enforce=True, held="clients")
     assert found["held_missing"] == 600 and found["held_range"] == [30, 30]
-    assert found["ok"] is True and "held_cost_per_unit" not in found
+    assert found["ok"] is True and "held_cost_per_unit" not in found and "held_dropped" in found
+    late = checks.flat(rows, "rss", "pid", warmup=0, enforce=True, fit_from=1800.0, held="clients")
+    assert late["held_missing"] == 300  # only the rows of the fitted end count
     growing = [r | {"rss": r["rss"] + r["t_s"] / 3600} for r in rows]  # 1 MB an hour
     assert checks.flat(growing, "rss", "pid", warmup=0, enforce=True, held="clients")["ok"] is False
 
@@ -272,6 +274,46 @@ def test_a_covariate_takes_the_part_of_the_slope_it_explains():
     assert low < 0.02 < high and c_low < 0.05 < c_high
     plain = checks.slope_interval(x, y)
     assert plain is not None and plain[1] > 0.2  # without it, the clients read as growth
+
+
+def test_the_covariates_fit_does_not_depend_on_its_units_and_refuses_a_copy_of_x():
+    rng = random.Random(3)
+    x = [i / 60 for i in range(120)]
+    c = [30 + (i // 10) for i in range(120)]
+    y = [0.05 * k + rng.gauss(0, 0.001) for k in c]
+    for scale in (1e-6, 1.0, 1e6):  # a determinant test once read 1e-6 as collinear
+        found = checks.coefficients(x, y, covariate=[k * scale for k in c])
+        assert found is not None and found[1][0] * scale == pytest.approx(0.05, rel=0.01)
+    assert checks.coefficients(x, y, covariate=[2 * v + 1 for v in x]) is None
+
+
+def test_a_constant_covariate_is_dropped_even_when_centring_leaves_rounding_dust():
+    x = [i / 60 for i in range(120)]
+    y = [0.01 * v + (i % 2) * 0.001 for i, v in enumerate(x)]
+    found = checks.coefficients(x, y, segments=[i // 7 for i in range(120)], covariate=[0.1] * 120)
+    assert found is not None and len(found) == 1
+
+
+def test_a_process_is_warm_from_the_first_row_that_counts_its_event():
+    # Redis: 0.14 MB more from its first AOF rewrite at 900 s, none at the later ones.
+    def series(leak_per_s: float) -> list[dict]:
+        return [{"t_s": float(t), "pid": 1, "rewrites": t // 900,
+                 "rss": 13.0 + (0.14 if t >= 900 else 0.0) + leak_per_s * t + (t % 2) * 0.001}
+                for t in range(0, 3600, 5)]  # fmt: skip
+
+    stepping = series(0.0)
+    assert checks.flat(stepping, "rss", "pid", warmup=0, enforce=True)["ok"] is False
+    found = checks.flat(stepping, "rss", "pid", warmup=0, enforce=True, warm_after="rewrites")
+    assert found["ok"] is True and found["warm_from_s"] == {"1": 900.0}
+    assert found["samples"] == (3600 - 900) // 5
+    leaking = series(1 / 3600)  # 1 MB an hour besides is still growth
+    assert (
+        checks.flat(leaking, "rss", "pid", warmup=0, enforce=True, warm_after="rewrites")["ok"]
+        is False
+    )
+    never = [r | {"rewrites": 0} for r in stepping[:180]]  # no rewrite: every row kept
+    found = checks.flat(never, "rss", "pid", warmup=0, enforce=True, warm_after="rewrites")
+    assert found["samples"] == 180 and found["warm_from_s"] == {}
 
 
 def test_the_client_count_is_judged_against_the_pools_bound():

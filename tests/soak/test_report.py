@@ -76,3 +76,13 @@ def test_each_restarts_read_says_when_it_came_after_the_pong_or_why_it_failed():
     said = report.explain(check)
     assert "0 lost at 50 s (read 27.4 ms after its first PONG)" in said
     assert "not read at 90 s: OSError: x" in said
+
+
+def test_the_aof_rewrites_marked_are_rises_within_one_redis_not_a_restarts_reset():
+    rows = [{"t_s": 1.0, "redis_pid": 5, "redis_aof_rewrites": 0},
+            {"t_s": 2.0, "redis_pid": 5, "redis_aof_rewrites": 1},
+            {"t_s": 3.0, "redis_pid": 5, "redis_aof_rewrites": None},
+            {"t_s": 4.0, "redis_pid": 6, "redis_aof_rewrites": 0},
+            {"t_s": 5.0, "redis_pid": 6, "redis_aof_rewrites": 0},
+            {"t_s": 6.0, "redis_pid": 6, "redis_aof_rewrites": 2}]  # fmt: skip
+    assert report.rewrites(rows) == [2.0, 6.0]

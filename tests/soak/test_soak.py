@@ -15,6 +15,7 @@ import psutil
 import pytest
 
 from kvbench import cli
+from kvbench.soak import series
 from kvbench.soak.faults import KINDS
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("redis_checked")]
@@ -49,6 +50,9 @@ def test_a_short_soak_loses_nothing_and_leaves_nothing_running(tmp_path):
     assert soak["service_restarts"] and soak["service_restarts"][0]["exit_code"] == 1
     for name in ("series.csv", "REPORT.md", "plots/soak.png", "service.log"):
         assert (tmp_path / name).is_file()
+    rows = series.read_csv(tmp_path / "series.csv")  # Redis's own counts, read from INFO
+    assert {r["redis_aof_rewrites"] for r in rows if r["redis_clients"] is not None} >= {0.0}
+    assert checks["redis_rss_mb_flat"]["warm_after"] == "redis_aof_rewrites"
     last = soak["last_processes"]
     assert len(last["service_pids"]) == 3  # the supervisor and its two workers
     assert not [pid for pid in [*last["service_pids"], last["redis_pid"]] if alive(pid)]
