@@ -129,7 +129,7 @@ def rewrites(rows: list[dict]) -> list[float]:
         pid, count = row.get("redis_pid"), row.get("redis_aof_rewrites")
         if pid is None or count is None:
             continue
-        if count > seen.get(pid, count):
+        if count > seen.get(pid, 0):  # a count on a process's first row: done before it
             found.append(row["t_s"])
         seen[pid] = count
     return found
@@ -244,9 +244,14 @@ def explain(check: dict) -> str:
                 text += f", dropped: {check['held_dropped']}"
         if "warm_after" in check:
             warm = check["warm_from_s"]
+            none = ": none came" if check.get("warm_recorded", True) else ": not recorded"
             text += f"; warm from its first {check['warm_after']}" + (
-                f" (at {', '.join(f'{t:g}' for t in warm.values())} s)" if warm else ": none came"
+                f" (at {', '.join(f'{t:g}' for t in warm.values())} s)" if warm else none
             )
+            if check.get("warm_forgiven"):
+                text += (
+                    f", forgiven {', '.join(f'{v:+.3g}' for v in check['warm_forgiven'].values())}"
+                )
         return text + (f"; {check['why']}" if "why" in check else "")
     if "slope_ms_per_hour" in check:
         low, high = check["interval_ms_per_hour"]

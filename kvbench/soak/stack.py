@@ -73,13 +73,13 @@ class DurableRedis:
         """What Redis's allocator has handed out (INFO used_memory, in MB: RSS adds the
         allocator's overhead and the freed pages it keeps), the most it has since Redis
         started (used_memory_peak), its connected clients (this one among them) and the AOF
-        rewrites it has done since it started, with the pid of the Redis that answered (INFO
+        rewrites it has completed since it started, with the pid of the Redis that answered (INFO
         process_id); {} when Redis does not answer in time."""
         with suppress(OSError, redis_server.redis_py().RedisError), self._client() as client:
             info = client.info()
             found = {"pid": info["process_id"], "used_mb": round(info["used_memory"] / MB, 3)}
             found["used_peak_mb"] = round(info["used_memory_peak"] / MB, 3)
-            found["aof_rewrites"] = info.get("aof_rewrites")  # Redis 7 on; None before
+            found["aof_rewrites"] = completed_rewrites(info)
             return found | {"clients": info["connected_clients"]}
         return {}
 
@@ -95,6 +95,14 @@ class DurableRedis:
             k: json.loads(v)["value"] if v else None for k, v in zip(keys, found, strict=True)
         }
         return sent, values
+
+
+def completed_rewrites(info: dict) -> int | None:
+    """AOF rewrites done since Redis started: INFO counts one as it forks, so one still in
+    progress is taken off; None from a Redis before 7, which does not count them."""
+    if "aof_rewrites" not in info:
+        return None
+    return int(info["aof_rewrites"]) - int(info.get("aof_rewrite_in_progress", 0))
 
 
 def soak_service(store_url: str, workers: int = WORKERS) -> Service:

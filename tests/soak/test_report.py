@@ -79,10 +79,11 @@ def test_each_restarts_read_says_when_it_came_after_the_pong_or_why_it_failed():
 
 
 def test_the_aof_rewrites_marked_are_rises_within_one_redis_not_a_restarts_reset():
-    rows = [{"t_s": 1.0, "redis_pid": 5, "redis_aof_rewrites": 0},
+    rows = [{"t_s": 0.5, "redis_pid": 4, "redis_aof_rewrites": 1},  # done before its first row
+            {"t_s": 1.0, "redis_pid": 5, "redis_aof_rewrites": 0},
             {"t_s": 2.0, "redis_pid": 5, "redis_aof_rewrites": 1},
             {"t_s": 3.0, "redis_pid": 5, "redis_aof_rewrites": None},
             {"t_s": 4.0, "redis_pid": 6, "redis_aof_rewrites": 0},
             {"t_s": 5.0, "redis_pid": 6, "redis_aof_rewrites": 0},
             {"t_s": 6.0, "redis_pid": 6, "redis_aof_rewrites": 2}]  # fmt: skip
-    assert report.rewrites(rows) == [2.0, 6.0]
+    assert report.rewrites(rows) == [0.5, 2.0, 6.0]

@@ -38,3 +38,11 @@ def test_redis_peak_memory_is_a_column_so_a_burst_between_samples_shows(tmp_path
     assert row["redis_used_peak_mb"] == 40.0
     series.write_csv([row | {"t_s": 1.0}], tmp_path / "series.csv")
     assert series.read_csv(tmp_path / "series.csv")[0]["redis_used_peak_mb"] == 40.0
+
+
+def test_a_rewrite_redis_has_begun_is_not_counted_until_it_is_done():
+    from kvbench.soak.stack import completed_rewrites
+
+    assert completed_rewrites({"aof_rewrites": 3, "aof_rewrite_in_progress": 1}) == 2
+    assert completed_rewrites({"aof_rewrites": 3, "aof_rewrite_in_progress": 0}) == 3
+    assert completed_rewrites({"used_memory": 1}) is None  # a Redis before 7
