@@ -101,6 +101,10 @@ def article_delta(r: Comparison) -> str:
     if r.verdict == "same":  # with the interval the `~` comes from, where there is one
         span = f", {change_span(*((e - 1) * 100 for e in r.change_ci))}" if r.change_ci else ""
         return f"~ ({text}{span}, {r.evidence})"
+    said = []
     if r.better == "lower" and r.new.median > 0 and r.old.median / r.new.median >= 2:
-        text += f" ({ratio(r.old.median / r.new.median)} less)"
-    return text
+        said.append(f"{ratio(r.old.median / r.new.median)} less")
+    if r.change_ci and not metric(r.metric).exact:  # a timed change comes with its interval
+        span = change_span(*((e - 1) * 100 for e in r.change_ci))
+        said.append(f"95% CI {span}, unpaired, n={r.old.n}+{r.new.n}")
+    return f"{text} ({'; '.join(said)})" if said else text

@@ -46,9 +46,9 @@ rate) shows its change with no verdict and stays out of the geomean and the gate
 
 --format article prints the article's table (Metric | old | new | Delta): for higher-better
 metrics the delta is the ratio new/old (`5.46x` = 5.46 times the throughput; below 1x is
-worse); for lower-better metrics it is the change in percent (`-97%`), plus `(33.0x less)`
-when the new value is at most half the old. `~` marks a change whose interval holds no
-change.
+worse); for lower-better metrics it is the change in percent (`-97%`), plus `33.0x less`
+when the new value is at most half the old, and for a timed metric without per-round
+pairs its unpaired 95% interval and n. `~` marks a change whose interval holds no change.
 
 --fail-on-regression PCT gates the --metric metrics (by default throughput, the open-loop
 p50 and p99, server CPU per request, instructions and allocations) and gives one of three
