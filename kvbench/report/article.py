@@ -102,9 +102,12 @@ def article_delta(r: Comparison) -> str:
         span = f", {change_span(*((e - 1) * 100 for e in r.change_ci))}" if r.change_ci else ""
         return f"~ ({text}{span}, {r.evidence})"
     said = []
-    if r.better == "lower" and r.new.median > 0 and r.old.median / r.new.median >= 2:
+    less = r.better == "lower" and r.new.median > 0 and r.old.median / r.new.median >= 2
+    if less:
         said.append(f"{ratio(r.old.median / r.new.median)} less")
     if r.change_ci and not metric(r.metric).exact:  # a timed change comes with its interval
-        span = change_span(*((e - 1) * 100 for e in r.change_ci))
-        said.append(f"95% CI {span}, unpaired, n={r.old.n}+{r.new.n}")
+        low, high = r.change_ci  # new / old; said as the figure beside it is
+        span = (f"{ratio(1 / high)} to {ratio(1 / low)} less" if less
+                else change_span((low - 1) * 100, (high - 1) * 100))  # fmt: skip
+        said.append(f"95% CI {span}, unpaired, n={min(r.old.n, r.new.n)}")
     return f"{text} ({'; '.join(said)})" if said else text
