@@ -50,3 +50,17 @@ def test_the_p99_trend_is_the_checks_own_fit_of_the_calm_half(tmp_path):
     summary["checks"]["p99_per_minute_not_rising"] = trend
     path.write_text(json.dumps(summary))
     assert value("soak_p99_calm()", sources) == "60 to 60 ms an hour over its 5 minutes (bound 1.3)"
+
+
+def test_where_redis_became_warm_is_said_with_what_the_rows_before_it_added(tmp_path):
+    sources = committed_soak(tmp_path)
+    path = tmp_path / "soak" / "summary.json"
+    data = json.loads(path.read_text())
+    data["checks"]["redis_rss_mb_flat"] |= {
+        "level": 13.0, "warm_from_s": {"7": 200.0}, "warm_forgiven": {"7": 0.5}
+    }  # fmt: skip
+    path.write_text(json.dumps(data))
+    assert value("soak_warm()", sources) == (
+        "1 of 1 Redis lives rewrote their AOF; the last first at 200 s, the rows before it "
+        "adding 0.50 MB (bound 0.52)"
+    )

@@ -3,6 +3,7 @@
 from kvbench import KvbenchError
 from kvbench.docgen.sources import Sources
 from kvbench.report.formatting import number
+from kvbench.soak.checks import WARM_STEP_PCT
 from kvbench.soak.series import read_csv
 
 
@@ -68,7 +69,8 @@ def soak_restarts(sources: Sources) -> str:
 def soak_plot(sources: Sources) -> str:
     """The committed soak's plot as an image for docs/, or where it will be."""
     sources.part_json("soak")  # NotMeasured when no soak is committed
-    alt = "RSS, file descriptors, p99 and errors per second over the soak, faults marked"
+    alt = ("The service's RSS, Redis's (its AOF rewrites dotted), file descriptors, p99 and "
+           "errors per second over the soak, faults marked")  # fmt: skip
     return sources.image(sources.results / "soak" / "plots" / "soak.png", alt)
 
 
@@ -112,3 +114,23 @@ def soak_p99_calm(sources: Sources) -> str:
     bound = trend["median_p99_ms"] * trend["bound_pct_per_hour"] / 100
     return (f"{number(low, 2)} to {number(high, 2)} ms an hour over its {trend['minutes']} "
             f"minutes (bound {number(bound, 2)})")  # fmt: skip
+
+
+def soak_warm(sources: Sources) -> str:
+    """Where Redis's RSS fit began: its last life's first AOF rewrite, and what the rows
+    before it, left out, had added by then (`warm_forgiven`), against the bound."""
+    check = _checks(sources).get("redis_rss_mb_flat") or {}
+    if "warm_from_s" not in check:
+        raise KvbenchError("the soak's redis_rss_mb_flat check names no warm-up event")
+    lives = len({r["redis_pid"] for r in _series(sources) if r.get("redis_pid") is not None})
+    warm, forgiven = check["warm_from_s"], check.get("warm_forgiven") or {}
+    said = f"{len(warm)} of {lives} Redis lives rewrote their AOF"
+    if not warm:
+        return said
+    last = list(warm)[-1]
+    said += f"; the last first at {float(warm[last]):,.0f} s"
+    if last in forgiven:
+        bound = check["level"] * WARM_STEP_PCT / 100  # the code that judged it: provenance
+        said += f", the rows before it adding {number(forgiven[last], 2)} MB"
+        said += f" (bound {number(bound, 2)})"
+    return said
