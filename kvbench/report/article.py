@@ -107,7 +107,11 @@ def article_delta(r: Comparison) -> str:
         said.append(f"{ratio(r.old.median / r.new.median)} less")
     if r.change_ci and not metric(r.metric).exact:  # a timed change comes with its interval
         low, high = r.change_ci  # new / old; said as the figure beside it is
-        span = (f"{ratio(1 / high)} to {ratio(1 / low)} less" if less
-                else change_span((low - 1) * 100, (high - 1) * 100))  # fmt: skip
+        if less:
+            span = f"{ratio(1 / high)} to {ratio(1 / low)} less"
+        elif r.better == "higher":
+            span = f"{ratio(low)} to {ratio(high)}"
+        else:
+            span = change_span((low - 1) * 100, (high - 1) * 100)
         said.append(f"95% CI {span}, unpaired, n={min(r.old.n, r.new.n)}")
     return f"{text} ({'; '.join(said)})" if said else text

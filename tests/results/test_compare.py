@@ -2,6 +2,7 @@ import csv
 import io
 import json
 import math
+import re
 import shutil
 import subprocess
 import sys
@@ -157,7 +158,9 @@ def test_article_table_shape_and_delta_convention():
     lines = render(rows, "article", ("unoptimized", "optimized")).splitlines()
     assert lines[0] == "| Metric | Unoptimized | Optimized | Delta |"
     assert len(lines) == 2 + 5  # no http_p99_ms (schema 2), no context given: no pooled rows
-    assert lines[2].startswith("| HTTP throughput (req/s) |") and f"| {ratio(tps)} |" in lines[2]
+    assert lines[2].startswith("| HTTP throughput (req/s) |") and f"| {ratio(tps)} (" in lines[2]
+    # no per-round pairs in this context: the ratio's unpaired interval, as a ratio too
+    assert re.search(r"\(95% CI [0-9.]+x to [0-9.]+x, unpaired, n=\d+\)", lines[2])
     assert "-85% (6.88x less)" in lines[4]  # allocations: 1100 -> 160
 
 

@@ -117,8 +117,8 @@ def soak_p99_calm(sources: Sources) -> str:
 
 
 def soak_warm(sources: Sources) -> str:
-    """Where Redis's RSS fit began: its last life's first AOF rewrite, and what the rows
-    before it, left out, had added by then (`warm_forgiven`), against the bound."""
+    """Where Redis's RSS fit began (its last life's first AOF rewrite) and what it forgave."""
+    # What it forgave: what the rows before it, left out, had added (`warm_forgiven`).
     check = _checks(sources).get("redis_rss_mb_flat") or {}
     if "warm_from_s" not in check:
         raise KvbenchError("the soak's redis_rss_mb_flat check names no warm-up event")
